@@ -1,0 +1,17 @@
+"""Image Pipeline Console: the entrypoint only routes. Run with `streamlit run dashboard.py`."""
+
+import streamlit as st
+
+from pages._shared import get_target, render_sidebar
+
+st.set_page_config(page_title="Image Pipeline Console", page_icon="🖼️", layout="wide")
+
+render_sidebar(get_target())
+
+navigation = st.navigation(
+    {
+        "Pipeline": [st.Page("pages/pipeline.py", title="Pipeline", icon="🛤️", default=True)],
+        "Operate": [st.Page("pages/upload.py", title="Upload", icon="⬆️")],
+    }
+)
+navigation.run()

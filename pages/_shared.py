@@ -1,0 +1,73 @@
+"""What every page shares: session-state keys, the cached target, the sidebar. UI only; logic lives in services/."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import streamlit as st
+
+from services.errors import ConfigError, SandboxError
+from services.runtime import Target, resolve_target
+
+
+class Keys:
+    """Every session-state key the console uses, in one place."""
+
+    UPLOAD_FILES = "upload.files"
+    UPLOAD_RESULTS = "upload.results"
+
+
+def _secrets_table() -> Mapping[str, Any]:
+    try:
+        table = st.secrets.get("pipeline", {})
+    except (KeyError, FileNotFoundError):
+        return {}
+    return dict(table) if isinstance(table, Mapping) else {}
+
+
+@st.cache_resource(show_spinner="Starting the sandbox (local emulation)…")
+def _shared_target(config_fingerprint: str) -> Target:
+    # One target per server process, shared by every session; a changed configuration gets a new one.
+    return resolve_target(os.environ, _secrets_table())
+
+
+def get_target() -> Target:
+    """The pipeline the console operates; stops the page with a clear message when it cannot."""
+    relevant = sorted(f"{k}={v}" for k, v in os.environ.items() if k.startswith(("PIPELINE_", "AWS_")))
+    fingerprint = hashlib.sha256("\n".join(relevant).encode()).hexdigest()  # a digest: no secret in the cache key
+    try:
+        target = _shared_target(fingerprint)
+    except ConfigError as err:
+        st.error(f"**Configuration problem.** {err}")
+        if err.missing:
+            st.markdown("Set these, as environment variables or in `[pipeline]` of `.streamlit/secrets.toml`:")
+            st.code("\n".join(f"{name}=…" for name in err.missing), language="bash")
+        st.stop()
+    except SandboxError as err:
+        st.error(f"**The sandbox could not start.** {err}")
+        st.stop()
+    if target.sandbox is not None and not target.sandbox.alive():
+        _shared_target.clear()
+        st.warning("The sandbox had stopped; it is being restarted.")
+        st.rerun()
+    return target
+
+
+def render_sidebar(target: Target) -> None:
+    summary = target.settings.summary()
+    with st.sidebar:
+        if target.sandbox is not None:
+            st.success("**Sandbox — local emulation**  \nNo AWS account is used; objects vanish when the console stops.")
+        else:
+            st.info("**Configured pipeline**")
+        st.caption("Presign endpoint")
+        st.code(summary["presign_url"], language=None)
+        st.caption(f"Bucket ({summary['region'] or 'region from the AWS chain'})")
+        st.code(summary["bucket"], language=None)
+        st.caption("CDN")
+        st.code(summary["cdn_url"], language=None)
+        writes = "allowed" if summary["allow_writes"] else "off (read-only; set PIPELINE_ALLOW_WRITES=true)"
+        st.caption(f"Writes: {writes}")

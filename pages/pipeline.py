@@ -1,0 +1,21 @@
+"""Pipeline: the hops as a diagram, coloured by the latest results, and what the console points at."""
+
+import streamlit as st
+
+from pages._shared import Keys, get_target
+from services.pipeline_view import hop_states, pipeline_dot
+
+target = get_target()
+
+st.title("Image pipeline")
+st.caption(
+    "The web app asks the presign endpoint for a URL, PUTs the image straight to S3, and reads it back "
+    "through CloudFront. Colours show the latest upload results of this session."
+)
+st.graphviz_chart(pipeline_dot(hop_states(st.session_state.get(Keys.UPLOAD_RESULTS, []))))
+
+st.subheader("Target")
+st.json(target.settings.summary())
+if target.sandbox is not None:
+    st.caption("Point the CLI or the AWS CLI at this sandbox with `python -m services sandbox` (a separate one) or these variables:")
+    st.code("\n".join(f"export {k}={v}" for k, v in target.sandbox.environment().items() if not k.startswith("AWS_SECRET")), language="bash")

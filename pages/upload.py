@@ -1,0 +1,61 @@
+"""Upload: run images through presign -> S3 PUT -> CDN read-back, exactly as the web app does."""
+
+import streamlit as st
+
+from pages._shared import Keys, get_target
+from services.images import ALLOWED_EXTENSIONS, MAX_BYTES
+from services.upload import HOP_NAMES, UploadInput, UploadResult, upload_batch
+
+target = get_target()
+settings = target.settings
+
+st.title("Upload")
+st.caption(
+    "Each file is checked, then the console asks the presign endpoint for a URL (header `x-extension`), "
+    "PUTs the bytes with the Content-Type that was signed, and reads the object back through the CDN, "
+    "comparing sha256. Keys are chosen by the endpoint, never from your file name."
+)
+
+files = st.file_uploader(
+    "Images (PNG, JPEG, GIF, WebP)",
+    type=list(ALLOWED_EXTENSIONS),
+    accept_multiple_files=True,
+    key=Keys.UPLOAD_FILES,
+    help=f"Up to {MAX_BYTES // (1024 * 1024)} MB each. The type is decided from the bytes, not the name.",
+)
+
+if st.button("Upload", type="primary", disabled=not files):
+    items = [UploadInput(name=f.name, data=f.getvalue()) for f in files or []]
+    results: list[UploadResult | None] = [None] * len(items)
+    bar = st.progress(0.0, text=f"Uploading {len(items)} file(s)…")
+    for done, (index, result) in enumerate(upload_batch(items, settings), start=1):
+        results[index] = result
+        bar.progress(done / len(items), text=f"{done}/{len(items)} done — {result.file}: {'ok' if result.ok else 'failed'}")
+    st.session_state[Keys.UPLOAD_RESULTS] = [r for r in results if r is not None]
+
+results = st.session_state.get(Keys.UPLOAD_RESULTS, [])
+if not results:
+    st.info("Choose one or more images, then press **Upload**.")
+    st.stop()
+
+ok = sum(r.ok for r in results)
+st.subheader(f"{ok} of {len(results)} uploaded")
+for result in results:
+    with st.container(border=True):
+        if result.ok:
+            st.markdown(f"✅ **{result.file}** — `{result.content_type}`")
+            left, right = st.columns([1, 2])
+            left.image(result.cdn_url, caption="loaded by your browser from the CDN", width=240)
+            right.caption("Key")
+            right.code(result.key, language=None)
+            right.caption("CDN URL")
+            right.code(result.cdn_url, language=None)
+        else:
+            step = result.failed_step
+            status = f" — HTTP {step.http_status}" if step.http_status else ""
+            code = f" `{step.code}`" if step.code else ""
+            st.markdown(f"❌ **{result.file}**")
+            st.error(f"**{HOP_NAMES.get(step.name, step.name)} failed**{status}{code}: {step.error}")
+            if step.cause:
+                st.markdown(f"**Likely cause:** {step.cause}")
+        st.dataframe(result.trace_rows(), hide_index=True, width="stretch")

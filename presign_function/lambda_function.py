@@ -1,0 +1,203 @@
+"""Presign endpoint: API Gateway (HTTP API v2 or REST v1) -> Lambda -> S3 presigned PUT URL.
+
+Deploy this file as the function's code with handler ``lambda_function.lambda_handler``.
+It keeps the seed's contract (GET with header ``x-extension``; reply ``{"presignedUrl", "key"}``;
+key ``<uuid4>.<ext>``) and fixes its faults: an extension allowlist, 4xx JSON errors instead of
+500s, SigV4 in the bucket's region, a configurable expiry, the real ``image/*`` Content-Type
+(reported back as ``contentType``), and CORS headers on every reply.
+
+Configuration (environment variables of the function):
+    BUCKET_NAME           required; the bucket the URLs are signed for
+    BUCKET_REGION         the bucket's region (default: AWS_REGION, which Lambda sets)
+    URL_EXPIRES_SECONDS   lifetime of a URL, 1..604800 (default 300)
+    CONTENT_TYPE_STYLE    "image" (default: image/png ...) or "application" (the seed's application/png)
+    ALLOW_ORIGIN          value of Access-Control-Allow-Origin on every reply (default "*")
+    S3_ADDRESSING_STYLE   "virtual" (default, as AWS issues them) or "path"
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+LOG = logging.getLogger(__name__)
+LOG.setLevel(logging.INFO)
+
+#: extension -> the proper MIME type. ``jpg`` and ``jpeg`` both stay as the client named them.
+ALLOWED_EXTENSIONS: Mapping[str, str] = {
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "gif": "image/gif",
+    "webp": "image/webp",
+}
+CONTENT_TYPE_STYLES = ("image", "application")
+MAX_EXPIRES = 7 * 24 * 3600  # SigV4's own ceiling
+
+
+class ConfigurationError(Exception):
+    """The function's own environment is wrong; the client only ever sees a generic 500."""
+
+
+@dataclass(frozen=True)
+class HandlerConfig:
+    bucket: str
+    region: str | None = None
+    expires_in: int = 300
+    content_type_style: str = "image"
+    allow_origin: str = "*"
+    addressing_style: str = "virtual"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> HandlerConfig:
+        bucket = env.get("BUCKET_NAME", "").strip()
+        if not bucket:
+            raise ConfigurationError("BUCKET_NAME is not set")
+        raw_expires = env.get("URL_EXPIRES_SECONDS", "300").strip() or "300"
+        try:
+            expires = int(raw_expires)
+        except ValueError as err:
+            raise ConfigurationError(f"URL_EXPIRES_SECONDS={raw_expires!r} is not a whole number") from err
+        if not 1 <= expires <= MAX_EXPIRES:
+            raise ConfigurationError(f"URL_EXPIRES_SECONDS={expires} is outside 1..{MAX_EXPIRES}")
+        style = env.get("CONTENT_TYPE_STYLE", "image").strip().lower() or "image"
+        if style not in CONTENT_TYPE_STYLES:
+            raise ConfigurationError(f"CONTENT_TYPE_STYLE={style!r} is not one of {CONTENT_TYPE_STYLES}")
+        addressing = env.get("S3_ADDRESSING_STYLE", "virtual").strip().lower() or "virtual"
+        if addressing not in ("virtual", "path"):
+            raise ConfigurationError(f"S3_ADDRESSING_STYLE={addressing!r} is not 'virtual' or 'path'")
+        return cls(
+            bucket=bucket,
+            region=(env.get("BUCKET_REGION") or env.get("AWS_REGION") or None),
+            expires_in=expires,
+            content_type_style=style,
+            allow_origin=env.get("ALLOW_ORIGIN", "*").strip() or "*",
+            addressing_style=addressing,
+        )
+
+    def content_type_for(self, ext: str) -> str:
+        if self.content_type_style == "application":
+            return f"application/{ext}"
+        return ALLOWED_EXTENSIONS[ext]
+
+
+def make_s3_client(config: HandlerConfig, **client_kwargs: Any) -> Any:
+    """An S3 client that signs SigV4 URLs for the bucket's own region (boto3 defaults to SigV2)."""
+    return boto3.client(
+        "s3",
+        region_name=config.region,
+        config=Config(signature_version="s3v4", s3={"addressing_style": config.addressing_style}),
+        **client_kwargs,
+    )
+
+
+def _header(event: Mapping[str, Any], name: str) -> str | None:
+    """A request header, case-insensitively, from either event shape (v2 joins repeats with commas)."""
+    for source in ("headers", "multiValueHeaders"):
+        headers = event.get(source) or {}
+        for key, value in headers.items():
+            if key.lower() == name:
+                if isinstance(value, list):
+                    value = value[-1] if value else None
+                return value if isinstance(value, str) else None
+    return None
+
+
+def _method(event: Mapping[str, Any]) -> str:
+    http = (event.get("requestContext") or {}).get("http") or {}
+    return str(http.get("method") or event.get("httpMethod") or "GET").upper()
+
+
+def _reply(config_origin: str, status: int, body: Mapping[str, Any] | None) -> dict[str, Any]:
+    headers = {
+        "Access-Control-Allow-Origin": config_origin,
+        "Access-Control-Allow-Headers": "x-extension, content-type",
+        "Access-Control-Allow-Methods": "GET, OPTIONS",
+        "Cache-Control": "no-store",
+    }
+    if body is None:
+        return {"statusCode": status, "headers": headers, "body": ""}
+    headers["Content-Type"] = "application/json"
+    return {"statusCode": status, "headers": headers, "body": json.dumps(body)}
+
+
+def _error(origin: str, status: int, code: str, message: str) -> dict[str, Any]:
+    return _reply(origin, status, {"error": code, "message": message})
+
+
+def normalise_extension(raw: str | None) -> str | None:
+    """``"PNG"``, ``".png"`` and ``" png "`` all mean ``png``; anything else outside the allowlist is None."""
+    if raw is None:
+        return None
+    ext = raw.strip().lstrip(".").lower()
+    return ext if ext in ALLOWED_EXTENSIONS else None
+
+
+def handle(event: Mapping[str, Any], config: HandlerConfig, s3_client: Any) -> dict[str, Any]:
+    """Answer one API Gateway event. Never raises: every failure becomes a JSON reply with CORS headers."""
+    origin = config.allow_origin
+    method = _method(event)
+    if method == "OPTIONS":
+        return _reply(origin, 204, None)
+    if method != "GET":
+        return _error(origin, 405, "method_not_allowed", f"use GET, not {method}")
+    raw = _header(event, "x-extension")
+    if raw is None or not raw.strip():
+        return _error(origin, 400, "missing_extension", "send the file extension in the x-extension header, e.g. x-extension: png")
+    ext = normalise_extension(raw)
+    if ext is None:
+        allowed = ", ".join(ALLOWED_EXTENSIONS)
+        return _error(origin, 400, "unsupported_extension", f"x-extension must be one of: {allowed}")
+    key = f"{uuid.uuid4()}.{ext}"
+    content_type = config.content_type_for(ext)
+    try:
+        url = s3_client.generate_presigned_url(
+            ClientMethod="put_object",
+            Params={"Bucket": config.bucket, "Key": key, "ContentType": content_type},
+            ExpiresIn=config.expires_in,
+            HttpMethod="PUT",
+        )
+    except Exception:
+        LOG.exception("presigning failed for bucket %s", config.bucket)
+        return _error(origin, 500, "presign_failed", "the upload URL could not be created; try again later")
+    LOG.info("presigned key=%s content_type=%s expires_in=%s", key, content_type, config.expires_in)
+    return _reply(
+        origin,
+        200,
+        {"presignedUrl": url, "key": key, "contentType": content_type, "expiresIn": config.expires_in},
+    )
+
+
+def build_handler(config: HandlerConfig, s3_client: Any) -> Callable[[Mapping[str, Any], Any], dict[str, Any]]:
+    """A Lambda-shaped handler bound to one configuration and client (the sandbox serves one of these)."""
+
+    def _handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
+        return handle(event, config, s3_client)
+
+    return _handler
+
+
+_DEFAULT: tuple[HandlerConfig, Any] | None = None  # built on the first call, reused while the container is warm
+
+
+def lambda_handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
+    """The entry point AWS Lambda calls."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        try:
+            config = HandlerConfig.from_env(os.environ)
+        except ConfigurationError:
+            LOG.exception("the function is misconfigured")
+            origin = os.environ.get("ALLOW_ORIGIN", "*").strip() or "*"
+            return _error(origin, 500, "server_misconfigured", "the upload service is misconfigured; tell its operators")
+        _DEFAULT = (config, make_s3_client(config))
+    config, client = _DEFAULT
+    return handle(event, config, client)

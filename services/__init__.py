@@ -1,0 +1,1 @@
+"""The console's logic: everything the pages do, with no UI. Never imports streamlit."""

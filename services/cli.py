@@ -1,0 +1,122 @@
+"""``python -m services``: everything the console's pages do, for scripts and CI.
+
+Exit codes: 0 success, 1 something in the pipeline failed, 2 usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from services.errors import ConfigError, SandboxError
+from services.runtime import Target, resolve_target
+from services.sandbox import Sandbox
+from services.upload import HOP_NAMES, UploadInput, UploadResult, failed_input, upload_batch
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _read_inputs(paths: Sequence[str]) -> tuple[list[UploadInput], dict[int, UploadResult]]:
+    """Read every path; a file that cannot be read becomes a failed result, not an abort."""
+    items: list[UploadInput] = []
+    unreadable: dict[int, UploadResult] = {}
+    for index, raw in enumerate(paths):
+        path = Path(raw)
+        try:
+            items.append(UploadInput(name=path.name, data=path.read_bytes()))
+        except OSError as err:
+            reason = err.strerror or type(err).__name__
+            unreadable[index] = failed_input(raw, "validate", f"cannot read {raw}: {reason}", "Check the path and permissions; nothing was uploaded.")
+            items.append(UploadInput(name=path.name, data=b""))  # keeps indexes aligned; never sent
+    return items, unreadable
+
+
+def _print_human(result: UploadResult, out: TextIO) -> None:
+    if result.ok:
+        total = sum(step.ms for step in result.steps)
+        print(f"ok    {result.file} -> {result.cdn_url}  ({result.content_type}, {total:.0f} ms)", file=out)
+        return
+    step = result.failed_step
+    assert step is not None
+    status = f" HTTP {step.http_status}" if step.http_status else ""
+    code = f" {step.code}" if step.code else ""
+    print(f"FAIL  {result.file}: {HOP_NAMES.get(step.name, step.name)} failed{status}{code}: {step.error}", file=out)
+    if step.cause:
+        print(f"      cause: {step.cause}", file=out)
+
+
+def cmd_upload(args: argparse.Namespace, target: Target, out: TextIO) -> int:
+    items, unreadable = _read_inputs(args.files)
+    results: dict[int, UploadResult] = dict(unreadable)
+    readable = [(i, item) for i, item in enumerate(items) if i not in unreadable]
+    for position, result in upload_batch([item for _, item in readable], target.settings, workers=args.workers):
+        results[readable[position][0]] = result
+    for index in range(len(items)):
+        result = results[index]
+        if args.json:
+            print(json.dumps(result.to_json()), file=out)
+        else:
+            _print_human(result, out)
+    return EXIT_OK if all(r.ok for r in results.values()) else EXIT_FAILED
+
+
+def cmd_sandbox(args: argparse.Namespace, out: TextIO) -> int:
+    sandbox = Sandbox.start()
+    print("# Sandbox running (local emulation). Point other tools at it with:", file=out)
+    for name, value in sandbox.environment().items():
+        print(f"export {name}={value}", file=out)
+    print("# AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY above are the sandbox's public dummy values, not secrets.", file=out)
+    print("# Press Ctrl-C to stop.", file=out, flush=True)
+    try:
+        sandbox.process.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sandbox.stop()
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m services", description="Image Pipeline Console, command line.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    upload = commands.add_parser("upload", help="upload images through presign -> S3 -> CDN, as the web app does")
+    upload.add_argument("files", nargs="+", metavar="FILE")
+    upload.add_argument("--json", action="store_true", help="one JSON object per file (JSON Lines)")
+    upload.add_argument("--workers", type=int, default=8, help="files uploaded at once (default 8)")
+    commands.add_parser("sandbox", help="run the local sandbox pipeline and print the variables that point at it")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    args = build_parser().parse_args(argv)
+    env = dict(os.environ) if env is None else env
+    if args.command == "sandbox":
+        try:
+            return cmd_sandbox(args, out)
+        except SandboxError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return EXIT_USAGE
+    if getattr(args, "workers", 1) < 1:
+        print("error: --workers must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        target = resolve_target(env)
+    except (ConfigError, SandboxError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    if target.sandbox is not None:
+        print(
+            "note: no pipeline configured; using a temporary sandbox (its objects vanish on exit). "
+            "Run `python -m services sandbox` for one that lasts.",
+            file=sys.stderr,
+        )
+    try:
+        return cmd_upload(args, target, out)
+    finally:
+        target.close()

@@ -1,0 +1,43 @@
+"""Keep signatures and credentials out of pages, logs, exports and error messages.
+
+A presigned URL is a bearer credential until it expires: only the person who asked for it sees it
+whole. Everywhere else it is shown through ``redact_url``.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+SECRET_QUERY_PARAMS = frozenset(
+    {
+        "x-amz-signature",
+        "x-amz-credential",
+        "x-amz-security-token",
+        "signature",
+        "awsaccesskeyid",
+        "x-amz-user-agent",
+    }
+)
+REDACTED = "REDACTED"
+_URL_IN_TEXT = re.compile(r"https?://[^\s\"'<>]+")
+
+
+def redact_url(url: str) -> str:
+    """The URL with every signature / credential / session-token query value replaced."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(unparseable URL)"
+    if not parts.query:
+        return url
+    pairs = [
+        (name, REDACTED if name.lower() in SECRET_QUERY_PARAMS else value)
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+    ]
+    return urlunsplit(parts._replace(query=urlencode(pairs, safe="/:-_.*")))
+
+
+def redact_text(text: str) -> str:
+    """Every URL inside free text (an error message, a log line) redacted."""
+    return _URL_IN_TEXT.sub(lambda match: redact_url(match.group(0)), text)

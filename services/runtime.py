@@ -1,0 +1,33 @@
+"""Decide what the console operates: the configured pipeline, or a sandbox started for it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from services.sandbox import Sandbox
+from services.settings import Settings, load_options, load_settings
+
+
+@dataclass
+class Target:
+    settings: Settings
+    sandbox: Sandbox | None = None
+
+    def close(self) -> None:
+        if self.sandbox is not None:
+            self.sandbox.stop()
+
+
+def resolve_target(env: Mapping[str, str], secrets: Mapping[str, object] | None = None) -> Target:
+    """The configured pipeline; with nothing configured, a freshly started sandbox.
+
+    Raises ConfigError (naming what is missing) for a partial configuration, SandboxError when the
+    sandbox cannot start.
+    """
+    settings = load_settings(env, secrets)
+    if settings is not None:
+        return Target(settings=settings)
+    options = load_options(env, secrets)  # validated before a process is started
+    sandbox = Sandbox.start()
+    return Target(settings=sandbox.settings(options), sandbox=sandbox)

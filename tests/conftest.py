@@ -1,0 +1,52 @@
+"""Fixtures: one real sandbox (moto S3 over HTTP, the real presign handler behind HTTP, the CDN) per session."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.aws import make_client
+from services.sandbox import Sandbox
+from services.settings import Settings
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[Sandbox]:
+    running = Sandbox.start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def sandbox_settings(sandbox: Sandbox) -> Settings:
+    return sandbox.settings()
+
+
+@pytest.fixture(scope="session")
+def s3(sandbox: Sandbox) -> Any:
+    return make_client("s3", sandbox.aws_target())
+
+
+@pytest.fixture
+def bucket_keys(s3: Any, sandbox: Sandbox):
+    """A function returning the set of keys in the sandbox bucket right now."""
+
+    def keys() -> set[str]:
+        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=sandbox.endpoints.bucket)
+        return {obj["Key"] for page in pages for obj in page.get("Contents", [])}
+
+    return keys
+
+
+@pytest.fixture
+def sandbox_env(sandbox: Sandbox) -> dict[str, str]:
+    """A process environment that configures the console for the session's sandbox (no PIPELINE_* leaks in)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIPELINE_", "AWS_"))}
+    env.update(sandbox.environment())
+    return env
