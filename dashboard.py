@@ -4,14 +4,14 @@ import streamlit as st
 
 from pages._shared import get_target, render_sidebar
 
-st.set_page_config(page_title="Image Pipeline Console", page_icon="🖼️", layout="wide")
+st.set_page_config(page_title="Image Pipeline Console", page_icon=":material/image:", layout="wide")
 
 render_sidebar(get_target())
 
 navigation = st.navigation(
     {
-        "Pipeline": [st.Page("pages/pipeline.py", title="Pipeline", icon="🛤️", default=True)],
-        "Operate": [st.Page("pages/upload.py", title="Upload", icon="⬆️")],
+        "Pipeline": [st.Page("pages/pipeline.py", title="Pipeline", icon=":material/account_tree:", default=True)],
+        "Operate": [st.Page("pages/upload.py", title="Upload", icon=":material/upload:")],
     }
 )
 navigation.run()

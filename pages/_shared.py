@@ -34,8 +34,24 @@ def _shared_target(config_fingerprint: str) -> Target:
     return resolve_target(os.environ, _secrets_table())
 
 
+def _ensure_routed() -> None:
+    """Make sure dashboard.py (the router) runs first, even when a fresh server is opened at /upload.
+
+    Streamlit sees a ``pages/`` folder and, until the entrypoint has called ``st.navigation`` once in this
+    server process, runs a page script directly without the entrypoint (its multipage "v1" mode). The
+    entrypoint's ``st.navigation`` switches that off for good; a page that finds it still on switches it
+    off itself and reruns, so the entrypoint routes to the very same URL.
+    """
+    from streamlit.runtime.pages_manager import PagesManager  # private, but the only switch there is
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def get_target() -> Target:
     """The pipeline the console operates; stops the page with a clear message when it cannot."""
+    _ensure_routed()
     relevant = sorted(f"{k}={v}" for k, v in os.environ.items() if k.startswith(("PIPELINE_", "AWS_")))
     fingerprint = hashlib.sha256("\n".join(relevant).encode()).hexdigest()  # a digest: no secret in the cache key
     try:
@@ -60,7 +76,9 @@ def render_sidebar(target: Target) -> None:
     summary = target.settings.summary()
     with st.sidebar:
         if target.sandbox is not None:
-            st.success("**Sandbox — local emulation**  \nNo AWS account is used; objects vanish when the console stops.")
+            st.success(
+                "**Sandbox — local emulation**  \nNo AWS account is used; objects vanish when the console stops."
+            )
         else:
             st.info("**Configured pipeline**")
         st.caption("Presign endpoint")

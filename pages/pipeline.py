@@ -17,5 +17,10 @@ st.graphviz_chart(pipeline_dot(hop_states(st.session_state.get(Keys.UPLOAD_RESUL
 st.subheader("Target")
 st.json(target.settings.summary())
 if target.sandbox is not None:
-    st.caption("Point the CLI or the AWS CLI at this sandbox with `python -m services sandbox` (a separate one) or these variables:")
-    st.code("\n".join(f"export {k}={v}" for k, v in target.sandbox.environment().items() if not k.startswith("AWS_SECRET")), language="bash")
+    st.caption(
+        "Point the CLI or the AWS CLI at this sandbox with `python -m services sandbox` (a separate one) or these variables:"
+    )
+    st.code(
+        "\n".join(f"export {k}={v}" for k, v in target.sandbox.environment().items() if not k.startswith("AWS_SECRET")),
+        language="bash",
+    )

@@ -30,7 +30,9 @@ if st.button("Upload", type="primary", disabled=not files):
     bar = st.progress(0.0, text=f"Uploading {len(items)} file(s)…")
     for done, (index, result) in enumerate(upload_batch(items, settings), start=1):
         results[index] = result
-        bar.progress(done / len(items), text=f"{done}/{len(items)} done — {result.file}: {'ok' if result.ok else 'failed'}")
+        bar.progress(
+            done / len(items), text=f"{done}/{len(items)} done — {result.file}: {'ok' if result.ok else 'failed'}"
+        )
     st.session_state[Keys.UPLOAD_RESULTS] = [r for r in results if r is not None]
 
 results = st.session_state.get(Keys.UPLOAD_RESULTS, [])
@@ -43,7 +45,7 @@ st.subheader(f"{ok} of {len(results)} uploaded")
 for result in results:
     with st.container(border=True):
         if result.ok:
-            st.markdown(f"✅ **{result.file}** — `{result.content_type}`")
+            st.markdown(f":green[:material/check_circle:] **{result.file}** — `{result.content_type}`")
             left, right = st.columns([1, 2])
             left.image(result.cdn_url, caption="loaded by your browser from the CDN", width=240)
             right.caption("Key")
@@ -54,7 +56,7 @@ for result in results:
             step = result.failed_step
             status = f" — HTTP {step.http_status}" if step.http_status else ""
             code = f" `{step.code}`" if step.code else ""
-            st.markdown(f"❌ **{result.file}**")
+            st.markdown(f":red[:material/error:] **{result.file}**")
             st.error(f"**{HOP_NAMES.get(step.name, step.name)} failed**{status}{code}: {step.error}")
             if step.cause:
                 st.markdown(f"**Likely cause:** {step.cause}")

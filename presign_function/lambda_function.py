@@ -151,7 +151,9 @@ def handle(event: Mapping[str, Any], config: HandlerConfig, s3_client: Any) -> d
         return _error(origin, 405, "method_not_allowed", f"use GET, not {method}")
     raw = _header(event, "x-extension")
     if raw is None or not raw.strip():
-        return _error(origin, 400, "missing_extension", "send the file extension in the x-extension header, e.g. x-extension: png")
+        return _error(
+            origin, 400, "missing_extension", "send the file extension in the x-extension header, e.g. x-extension: png"
+        )
     ext = normalise_extension(raw)
     if ext is None:
         allowed = ", ".join(ALLOWED_EXTENSIONS)
@@ -197,7 +199,9 @@ def lambda_handler(event: Mapping[str, Any], context: Any = None) -> dict[str, A
         except ConfigurationError:
             LOG.exception("the function is misconfigured")
             origin = os.environ.get("ALLOW_ORIGIN", "*").strip() or "*"
-            return _error(origin, 500, "server_misconfigured", "the upload service is misconfigured; tell its operators")
+            return _error(
+                origin, 500, "server_misconfigured", "the upload service is misconfigured; tell its operators"
+            )
         _DEFAULT = (config, make_s3_client(config))
     config, client = _DEFAULT
     return handle(event, config, client)

@@ -31,7 +31,9 @@ def _read_inputs(paths: Sequence[str]) -> tuple[list[UploadInput], dict[int, Upl
             items.append(UploadInput(name=path.name, data=path.read_bytes()))
         except OSError as err:
             reason = err.strerror or type(err).__name__
-            unreadable[index] = failed_input(raw, "validate", f"cannot read {raw}: {reason}", "Check the path and permissions; nothing was uploaded.")
+            unreadable[index] = failed_input(
+                raw, "validate", f"cannot read {raw}: {reason}", "Check the path and permissions; nothing was uploaded."
+            )
             items.append(UploadInput(name=path.name, data=b""))  # keeps indexes aligned; never sent
     return items, unreadable
 
@@ -70,7 +72,9 @@ def cmd_sandbox(args: argparse.Namespace, out: TextIO) -> int:
     print("# Sandbox running (local emulation). Point other tools at it with:", file=out)
     for name, value in sandbox.environment().items():
         print(f"export {name}={value}", file=out)
-    print("# AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY above are the sandbox's public dummy values, not secrets.", file=out)
+    print(
+        "# AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY above are the sandbox's public dummy values, not secrets.", file=out
+    )
     print("# Press Ctrl-C to stop.", file=out, flush=True)
     try:
         sandbox.process.wait()

@@ -135,7 +135,11 @@ def explain_put(status: int, error: AwsErrorBody, sent_content_type: str, url: s
 def explain_cdn(status: int, x_cache: str | None, age: str | None) -> str:
     cache = f" (X-Cache: {x_cache}{', Age: ' + age if age else ''})" if x_cache else ""
     if status in (403, 404):
-        cached = " This error is cached: it may persist for the error-caching TTL after a fix, or until an invalidation." if age else ""
+        cached = (
+            " This error is cached: it may persist for the error-caching TTL after a fix, or until an invalidation."
+            if age
+            else ""
+        )
         return (
             f"The CDN answered {status}{cache}: the object is missing or CloudFront may not read it. Check that the "
             "bucket policy grants cloudfront.amazonaws.com s3:GetObject with AWS:SourceArn set to this "

@@ -95,7 +95,14 @@ def inspect_image(name: str, data: bytes) -> ImageInfo:
         width, height, frames = _decode_fully(data, fmt)
     except InvalidImage:
         raise
-    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+    except (
+        OSError,
+        SyntaxError,
+        ValueError,
+        EOFError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+    ) as err:
         raise InvalidImage(f"the {fmt} image is damaged or truncated and cannot be decoded ({err})") from err
     ext, mime, aliases = FORMATS[fmt]
     own = file_extension(name)

@@ -46,16 +46,32 @@ def parse_grant(status: int, body: bytes) -> PresignGrant:
             "The URL may point at a web page or a proxy rather than the API: check PIPELINE_PRESIGN_URL.",
         ) from err
     if not isinstance(doc, dict):
-        raise _fail(f"presign reply is JSON {type(doc).__name__}, not an object", status, "The function must return {\"presignedUrl\", \"key\"}.")
+        raise _fail(
+            f"presign reply is JSON {type(doc).__name__}, not an object",
+            status,
+            'The function must return {"presignedUrl", "key"}.',
+        )
     url, key, content_type = doc.get("presignedUrl"), doc.get("key"), doc.get("contentType")
     if not isinstance(url, str) or not url.strip():
-        raise _fail("presign reply has no presignedUrl", status, "The function must return {\"presignedUrl\": \"https://…\", \"key\": \"…\"}.")
+        raise _fail(
+            "presign reply has no presignedUrl",
+            status,
+            'The function must return {"presignedUrl": "https://…", "key": "…"}.',
+        )
     if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
-        raise _fail("presign reply's presignedUrl is not an http(s) URL", status, "The function returned something other than a presigned S3 URL.")
+        raise _fail(
+            "presign reply's presignedUrl is not an http(s) URL",
+            status,
+            "The function returned something other than a presigned S3 URL.",
+        )
     if not isinstance(key, str) or not key.strip():
-        raise _fail("presign reply has no key", status, "The function must return the object key it signed, as \"key\".")
+        raise _fail("presign reply has no key", status, 'The function must return the object key it signed, as "key".')
     if content_type is not None and (not isinstance(content_type, str) or not content_type.strip()):
-        raise _fail("presign reply's contentType is not a string", status, "contentType, when present, must be the signed MIME type.")
+        raise _fail(
+            "presign reply's contentType is not a string",
+            status,
+            "contentType, when present, must be the signed MIME type.",
+        )
     return PresignGrant(url=url.strip(), key=key.strip(), content_type=content_type, http_status=status)
 
 
@@ -67,14 +83,28 @@ def request_grant(session: requests.Session, endpoint: str, ext: str, sent_conte
             body = reply.raw.read(MAX_REPLY_BYTES + 1, decode_content=True)
             status = reply.status_code
     except requests.Timeout as err:
-        raise _fail(f"presign endpoint did not answer within {TIMEOUT[1]:.0f} s", None, "The endpoint or its function is hanging; check the Lambda's timeout and logs.") from err
+        raise _fail(
+            f"presign endpoint did not answer within {TIMEOUT[1]:.0f} s",
+            None,
+            "The endpoint or its function is hanging; check the Lambda's timeout and logs.",
+        ) from err
     except requests.ConnectionError as err:
         host = urlsplit(endpoint).netloc
-        raise _fail(f"could not connect to the presign endpoint at {host}", None, "The endpoint is down or PIPELINE_PRESIGN_URL is wrong (host, port, scheme).") from err
+        raise _fail(
+            f"could not connect to the presign endpoint at {host}",
+            None,
+            "The endpoint is down or PIPELINE_PRESIGN_URL is wrong (host, port, scheme).",
+        ) from err
     except requests.RequestException as err:
-        raise _fail(f"request to the presign endpoint failed: {type(err).__name__}", None, "Check PIPELINE_PRESIGN_URL.") from err
+        raise _fail(
+            f"request to the presign endpoint failed: {type(err).__name__}", None, "Check PIPELINE_PRESIGN_URL."
+        ) from err
     if len(body) > MAX_REPLY_BYTES:
-        raise _fail(f"presign reply is larger than {MAX_REPLY_BYTES:,} bytes", status, "This is not a presign reply: check PIPELINE_PRESIGN_URL.")
+        raise _fail(
+            f"presign reply is larger than {MAX_REPLY_BYTES:,} bytes",
+            status,
+            "This is not a presign reply: check PIPELINE_PRESIGN_URL.",
+        )
     if status != 200:
         raise _fail(f"presign endpoint answered HTTP {status}", status, explain_presign(status, body))
     return parse_grant(status, body)

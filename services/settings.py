@@ -96,7 +96,9 @@ def _parse_bool(name: str, raw: str | None) -> bool:
 def _check_http_url(name: str, value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(f"{PREFIX}{name}={value!r} is not an http(s) URL, e.g. https://abc123.execute-api.eu-west-1.amazonaws.com/presign")
+        raise ConfigError(
+            f"{PREFIX}{name}={value!r} is not an http(s) URL, e.g. https://abc123.execute-api.eu-west-1.amazonaws.com/presign"
+        )
     return value
 
 

@@ -112,12 +112,23 @@ class _Timer:
 
 def _put(session: requests.Session, grant: PresignGrant, data: bytes, content_type: str, bucket: str) -> int:
     try:
-        reply = session.put(grant.url, data=data, headers={"Content-Type": content_type}, timeout=TIMEOUT, allow_redirects=False)
+        reply = session.put(
+            grant.url, data=data, headers={"Content-Type": content_type}, timeout=TIMEOUT, allow_redirects=False
+        )
     except requests.Timeout as err:
-        raise PipelineError("S3 did not answer the PUT in time", hop="put", key=grant.key, bucket=bucket, cause="The network to S3 is slow or blocked; try again.") from err
+        raise PipelineError(
+            "S3 did not answer the PUT in time",
+            hop="put",
+            key=grant.key,
+            bucket=bucket,
+            cause="The network to S3 is slow or blocked; try again.",
+        ) from err
     except requests.RequestException as err:
         raise PipelineError(
-            f"could not connect to S3 for the PUT ({type(err).__name__})", hop="put", key=grant.key, bucket=bucket,
+            f"could not connect to S3 for the PUT ({type(err).__name__})",
+            hop="put",
+            key=grant.key,
+            bucket=bucket,
             cause="The presigned URL's host is unreachable from here: check the function's region and addressing style.",
         ) from err
     with reply:
@@ -126,7 +137,11 @@ def _put(session: requests.Session, grant: PresignGrant, data: bytes, content_ty
         error = parse_s3_error(reply.content[:MAX_ERROR_BODY])
     raise PipelineError(
         f"S3 refused the PUT: HTTP {reply.status_code} {error.code or ''}".strip(),
-        hop="put", http_status=reply.status_code, code=error.code, key=grant.key, bucket=bucket,
+        hop="put",
+        http_status=reply.status_code,
+        code=error.code,
+        key=grant.key,
+        bucket=bucket,
         cause=explain_put(reply.status_code, error, content_type, grant.url),
     )
 
@@ -136,7 +151,9 @@ def _read_back(session: requests.Session, url: str, expected_sha256: str, key: s
         reply = session.get(url, timeout=TIMEOUT, allow_redirects=False, stream=True)
     except requests.RequestException as err:
         raise PipelineError(
-            f"could not reach the CDN ({type(err).__name__})", hop="cdn_read", key=key,
+            f"could not reach the CDN ({type(err).__name__})",
+            hop="cdn_read",
+            key=key,
             cause="The CDN host is unreachable: check PIPELINE_CDN_URL.",
         ) from err
     with reply:
@@ -144,15 +161,22 @@ def _read_back(session: requests.Session, url: str, expected_sha256: str, key: s
             x_cache, age = reply.headers.get("X-Cache"), reply.headers.get("Age")
             error = parse_s3_error(reply.raw.read(MAX_ERROR_BODY, decode_content=True))
             raise PipelineError(
-                f"CDN answered HTTP {reply.status_code} for the new object", hop="cdn_read", key=key,
-                http_status=reply.status_code, code=error.code, cause=explain_cdn(reply.status_code, x_cache, age),
+                f"CDN answered HTTP {reply.status_code} for the new object",
+                hop="cdn_read",
+                key=key,
+                http_status=reply.status_code,
+                code=error.code,
+                cause=explain_cdn(reply.status_code, x_cache, age),
             )
         digest = hashlib.sha256()
         for chunk in reply.iter_content(64 * 1024):
             digest.update(chunk)
     if digest.hexdigest() != expected_sha256:
         raise PipelineError(
-            "the CDN served different bytes than were uploaded", hop="cdn_read", key=key, http_status=200,
+            "the CDN served different bytes than were uploaded",
+            hop="cdn_read",
+            key=key,
+            http_status=200,
             cause="The CDN returned another object for this key (a stale cache entry, or an origin path that points elsewhere).",
         )
     return reply.status_code
@@ -167,7 +191,15 @@ NOTHING_SENT = "Refused before any network call: nothing was uploaded."
 
 def _record_error(result: UploadResult, name: str, err: InvalidImage | PipelineError, ms: float) -> None:
     if isinstance(err, PipelineError):
-        step = Step(name=name, ok=False, http_status=err.http_status, ms=ms, error=redact_text(str(err)), cause=err.cause, code=err.code)
+        step = Step(
+            name=name,
+            ok=False,
+            http_status=err.http_status,
+            ms=ms,
+            error=redact_text(str(err)),
+            cause=err.cause,
+            code=err.code,
+        )
     else:
         step = Step(name=name, ok=False, ms=ms, error=str(err), cause=NOTHING_SENT)
     result.steps.append(step)
@@ -229,7 +261,10 @@ def upload_batch(
     if not items:
         return
     workers = max(1, min(workers, len(items)))
-    with SessionPool(pool_size=2) as pool, ThreadPoolExecutor(max_workers=workers, thread_name_prefix="upload") as executor:
+    with (
+        SessionPool(pool_size=2) as pool,
+        ThreadPoolExecutor(max_workers=workers, thread_name_prefix="upload") as executor,
+    ):
 
         def work(item: UploadInput) -> UploadResult:
             return upload_one(item, settings, pool.get())  # pool.get() runs in the worker: one session each

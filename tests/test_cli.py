@@ -13,7 +13,12 @@ from tests.support import closed_port, image_bytes
 
 def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "services", *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "services", *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -36,7 +41,13 @@ def test_any_failure_exits_1_with_a_per_file_reason_and_nothing_stored(tmp_path:
     before = bucket_keys()
     (tmp_path / "fake.png").write_text("not an image")
     (tmp_path / "empty.png").write_bytes(b"")
-    done = cli("upload", str(tmp_path / "fake.png"), str(tmp_path / "empty.png"), str(tmp_path / "missing.png"), env=sandbox_env)
+    done = cli(
+        "upload",
+        str(tmp_path / "fake.png"),
+        str(tmp_path / "empty.png"),
+        str(tmp_path / "missing.png"),
+        env=sandbox_env,
+    )
     assert done.returncode == 1
     lines = done.stdout.splitlines()
     assert any(line.startswith("FAIL  fake.png") and "not a PNG" in line for line in lines)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -23,10 +24,8 @@ def _gone(pid: int, within: float = 15.0) -> bool:
             os.kill(pid, 0)
         except ProcessLookupError:
             return True
-        try:  # reap it if it is our child
+        with contextlib.suppress(ChildProcessError):  # reap it if it is our child
             os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
         time.sleep(0.1)
     return False
 
@@ -46,7 +45,9 @@ def test_two_sandboxes_run_side_by_side_on_their_own_ports(sandbox):
 
 def test_the_sandbox_stops_when_its_console_is_killed():
     script = "from services.sandbox import Sandbox; import sys; s = Sandbox.start(); print(s.endpoints.pid, flush=True); sys.stdin.read()"
-    parent = subprocess.Popen([sys.executable, "-c", script], cwd=PROJECT_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script], cwd=PROJECT_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         child_pid = int(parent.stdout.readline())
         os.kill(child_pid, 0)  # running
@@ -58,14 +59,16 @@ def test_the_sandbox_stops_when_its_console_is_killed():
 
 
 def test_the_sandbox_command_prints_variables_that_work(sandbox):
-    proc = subprocess.Popen([sys.executable, "-m", "services", "sandbox"], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "services", "sandbox"], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True
+    )
     try:
         lines = []
         while not any(line.startswith("# Press Ctrl-C") for line in lines):
             line = proc.stdout.readline()
             assert line, "the sandbox command ended early"
             lines.append(line)
-        exports = dict(line[len("export "):].strip().split("=", 1) for line in lines if line.startswith("export "))
+        exports = dict(line[len("export ") :].strip().split("=", 1) for line in lines if line.startswith("export "))
         assert {"PIPELINE_PRESIGN_URL", "PIPELINE_BUCKET", "PIPELINE_CDN_URL", "AWS_ENDPOINT_URL"} <= set(exports)
         reply = requests.get(exports["PIPELINE_PRESIGN_URL"], headers={"x-extension": "webp"}, timeout=10)
         assert reply.status_code == 200 and reply.json()["contentType"] == "image/webp"
@@ -77,7 +80,12 @@ def test_the_sandbox_command_prints_variables_that_work(sandbox):
 def test_cdn_caches_reads_and_marks_them_like_cloudfront(sandbox):
     grant = requests.get(sandbox.endpoints.presign, headers={"x-extension": "png"}, timeout=10).json()
     data = image_bytes()
-    assert requests.put(grant["presignedUrl"], data=data, headers={"Content-Type": grant["contentType"]}, timeout=10).status_code == 200
+    assert (
+        requests.put(
+            grant["presignedUrl"], data=data, headers={"Content-Type": grant["contentType"]}, timeout=10
+        ).status_code
+        == 200
+    )
     url = f"{sandbox.endpoints.cdn}/{grant['key']}"
     first, second = requests.get(url, timeout=10), requests.get(url, timeout=10)
     assert first.headers["X-Cache"] == "Miss from cloudfront" and "Age" not in first.headers
@@ -99,7 +107,11 @@ def test_cdn_missing_key_is_403_error_from_cloudfront_and_only_get_head_allowed(
 def test_api_preflight_follows_the_api_cors_configuration(sandbox):
     allowed = requests.options(
         sandbox.endpoints.presign,
-        headers={"Origin": "http://localhost:5173", "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "x-extension,content-type"},
+        headers={
+            "Origin": "http://localhost:5173",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "x-extension,content-type",
+        },
         timeout=10,
     )
     assert allowed.status_code == 204
@@ -114,7 +126,9 @@ def test_api_preflight_follows_the_api_cors_configuration(sandbox):
 
 
 def test_presign_errors_come_back_as_json_with_cors(sandbox):
-    reply = requests.get(sandbox.endpoints.presign, headers={"x-extension": "exe", "Origin": "http://localhost:3000"}, timeout=10)
+    reply = requests.get(
+        sandbox.endpoints.presign, headers={"x-extension": "exe", "Origin": "http://localhost:3000"}, timeout=10
+    )
     assert reply.status_code == 400
     assert json.loads(reply.content)["error"] == "unsupported_extension"
     assert reply.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"

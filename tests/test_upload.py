@@ -10,8 +10,8 @@ import pytest
 import requests
 
 from services.settings import Settings
-from services.upload import UploadInput, upload_batch, upload_one
 from services.transport import new_session
+from services.upload import UploadInput, upload_batch, upload_one
 from tests.support import closed_port, http_server, image_bytes
 
 
@@ -86,16 +86,42 @@ def test_the_signed_content_type_is_sent_even_when_the_client_template_differs(s
         (200, {"Content-Type": "text/html"}, b"<html>login</html>", "not with JSON", "PIPELINE_PRESIGN_URL"),
         (200, {"Content-Type": "application/json"}, b"[1, 2]", "not an object", "presignedUrl"),
         (200, {"Content-Type": "application/json"}, b'{"key": "x.png"}', "no presignedUrl", "presignedUrl"),
-        (200, {"Content-Type": "application/json"}, b'{"presignedUrl": "", "key": "x.png"}', "no presignedUrl", "presignedUrl"),
-        (200, {"Content-Type": "application/json"}, b'{"presignedUrl": "ftp://x/y", "key": "x.png"}', "not an http(s) URL", "presigned"),
-        (200, {"Content-Type": "application/json"}, b'{"presignedUrl": "https://b.s3.amazonaws.com/k"}', "no key", "key"),
+        (
+            200,
+            {"Content-Type": "application/json"},
+            b'{"presignedUrl": "", "key": "x.png"}',
+            "no presignedUrl",
+            "presignedUrl",
+        ),
+        (
+            200,
+            {"Content-Type": "application/json"},
+            b'{"presignedUrl": "ftp://x/y", "key": "x.png"}',
+            "not an http(s) URL",
+            "presigned",
+        ),
+        (
+            200,
+            {"Content-Type": "application/json"},
+            b'{"presignedUrl": "https://b.s3.amazonaws.com/k"}',
+            "no key",
+            "key",
+        ),
         (500, {"Content-Type": "application/json"}, b'{"message": "Internal Server Error"}', "HTTP 500", "CloudWatch"),
         (403, {"Content-Type": "application/json"}, b'{"message": "Forbidden"}', "HTTP 403", "stage or route"),
-        (400, {"Content-Type": "application/json"}, b'{"error": "unsupported_extension", "message": "x-extension must be one of: png"}', "HTTP 400", "x-extension must be one of"),
+        (
+            400,
+            {"Content-Type": "application/json"},
+            b'{"error": "unsupported_extension", "message": "x-extension must be one of: png"}',
+            "HTTP 400",
+            "x-extension must be one of",
+        ),
         (301, {"Location": "https://elsewhere.example/"}, b"", "HTTP 301", "301"),
     ],
 )
-def test_bad_presign_replies_are_named_and_nothing_is_put(sandbox_settings, status, headers, body, expected_error, expected_cause):
+def test_bad_presign_replies_are_named_and_nothing_is_put(
+    sandbox_settings, status, headers, body, expected_error, expected_cause
+):
     with http_server(lambda _req: (status, headers, body)) as (base, seen):
         settings = dataclasses.replace(sandbox_settings, presign_url=f"{base}/presign")
         with new_session() as session:
@@ -110,8 +136,13 @@ def test_bad_presign_replies_are_named_and_nothing_is_put(sandbox_settings, stat
 
 def test_presign_request_is_the_web_apps(sandbox_settings, sandbox):
     reply = {"presignedUrl": "http://127.0.0.1:9/never", "key": "k.png"}
-    with http_server(lambda _req: (200, {"Content-Type": "application/json"}, json.dumps(reply).encode())) as (base, seen):
-        settings = dataclasses.replace(sandbox_settings, presign_url=f"{base}/presign", client_content_type="application/{ext}")
+    with http_server(lambda _req: (200, {"Content-Type": "application/json"}, json.dumps(reply).encode())) as (
+        base,
+        seen,
+    ):
+        settings = dataclasses.replace(
+            sandbox_settings, presign_url=f"{base}/presign", client_content_type="application/{ext}"
+        )
         with new_session() as session:
             upload_one(UploadInput("photo.JPG", image_bytes("JPEG")), settings, session)
     headers = {k.lower(): v for k, v in seen[0]["headers"].items()}
@@ -126,8 +157,15 @@ def test_put_rejection_reports_status_code_and_s3_error(sandbox_settings):
         b"<Message>Access Denied</Message><RequestId>X</RequestId></Error>"
     )
     with http_server(lambda _req: (403, {"Content-Type": "application/xml"}, error_xml)) as (s3_base, puts):
-        grant = {"presignedUrl": f"{s3_base}/bucket/k.png?X-Amz-Signature=deadbeef&X-Amz-SignedHeaders=content-type%3Bhost", "key": "k.png", "contentType": "image/png"}
-        with http_server(lambda _req: (200, {"Content-Type": "application/json"}, json.dumps(grant).encode())) as (base, _):
+        grant = {
+            "presignedUrl": f"{s3_base}/bucket/k.png?X-Amz-Signature=deadbeef&X-Amz-SignedHeaders=content-type%3Bhost",
+            "key": "k.png",
+            "contentType": "image/png",
+        }
+        with http_server(lambda _req: (200, {"Content-Type": "application/json"}, json.dumps(grant).encode())) as (
+            base,
+            _,
+        ):
             settings = dataclasses.replace(sandbox_settings, presign_url=f"{base}/presign")
             with new_session() as session:
                 result = upload_one(UploadInput("a.png", image_bytes()), settings, session)
@@ -145,7 +183,11 @@ def test_cdn_unreachable_and_cdn_denial_are_cdn_read_failures(sandbox_settings, 
     assert result.key in bucket_keys()  # the PUT itself worked: the trace says which hop failed
 
     def deny(_req):
-        return 403, {"X-Cache": "Error from cloudfront", "Content-Type": "application/xml"}, b"<Error><Code>AccessDenied</Code></Error>"
+        return (
+            403,
+            {"X-Cache": "Error from cloudfront", "Content-Type": "application/xml"},
+            b"<Error><Code>AccessDenied</Code></Error>",
+        )
 
     with http_server(deny) as (cdn, _):
         (result,) = run([UploadInput("a.png", image_bytes())], dataclasses.replace(sandbox_settings, cdn_url=cdn))

@@ -142,7 +142,9 @@ def maybe_compress(policy: CachePolicy, reply: OriginReply, accept_encoding: str
     return reply.body, None
 
 
-def make_cdn(host: str, port: int, fetch: Callable[[str], OriginReply], policy: CachePolicy, cache: EdgeCache) -> Server:
+def make_cdn(
+    host: str, port: int, fetch: Callable[[str], OriginReply], policy: CachePolicy, cache: EdgeCache
+) -> Server:
     via = f"1.1 {os.urandom(16).hex()}.cloudfront.net (CloudFront)"
 
     class CdnHandler(QuietHandler):
@@ -158,10 +160,19 @@ def make_cdn(host: str, port: int, fetch: Callable[[str], OriginReply], policy: 
             now = time.time()
             entry, fresh = cache.get(path, now)
             if entry is not None and fresh:
-                self._deliver(entry.reply, "Hit from cloudfront" if entry.reply.status < 400 else "Error from cloudfront", entry.age(now), method)
+                self._deliver(
+                    entry.reply,
+                    "Hit from cloudfront" if entry.reply.status < 400 else "Error from cloudfront",
+                    entry.age(now),
+                    method,
+                )
                 return
             reply = fetch(key)
-            if entry is not None and reply.status == 200 and entry.reply.headers.get("ETag") == reply.headers.get("ETag"):
+            if (
+                entry is not None
+                and reply.status == 200
+                and entry.reply.headers.get("ETag") == reply.headers.get("ETag")
+            ):
                 state = "RefreshHit from cloudfront"
             else:
                 state = "Miss from cloudfront" if reply.status < 400 else "Error from cloudfront"
@@ -176,7 +187,9 @@ def make_cdn(host: str, port: int, fetch: Callable[[str], OriginReply], policy: 
                 headers["Vary"] = "Accept-Encoding"
             self._send(reply.status, headers, body, state, age, head=method == "HEAD")
 
-        def _send(self, status: int, headers: dict[str, str], body: bytes, state: str, age: int | None, *, head: bool = False) -> None:
+        def _send(
+            self, status: int, headers: dict[str, str], body: bytes, state: str, age: int | None, *, head: bool = False
+        ) -> None:
             out = dict(headers)
             out["Date"] = formatdate(usegmt=True)
             out["X-Cache"] = state

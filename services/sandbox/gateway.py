@@ -32,7 +32,9 @@ class ApiCors:
         return "*" in self.allow_origins or origin in self.allow_origins
 
 
-def http_api_event(method: str, target: str, headers: Mapping[str, str], body: bytes, source_ip: str, route: str) -> dict[str, Any]:
+def http_api_event(
+    method: str, target: str, headers: Mapping[str, str], body: bytes, source_ip: str, route: str
+) -> dict[str, Any]:
     """The event API Gateway HTTP APIs send with payload format version 2.0."""
     parts = urlsplit(target)
     lowered: dict[str, str] = {}
@@ -50,7 +52,13 @@ def http_api_event(method: str, target: str, headers: Mapping[str, str], body: b
             "accountId": "123456789012",
             "apiId": "sandboxapi",
             "domainName": lowered.get("host", "localhost"),
-            "http": {"method": method, "path": parts.path, "protocol": "HTTP/1.1", "sourceIp": source_ip, "userAgent": lowered.get("user-agent", "")},
+            "http": {
+                "method": method,
+                "path": parts.path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": lowered.get("user-agent", ""),
+            },
             "requestId": str(uuid.uuid4()),
             "routeKey": f"ANY {route}",
             "stage": "$default",
@@ -98,7 +106,11 @@ def make_gateway(host: str, port: int, handler: Handler, cors: ApiCors, route: s
             try:
                 status, headers, data = lambda_reply_to_http(handler(event, None))
             except Exception:  # noqa: BLE001 - a crashing function is a 500 from API Gateway, as on AWS
-                status, headers, data = 500, {"Content-Type": "application/json"}, b'{"message":"Internal Server Error"}'
+                status, headers, data = (
+                    500,
+                    {"Content-Type": "application/json"},
+                    b'{"message":"Internal Server Error"}',
+                )
             if origin:
                 # HTTP APIs with CORS configured replace the integration's CORS headers with their own
                 headers = {k: v for k, v in headers.items() if not k.lower().startswith("access-control-")}
@@ -108,7 +120,11 @@ def make_gateway(host: str, port: int, handler: Handler, cors: ApiCors, route: s
 
         def _preflight(self, origin: str) -> None:
             method = (self.headers.get("Access-Control-Request-Method") or "").upper()
-            wanted = [h.strip().lower() for h in (self.headers.get("Access-Control-Request-Headers") or "").split(",") if h.strip()]
+            wanted = [
+                h.strip().lower()
+                for h in (self.headers.get("Access-Control-Request-Headers") or "").split(",")
+                if h.strip()
+            ]
             allowed_headers = {h.lower() for h in cors.allow_headers}
             ok = (
                 cors.origin_allowed(origin)

@@ -40,8 +40,14 @@ class Endpoints:
     @classmethod
     def from_ready_line(cls, doc: dict[str, Any]) -> Endpoints:
         return cls(
-            s3=doc["s3"], presign=doc["presign"], cdn=doc["cdn"], bucket=doc["bucket"], region=doc["region"],
-            distribution_id=doc["distribution_id"], app_origins=tuple(doc["app_origins"]), pid=int(doc["pid"]),
+            s3=doc["s3"],
+            presign=doc["presign"],
+            cdn=doc["cdn"],
+            bucket=doc["bucket"],
+            region=doc["region"],
+            distribution_id=doc["distribution_id"],
+            app_origins=tuple(doc["app_origins"]),
+            pid=int(doc["pid"]),
         )
 
 
@@ -83,7 +89,11 @@ class Sandbox:
         try:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "services.sandbox.server"],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None, cwd=PROJECT_ROOT, env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=None,
+                cwd=PROJECT_ROOT,
+                env=env,
             )
         except OSError as err:
             raise SandboxError(f"could not start the sandbox process: {err}") from err
@@ -116,18 +126,25 @@ class Sandbox:
 
     def aws_target(self) -> AwsTarget:
         return AwsTarget(
-            region=self.endpoints.region, endpoint_url=self.endpoints.s3,
-            access_key_id=layout.ACCESS_KEY_ID, secret_access_key=layout.SECRET_ACCESS_KEY,
+            region=self.endpoints.region,
+            endpoint_url=self.endpoints.s3,
+            access_key_id=layout.ACCESS_KEY_ID,
+            secret_access_key=layout.SECRET_ACCESS_KEY,
         )
 
     def settings(self, options: ConsoleOptions | None = None) -> Settings:
         """Settings that point the console at this sandbox."""
         options = options or ConsoleOptions()
         return Settings(
-            presign_url=self.endpoints.presign, bucket=self.endpoints.bucket, cdn_url=self.endpoints.cdn,
-            app_origins=self.endpoints.app_origins, distribution_id=self.endpoints.distribution_id,
-            allow_writes=options.allow_writes, client_content_type=options.client_content_type,
-            aws=self.aws_target(), sandbox=True,
+            presign_url=self.endpoints.presign,
+            bucket=self.endpoints.bucket,
+            cdn_url=self.endpoints.cdn,
+            app_origins=self.endpoints.app_origins,
+            distribution_id=self.endpoints.distribution_id,
+            allow_writes=options.allow_writes,
+            client_content_type=options.client_content_type,
+            aws=self.aws_target(),
+            sandbox=True,
         )
 
     def environment(self) -> dict[str, str]:

@@ -67,7 +67,12 @@ def make_origin_fetch(s3: Any, bucket: str):
             return OriginReply(status, headers, _access_denied_xml(key) if status == 403 else b"")
         body = obj["Body"].read()
         headers = {"Server": "AmazonS3", "Accept-Ranges": "bytes"}
-        names = {"ContentType": "Content-Type", "ETag": "ETag", "CacheControl": "Cache-Control", "ContentEncoding": "Content-Encoding"}
+        names = {
+            "ContentType": "Content-Type",
+            "ETag": "ETag",
+            "CacheControl": "Cache-Control",
+            "ContentEncoding": "Content-Encoding",
+        }
         for field_name, header in names.items():
             if obj.get(field_name):
                 headers[header] = str(obj[field_name])
@@ -95,18 +100,24 @@ def start(host: str = "127.0.0.1") -> Running:
     threading.Thread(target=s3_server.serve_forever, name="sandbox-s3", daemon=True).start()
     s3_url = f"http://{host}:{s3_server.server_port}"
     target = AwsTarget(
-        region=layout.REGION, endpoint_url=s3_url,
-        access_key_id=layout.ACCESS_KEY_ID, secret_access_key=layout.SECRET_ACCESS_KEY,
+        region=layout.REGION,
+        endpoint_url=s3_url,
+        access_key_id=layout.ACCESS_KEY_ID,
+        secret_access_key=layout.SECRET_ACCESS_KEY,
     )
     admin_s3 = make_client("s3", target)
     configure_bucket(admin_s3)
 
     fn_config = HandlerConfig(bucket=layout.BUCKET, region=layout.REGION, expires_in=300, addressing_style="path")
     fn_client = make_s3_client(
-        fn_config, endpoint_url=s3_url,
-        aws_access_key_id=layout.ACCESS_KEY_ID, aws_secret_access_key=layout.SECRET_ACCESS_KEY,
+        fn_config,
+        endpoint_url=s3_url,
+        aws_access_key_id=layout.ACCESS_KEY_ID,
+        aws_secret_access_key=layout.SECRET_ACCESS_KEY,
     )
-    gateway = make_gateway(host, 0, build_handler(fn_config, fn_client), ApiCors(layout.APP_ORIGINS), layout.PRESIGN_ROUTE)
+    gateway = make_gateway(
+        host, 0, build_handler(fn_config, fn_client), ApiCors(layout.APP_ORIGINS), layout.PRESIGN_ROUTE
+    )
     gateway.start("sandbox-gateway")
 
     cdn = make_cdn(host, 0, make_origin_fetch(make_client("s3", target), layout.BUCKET), CachePolicy(), EdgeCache())
