@@ -120,8 +120,8 @@ def sigv4_valid(url: str, method: str, headers: dict[str, str], secret_key: str)
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch):
-    """Fake credentials, no local AWS config, and a mocked bucket in ap-northeast-2."""
+def fake_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials and no local AWS config: nothing here can reach a real account."""
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
@@ -129,6 +129,11 @@ def aws(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+
+
+@pytest.fixture
+def aws(fake_credentials):
+    """A mocked bucket in ap-northeast-2 (moto, in process)."""
     with mock_aws():
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
@@ -147,7 +152,7 @@ def function_env(aws, monkeypatch: pytest.MonkeyPatch):
 
 
 @pytest.fixture
-def signer(aws):
+def signer(fake_credentials):
     """A config and client as the function builds them, with a key pair the test knows."""
     config = HandlerConfig(bucket=BUCKET, region=REGION)
     client = make_s3_client(config, aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY)
@@ -513,7 +518,7 @@ class ExplodingClient:
         raise RuntimeError(f"Unable to locate credentials for {kwargs['Params']['Bucket']} AKIASECRETLEAK")
 
 
-def test_signing_failure_is_a_generic_500_without_internals(aws) -> None:
+def test_signing_failure_is_a_generic_500_without_internals() -> None:
     config = HandlerConfig(bucket=SECRET_BUCKET, region=REGION, allow_origin="https://app.example.com")
 
     reply = handle(v2_event({"x-extension": "png"}), config, ExplodingClient())
