@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import os
+import runpy
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
 from services.errors import ConfigError, SandboxError
 from services.runtime import Target, resolve_target
+
+
+ENTRYPOINT = Path(__file__).resolve().parents[1] / "dashboard.py"
 
 
 class Keys:
@@ -35,18 +40,19 @@ def _shared_target(config_fingerprint: str) -> Target:
 
 
 def _ensure_routed() -> None:
-    """Make sure dashboard.py (the router) runs first, even when a fresh server is opened at /upload.
+    """Make sure dashboard.py (the router) runs, even when a fresh server is opened at /upload.
 
     Streamlit sees a ``pages/`` folder and, until the entrypoint has called ``st.navigation`` once in this
-    server process, runs a page script directly without the entrypoint (its multipage "v1" mode). The
-    entrypoint's ``st.navigation`` switches that off for good; a page that finds it still on switches it
-    off itself and reruns, so the entrypoint routes to the very same URL.
+    server process (AppTest: in this run), runs a page script directly without the entrypoint (its
+    multipage "v1" mode). A page that finds itself run that way switches the mode off and runs the
+    entrypoint in its place, within the same run, so widget events of this run are not lost.
     """
     from streamlit.runtime.pages_manager import PagesManager  # private, but the only switch there is
 
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
-        st.rerun()
+        runpy.run_path(str(ENTRYPOINT), run_name="__main__")
+        st.stop()
 
 
 def get_target() -> Target:

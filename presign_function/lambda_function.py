@@ -27,6 +27,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError
 
 LOG = logging.getLogger(__name__)
 LOG.setLevel(logging.INFO)
@@ -76,7 +77,7 @@ class HandlerConfig:
             raise ConfigurationError(f"S3_ADDRESSING_STYLE={addressing!r} is not 'virtual' or 'path'")
         return cls(
             bucket=bucket,
-            region=(env.get("BUCKET_REGION") or env.get("AWS_REGION") or None),
+            region=(env.get("BUCKET_REGION", "").strip() or env.get("AWS_REGION", "").strip() or None),
             expires_in=expires,
             content_type_style=style,
             allow_origin=env.get("ALLOW_ORIGIN", "*").strip() or "*",
@@ -196,12 +197,11 @@ def lambda_handler(event: Mapping[str, Any], context: Any = None) -> dict[str, A
     if _DEFAULT is None:
         try:
             config = HandlerConfig.from_env(os.environ)
-        except ConfigurationError:
+            client = make_s3_client(config)
+        except (ConfigurationError, BotoCoreError, ValueError):
             LOG.exception("the function is misconfigured")
             origin = os.environ.get("ALLOW_ORIGIN", "*").strip() or "*"
-            return _error(
-                origin, 500, "server_misconfigured", "the upload service is misconfigured; tell its operators"
-            )
-        _DEFAULT = (config, make_s3_client(config))
+            return _error(origin, 500, "server_misconfigured", "the upload service is misconfigured; tell its operators")
+        _DEFAULT = (config, client)
     config, client = _DEFAULT
     return handle(event, config, client)
