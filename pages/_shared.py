@@ -13,7 +13,7 @@ import streamlit as st
 
 from services.errors import ConfigError, SandboxError
 from services.runtime import Target, resolve_target
-
+from services.sandbox import Sandbox
 
 ENTRYPOINT = Path(__file__).resolve().parents[1] / "dashboard.py"
 
@@ -21,8 +21,10 @@ ENTRYPOINT = Path(__file__).resolve().parents[1] / "dashboard.py"
 class Keys:
     """Every session-state key the console uses, in one place."""
 
+    SWITCH_PREFIX = "sandbox.switch."
     UPLOAD_FILES = "upload.files"
     UPLOAD_RESULTS = "upload.results"
+    SWITCH_ERROR = "sandbox.switch_error"
 
 
 def _secrets_table() -> Mapping[str, Any]:
@@ -95,3 +97,37 @@ def render_sidebar(target: Target) -> None:
         st.code(summary["cdn_url"], language=None)
         writes = "allowed" if summary["allow_writes"] else "off (read-only; set PIPELINE_ALLOW_WRITES=true)"
         st.caption(f"Writes: {writes}")
+        if target.sandbox is not None:
+            _render_switches(target.sandbox)
+
+
+def _flip_switch(sandbox: Sandbox, name: str) -> None:
+    key = Keys.SWITCH_PREFIX + name
+    try:
+        sandbox.set_switch(name, bool(st.session_state[key]))
+    except SandboxError as err:
+        st.session_state[Keys.SWITCH_ERROR] = str(err)
+
+
+def _render_switches(sandbox: Sandbox) -> None:
+    """Toggles for the sandbox's break switches; the sandbox's own state is the truth, every run."""
+    try:
+        states = sandbox.switches()
+    except SandboxError as err:
+        st.error(str(err))
+        return
+    broken = sum(state.on for state in states)
+    with st.expander(f"Break switches ({broken} on)", expanded=broken > 0, icon=":material/build:"):
+        st.caption("Put the sandbox into a known broken state, then watch the Upload page or the checks find it.")
+        if error := st.session_state.pop(Keys.SWITCH_ERROR, None):
+            st.error(error)
+        for state in states:
+            key = Keys.SWITCH_PREFIX + state.name
+            st.session_state[key] = state.on  # another session may have flipped it
+            st.toggle(
+                state.title,
+                key=key,
+                help=f"`{state.name}` — {state.symptom}",
+                on_change=_flip_switch,
+                args=(sandbox, state.name),
+            )

@@ -14,6 +14,11 @@ st.caption(
 )
 st.graphviz_chart(pipeline_dot(hop_states(st.session_state.get(Keys.UPLOAD_RESULTS, []))))
 
+if target.sandbox is not None:
+    broken = [state for state in target.sandbox.switches() if state.on]
+    for state in broken:
+        st.warning(f"**Break switch on: {state.title}** (`{state.name}`) — {state.symptom}", icon=":material/build:")
+
 st.subheader("Target")
 st.json(target.settings.summary())
 if target.sandbox is not None:

@@ -201,7 +201,9 @@ def lambda_handler(event: Mapping[str, Any], context: Any = None) -> dict[str, A
         except (ConfigurationError, BotoCoreError, ValueError):
             LOG.exception("the function is misconfigured")
             origin = os.environ.get("ALLOW_ORIGIN", "*").strip() or "*"
-            return _error(origin, 500, "server_misconfigured", "the upload service is misconfigured; tell its operators")
+            return _error(
+                origin, 500, "server_misconfigured", "the upload service is misconfigured; tell its operators"
+            )
         _DEFAULT = (config, client)
     config, client = _DEFAULT
     return handle(event, config, client)

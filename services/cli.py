@@ -16,6 +16,7 @@ from typing import TextIO
 from services.errors import ConfigError, SandboxError
 from services.runtime import Target, resolve_target
 from services.sandbox import Sandbox
+from services.sandbox.switches import SWITCH_NAMES
 from services.upload import HOP_NAMES, UploadInput, UploadResult, failed_input, upload_batch
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -68,12 +69,19 @@ def cmd_upload(args: argparse.Namespace, target: Target, out: TextIO) -> int:
 
 
 def cmd_sandbox(args: argparse.Namespace, out: TextIO) -> int:
-    sandbox = Sandbox.start()
+    sandbox = Sandbox.start(breaks=tuple(args.breaks))
     print("# Sandbox running (local emulation). Point other tools at it with:", file=out)
     for name, value in sandbox.environment().items():
         print(f"export {name}={value}", file=out)
     print(
         "# AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY above are the sandbox's public dummy values, not secrets.", file=out
+    )
+    broken = [state for state in sandbox.switches() if state.on]
+    for state in broken:
+        print(f"# BROKEN on purpose: {state.name} — {state.title}: {state.symptom}", file=out)
+    print(
+        f"# Break switches: {', '.join(SWITCH_NAMES)} (PUT {sandbox.endpoints.control}/_sandbox/switches/NAME)",
+        file=out,
     )
     print("# Press Ctrl-C to stop.", file=out, flush=True)
     try:
@@ -92,7 +100,18 @@ def build_parser() -> argparse.ArgumentParser:
     upload.add_argument("files", nargs="+", metavar="FILE")
     upload.add_argument("--json", action="store_true", help="one JSON object per file (JSON Lines)")
     upload.add_argument("--workers", type=int, default=8, help="files uploaded at once (default 8)")
-    commands.add_parser("sandbox", help="run the local sandbox pipeline and print the variables that point at it")
+    sandbox = commands.add_parser(
+        "sandbox", help="run the local sandbox pipeline and print the variables that point at it"
+    )
+    sandbox.add_argument(
+        "--break",
+        dest="breaks",
+        action="append",
+        default=[],
+        choices=SWITCH_NAMES,
+        metavar="NAME",
+        help=f"start with a break switch on (repeatable): {', '.join(SWITCH_NAMES)}",
+    )
     return parser
 
 

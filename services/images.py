@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import struct
 import unicodedata
 import warnings
 from dataclasses import dataclass
@@ -60,21 +61,47 @@ def display_name(name: str, limit: int = 120) -> str:
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
 
 
-def _decode_fully(data: bytes, fmt: str) -> tuple[int, int, int]:
-    """Decode every frame; raises on truncation, corruption and oversized images."""
+#: what Pillow raises on damaged input, across formats (struct.error from GIF frame counting among them)
+DECODE_ERRORS: tuple[type[BaseException], ...] = (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error)
+
+
+def _check_pixels(width: int, height: int) -> None:
+    if width * height > MAX_PIXELS:
+        raise InvalidImage(
+            f"{width}×{height} pixels is over the limit of {MAX_PIXELS:,} pixels (a decompression bomb?)"
+        )
+
+
+def _probe(data: bytes) -> tuple[str, int, int]:
+    """Identify the format from the header alone; nothing is decoded yet."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=list(FORMATS)) as probe:
+                return probe.format or "", *probe.size
+    except UnidentifiedImageError as err:
+        raise InvalidImage(
+            "the bytes are not a PNG, JPEG, GIF or WebP image (whatever the file name says); "
+            "export it as one of those formats"
+        ) from err
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+        raise InvalidImage(f"the image has too many pixels to decode safely ({err})") from err
+    except DECODE_ERRORS as err:
+        raise InvalidImage(f"the image's header is damaged or truncated and cannot be read ({err})") from err
+
+
+def _decode_fully(data: bytes, fmt: str) -> int:
+    """Decode every frame; raises on truncation, corruption and oversized images. Returns the frame count."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         with Image.open(io.BytesIO(data), formats=[fmt]) as img:
-            width, height = img.size
-            if width * height > MAX_PIXELS:
-                raise InvalidImage(f"{width}×{height} pixels is over the limit of {MAX_PIXELS:,} pixels")
             frames = int(getattr(img, "n_frames", 1) or 1)
             if frames > MAX_FRAMES:
                 raise InvalidImage(f"{frames:,} frames is over the limit of {MAX_FRAMES:,}")
             for index in range(frames):
                 img.seek(index)
                 img.load()
-    return width, height, frames
+    return frames
 
 
 def inspect_image(name: str, data: bytes) -> ImageInfo:
@@ -83,26 +110,15 @@ def inspect_image(name: str, data: bytes) -> ImageInfo:
         raise InvalidImage("the file is empty (0 bytes); choose the image again")
     if len(data) > MAX_BYTES:
         raise InvalidImage(f"the file is {len(data):,} bytes, over the limit of {MAX_BYTES:,} bytes")
+    fmt, width, height = _probe(data)
+    _check_pixels(width, height)
     try:
-        with Image.open(io.BytesIO(data), formats=list(FORMATS)) as probe:
-            fmt = probe.format or ""
-    except UnidentifiedImageError as err:
-        raise InvalidImage(
-            "the bytes are not a PNG, JPEG, GIF or WebP image (whatever the file name says); "
-            "export it as one of those formats"
-        ) from err
-    try:
-        width, height, frames = _decode_fully(data, fmt)
+        frames = _decode_fully(data, fmt)
     except InvalidImage:
         raise
-    except (
-        OSError,
-        SyntaxError,
-        ValueError,
-        EOFError,
-        Image.DecompressionBombError,
-        Image.DecompressionBombWarning,
-    ) as err:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+        raise InvalidImage(f"the image has too many pixels to decode safely ({err})") from err
+    except DECODE_ERRORS as err:
         raise InvalidImage(f"the {fmt} image is damaged or truncated and cannot be decoded ({err})") from err
     ext, mime, aliases = FORMATS[fmt]
     own = file_extension(name)

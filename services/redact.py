@@ -21,6 +21,10 @@ SECRET_QUERY_PARAMS = frozenset(
 )
 REDACTED = "REDACTED"
 _URL_IN_TEXT = re.compile(r"https?://[^\s\"'<>]+")
+#: a signing parameter anywhere in text, e.g. the path-and-query that requests quotes in its errors
+_PARAM_IN_TEXT = re.compile(
+    r"(?i)\b(X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|Signature|AWSAccessKeyId)=([^&\s\"'<>)]+)"
+)
 
 
 def redact_url(url: str) -> str:
@@ -40,4 +44,5 @@ def redact_url(url: str) -> str:
 
 def redact_text(text: str) -> str:
     """Every URL inside free text (an error message, a log line) redacted."""
-    return _URL_IN_TEXT.sub(lambda match: redact_url(match.group(0)), text)
+    text = _URL_IN_TEXT.sub(lambda match: redact_url(match.group(0)), text)
+    return _PARAM_IN_TEXT.sub(lambda match: f"{match.group(1)}={REDACTED}", text)

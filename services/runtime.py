@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from services import localdns
 from services.sandbox import Sandbox
 from services.settings import Settings, load_options, load_settings
 
@@ -25,6 +26,7 @@ def resolve_target(env: Mapping[str, str], secrets: Mapping[str, object] | None 
     Raises ConfigError (naming what is missing) for a partial configuration, SandboxError when the
     sandbox cannot start.
     """
+    localdns.install()  # *.localhost resolves to loopback here as in browsers (the sandbox's virtual-hosted URLs)
     settings = load_settings(env, secrets)
     if settings is not None:
         return Target(settings=settings)

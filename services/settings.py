@@ -105,7 +105,7 @@ def _check_http_url(name: str, value: str) -> str:
 def _check_template(value: str) -> str:
     try:
         value.format(ext="png", mime="image/png")
-    except (KeyError, IndexError, ValueError) as err:
+    except (KeyError, IndexError, ValueError, AttributeError, TypeError) as err:
         raise ConfigError(
             f"{PREFIX}CLIENT_CONTENT_TYPE={value!r} is not a valid template; use {{ext}} and {{mime}} only, "
             "e.g. application/{ext} or {mime}"

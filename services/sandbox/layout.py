@@ -15,6 +15,7 @@ DISTRIBUTION_ID = "ESANDBOX0CDN01"
 #: The sandbox's dummy credentials, as LocalStack's "test": public, sandbox-only, not a secret.
 ACCESS_KEY_ID = "test"
 SECRET_ACCESS_KEY = "test"  # noqa: S105 - a documented dummy value, accepted only by the local sandbox
+APP_ORIGIN = "http://localhost:5173"  # where the seed's web client is served from (Vite's default port)
 APP_ORIGINS = ("http://localhost:5173", "http://localhost:3000", "http://your-service-address.com")
 PRESIGN_ROUTE = "/presign"
 
@@ -61,3 +62,59 @@ PUBLIC_ACCESS_BLOCK_ON = {
     "BlockPublicPolicy": True,
     "RestrictPublicBuckets": True,
 }
+
+
+# Identities the sandbox knows. Signatures are verified against these; any other key is InvalidAccessKeyId.
+PRESIGN_ROLE_NAME = "presign-role"
+PRESIGN_ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/{PRESIGN_ROLE_NAME}"
+PRESIGN_ROLE_KEY = "ASIASANDBOXPRESIGN01"
+PRESIGN_ROLE_SECRET = "sandbox-presign-role-dummy-secret"  # noqa: S105 - sandbox-only dummy
+CDN_KEY = "ASIASANDBOXCLOUDFRONT"
+CDN_SECRET = "sandbox-cloudfront-oac-dummy-secret"  # noqa: S105 - sandbox-only dummy
+LAMBDA_FUNCTION = "image-presign"
+
+
+def presign_role_policy(bucket: str = BUCKET) -> str:
+    """The Lambda role's inline policy: exactly s3:PutObject on the bucket's objects."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "PutUploads",
+                    "Effect": "Allow",
+                    "Action": "s3:PutObject",
+                    "Resource": f"arn:aws:s3:::{bucket}/*",
+                }
+            ],
+        }
+    )
+
+
+LAMBDA_TRUST_POLICY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+)
+
+
+def seed_public_policy(bucket: str = BUCKET) -> str:
+    """The seed write-up's policy: anyone may read AND write (the console flags it)."""
+    return json.dumps(
+        {
+            "Id": "Policy1718086112979",
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "Stmt1718086111552",
+                    "Action": ["s3:GetObject", "s3:PutObject"],
+                    "Effect": "Allow",
+                    "Resource": f"arn:aws:s3:::{bucket}/*",
+                    "Principal": "*",
+                }
+            ],
+        }
+    )

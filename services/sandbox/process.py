@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from services import localdns
 from services.errors import SandboxError
-from services.sandbox import layout
+from services.sandbox import control, layout
 from services.settings import AwsTarget, ConsoleOptions, Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -31,6 +32,7 @@ class Endpoints:
     s3: str
     presign: str
     cdn: str
+    control: str
     bucket: str
     region: str
     distribution_id: str
@@ -43,6 +45,7 @@ class Endpoints:
             s3=doc["s3"],
             presign=doc["presign"],
             cdn=doc["cdn"],
+            control=doc["control"],
             bucket=doc["bucket"],
             region=doc["region"],
             distribution_id=doc["distribution_id"],
@@ -79,16 +82,17 @@ class Sandbox:
     process: subprocess.Popen[bytes] = field(repr=False)
 
     @classmethod
-    def start(cls, timeout: float = START_TIMEOUT) -> Sandbox:
-        """Start a sandbox and wait until every endpoint answers."""
+    def start(cls, breaks: tuple[str, ...] = (), timeout: float = START_TIMEOUT) -> Sandbox:
+        """Start a sandbox (with break switches ``breaks`` on) and wait until every endpoint answers."""
+        localdns.install()  # its presigned URLs name <bucket>.s3.<region>.localhost
         env = dict(os.environ)
         env["MOTO_DISABLE_GLOBAL_CORS"] = "true"
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
         for name in [n for n in env if n.startswith(("AWS_", "PIPELINE_"))]:
             del env[name]  # the sandbox must never pick up real credentials or endpoints
         try:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "services.sandbox.server"],
+            proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
+                [sys.executable, "-m", "services.sandbox.server", *(f"--break={name}" for name in breaks)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=None,
@@ -123,6 +127,15 @@ class Sandbox:
         except (OSError, subprocess.TimeoutExpired):
             self.process.kill()
             self.process.wait(timeout=10)
+
+    def switches(self) -> list[control.SwitchState]:
+        return control.list_switches(self.endpoints.control)
+
+    def set_switch(self, name: str, on: bool) -> list[control.SwitchState]:
+        return control.set_switch(self.endpoints.control, name, on)
+
+    def invalidate(self, paths: list[str]) -> int:
+        return control.invalidate(self.endpoints.control, paths)
 
     def aws_target(self) -> AwsTarget:
         return AwsTarget(

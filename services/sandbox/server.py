@@ -18,20 +18,33 @@ import logging
 import signal
 import sys
 import threading
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
+from xml.sax.saxutils import escape
 
 from botocore.exceptions import ClientError
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
-from presign_function.lambda_function import HandlerConfig, build_handler, make_s3_client
+from presign_function.lambda_function import HandlerConfig, handle, make_s3_client
 from services.aws import make_client
-from services.sandbox import layout
+from services.sandbox import layout, switches
 from services.sandbox.cdn import CachePolicy, EdgeCache, OriginReply, make_cdn
 from services.sandbox.gateway import ApiCors, make_gateway
+from services.sandbox.httpd import QuietHandler, Server
+from services.sandbox.s3front import S3Front
 from services.settings import AwsTarget
 
 LOG = logging.getLogger("sandbox")
+
+
+class S3RequestHandler(WSGIRequestHandler):
+    server_version = "AmazonS3"  # S3's Server header, not werkzeug's
+    sys_version = ""
+
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        pass
 
 
 @dataclass
@@ -45,26 +58,18 @@ class Running:
             server.server_close()
 
 
-def _access_denied_xml(key: str) -> bytes:
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message>'
-        f"<Key>{key}</Key><RequestId>SANDBOX</RequestId></Error>"
-    ).encode()
-
-
-def make_origin_fetch(s3: Any, bucket: str):
-    """Read an object as the distribution does (Origin Access Control, no s3:ListBucket)."""
+def make_origin_fetch(s3: Any, bucket: str) -> Callable[[str], OriginReply]:
+    """Read an object as the distribution does: signed as cloudfront.amazonaws.com (Origin Access Control)."""
 
     def fetch(key: str) -> OriginReply:
         try:
             obj = s3.get_object(Bucket=bucket, Key=key)
         except ClientError as err:
-            status = int(err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500))
-            code = err.response.get("Error", {}).get("Code", "")
-            if code in ("NoSuchKey", "404") or status == 404:
-                status = 403  # without s3:ListBucket, S3 answers a missing key with 403 AccessDenied
-            headers = {"Content-Type": "application/xml", "Server": "AmazonS3"}
-            return OriginReply(status, headers, _access_denied_xml(key) if status == 403 else b"")
+            status = int(err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 502))
+            error = err.response.get("Error", {})
+            return OriginReply(
+                status, {"Content-Type": "application/xml", "Server": "AmazonS3"}, _error_xml(error, key)
+            )
         body = obj["Body"].read()
         headers = {"Server": "AmazonS3", "Accept-Ranges": "bytes"}
         names = {
@@ -83,56 +88,202 @@ def make_origin_fetch(s3: Any, bucket: str):
     return fetch
 
 
-def configure_bucket(s3: Any) -> None:
-    """The seed's bucket, with the secure policy shape: CORS as written up, CloudFront-only reads, BPA on."""
+def _error_xml(error: Mapping[str, Any], key: str) -> bytes:
+    code, message = escape(str(error.get("Code", "InternalError"))), escape(str(error.get("Message", "")))
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{message}</Message>'
+        f"<Key>{escape(key)}</Key><RequestId>{os.urandom(8).hex().upper()}</RequestId></Error>"
+    ).encode()
+
+
+@dataclass
+class Live:
+    """What break switches change in the running sandbox, besides the bucket and IAM (stored in moto)."""
+
+    function: HandlerConfig
+    report_content_type: bool = True
+    gateway_delay: float = 0.0
+
+
+def make_function(live: Live, client: Any) -> Callable[[Mapping[str, Any], Any], Mapping[str, Any]]:
+    """The shipped handler with the live configuration; switches can make it answer like the seed's."""
+
+    def invoke(event: Mapping[str, Any], context: Any = None) -> Mapping[str, Any]:
+        if live.gateway_delay:
+            time.sleep(live.gateway_delay)
+        reply = handle(event, live.function, client)
+        if not live.report_content_type and reply.get("statusCode") == 200:
+            body = json.loads(reply["body"])
+            body.pop("contentType", None)
+            reply = {**reply, "body": json.dumps(body)}
+        return reply
+
+    return invoke
+
+
+@dataclass
+class PipelineState:
+    """The running pipeline and the handles break switches turn."""
+
+    admin_s3: Any
+    admin_iam: Any
+    live: Live
+    api_cors: ApiCors
+    cache_policy: CachePolicy
+    edge_cache: EdgeCache
+    active: frozenset[str] = frozenset()
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def apply(self, active: frozenset[str]) -> None:
+        """Make the sandbox's configuration exactly ``desired_config(active)``."""
+        config = switches.desired_config(active)
+        with self.lock:
+            s3, bucket = self.admin_s3, layout.BUCKET
+            s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": config.cors_rules})
+            if config.public_access_block is None:
+                s3.delete_public_access_block(Bucket=bucket)
+            if config.bucket_policy is None:
+                s3.delete_bucket_policy(Bucket=bucket)
+            else:
+                s3.put_bucket_policy(Bucket=bucket, Policy=config.bucket_policy)
+            if config.public_access_block is not None:
+                s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=config.public_access_block)
+            self.admin_iam.put_role_policy(
+                RoleName=layout.PRESIGN_ROLE_NAME, PolicyName="presign-put", PolicyDocument=config.role_policy
+            )
+            self.live.function = replace(
+                self.live.function, content_type_style=config.content_type_style, expires_in=config.url_expires
+            )
+            self.live.report_content_type = config.report_content_type
+            self.live.gateway_delay = config.gateway_delay
+            self.api_cors.allow_headers = config.api_cors_headers
+            self.cache_policy.min_ttl, self.cache_policy.default_ttl, self.cache_policy.max_ttl = config.cdn_ttls
+            self.active = active
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "active": sorted(self.active),
+            "switches": [
+                {"name": s.name, "title": s.title, "symptom": s.symptom, "on": s.name in self.active}
+                for s in switches.SWITCHES
+            ],
+        }
+
+
+def configure_account(s3: Any, iam: Any) -> None:
+    """The seed's bucket (secure policy shape) and the presign function's role."""
     s3.create_bucket(Bucket=layout.BUCKET, CreateBucketConfiguration={"LocationConstraint": layout.REGION})
-    s3.put_bucket_cors(Bucket=layout.BUCKET, CORSConfiguration={"CORSRules": layout.seed_cors_rules()})
-    s3.put_bucket_policy(Bucket=layout.BUCKET, Policy=layout.secure_bucket_policy())
-    s3.put_public_access_block(Bucket=layout.BUCKET, PublicAccessBlockConfiguration=layout.PUBLIC_ACCESS_BLOCK_ON)
+    iam.create_role(RoleName=layout.PRESIGN_ROLE_NAME, AssumeRolePolicyDocument=layout.LAMBDA_TRUST_POLICY)
 
 
-def start(host: str = "127.0.0.1") -> Running:
+def make_control(host: str, sandbox: PipelineState) -> Server:
+    """The sandbox's own control API: break switches and CDN invalidations."""
+
+    class ControlHandler(QuietHandler):
+        def _json(self, status: int, doc: Any) -> None:
+            self.send_reply(status, {"Content-Type": "application/json"}, json.dumps(doc).encode())
+
+        def do_GET(self) -> None:
+            if self.path.rstrip("/") == "/_sandbox/switches":
+                self._json(200, sandbox.describe())
+            else:
+                self._json(404, {"error": "not_found"})
+
+        def do_PUT(self) -> None:
+            name = self.path.rstrip("/").rsplit("/", 1)[-1]
+            try:
+                wanted = json.loads(self.read_body() or b"{}").get("on")
+            except (ValueError, AttributeError):
+                wanted = None
+            if (
+                not self.path.startswith("/_sandbox/switches/")
+                or name not in switches.SWITCH_NAMES
+                or not isinstance(wanted, bool)
+            ):
+                self._json(
+                    400,
+                    {
+                        "error": "bad_request",
+                        "message": f'PUT /_sandbox/switches/<one of {", ".join(switches.SWITCH_NAMES)}> with {{"on": true|false}}',
+                    },
+                )
+                return
+            active = sandbox.active | {name} if wanted else sandbox.active - {name}
+            sandbox.apply(frozenset(active))
+            self._json(200, sandbox.describe())
+
+        def do_POST(self) -> None:
+            if self.path.rstrip("/") != "/_sandbox/invalidate":
+                self._json(404, {"error": "not_found"})
+                return
+            try:
+                paths = json.loads(self.read_body() or b"{}").get("paths") or ["/*"]
+            except (ValueError, AttributeError):
+                paths = None
+            if not isinstance(paths, list) or not all(isinstance(p, str) and p.startswith("/") for p in paths):
+                self._json(400, {"error": "bad_request", "message": 'POST {"paths": ["/key.png", "/*"]}'})
+                return
+            self._json(200, {"cleared": sandbox.edge_cache.invalidate(paths)})
+
+    return Server((host, 0), ControlHandler)
+
+
+def start(host: str = "127.0.0.1", breaks: tuple[str, ...] = ()) -> Running:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     logging.getLogger("presign_function.lambda_function").setLevel(logging.WARNING)  # one line per upload is noise here
-    s3_server = make_server(host, 0, DomainDispatcherApplication(create_backend_app), threaded=True)
-    threading.Thread(target=s3_server.serve_forever, name="sandbox-s3", daemon=True).start()
-    s3_url = f"http://{host}:{s3_server.server_port}"
-    target = AwsTarget(
-        region=layout.REGION,
-        endpoint_url=s3_url,
-        access_key_id=layout.ACCESS_KEY_ID,
-        secret_access_key=layout.SECRET_ACCESS_KEY,
+    s3_server = make_server(
+        host,
+        0,
+        S3Front(DomainDispatcherApplication(create_backend_app)),
+        threaded=True,
+        request_handler=S3RequestHandler,
     )
-    admin_s3 = make_client("s3", target)
-    configure_bucket(admin_s3)
+    threading.Thread(target=s3_server.serve_forever, name="sandbox-s3", daemon=True).start()
+    port = s3_server.server_port
+    s3_url = f"http://{host}:{port}"
 
-    fn_config = HandlerConfig(bucket=layout.BUCKET, region=layout.REGION, expires_in=300, addressing_style="path")
+    def target(key: str, secret: str) -> AwsTarget:
+        return AwsTarget(region=layout.REGION, endpoint_url=s3_url, access_key_id=key, secret_access_key=secret)
+
+    admin = target(layout.ACCESS_KEY_ID, layout.SECRET_ACCESS_KEY)
+    admin_s3, admin_iam = make_client("s3", admin), make_client("iam", admin)
+    configure_account(admin_s3, admin_iam)
+
+    # The function signs as its role, virtual-hosted on a *.localhost name, as AWS issues URLs.
+    fn_config = HandlerConfig(bucket=layout.BUCKET, region=layout.REGION, expires_in=300, addressing_style="virtual")
     fn_client = make_s3_client(
         fn_config,
-        endpoint_url=s3_url,
-        aws_access_key_id=layout.ACCESS_KEY_ID,
-        aws_secret_access_key=layout.SECRET_ACCESS_KEY,
+        endpoint_url=f"http://s3.{layout.REGION}.localhost:{port}",
+        aws_access_key_id=layout.PRESIGN_ROLE_KEY,
+        aws_secret_access_key=layout.PRESIGN_ROLE_SECRET,
     )
-    gateway = make_gateway(
-        host, 0, build_handler(fn_config, fn_client), ApiCors(layout.APP_ORIGINS), layout.PRESIGN_ROUTE
+    live = Live(function=fn_config)
+    api_cors = ApiCors(layout.APP_ORIGINS)
+    gateway = make_gateway(host, 0, make_function(live, fn_client), api_cors, layout.PRESIGN_ROUTE)
+    cache_policy, edge_cache = CachePolicy(), EdgeCache()
+    cdn_s3 = make_client(
+        "s3", target(layout.CDN_KEY, layout.CDN_SECRET), retries={"mode": "standard", "max_attempts": 1}
     )
-    gateway.start("sandbox-gateway")
-
-    cdn = make_cdn(host, 0, make_origin_fetch(make_client("s3", target), layout.BUCKET), CachePolicy(), EdgeCache())
-    cdn.start("sandbox-cdn")
+    cdn = make_cdn(host, 0, make_origin_fetch(cdn_s3, layout.BUCKET), cache_policy, edge_cache)
+    sandbox = PipelineState(admin_s3, admin_iam, live, api_cors, cache_policy, edge_cache)
+    sandbox.apply(frozenset(breaks))
+    control = make_control(host, sandbox)
+    for name, server in (("gateway", gateway), ("cdn", cdn), ("control", control)):
+        server.start(f"sandbox-{name}")
     endpoints = {
         "s3": s3_url,
         "presign": f"http://{host}:{gateway.port}{layout.PRESIGN_ROUTE}",
         "cdn": f"http://{host}:{cdn.port}",
+        "control": f"http://{host}:{control.port}",
         "bucket": layout.BUCKET,
         "region": layout.REGION,
         "distribution_id": layout.DISTRIBUTION_ID,
         "app_origins": list(layout.APP_ORIGINS),
         "pid": os.getpid(),
     }
-    return Running(servers=[s3_server, gateway, cdn], endpoints=endpoints)
+    return Running(servers=[s3_server, gateway, cdn, control], endpoints=endpoints)
 
 
 def _wait_for_parent(done: threading.Event) -> None:
@@ -147,13 +298,14 @@ def _wait_for_parent(done: threading.Event) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--break", dest="breaks", action="append", default=[], choices=switches.SWITCH_NAMES)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="sandbox: %(message)s")
     done = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: done.set())
     try:
-        running = start(args.host)
+        running = start(args.host, tuple(args.breaks))
     except Exception as err:  # noqa: BLE001 - reported to the parent as one line, then exit non-zero
         print(json.dumps({"ready": False, "error": f"{type(err).__name__}: {err}"}), flush=True)
         return 1

@@ -1,0 +1,71 @@
+"""Who may do what in the sandbox's bucket: the bucket policy, Block Public Access and IAM, as S3 decides.
+
+Pure over what moto stores (read through ``moto_state``); the policy language itself is ``services.policy``.
+Object ACLs are not modelled: buckets are created with the owner-only ACL and Object Ownership
+"bucket owner enforced", so on AWS too they would play no part.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import TYPE_CHECKING
+
+from services import policy
+from services.sandbox import layout, moto_state
+
+if TYPE_CHECKING:
+    from services.sandbox.s3front import Identity
+
+LOG = logging.getLogger("sandbox")
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(text: str, attached_to: str | None = None) -> policy.Policy | None:
+    try:
+        return policy.parse_policy(text, attached_to=attached_to)
+    except policy.PolicyError as err:
+        LOG.warning("ignoring an unparseable policy: %s", err)
+        return None
+
+
+def _principal(identity: Identity) -> policy.Principal:
+    if identity.kind == "service":
+        return policy.Principal.service(identity.arn or "")
+    if identity.kind in ("role", "admin"):
+        return policy.Principal.aws(identity.arn or layout.ACCOUNT_ID)
+    return policy.ANONYMOUS
+
+
+def _restricted_public(config: moto_state.BucketConfig, bucket_policy: policy.Policy | None) -> bool:
+    """RestrictPublicBuckets: a public bucket policy grants nothing to anyone outside the account or AWS services."""
+    pab = config.public_access_block or {}
+    return (
+        bool(pab.get("RestrictPublicBuckets"))
+        and bucket_policy is not None
+        and bool(policy.public_statements(bucket_policy))
+    )
+
+
+def decide(identity: Identity, action: str, resource: str, config: moto_state.BucketConfig) -> policy.Decision:
+    """The decision for one request, with the reason (for logs and tests)."""
+    bucket_policy = _parsed(config.policy) if config.policy else None
+    if identity.kind == "anonymous" and _restricted_public(config, bucket_policy):
+        return policy.Decision(False, "Block Public Access (RestrictPublicBuckets) ignores the public bucket policy")
+    policies = [bucket_policy] if bucket_policy is not None else []
+    if identity.kind == "role":
+        role_name = (identity.arn or "").rsplit("/", 1)[-1]
+        for document in moto_state.role_policies(role_name):
+            parsed = _parsed(document, identity.arn)
+            if parsed is not None:
+                policies.append(parsed)
+    request = policy.Request(
+        principal=_principal(identity), action=action, resource=resource, context=dict(identity.context or {})
+    )
+    return policy.evaluate(policies, request)
+
+
+def is_allowed(identity: Identity, action: str, resource: str, config: moto_state.BucketConfig) -> bool:
+    if identity.kind == "admin":
+        return True
+    return decide(identity, action, resource, config).allowed

@@ -1,0 +1,361 @@
+"""S3 as AWS answers it, in front of moto: addressing, signatures, expiry, policies, CORS.
+
+moto stores objects and configuration but accepts what S3 rejects. Every S3 request to the sandbox
+passes through ``S3Front`` first, which:
+
+- accepts virtual-hosted (``<bucket>.s3.<region>.localhost``) and path-style addressing, and hands
+  moto a path-style request;
+- answers CORS preflights with S3's algorithm over the bucket's stored rules, and adds CORS headers to
+  actual requests;
+- verifies SigV4/SigV2 signatures (query and header) against the sandbox's identities, and expiry;
+- authorises the identity: the console's admin key may do anything; the presign role by its IAM
+  policy and the bucket policy; the CDN as ``cloudfront.amazonaws.com`` with ``AWS:SourceArn``;
+  anonymous requests by the bucket policy under Block Public Access;
+- turns a missing key into 403 AccessDenied when the caller may not ``s3:ListBucket``, as S3 does.
+
+Requests for other AWS services (IAM, CloudFront configuration) go straight to moto.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import unquote
+
+from services.sandbox import layout, moto_state
+
+LOG = logging.getLogger("sandbox")
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+_VIRTUAL_HOST = re.compile(
+    r"^(?P<bucket>[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])\.s3(?:[.-](?P<region>[a-z0-9-]+))?\.localhost$"
+)
+_CREDENTIAL_SERVICE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/]+/(?P<service>[^/]+)/aws4_request")
+#: sub-resources that make a bucket-level request a configuration call (admin only in the sandbox)
+_OBJECT_ACTIONS = {
+    "GET": "s3:GetObject",
+    "HEAD": "s3:GetObject",
+    "PUT": "s3:PutObject",
+    "DELETE": "s3:DeleteObject",
+    "POST": "s3:PutObject",
+}
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who is asking. ``kind`` is admin, role, service or anonymous."""
+
+    kind: str
+    arn: str | None = None
+    access_key_id: str | None = None
+    context: Mapping[str, str] | None = None
+
+
+ANONYMOUS = Identity(kind="anonymous")
+IDENTITIES: dict[str, tuple[str, Identity]] = {
+    layout.ACCESS_KEY_ID: (
+        layout.SECRET_ACCESS_KEY,
+        Identity("admin", f"arn:aws:iam::{layout.ACCOUNT_ID}:root", layout.ACCESS_KEY_ID),
+    ),
+    layout.PRESIGN_ROLE_KEY: (
+        layout.PRESIGN_ROLE_SECRET,
+        Identity("role", layout.PRESIGN_ROLE_ARN, layout.PRESIGN_ROLE_KEY),
+    ),
+    layout.CDN_KEY: (
+        layout.CDN_SECRET,
+        Identity("service", "cloudfront.amazonaws.com", layout.CDN_KEY, {"aws:SourceArn": layout.distribution_arn()}),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class S3Request:
+    method: str
+    bucket: str | None
+    key: str | None  # decoded
+    raw_path: str  # as sent on the wire
+    raw_query: str
+    host: str
+    headers: Mapping[str, str]
+    virtual_hosted: bool
+
+    @property
+    def resource(self) -> str:
+        return f"/{self.bucket}/{self.key}" if self.key else f"/{self.bucket or ''}"
+
+    @property
+    def subresources(self) -> set[str]:
+        return {part.split("=", 1)[0] for part in self.raw_query.split("&") if part}
+
+
+def request_headers(environ: Mapping[str, Any]) -> dict[str, str]:
+    headers = {
+        key[5:].replace("_", "-").lower(): str(value) for key, value in environ.items() if key.startswith("HTTP_")
+    }
+    if environ.get("CONTENT_TYPE"):
+        headers["content-type"] = str(environ["CONTENT_TYPE"])
+    if environ.get("CONTENT_LENGTH"):
+        headers["content-length"] = str(environ["CONTENT_LENGTH"])
+    return headers
+
+
+def raw_path_of(environ: Mapping[str, Any]) -> str:
+    """The path as the client sent it (percent-encoded), which signatures are computed over."""
+    uri = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if uri:
+        return str(uri).split("?", 1)[0]
+    from urllib.parse import quote
+
+    return quote(environ.get("PATH_INFO", "/").encode("latin-1").decode("utf-8", "replace"), safe="/~")
+
+
+def parse_request(environ: Mapping[str, Any]) -> S3Request:
+    headers = request_headers(environ)
+    host = headers.get("host", "")
+    hostname = host.rsplit(":", 1)[0].lower() if not host.startswith("[") else host
+    raw_path = raw_path_of(environ)
+    match = _VIRTUAL_HOST.match(hostname)
+    if match:
+        bucket, key_part = match.group("bucket"), raw_path[1:]
+    else:
+        parts = raw_path[1:].split("/", 1)
+        bucket = unquote(parts[0]) or None
+        key_part = parts[1] if len(parts) > 1 else ""
+    return S3Request(
+        method=str(environ.get("REQUEST_METHOD", "GET")).upper(),
+        bucket=bucket,
+        key=unquote(key_part) or None,
+        raw_path=raw_path,
+        raw_query=str(environ.get("QUERY_STRING", "")),
+        host=host,
+        headers=headers,
+        virtual_hosted=bool(match),
+    )
+
+
+def is_s3_request(environ: Mapping[str, Any]) -> bool:
+    """True unless the request is signed for another AWS service (IAM, CloudFront, STS ...)."""
+    auth = str(environ.get("HTTP_AUTHORIZATION", ""))
+    query = str(environ.get("QUERY_STRING", ""))
+    found = _CREDENTIAL_SERVICE.search(auth) or re.search(
+        r"X-Amz-Credential=[^&/]+(?:/|%2F)\d{8}(?:/|%2F)[^&/%]+(?:/|%2F)(?P<service>[^&/%]+)", query
+    )
+    if found:
+        return found.group("service") == "s3"
+    host = str(environ.get("HTTP_HOST", "")).rsplit(":", 1)[0].lower()
+    return not host.startswith(("iam.", "cloudfront.", "sts."))
+
+
+def error_response(
+    status: int, code: str, message: str, resource: str, fields: Mapping[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    from xml.sax.saxutils import escape
+
+    request_id = os.urandom(8).hex().upper()
+    extra = "".join(f"<{name}>{escape(str(value))}</{name}>" for name, value in (fields or {}).items())
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Error><Code>{code}</Code><Message>{escape(message)}</Message>{extra}"
+        f"<Resource>{escape(resource)}</Resource><RequestId>{request_id}</RequestId>"
+        f"<HostId>{os.urandom(24).hex()}</HostId></Error>"
+    ).encode()
+    return status, {"Content-Type": "application/xml", "x-amz-request-id": request_id, "Server": "AmazonS3"}, body
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class S3Front:
+    """WSGI middleware: S3's behaviour in front of moto's WSGI application."""
+
+    def __init__(self, moto_app: WsgiApp, clock: Callable[[], datetime] = now) -> None:
+        self._moto = moto_app
+        self._clock = clock
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if not is_s3_request(environ):
+            return self._moto(environ, start_response)
+        request = parse_request(environ)
+        config = moto_state.bucket_config(request.bucket) if request.bucket else None
+        if request.method == "OPTIONS":
+            return self._reply(start_response, *self._preflight(request, config))
+        refusal, identity = self._authenticate(request)
+        if refusal is not None:
+            return self._reply(start_response, *refusal, cors=self._cors_headers(request, config))
+        denial = self._authorize(request, identity, config)
+        if denial is not None:
+            return self._reply(start_response, *denial, cors=self._cors_headers(request, config))
+        return self._forward(environ, start_response, request, identity, config)
+
+    # --- steps; each returns None to go on, or a ready response -------------------------------
+
+    def _authenticate(self, request: S3Request) -> tuple[tuple[int, dict[str, str], bytes] | None, Identity]:
+        from services.sandbox import sigv
+
+        def secret_for(access_key_id: str) -> str | None:
+            entry = IDENTITIES.get(access_key_id)
+            return entry[0] if entry else None
+
+        verdict = sigv.verify_request(
+            method=request.method,
+            host=request.host,
+            raw_path=request.raw_path,
+            raw_query=request.raw_query,
+            headers=request.headers,
+            secrets=secret_for,
+            now=self._clock(),
+            expected_region=layout.REGION,
+            bucket=request.bucket,
+            virtual_hosted=request.virtual_hosted,
+        )
+        if verdict.anonymous:
+            return None, ANONYMOUS
+        if not verdict.ok:
+            error = verdict.error
+            return error_response(error.status, error.code, error.message, request.resource, error.fields), ANONYMOUS
+        return None, IDENTITIES[verdict.access_key_id][1]
+
+    def _authorize(
+        self, request: S3Request, identity: Identity, config: moto_state.BucketConfig | None
+    ) -> tuple[int, dict[str, str], bytes] | None:
+        if identity.kind == "admin" or request.bucket is None:
+            return None
+        if config is None or not config.exists:
+            return error_response(
+                404,
+                "NoSuchBucket",
+                "The specified bucket does not exist",
+                request.resource,
+                {"BucketName": request.bucket or ""},
+            )
+        action = self._action(request)
+        if action is None or not self._allowed(identity, action, request, config):
+            return error_response(403, "AccessDenied", "Access Denied", request.resource)
+        return None
+
+    def _action(self, request: S3Request) -> str | None:
+        if request.key:
+            return (
+                None
+                if request.subresources - {"x-id", "versionId"} - _SIGNING_PARAMS
+                else _OBJECT_ACTIONS.get(request.method)
+            )
+        if request.method in ("GET", "HEAD") and not (
+            request.subresources
+            - {
+                "list-type",
+                "prefix",
+                "delimiter",
+                "max-keys",
+                "continuation-token",
+                "start-after",
+                "encoding-type",
+                "fetch-owner",
+                "marker",
+            }
+            - _SIGNING_PARAMS
+        ):
+            return "s3:ListBucket"
+        return None  # bucket configuration calls: only the console's admin identity
+
+    def _allowed(self, identity: Identity, action: str, request: S3Request, config: moto_state.BucketConfig) -> bool:
+        from services.sandbox import access
+
+        resource = f"arn:aws:s3:::{request.bucket}/{request.key}" if request.key else f"arn:aws:s3:::{request.bucket}"
+        return access.is_allowed(identity, action, resource, config)
+
+    def _preflight(
+        self, request: S3Request, config: moto_state.BucketConfig | None
+    ) -> tuple[int, dict[str, str], bytes]:
+        from services import s3cors
+
+        if config is None or not config.exists:
+            return error_response(404, "NoSuchBucket", "The specified bucket does not exist", request.resource)
+        answer = s3cors.preflight(
+            config.cors_rules,
+            request.headers.get("origin"),
+            request.headers.get("access-control-request-method"),
+            request.headers.get("access-control-request-headers"),
+            request_id=os.urandom(8).hex().upper(),
+            host_id=os.urandom(24).hex(),
+        )
+        headers = dict(answer.headers)
+        headers.setdefault("Server", "AmazonS3")
+        return answer.status, headers, answer.body
+
+    def _cors_headers(self, request: S3Request, config: moto_state.BucketConfig | None) -> dict[str, str]:
+        from services import s3cors
+
+        origin = request.headers.get("origin")
+        if not origin or config is None or not config.exists or not config.cors_rules:
+            return {}
+        return dict(s3cors.actual_request_headers(config.cors_rules, origin, request.method))
+
+    def _forward(
+        self,
+        environ: dict[str, Any],
+        start_response: Callable[..., Any],
+        request: S3Request,
+        identity: Identity,
+        config: Any,
+    ) -> Iterable[bytes]:
+        if request.virtual_hosted:
+            environ = dict(environ)
+            path = "/" + (request.bucket or "") + (environ.get("PATH_INFO") or "/")
+            environ["PATH_INFO"] = path
+            environ.pop("RAW_URI", None)
+            environ.pop("REQUEST_URI", None)
+            environ["HTTP_HOST"] = f"s3.{layout.REGION}.amazonaws.com"
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], Any]:
+            captured["status"], captured["headers"] = status, headers
+            return lambda _data: None
+
+        body = b"".join(self._moto(environ, capture))
+        status_code = int(captured["status"].split()[0])
+        headers = dict(captured["headers"])
+        hidden = status_code == 404 and request.key and identity.kind != "admin" and b"<Code>NoSuchKey</Code>" in body
+        if hidden and not self._allowed(identity, "s3:ListBucket", request, config):
+            # Without s3:ListBucket, S3 does not reveal whether a key exists: 403 AccessDenied instead.
+            status_code, headers, body = error_response(403, "AccessDenied", "Access Denied", request.resource)
+        headers.update(self._cors_headers(request, config))
+        return self._reply(start_response, status_code, headers, body)
+
+    @staticmethod
+    def _reply(
+        start_response: Callable[..., Any],
+        status: int,
+        headers: Mapping[str, str],
+        body: bytes,
+        cors: Mapping[str, str] | None = None,
+    ) -> Iterable[bytes]:
+        from http import HTTPStatus
+
+        out = {k: v for k, v in headers.items() if k.lower() not in ("content-length", "transfer-encoding")}
+        out.update(cors or {})
+        out["Content-Length"] = str(len(body))
+        phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
+        start_response(f"{status} {phrase}", list(out.items()))
+        return [body]
+
+
+_SIGNING_PARAMS = {
+    "X-Amz-Algorithm",
+    "X-Amz-Credential",
+    "X-Amz-Date",
+    "X-Amz-Expires",
+    "X-Amz-SignedHeaders",
+    "X-Amz-Signature",
+    "X-Amz-Security-Token",
+    "AWSAccessKeyId",
+    "Expires",
+    "Signature",
+    "x-amz-checksum-crc32",
+    "x-amz-sdk-checksum-algorithm",
+}

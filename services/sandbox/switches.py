@@ -1,0 +1,123 @@
+"""Break switches: named, documented ways to put the sandbox into a known broken state and back.
+
+The sandbox's whole configuration is a pure function of the set of switches that are on
+(``desired_config``), so switches combine predictably and turning one off restores exactly what it changed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from services.sandbox import layout
+
+
+@dataclass(frozen=True)
+class Switch:
+    name: str
+    title: str
+    symptom: str  # what staff will see through the web app's own requests
+
+
+SWITCHES: tuple[Switch, ...] = (
+    Switch(
+        "bucket-cors-origin",
+        "Bucket CORS lacks the app origin",
+        f"the browser's PUT preflight from {layout.APP_ORIGIN} gets 403 AccessForbidden; the upload is blocked",
+    ),
+    Switch(
+        "api-cors-header",
+        "API CORS lacks x-extension",
+        "the browser's presign preflight is refused; the presign call is blocked",
+    ),
+    Switch(
+        "content-type-mismatch",
+        "Function signs image/*, app sends application/*",
+        "the function no longer reports contentType; the web app's PUT gets 403 SignatureDoesNotMatch",
+    ),
+    Switch("lambda-role-no-put", "Lambda role without s3:PutObject", "presigning works, the PUT gets 403 AccessDenied"),
+    Switch(
+        "cdn-grant-missing",
+        "Bucket policy lacks the CloudFront grant",
+        "CDN reads get 403 with X-Cache: Error from cloudfront",
+    ),
+    Switch(
+        "cdn-grant-other-distribution",
+        "Bucket policy grants another distribution",
+        "CDN reads get 403: AWS:SourceArn names another distribution",
+    ),
+    Switch(
+        "seed-public-policy",
+        "The seed's public read+write policy",
+        "anyone can PUT and GET objects without a presigned URL; Block Public Access is off",
+    ),
+    Switch("urls-expire", "URLs expire before use", "the PUT gets 403 AccessDenied 'Request has expired'"),
+    Switch(
+        "cdn-short-ttl",
+        "CDN caches for seconds only",
+        "a repeat read soon misses the cache again (X-Cache: Miss/RefreshHit, tiny Age)",
+    ),
+    Switch(
+        "stored-as-application",
+        "Objects stored as application/<ext>",
+        "uploads succeed but objects download instead of showing (Content-Type application/png)",
+    ),
+)
+SWITCH_NAMES = tuple(s.name for s in SWITCHES)
+OTHER_DISTRIBUTION_ID = "EOTHERDISTRIB01"
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    cors_rules: list[dict[str, Any]]
+    bucket_policy: str | None
+    public_access_block: dict[str, bool] | None
+    role_policy: str
+    api_cors_headers: tuple[str, ...]
+    content_type_style: str = "image"
+    report_content_type: bool = True
+    url_expires: int = 300
+    gateway_delay: float = 0.0
+    cdn_ttls: tuple[int, int, int] = (1, 86_400, 31_536_000)  # min, default, max
+    active: frozenset[str] = field(default_factory=frozenset)
+
+
+def unknown(names: list[str] | tuple[str, ...]) -> list[str]:
+    return [name for name in names if name not in SWITCH_NAMES]
+
+
+def desired_config(active: frozenset[str]) -> SandboxConfig:
+    """The sandbox's configuration with exactly ``active`` switches on."""
+    origins = tuple(o for o in layout.APP_ORIGINS if not ("bucket-cors-origin" in active and o == layout.APP_ORIGIN))
+    policy: str | None = layout.secure_bucket_policy()
+    pab: dict[str, bool] | None = dict(layout.PUBLIC_ACCESS_BLOCK_ON)
+    if "cdn-grant-other-distribution" in active:
+        policy = layout.secure_bucket_policy(distribution_id=OTHER_DISTRIBUTION_ID)
+    if "cdn-grant-missing" in active:
+        policy = None
+    if "seed-public-policy" in active:
+        policy, pab = layout.seed_public_policy(), None
+    role_policy = layout.presign_role_policy()
+    if "lambda-role-no-put" in active:
+        role_policy = json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{layout.BUCKET}/*"}
+                ],
+            }
+        )
+    return SandboxConfig(
+        cors_rules=layout.seed_cors_rules(origins),
+        bucket_policy=policy,
+        public_access_block=pab,
+        role_policy=role_policy,
+        api_cors_headers=("content-type",) if "api-cors-header" in active else ("content-type", "x-extension"),
+        content_type_style="application" if "stored-as-application" in active else "image",
+        report_content_type="content-type-mismatch" not in active,
+        url_expires=1 if "urls-expire" in active else 300,
+        gateway_delay=1.5 if "urls-expire" in active else 0.0,
+        cdn_ttls=(0, 2, 2) if "cdn-short-ttl" in active else (1, 86_400, 31_536_000),
+        active=active,
+    )
