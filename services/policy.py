@@ -247,16 +247,16 @@ def _parse_statement(index: int, raw: object) -> Statement:
     principal, not_principal = _principals(raw, where)
     conditions = _parse_conditions(raw["Condition"], where) if "Condition" in raw else ()
     return Statement(
-        index,
-        effect,
-        sid_raw or None,
-        principal,
-        not_principal,
-        actions,
-        not_actions,
-        resources,
-        not_resources,
-        conditions,
+        index=index,
+        effect=effect,
+        sid=sid_raw or None,
+        principal=principal,
+        not_principal=not_principal,
+        actions=actions,
+        not_actions=not_actions,
+        resources=resources,
+        not_resources=not_resources,
+        conditions=conditions,
     )
 
 
@@ -410,7 +410,8 @@ def _validate_condition_values(base: str, values: tuple[str, ...], what: str, wh
 def wildcard_match(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
     """IAM wildcard match of a whole string: `*` is any run of characters (including none), `?` exactly one.
 
-    Linear-time two-pointer matcher, so hostile patterns cannot blow up like a backtracking regex.
+    A two-pointer matcher, at worst O(len(pattern) * len(value)): hostile patterns cannot blow up as a
+    backtracking regex could.
     """
     if ignore_case:
         pattern, value = pattern.lower(), value.lower()
@@ -636,7 +637,7 @@ def _condition_holds(condition: Condition, context: Mapping[str, tuple[str, ...]
     if condition.qualifier == "ForAllValues":
         return all(one(value) for value in present)
     if condition.qualifier is None and operator.negated:
-        return any(one(value) for value in present)  # single-valued negation: none of the values may match
+        return all(one(value) for value in present)  # single-valued negation: none of the values may match
     return any(one(value) for value in present)
 
 
@@ -754,11 +755,8 @@ def _policy_hits(policy: Policy, request: Request, context: Mapping[str, tuple[s
 
 
 def _applies_to(statement: Statement, action: str, resource: str, context: Mapping[str, tuple[str, ...]]) -> bool:
-    return (
-        _covers_action(statement, action)
-        and _covers_resource(statement, resource)
-        and (_conditions_hold(statement, context))
-    )
+    covered = _covers_action(statement, action) and _covers_resource(statement, resource)
+    return covered and _conditions_hold(statement, context)
 
 
 def _covers_action(statement: Statement, action: str) -> bool:
@@ -783,29 +781,33 @@ def _decide(hits: list[_Hit], request: Request) -> Decision:
     account = [h for h in hits if not h.source and h.level == "account"]
     who = request.principal
     if _is_cross_account(request):
-        if identity and (direct or account):
-            return _allowed(direct + account + identity)
-        if direct or account:
-            first = (direct + account)[0].statement
-            return Decision(
-                False,
-                f"cross-account: statement {first.label} of the resource policy allows it, but no "
-                f"identity policy of {who.id} does (implicit deny)",
-            )
-        if identity:
-            return Decision(
-                False,
-                f"cross-account: an identity policy allows it, but the resource policy grants "
-                f"nothing to {who.id} or account {who.account} (implicit deny)",
-            )
-    elif direct or identity:
+        return _decide_cross_account(identity, direct + account, who)
+    if direct or identity:
         return _allowed(direct + identity)
-    elif account:
-        first = account[0].statement
+    if account:
         return Decision(
             False,
-            f"statement {first.label} grants it to account {who.account} only; an identity policy "
+            f"statement {account[0].statement.label} grants it to account {who.account} only; an identity policy "
             f"of {who.id} must also allow it (implicit deny)",
+        )
+    return Decision(False, "no statement allows it (implicit deny)")
+
+
+def _decide_cross_account(identity: list[_Hit], resource: list[_Hit], who: Principal) -> Decision:
+    """Across accounts both sides must allow: the resource policy (naming the principal or its account) and IAM."""
+    if identity and resource:
+        return _allowed(resource + identity)
+    if resource:
+        return Decision(
+            False,
+            f"cross-account: statement {resource[0].statement.label} of the resource policy allows it, but no "
+            f"identity policy of {who.id} does (implicit deny)",
+        )
+    if identity:
+        return Decision(
+            False,
+            f"cross-account: an identity policy allows it, but the resource policy grants nothing to {who.id} "
+            f"or account {who.account} (implicit deny)",
         )
     return Decision(False, "no statement allows it (implicit deny)")
 
@@ -832,7 +834,7 @@ def _is_cross_account(request: Request) -> bool:
 def _request_context(request: Request) -> dict[str, tuple[str, ...]]:
     context: dict[str, tuple[str, ...]] = {}
     for key, value in request.context.items():
-        context[key.lower()] = (value,) if isinstance(value, str) else tuple(value)
+        context[key.lower()] = (value,) if isinstance(value, str) else tuple(str(v) for v in value)
     who = request.principal
     if who.kind == "AWS":
         context.setdefault("aws:principalarn", (_role_arn(who.id) or who.id,))

@@ -50,3 +50,23 @@ def sandbox_env(sandbox: Sandbox) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIPELINE_", "AWS_"))}
     env.update(sandbox.environment())
     return env
+
+
+@pytest.fixture
+def switch(sandbox: Sandbox):
+    """Turn break switches on for one test; every switch is off again afterwards, whatever happens."""
+    turned: list[str] = []
+
+    def on(name: str) -> None:
+        sandbox.set_switch(name, True)
+        turned.append(name)
+
+    yield on
+    for name in turned:
+        sandbox.set_switch(name, False)
+
+
+@pytest.fixture(scope="session")
+def admin_s3(sandbox: Sandbox) -> Any:
+    """The console's own (admin) S3 client on the sandbox."""
+    return make_client("s3", sandbox.aws_target())

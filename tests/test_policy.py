@@ -299,6 +299,25 @@ def test_malformed_documents_raise_policy_error_saying_what_and_where(doc, fragm
     assert fragment in str(caught.value)
 
 
+HUGE = 10**5000  # too long for int -> str in Python 3.11: must still come out as a PolicyError
+
+
+@pytest.mark.parametrize(
+    ("doc", "fragment"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "not valid JSON"),  # nested too deep for the decoder
+        ('{"Statement": {"Effect": "Allow", "Action": ' + "9" * 5000 + "}}", "not valid JSON"),
+        ({"Statement": [_stmt(Condition={"NumericLessThan": {"s3:max-keys": HUGE}})]}, "number too large"),
+        ({"Statement": [_stmt(Effect=HUGE)]}, "Effect must be"),
+        ({"Statement": [_stmt(Action=["s3:GetObject", HUGE])]}, "Action entries must be non-empty strings"),
+        ({"Statement": [_stmt(Resource=[[[[[]]]]] * 10)]}, "Resource entries must be non-empty strings"),
+    ],
+)
+def test_hostile_values_still_give_a_policy_error(doc, fragment):
+    with pytest.raises(PolicyError, match=fragment):
+        parse_policy(doc)
+
+
 def test_policy_error_carries_statement_index_and_sid():
     doc = {"Statement": [_stmt(Sid="Fine"), _stmt(Sid="Broken", Action="PutObject")]}
     with pytest.raises(PolicyError) as caught:
@@ -896,6 +915,9 @@ CF = {"Service": "cloudfront.amazonaws.com"}
         pytest.param(with_statements(oac_policy(), {"Effect": "Deny", "Principal": CF, "Action": "s3:*",
                                                     "NotResource": f"arn:aws:s3:::{BUCKET}/public/*"}),
                      False, False, {NearMissCode.DENIED}, id="deny via NotResource"),
+        pytest.param(with_statements(oac_policy(), {"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
+                                                    "Resource": "arn:aws:s3:::another-bucket/*"}),
+                     True, True, set(), id="deny on another bucket"),
         pytest.param(public_doc({"StringEquals": {"aws:SourceVpce": VPCE}}), False, False, set(),
                      id="unrelated VPC-only statement"),
         pytest.param(public_doc({"StringEquals": {"aws:SourceArn": DIST}}), True, True, set(),

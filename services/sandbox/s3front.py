@@ -239,29 +239,12 @@ class S3Front:
         return None
 
     def _action(self, request: S3Request) -> str | None:
+        """The IAM action of an object read/write or a listing; None for configuration calls (admin only)."""
         if request.key:
-            return (
-                None
-                if request.subresources - {"x-id", "versionId"} - _SIGNING_PARAMS
-                else _OBJECT_ACTIONS.get(request.method)
-            )
-        if request.method in ("GET", "HEAD") and not (
-            request.subresources
-            - {
-                "list-type",
-                "prefix",
-                "delimiter",
-                "max-keys",
-                "continuation-token",
-                "start-after",
-                "encoding-type",
-                "fetch-owner",
-                "marker",
-            }
-            - _SIGNING_PARAMS
-        ):
+            return None if request.subresources & _OBJECT_SUBRESOURCES else _OBJECT_ACTIONS.get(request.method)
+        if request.method in ("GET", "HEAD") and not request.subresources & _BUCKET_SUBRESOURCES:
             return "s3:ListBucket"
-        return None  # bucket configuration calls: only the console's admin identity
+        return None
 
     def _allowed(self, identity: Identity, action: str, request: S3Request, config: moto_state.BucketConfig) -> bool:
         from services.sandbox import access
@@ -345,17 +328,36 @@ class S3Front:
         return [body]
 
 
-_SIGNING_PARAMS = {
-    "X-Amz-Algorithm",
-    "X-Amz-Credential",
-    "X-Amz-Date",
-    "X-Amz-Expires",
-    "X-Amz-SignedHeaders",
-    "X-Amz-Signature",
-    "X-Amz-Security-Token",
-    "AWSAccessKeyId",
-    "Expires",
-    "Signature",
-    "x-amz-checksum-crc32",
-    "x-amz-sdk-checksum-algorithm",
-}
+#: sub-resources that make a request something other than an object read/write or a listing
+_OBJECT_SUBRESOURCES = frozenset(
+    {"acl", "tagging", "torrent", "retention", "legal-hold", "attributes", "restore", "select"}
+)
+_BUCKET_SUBRESOURCES = frozenset(
+    {
+        "acl",
+        "cors",
+        "policy",
+        "policyStatus",
+        "lifecycle",
+        "location",
+        "logging",
+        "notification",
+        "replication",
+        "tagging",
+        "versioning",
+        "website",
+        "publicAccessBlock",
+        "ownershipControls",
+        "encryption",
+        "accelerate",
+        "analytics",
+        "inventory",
+        "metrics",
+        "object-lock",
+        "requestPayment",
+        "uploads",
+        "versions",
+        "intelligent-tiering",
+        "delete",
+    }
+)

@@ -109,9 +109,9 @@ def make_function(live: Live, client: Any) -> Callable[[Mapping[str, Any], Any],
     """The shipped handler with the live configuration; switches can make it answer like the seed's."""
 
     def invoke(event: Mapping[str, Any], context: Any = None) -> Mapping[str, Any]:
-        if live.gateway_delay:
-            time.sleep(live.gateway_delay)
         reply = handle(event, live.function, client)
+        if live.gateway_delay:
+            time.sleep(live.gateway_delay)  # the reply arrives after the URL's short life has run out
         if not live.report_content_type and reply.get("statusCode") == 200:
             body = json.loads(reply["body"])
             body.pop("contentType", None)
