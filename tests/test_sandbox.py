@@ -39,7 +39,9 @@ def test_two_sandboxes_run_side_by_side_on_their_own_ports(sandbox):
             reply = requests.get(box.endpoints.presign, headers={"x-extension": "png"}, timeout=10)
             port = box.endpoints.s3.rsplit(":", 1)[1]
             assert reply.status_code == 200
-            assert reply.json()["presignedUrl"].startswith(f"http://pipeline-sandbox.s3.ap-northeast-2.localhost:{port}/")
+            assert reply.json()["presignedUrl"].startswith(
+                f"http://pipeline-sandbox.s3.ap-northeast-2.localhost:{port}/"
+            )
     finally:
         second.stop()
     assert second.process.returncode is not None and sandbox.alive()

@@ -51,7 +51,9 @@ def test_urls_are_virtual_hosted_so_the_seed_client_finds_the_key_in_the_path(sa
 
 def test_put_with_another_content_type_is_signature_does_not_match_with_s3s_evidence(sandbox):
     grant = presign(sandbox)
-    reply = requests.put(grant["presignedUrl"], data=image_bytes(), headers={"Content-Type": "application/png"}, timeout=10)
+    reply = requests.put(
+        grant["presignedUrl"], data=image_bytes(), headers={"Content-Type": "application/png"}, timeout=10
+    )
     assert reply.status_code == 403
     error = s3_error(reply)
     assert error["Code"] == "SignatureDoesNotMatch"
@@ -74,11 +76,16 @@ def test_tampered_signature_and_tampered_key_are_refused(sandbox):
 
 def test_sigv2_urls_are_verified_too(sandbox, admin_s3):
     client = boto3.client(
-        "s3", region_name=layout.REGION, endpoint_url=sandbox.endpoints.s3,
-        aws_access_key_id=layout.PRESIGN_ROLE_KEY, aws_secret_access_key=layout.PRESIGN_ROLE_SECRET,
+        "s3",
+        region_name=layout.REGION,
+        endpoint_url=sandbox.endpoints.s3,
+        aws_access_key_id=layout.PRESIGN_ROLE_KEY,
+        aws_secret_access_key=layout.PRESIGN_ROLE_SECRET,
         config=Config(signature_version="s3", s3={"addressing_style": "path"}),
     )
-    url = client.generate_presigned_url("put_object", Params={"Bucket": layout.BUCKET, "Key": "v2.png", "ContentType": "image/png"}, ExpiresIn=60)
+    url = client.generate_presigned_url(
+        "put_object", Params={"Bucket": layout.BUCKET, "Key": "v2.png", "ContentType": "image/png"}, ExpiresIn=60
+    )
     assert "AWSAccessKeyId=" in url and "Signature=" in url
     assert requests.put(url, data=b"v2", headers={"Content-Type": "image/gif"}, timeout=10).status_code == 403
     assert requests.put(url, data=b"v2", headers={"Content-Type": "image/png"}, timeout=10).status_code == 200
@@ -89,7 +96,9 @@ def test_expired_url_is_access_denied_request_has_expired(sandbox, switch, sandb
     switch("urls-expire")
     grant = presign(sandbox)
     assert parse_qs(urlsplit(grant["presignedUrl"]).query)["X-Amz-Expires"] == ["1"]
-    reply = requests.put(grant["presignedUrl"], data=image_bytes(), headers={"Content-Type": grant["contentType"]}, timeout=10)
+    reply = requests.put(
+        grant["presignedUrl"], data=image_bytes(), headers={"Content-Type": grant["contentType"]}, timeout=10
+    )
     assert reply.status_code == 403
     error = s3_error(reply)
     assert error["Code"] == "AccessDenied" and error["Message"] == "Request has expired"
@@ -116,8 +125,10 @@ def test_anonymous_requests_are_judged_by_policy_and_block_public_access(sandbox
     assert put.status_code == 403 and s3_error(put)["Code"] == "AccessDenied"
     switch("seed-public-policy")
     assert requests.get(object_url, timeout=10).content == b"hello"  # anyone can read ...
-    assert requests.put(f"{sandbox.endpoints.s3}/{layout.BUCKET}/anon-write.png", data=b"x", timeout=10).status_code == 200  # ... and write
-    assert admin_s3.get_public_access_block  # noqa: B018 - the API exists; BPA is off under this switch
+    assert (
+        requests.put(f"{sandbox.endpoints.s3}/{layout.BUCKET}/anon-write.png", data=b"x", timeout=10).status_code == 200
+    )  # ... and write
+    assert admin_s3.get_public_access_block
     with pytest.raises(admin_s3.exceptions.ClientError):
         admin_s3.get_public_access_block(Bucket=layout.BUCKET)
 
@@ -133,8 +144,11 @@ def test_block_public_access_overrides_a_public_policy(sandbox, admin_s3):
 
 def test_unknown_access_key_is_invalid_access_key_id(sandbox):
     client = boto3.client(
-        "s3", region_name=layout.REGION, endpoint_url=sandbox.endpoints.s3,
-        aws_access_key_id="AKIANOTASANDBOXKEY00", aws_secret_access_key="x" * 40,
+        "s3",
+        region_name=layout.REGION,
+        endpoint_url=sandbox.endpoints.s3,
+        aws_access_key_id="AKIANOTASANDBOXKEY00",
+        aws_secret_access_key="x" * 40,
         config=Config(retries={"max_attempts": 1}),
     )
     with pytest.raises(client.exceptions.ClientError) as caught:
@@ -159,7 +173,11 @@ def test_bucket_cors_preflight_follows_s3s_algorithm(sandbox, switch):
     assert ok.headers["Access-Control-Allow-Origin"] == layout.APP_ORIGIN
     assert ok.headers["Access-Control-Allow-Methods"] == "PUT"
     assert "Origin" in ok.headers["Vary"]
-    for origin, method in (("http://localhost:8080", "PUT"), ("https://localhost:5173", "PUT"), (layout.APP_ORIGIN, "DELETE")):
+    for origin, method in (
+        ("http://localhost:8080", "PUT"),
+        ("https://localhost:5173", "PUT"),
+        (layout.APP_ORIGIN, "DELETE"),
+    ):
         refused = preflight(url, origin, method)
         assert refused.status_code == 403 and "Access-Control-Allow-Origin" not in refused.headers
         error = s3_error(refused)
@@ -177,7 +195,13 @@ def test_multi_rule_cors_first_match_wins_and_no_configuration_is_forbidden(sand
     assert refused.status_code == 403 and "CORS is not enabled for this bucket" in s3_error(refused)["Message"]
     rules = [
         {"AllowedMethods": ["GET"], "AllowedOrigins": ["*"]},
-        {"AllowedMethods": ["PUT"], "AllowedOrigins": ["http://*.example.com"], "AllowedHeaders": ["content-type"], "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 600},
+        {
+            "AllowedMethods": ["PUT"],
+            "AllowedOrigins": ["http://*.example.com"],
+            "AllowedHeaders": ["content-type"],
+            "ExposeHeaders": ["ETag"],
+            "MaxAgeSeconds": 600,
+        },
         {"AllowedMethods": ["PUT"], "AllowedOrigins": ["http://app.example.com"], "AllowedHeaders": ["*"]},
     ]
     admin_s3.put_bucket_cors(Bucket="cors-lab", CORSConfiguration={"CORSRules": rules})
@@ -191,11 +215,23 @@ def test_multi_rule_cors_first_match_wins_and_no_configuration_is_forbidden(sand
 
 def test_actual_requests_carry_cors_headers_only_for_matching_origins(sandbox):
     grant = presign(sandbox)
-    good = requests.put(grant["presignedUrl"], data=image_bytes(), headers={"Content-Type": grant["contentType"], "Origin": layout.APP_ORIGIN}, timeout=10)
+    good = requests.put(
+        grant["presignedUrl"],
+        data=image_bytes(),
+        headers={"Content-Type": grant["contentType"], "Origin": layout.APP_ORIGIN},
+        timeout=10,
+    )
     assert good.status_code == 200 and good.headers["Access-Control-Allow-Origin"] == layout.APP_ORIGIN
     grant = presign(sandbox)
-    other = requests.put(grant["presignedUrl"], data=image_bytes(), headers={"Content-Type": grant["contentType"], "Origin": "http://evil.test"}, timeout=10)
-    assert other.status_code == 200 and "Access-Control-Allow-Origin" not in other.headers  # stored; the browser hides it
+    other = requests.put(
+        grant["presignedUrl"],
+        data=image_bytes(),
+        headers={"Content-Type": grant["contentType"], "Origin": "http://evil.test"},
+        timeout=10,
+    )
+    assert (
+        other.status_code == 200 and "Access-Control-Allow-Origin" not in other.headers
+    )  # stored; the browser hides it
 
 
 # --- API Gateway ------------------------------------------------------------------------------
@@ -205,7 +241,11 @@ def test_api_cors_preflight_comes_from_the_api_configuration(sandbox, switch):
     def api_preflight() -> requests.Response:
         return requests.options(
             sandbox.endpoints.presign,
-            headers={"Origin": layout.APP_ORIGIN, "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "x-extension"},
+            headers={
+                "Origin": layout.APP_ORIGIN,
+                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "x-extension",
+            },
             timeout=10,
         )
 
@@ -213,7 +253,9 @@ def test_api_cors_preflight_comes_from_the_api_configuration(sandbox, switch):
     switch("api-cors-header")
     refused = api_preflight()
     assert "Access-Control-Allow-Origin" not in refused.headers
-    reply = requests.get(sandbox.endpoints.presign, headers={"x-extension": "png", "Origin": layout.APP_ORIGIN}, timeout=10)
+    reply = requests.get(
+        sandbox.endpoints.presign, headers={"x-extension": "png", "Origin": layout.APP_ORIGIN}, timeout=10
+    )
     assert reply.status_code == 200 and reply.headers["Access-Control-Allow-Origin"] == layout.APP_ORIGIN
 
 
@@ -255,8 +297,11 @@ def test_cdn_reads_need_this_distributions_grant_and_errors_stay_cached_until_in
 def test_cdn_error_cache_expires_after_the_error_ttl(sandbox):
     assert requests.get(f"{sandbox.endpoints.cdn}/not-yet.png", timeout=10).status_code == 403
     boto3.client(
-        "s3", region_name=layout.REGION, endpoint_url=sandbox.endpoints.s3,
-        aws_access_key_id=layout.ACCESS_KEY_ID, aws_secret_access_key=layout.SECRET_ACCESS_KEY,
+        "s3",
+        region_name=layout.REGION,
+        endpoint_url=sandbox.endpoints.s3,
+        aws_access_key_id=layout.ACCESS_KEY_ID,
+        aws_secret_access_key=layout.SECRET_ACCESS_KEY,
     ).put_object(Bucket=layout.BUCKET, Key="not-yet.png", Body=b"now", ContentType="image/png")
     assert requests.get(f"{sandbox.endpoints.cdn}/not-yet.png", timeout=10).status_code == 403
     time.sleep(10.5)
@@ -309,6 +354,57 @@ def test_cdn_allows_get_and_head_only(sandbox):
 
 def test_break_switches_are_listed_and_reversible(sandbox):
     names = {state.name for state in sandbox.switches()}
-    assert {"bucket-cors-origin", "api-cors-header", "content-type-mismatch", "lambda-role-no-put", "cdn-grant-missing",
-            "cdn-grant-other-distribution", "seed-public-policy", "urls-expire", "cdn-short-ttl", "stored-as-application"} <= names
+    assert {
+        "bucket-cors-origin",
+        "api-cors-header",
+        "content-type-mismatch",
+        "lambda-role-no-put",
+        "cdn-grant-missing",
+        "cdn-grant-other-distribution",
+        "seed-public-policy",
+        "urls-expire",
+        "cdn-short-ttl",
+        "stored-as-application",
+    } <= names
     assert not any(state.on for state in sandbox.switches())
+
+
+def test_distribution_configuration_is_readable_with_boto3_as_on_aws(sandbox):
+    cloudfront = boto3.client(
+        "cloudfront",
+        region_name="us-east-1",
+        endpoint_url=sandbox.endpoints.s3,
+        aws_access_key_id=layout.ACCESS_KEY_ID,
+        aws_secret_access_key=layout.SECRET_ACCESS_KEY,
+    )
+    distribution = cloudfront.get_distribution(Id=sandbox.endpoints.distribution_id)["Distribution"]
+    assert distribution["ARN"] == layout.distribution_arn()
+    config = distribution["DistributionConfig"]
+    origin = config["Origins"]["Items"][0]
+    oac = cloudfront.get_origin_access_control(Id=origin["OriginAccessControlId"])["OriginAccessControl"]
+    assert oac["OriginAccessControlConfig"]["SigningBehavior"] == "always"
+    behaviour = config["DefaultCacheBehavior"]
+    assert behaviour["Compress"] is True and behaviour["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert sorted(behaviour["AllowedMethods"]["Items"]) == ["GET", "HEAD"]
+    assert behaviour["DefaultTTL"] == 86_400
+
+
+def test_an_invalidation_through_the_cloudfront_api_clears_the_edge_cache(sandbox, admin_s3):
+    cloudfront = boto3.client(
+        "cloudfront",
+        region_name="us-east-1",
+        endpoint_url=sandbox.endpoints.s3,
+        aws_access_key_id=layout.ACCESS_KEY_ID,
+        aws_secret_access_key=layout.SECRET_ACCESS_KEY,
+    )
+    admin_s3.put_object(Bucket=layout.BUCKET, Key="inval.png", Body=b"v1", ContentType="image/png")
+    url = f"{sandbox.endpoints.cdn}/inval.png"
+    assert requests.get(url, timeout=10).content == b"v1"
+    admin_s3.put_object(Bucket=layout.BUCKET, Key="inval.png", Body=b"v2", ContentType="image/png")
+    assert requests.get(url, timeout=10).content == b"v1"  # cached
+    cloudfront.create_invalidation(
+        DistributionId=sandbox.endpoints.distribution_id,
+        InvalidationBatch={"Paths": {"Quantity": 1, "Items": ["/inval.png"]}, "CallerReference": "test"},
+    )
+    fresh = requests.get(url, timeout=10)
+    assert fresh.content == b"v2" and fresh.headers["X-Cache"] == "Miss from cloudfront"

@@ -143,14 +143,20 @@ def maybe_compress(policy: CachePolicy, reply: OriginReply, accept_encoding: str
 
 
 def make_cdn(
-    host: str, port: int, fetch: Callable[[str], OriginReply], policy: CachePolicy, cache: EdgeCache
+    host: str,
+    port: int,
+    fetch: Callable[[str], OriginReply],
+    policy_source: Callable[[], CachePolicy],
+    cache: EdgeCache,
 ) -> Server:
+    """``policy_source`` is read on every request: the distribution's stored configuration is the truth."""
     via = f"1.1 {os.urandom(16).hex()}.cloudfront.net (CloudFront)"
 
     class CdnHandler(QuietHandler):
         def _serve(self) -> None:
             method = self.command.upper()
             self.read_body()
+            policy = policy_source()
             if method not in policy.allowed_methods:
                 body = b"<html><body>This distribution is not configured to allow the HTTP request method that was used for this request.</body></html>"
                 self._send(403, {"Content-Type": "text/html"}, body, "Error from cloudfront", None)
@@ -161,6 +167,7 @@ def make_cdn(
             entry, fresh = cache.get(path, now)
             if entry is not None and fresh:
                 self._deliver(
+                    policy,
                     entry.reply,
                     "Hit from cloudfront" if entry.reply.status < 400 else "Error from cloudfront",
                     entry.age(now),
@@ -177,9 +184,9 @@ def make_cdn(
             else:
                 state = "Miss from cloudfront" if reply.status < 400 else "Error from cloudfront"
             cache.put(path, _Entry(reply, now, ttl_for(policy, reply.status, reply.headers.get("Cache-Control"))))
-            self._deliver(reply, state, None, method)
+            self._deliver(policy, reply, state, None, method)
 
-        def _deliver(self, reply: OriginReply, state: str, age: int | None, method: str) -> None:
+        def _deliver(self, policy: CachePolicy, reply: OriginReply, state: str, age: int | None, method: str) -> None:
             body, encoding = maybe_compress(policy, reply, self.headers.get("Accept-Encoding"))
             headers = dict(reply.headers)
             if encoding:

@@ -118,3 +118,46 @@ def seed_public_policy(bucket: str = BUCKET) -> str:
             ],
         }
     )
+
+
+OAC_CONFIG = {
+    "Name": "pipeline-sandbox-oac",
+    "Description": "Origin Access Control for the sandbox bucket",
+    "SigningProtocol": "sigv4",
+    "SigningBehavior": "always",
+    "OriginAccessControlOriginType": "s3",
+}
+
+
+def distribution_config(oac_id: str, bucket: str = BUCKET) -> dict:
+    """The seed's distribution: the bucket's REST endpoint with OAC, GET/HEAD, compression, long TTLs."""
+    return {
+        "CallerReference": "pipeline-sandbox",
+        "Comment": "Image pipeline sandbox CDN",
+        "Enabled": True,
+        "Origins": {
+            "Quantity": 1,
+            "Items": [
+                {
+                    "Id": "s3-origin",
+                    "DomainName": f"{bucket}.s3.{REGION}.amazonaws.com",
+                    "S3OriginConfig": {"OriginAccessIdentity": ""},
+                    "OriginAccessControlId": oac_id,
+                }
+            ],
+        },
+        "DefaultCacheBehavior": {
+            "TargetOriginId": "s3-origin",
+            "ViewerProtocolPolicy": "redirect-to-https",
+            "Compress": True,
+            "MinTTL": 1,
+            "DefaultTTL": 86_400,
+            "MaxTTL": 31_536_000,
+            "AllowedMethods": {
+                "Quantity": 2,
+                "Items": ["GET", "HEAD"],
+                "CachedMethods": {"Quantity": 2, "Items": ["GET", "HEAD"]},
+            },
+            "ForwardedValues": {"QueryString": False, "Cookies": {"Forward": "none"}},
+        },
+    }

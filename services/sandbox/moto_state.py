@@ -83,3 +83,44 @@ def role_policies(role_name: str) -> list[str]:
         if version is not None:
             documents.append(version.document)
     return documents
+
+
+def _cloudfront_backend() -> Any:
+    from moto.cloudfront.models import cloudfront_backends
+
+    return cloudfront_backends[layout.ACCOUNT_ID]["aws"]
+
+
+def adopt_distribution(moto_id: str, distribution_id: str, oac_id: str) -> None:
+    """Give the distribution moto created the sandbox's fixed id, and keep its Origin Access Control.
+
+    moto assigns random ids and drops ``OriginAccessControlId`` from origins; the bucket policy names a
+    fixed distribution ARN and the console's checks read the OAC id back with ``get_distribution``.
+    """
+    backend = _cloudfront_backend()
+    dist = backend.distributions.pop(moto_id)
+    dist.distribution_id = dist.id = distribution_id
+    dist.arn = layout.distribution_arn(distribution_id)
+    for origin in dist.distribution_config.Origins["Items"]:
+        origin.origin_access_control_id = oac_id
+    backend.distributions[distribution_id] = dist
+
+
+def distribution_behaviour(distribution_id: str) -> dict[str, Any] | None:
+    """The default cache behaviour as stored (TTLs, Compress, AllowedMethods), or None if it is gone."""
+    dist = _cloudfront_backend().distributions.get(distribution_id)
+    if dist is None:
+        return None
+    behaviour = dist.distribution_config.DefaultCacheBehavior
+    return {
+        "MinTTL": int(behaviour.min_ttl or 0),
+        "DefaultTTL": int(behaviour.default_ttl or 0),
+        "MaxTTL": int(behaviour.max_ttl or 0),
+        "Compress": bool(behaviour.compress),
+        "AllowedMethods": [str(m).upper() for m in behaviour.allowed_methods.items],
+    }
+
+
+def set_distribution_ttls(distribution_id: str, min_ttl: int, default_ttl: int, max_ttl: int) -> None:
+    behaviour = _cloudfront_backend().distributions[distribution_id].distribution_config.DefaultCacheBehavior
+    behaviour.min_ttl, behaviour.default_ttl, behaviour.max_ttl = min_ttl, default_ttl, max_ttl

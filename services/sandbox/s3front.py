@@ -18,9 +18,11 @@ Requests for other AWS services (IAM, CloudFront configuration) go straight to m
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import re
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,6 +36,7 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 _VIRTUAL_HOST = re.compile(
     r"^(?P<bucket>[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])\.s3(?:[.-](?P<region>[a-z0-9-]+))?\.localhost$"
 )
+_INVALIDATION_PATH = re.compile(r"^/\d{4}-\d{2}-\d{2}/distribution/[^/]+/invalidation/?$")
 _CREDENTIAL_SERVICE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/]+/(?P<service>[^/]+)/aws4_request")
 #: sub-resources that make a bucket-level request a configuration call (admin only in the sandbox)
 _OBJECT_ACTIONS = {
@@ -176,10 +179,12 @@ class S3Front:
     def __init__(self, moto_app: WsgiApp, clock: Callable[[], datetime] = now) -> None:
         self._moto = moto_app
         self._clock = clock
+        #: called with the paths of every CloudFront invalidation created through the API
+        self.on_invalidation: Callable[[list[str]], int] | None = None
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if not is_s3_request(environ):
-            return self._moto(environ, start_response)
+            return self._other_service(environ, start_response)
         request = parse_request(environ)
         config = moto_state.bucket_config(request.bucket) if request.bucket else None
         if request.method == "OPTIONS":
@@ -191,6 +196,32 @@ class S3Front:
         if denial is not None:
             return self._reply(start_response, *denial, cors=self._cors_headers(request, config))
         return self._forward(environ, start_response, request, identity, config)
+
+    def _other_service(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """IAM, CloudFront ...: moto answers; a created invalidation also clears the CDN's cache."""
+        path = str(environ.get("PATH_INFO", ""))
+        if (
+            environ.get("REQUEST_METHOD") != "POST"
+            or not _INVALIDATION_PATH.match(path)
+            or self.on_invalidation is None
+        ):
+            return self._moto(environ, start_response)
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length > 0 else b""
+        environ = dict(environ, **{"wsgi.input": io.BytesIO(body)})
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], Any]:
+            captured["status"], captured["headers"] = status, headers
+            return lambda _data: None
+
+        reply = b"".join(self._moto(environ, capture))
+        if captured["status"].startswith("201"):
+            document = ET.fromstring(body)  # noqa: S314 - an invalidation request to the local sandbox
+            paths = [node.text or "" for node in document.iter() if node.tag.endswith("Path")]
+            self.on_invalidation([p for p in paths if p])
+        start_response(captured["status"], captured["headers"])
+        return [reply]
 
     # --- steps; each returns None to go on, or a ready response -------------------------------
 

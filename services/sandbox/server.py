@@ -29,7 +29,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from presign_function.lambda_function import HandlerConfig, handle, make_s3_client
 from services.aws import make_client
-from services.sandbox import layout, switches
+from services.sandbox import layout, moto_state, switches
 from services.sandbox.cdn import CachePolicy, EdgeCache, OriginReply, make_cdn
 from services.sandbox.gateway import ApiCors, make_gateway
 from services.sandbox.httpd import QuietHandler, Server
@@ -129,7 +129,6 @@ class PipelineState:
     admin_iam: Any
     live: Live
     api_cors: ApiCors
-    cache_policy: CachePolicy
     edge_cache: EdgeCache
     active: frozenset[str] = frozenset()
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -157,7 +156,7 @@ class PipelineState:
             self.live.report_content_type = config.report_content_type
             self.live.gateway_delay = config.gateway_delay
             self.api_cors.allow_headers = config.api_cors_headers
-            self.cache_policy.min_ttl, self.cache_policy.default_ttl, self.cache_policy.max_ttl = config.cdn_ttls
+            moto_state.set_distribution_ttls(layout.DISTRIBUTION_ID, *config.cdn_ttls)
             self.active = active
 
     def describe(self) -> dict[str, Any]:
@@ -170,10 +169,27 @@ class PipelineState:
         }
 
 
-def configure_account(s3: Any, iam: Any) -> None:
-    """The seed's bucket (secure policy shape) and the presign function's role."""
+def configure_account(s3: Any, iam: Any, cloudfront: Any) -> None:
+    """The seed's bucket (secure policy shape), the presign function's role, and the distribution with OAC."""
     s3.create_bucket(Bucket=layout.BUCKET, CreateBucketConfiguration={"LocationConstraint": layout.REGION})
     iam.create_role(RoleName=layout.PRESIGN_ROLE_NAME, AssumeRolePolicyDocument=layout.LAMBDA_TRUST_POLICY)
+    oac = cloudfront.create_origin_access_control(OriginAccessControlConfig=layout.OAC_CONFIG)["OriginAccessControl"]
+    created = cloudfront.create_distribution(DistributionConfig=layout.distribution_config(oac["Id"]))["Distribution"]
+    moto_state.adopt_distribution(created["Id"], layout.DISTRIBUTION_ID, oac["Id"])
+
+
+def distribution_policy() -> CachePolicy:
+    """The CDN's behaviour, read from the distribution as stored (so the CloudFront API changes it too)."""
+    behaviour = moto_state.distribution_behaviour(layout.DISTRIBUTION_ID)
+    if behaviour is None:
+        return CachePolicy()
+    return CachePolicy(
+        min_ttl=behaviour["MinTTL"],
+        default_ttl=behaviour["DefaultTTL"],
+        max_ttl=behaviour["MaxTTL"],
+        compress=behaviour["Compress"],
+        allowed_methods=tuple(behaviour["AllowedMethods"]),
+    )
 
 
 def make_control(host: str, sandbox: PipelineState) -> Server:
@@ -233,13 +249,8 @@ def start(host: str = "127.0.0.1", breaks: tuple[str, ...] = ()) -> Running:
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     logging.getLogger("presign_function.lambda_function").setLevel(logging.WARNING)  # one line per upload is noise here
-    s3_server = make_server(
-        host,
-        0,
-        S3Front(DomainDispatcherApplication(create_backend_app)),
-        threaded=True,
-        request_handler=S3RequestHandler,
-    )
+    front = S3Front(DomainDispatcherApplication(create_backend_app))
+    s3_server = make_server(host, 0, front, threaded=True, request_handler=S3RequestHandler)
     threading.Thread(target=s3_server.serve_forever, name="sandbox-s3", daemon=True).start()
     port = s3_server.server_port
     s3_url = f"http://{host}:{port}"
@@ -249,7 +260,7 @@ def start(host: str = "127.0.0.1", breaks: tuple[str, ...] = ()) -> Running:
 
     admin = target(layout.ACCESS_KEY_ID, layout.SECRET_ACCESS_KEY)
     admin_s3, admin_iam = make_client("s3", admin), make_client("iam", admin)
-    configure_account(admin_s3, admin_iam)
+    configure_account(admin_s3, admin_iam, make_client("cloudfront", admin))
 
     # The function signs as its role, virtual-hosted on a *.localhost name, as AWS issues URLs.
     fn_config = HandlerConfig(bucket=layout.BUCKET, region=layout.REGION, expires_in=300, addressing_style="virtual")
@@ -262,12 +273,13 @@ def start(host: str = "127.0.0.1", breaks: tuple[str, ...] = ()) -> Running:
     live = Live(function=fn_config)
     api_cors = ApiCors(layout.APP_ORIGINS)
     gateway = make_gateway(host, 0, make_function(live, fn_client), api_cors, layout.PRESIGN_ROUTE)
-    cache_policy, edge_cache = CachePolicy(), EdgeCache()
+    edge_cache = EdgeCache()
+    front.on_invalidation = edge_cache.invalidate
     cdn_s3 = make_client(
         "s3", target(layout.CDN_KEY, layout.CDN_SECRET), retries={"mode": "standard", "max_attempts": 1}
     )
-    cdn = make_cdn(host, 0, make_origin_fetch(cdn_s3, layout.BUCKET), cache_policy, edge_cache)
-    sandbox = PipelineState(admin_s3, admin_iam, live, api_cors, cache_policy, edge_cache)
+    cdn = make_cdn(host, 0, make_origin_fetch(cdn_s3, layout.BUCKET), distribution_policy, edge_cache)
+    sandbox = PipelineState(admin_s3, admin_iam, live, api_cors, edge_cache)
     sandbox.apply(frozenset(breaks))
     control = make_control(host, sandbox)
     for name, server in (("gateway", gateway), ("cdn", cdn), ("control", control)):
