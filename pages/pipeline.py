@@ -3,6 +3,7 @@
 import streamlit as st
 
 from pages._shared import Keys, get_target
+from services.errors import SandboxError
 from services.pipeline_view import hop_states, pipeline_dot
 
 target = get_target()
@@ -15,7 +16,11 @@ st.caption(
 st.graphviz_chart(pipeline_dot(hop_states(st.session_state.get(Keys.UPLOAD_RESULTS, []))))
 
 if target.sandbox is not None:
-    broken = [state for state in target.sandbox.switches() if state.on]
+    try:
+        broken = [state for state in target.sandbox.switches() if state.on]
+    except SandboxError as err:
+        st.error(str(err))
+        broken = []
     for state in broken:
         st.warning(f"**Break switch on: {state.title}** (`{state.name}`) — {state.symptom}", icon=":material/build:")
 

@@ -149,3 +149,29 @@ def test_pipeline_page_colours_hops_by_the_latest_upload(configured):
     assert not app.exception
     (chart,) = app.get("graphviz_chart")
     assert "[ok]" in chart.proto.spec and "[failed]" not in chart.proto.spec
+
+
+def test_sidebar_break_switch_breaks_the_sandbox_and_the_pipeline_page_says_so(monkeypatch):
+    for name in [n for n in os.environ if n.startswith(("PIPELINE_", "AWS_"))]:
+        monkeypatch.delenv(name)
+    app = AppTest.from_file(DASHBOARD, default_timeout=TIMEOUT)
+    app.run()
+    toggle = app.sidebar.toggle(key="sandbox.switch.lambda-role-no-put")
+    assert toggle.value is False
+    toggle.set_value(True)
+    app.run()
+    assert not app.exception
+    assert "Break switch on: Lambda role without s3:PutObject" in "\n".join(w.value for w in app.warning)
+    app.switch_page("pages/upload.py")
+    app.run()
+    app.file_uploader[0].set_value(("a.png", image_bytes(), "image/png"))
+    app.run()
+    app.button[0].click()
+    app.run()
+    (error,) = [e.value for e in app.error]
+    assert "S3 upload" in error and "AccessDenied" in error
+    app.sidebar.toggle(key="sandbox.switch.lambda-role-no-put").set_value(False)
+    app.run()
+    app.switch_page("pages/pipeline.py")
+    app.run()
+    assert not [w for w in app.warning if "Break switch on" in w.value]
