@@ -17,7 +17,6 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from email.utils import formatdate
 from urllib.parse import unquote, urlsplit
 
 from services.sandbox.httpd import QuietHandler, Server
@@ -198,7 +197,6 @@ def make_cdn(
             self, status: int, headers: dict[str, str], body: bytes, state: str, age: int | None, *, head: bool = False
         ) -> None:
             out = dict(headers)
-            out["Date"] = formatdate(usegmt=True)
             out["X-Cache"] = state
             out["Via"] = via
             out["X-Amz-Cf-Pop"] = POP

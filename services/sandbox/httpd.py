@@ -15,6 +15,12 @@ class QuietHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the stdlib's signature
         LOG.debug("%s %s", self.address_string(), format % args)
 
+    def send_response(self, code: int, message: str | None = None) -> None:
+        """As the stdlib's, without its ``Server: BaseHTTP/...`` header: each emulated service sets its own."""
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Date", self.date_time_string())
+
     def read_body(self, limit: int = 64 * 1024 * 1024) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(min(length, limit)) if length > 0 else b""

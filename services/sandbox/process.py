@@ -36,6 +36,7 @@ class Endpoints:
     bucket: str
     region: str
     distribution_id: str
+    lambda_function: str
     app_origins: tuple[str, ...]
     pid: int
 
@@ -49,6 +50,7 @@ class Endpoints:
             bucket=doc["bucket"],
             region=doc["region"],
             distribution_id=doc["distribution_id"],
+            lambda_function=doc["lambda_function"],
             app_origins=tuple(doc["app_origins"]),
             pid=int(doc["pid"]),
         )
@@ -154,6 +156,7 @@ class Sandbox:
             cdn_url=self.endpoints.cdn,
             app_origins=self.endpoints.app_origins,
             distribution_id=self.endpoints.distribution_id,
+            lambda_function=self.endpoints.lambda_function,
             allow_writes=options.allow_writes,
             client_content_type=options.client_content_type,
             aws=self.aws_target(),
@@ -168,6 +171,7 @@ class Sandbox:
             "PIPELINE_CDN_URL": self.endpoints.cdn,
             "PIPELINE_APP_ORIGINS": ",".join(self.endpoints.app_origins),
             "PIPELINE_DISTRIBUTION_ID": self.endpoints.distribution_id,
+            "PIPELINE_LAMBDA_FUNCTION": self.endpoints.lambda_function,
             "AWS_ENDPOINT_URL": self.endpoints.s3,
             "AWS_REGION": self.endpoints.region,
             "AWS_ACCESS_KEY_ID": layout.ACCESS_KEY_ID,

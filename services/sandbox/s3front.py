@@ -166,7 +166,7 @@ def error_response(
         f"<Resource>{escape(resource)}</Resource><RequestId>{request_id}</RequestId>"
         f"<HostId>{os.urandom(24).hex()}</HostId></Error>"
     ).encode()
-    return status, {"Content-Type": "application/xml", "x-amz-request-id": request_id, "Server": "AmazonS3"}, body
+    return status, {"Content-Type": "application/xml", "x-amz-request-id": request_id}, body
 
 
 def now() -> datetime:
@@ -298,9 +298,7 @@ class S3Front:
             request_id=os.urandom(8).hex().upper(),
             host_id=os.urandom(24).hex(),
         )
-        headers = dict(answer.headers)
-        headers.setdefault("Server", "AmazonS3")
-        return answer.status, headers, answer.body
+        return answer.status, dict(answer.headers), answer.body
 
     def _cors_headers(self, request: S3Request, config: moto_state.BucketConfig | None) -> dict[str, str]:
         from services import s3cors
@@ -351,7 +349,7 @@ class S3Front:
     ) -> Iterable[bytes]:
         from http import HTTPStatus
 
-        out = {k: v for k, v in headers.items() if k.lower() not in ("content-length", "transfer-encoding")}
+        out = {k: v for k, v in headers.items() if k.lower() not in ("content-length", "transfer-encoding", "server")}
         out.update(cors or {})
         out["Content-Length"] = str(len(body))
         phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""

@@ -13,20 +13,24 @@ import os
 os.environ.setdefault("MOTO_DISABLE_GLOBAL_CORS", "true")  # before moto is imported: S3 CORS must be the bucket's own
 
 import argparse
+import io
 import json
 import logging
 import signal
 import sys
 import threading
 import time
+import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
 from botocore.exceptions import ClientError
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from presign_function import lambda_function
 from presign_function.lambda_function import HandlerConfig, handle, make_s3_client
 from services.aws import make_client
 from services.sandbox import layout, moto_state, switches
@@ -40,8 +44,8 @@ LOG = logging.getLogger("sandbox")
 
 
 class S3RequestHandler(WSGIRequestHandler):
-    server_version = "AmazonS3"  # S3's Server header, not werkzeug's
-    sys_version = ""
+    def version_string(self) -> str:
+        return "AmazonS3"  # S3's Server header, not werkzeug's
 
     def log_request(self, *args: Any, **kwargs: Any) -> None:
         pass
@@ -169,10 +173,29 @@ class PipelineState:
         }
 
 
-def configure_account(s3: Any, iam: Any, cloudfront: Any) -> None:
-    """The seed's bucket (secure policy shape), the presign function's role, and the distribution with OAC."""
+def function_zip() -> bytes:
+    """The shipped function's deployment package, as staff would upload it."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.write(Path(lambda_function.__file__), "lambda_function.py")
+    return buffer.getvalue()
+
+
+def configure_account(s3: Any, iam: Any, cloudfront: Any, lambda_: Any) -> None:
+    """The seed's bucket (secure policy shape), the presign function and its role, the distribution with OAC."""
     s3.create_bucket(Bucket=layout.BUCKET, CreateBucketConfiguration={"LocationConstraint": layout.REGION})
     iam.create_role(RoleName=layout.PRESIGN_ROLE_NAME, AssumeRolePolicyDocument=layout.LAMBDA_TRUST_POLICY)
+    lambda_.create_function(
+        FunctionName=layout.LAMBDA_FUNCTION,
+        Runtime="python3.12",
+        Role=layout.PRESIGN_ROLE_ARN,
+        Handler="lambda_function.lambda_handler",
+        Code={"ZipFile": function_zip()},
+        Architectures=["arm64"],
+        Environment={
+            "Variables": {"BUCKET_NAME": layout.BUCKET, "BUCKET_REGION": layout.REGION, "URL_EXPIRES_SECONDS": "300"}
+        },
+    )
     oac = cloudfront.create_origin_access_control(OriginAccessControlConfig=layout.OAC_CONFIG)["OriginAccessControl"]
     created = cloudfront.create_distribution(DistributionConfig=layout.distribution_config(oac["Id"]))["Distribution"]
     moto_state.adopt_distribution(created["Id"], layout.DISTRIBUTION_ID, oac["Id"])
@@ -260,7 +283,7 @@ def start(host: str = "127.0.0.1", breaks: tuple[str, ...] = ()) -> Running:
 
     admin = target(layout.ACCESS_KEY_ID, layout.SECRET_ACCESS_KEY)
     admin_s3, admin_iam = make_client("s3", admin), make_client("iam", admin)
-    configure_account(admin_s3, admin_iam, make_client("cloudfront", admin))
+    configure_account(admin_s3, admin_iam, make_client("cloudfront", admin), make_client("lambda", admin))
 
     # The function signs as its role, virtual-hosted on a *.localhost name, as AWS issues URLs.
     fn_config = HandlerConfig(bucket=layout.BUCKET, region=layout.REGION, expires_in=300, addressing_style="virtual")
@@ -292,6 +315,7 @@ def start(host: str = "127.0.0.1", breaks: tuple[str, ...] = ()) -> Running:
         "bucket": layout.BUCKET,
         "region": layout.REGION,
         "distribution_id": layout.DISTRIBUTION_ID,
+        "lambda_function": layout.LAMBDA_FUNCTION,
         "app_origins": list(layout.APP_ORIGINS),
         "pid": os.getpid(),
     }
