@@ -11,7 +11,11 @@ render_sidebar(get_target())
 navigation = st.navigation(
     {
         "Pipeline": [st.Page("pages/pipeline.py", title="Pipeline", icon=":material/account_tree:", default=True)],
-        "Operate": [st.Page("pages/upload.py", title="Upload", icon=":material/upload:")],
+        "Operate": [
+            st.Page("pages/upload.py", title="Upload", icon=":material/upload:"),
+            st.Page("pages/browse.py", title="Browse", icon=":material/photo_library:"),
+            st.Page("pages/checks.py", title="Checks", icon=":material/fact_check:"),
+        ],
     }
 )
 navigation.run()

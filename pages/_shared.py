@@ -24,6 +24,18 @@ class Keys:
     SWITCH_PREFIX = "sandbox.switch."
     UPLOAD_FILES = "upload.files"
     UPLOAD_RESULTS = "upload.results"
+    CHECK_REPORT = "checks.report"
+    BROWSE_PREFIX = "browse.prefix"
+    BROWSE_ORDER = "browse.order"
+    BROWSE_PAGE_SIZE = "browse.page_size"
+    BROWSE_VIEW = "browse.view"
+    BROWSE_CURSOR = "browse.cursor"
+    BROWSE_SELECTED = "browse.selected"
+    BROWSE_DETAIL = "browse.detail"
+    BROWSE_NOTICE = "browse.notice"
+    BROWSE_CONFIRM_DELETE = "browse.confirm_delete."  # + the object key
+    BROWSE_CONFIRM_INVALIDATE = "browse.confirm_invalidate."  # + the object key
+    BROWSE_ALSO_INVALIDATE = "browse.also_invalidate"
     SWITCH_ERROR = "sandbox.switch_error"
 
 

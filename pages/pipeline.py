@@ -4,16 +4,25 @@ import streamlit as st
 
 from pages._shared import Keys, get_target
 from services.errors import SandboxError
-from services.pipeline_view import hop_states, pipeline_dot
+from services.pipeline_view import hop_states, hop_states_from_findings, pipeline_dot
 
 target = get_target()
 
 st.title("Image pipeline")
+report = st.session_state.get(Keys.CHECK_REPORT)
 st.caption(
     "The web app asks the presign endpoint for a URL, PUTs the image straight to S3, and reads it back "
-    "through CloudFront. Colours show the latest upload results of this session."
+    "through CloudFront. Colours show "
+    + (
+        "the latest check run of this session."
+        if report
+        else "the latest upload results of this session (run the Checks for more)."
+    )
 )
-st.graphviz_chart(pipeline_dot(hop_states(st.session_state.get(Keys.UPLOAD_RESULTS, []))))
+states = (
+    hop_states_from_findings(report.findings) if report else hop_states(st.session_state.get(Keys.UPLOAD_RESULTS, []))
+)
+st.graphviz_chart(pipeline_dot(states))
 
 if target.sandbox is not None:
     try:

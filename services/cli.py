@@ -13,6 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from services import browse
+from services.checks.model import Status
+from services.checks.report import Report
+from services.checks.runner import run_checks, select
 from services.errors import ConfigError, SandboxError
 from services.runtime import Target, resolve_target
 from services.sandbox import Sandbox
@@ -93,6 +97,46 @@ def cmd_sandbox(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _print_report(report: Report, out: TextIO) -> None:
+    for _hop, title, findings in report.by_hop():
+        print(f"== {title}", file=out)
+        for finding in findings:
+            print(f"{str(finding.status).upper():8}{finding.id:28}{finding.title}", file=out)
+            if finding.status in (Status.FAIL, Status.WARN, Status.UNKNOWN) and finding.detail:
+                for line in finding.detail.splitlines():
+                    print(f"{'':8}{line}", file=out)
+            if finding.status in (Status.FAIL, Status.WARN) and finding.fix:
+                print(f"{'':8}fix:", file=out)
+                for line in finding.fix.splitlines():
+                    print(f"{'':10}{line}", file=out)
+    counts = ", ".join(f"{n} {s}" for s, n in report.counts().items() if n)
+    print(f"-- {len(report.findings)} checks in {report.duration_ms / 1000:.1f} s: {counts}", file=out)
+
+
+def cmd_check(args: argparse.Namespace, target: Target, out: TextIO) -> int:
+    report = run_checks(target.settings, only=args.only)
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2), file=out)
+    else:
+        _print_report(report, out)
+    return EXIT_FAILED if report.failed else EXIT_OK
+
+
+def cmd_browse(args: argparse.Namespace, target: Target, out: TextIO) -> int:
+    settings = target.settings
+    pages = browse.iter_pages(browse.s3_client(settings), settings, prefix=args.prefix, limit=args.limit)
+    try:
+        for line in browse.listing_json(pages) if args.json else browse.format_listing(pages):
+            print(line, file=out)
+    except browse.BrowseError as err:
+        print(browse.cli_error(err), file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+COMMANDS = {"upload": cmd_upload, "check": cmd_check, "browse": cmd_browse}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m services", description="Image Pipeline Console, command line.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -100,6 +144,15 @@ def build_parser() -> argparse.ArgumentParser:
     upload.add_argument("files", nargs="+", metavar="FILE")
     upload.add_argument("--json", action="store_true", help="one JSON object per file (JSON Lines)")
     upload.add_argument("--workers", type=int, default=8, help="files uploaded at once (default 8)")
+    check = commands.add_parser("check", help="check every hop and explain each failure with its exact fix")
+    check.add_argument("--json", action="store_true", help='print {"target": {...}, "findings": [...]}')
+    check.add_argument(
+        "--only", nargs="+", metavar="ID", help="check ids or hops (presign, lambda, bucket, upload, cdn)"
+    )
+    listing = commands.add_parser("browse", help="list keys in key order with size, type, last modified, CDN URL")
+    listing.add_argument("--prefix", default="", help="only keys that start with this (literal, case-sensitive)")
+    listing.add_argument("--limit", type=int, default=1000, help="at most this many keys (default 1000)")
+    listing.add_argument("--json", action="store_true", help="one JSON object per key (JSON Lines)")
     sandbox = commands.add_parser(
         "sandbox", help="run the local sandbox pipeline and print the variables that point at it"
     )
@@ -125,6 +178,15 @@ def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None, o
         except SandboxError as err:
             print(f"error: {err}", file=sys.stderr)
             return EXIT_USAGE
+    if args.command == "check":
+        try:
+            select(args.only)
+        except ConfigError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return EXIT_USAGE
+    if getattr(args, "limit", 1) < 1:
+        print("error: --limit must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
     if getattr(args, "workers", 1) < 1:
         print("error: --workers must be at least 1", file=sys.stderr)
         return EXIT_USAGE
@@ -135,11 +197,11 @@ def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None, o
         return EXIT_USAGE
     if target.sandbox is not None:
         print(
-            "note: no pipeline configured; using a temporary sandbox (its objects vanish on exit). "
+            "note: no pipeline configured; using a temporary sandbox (it vanishes on exit). "
             "Run `python -m services sandbox` for one that lasts.",
             file=sys.stderr,
         )
     try:
-        return cmd_upload(args, target, out)
+        return COMMANDS[args.command](args, target, out)
     finally:
         target.close()

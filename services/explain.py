@@ -43,7 +43,7 @@ def json_error_message(body: bytes | str | None) -> str | None:
         return None
     try:
         doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     if not isinstance(doc, dict):
         return None
@@ -55,7 +55,10 @@ def json_error_message(body: bytes | str | None) -> str | None:
 
 def signed_headers(url: str) -> tuple[str, ...]:
     """The header names a SigV4 presigned URL signs (``X-Amz-SignedHeaders``)."""
-    query = parse_qs(urlsplit(url).query)
+    try:
+        query = parse_qs(urlsplit(url).query)
+    except ValueError:  # an unparseable URL signs nothing we can name
+        return ()
     raw = (query.get("X-Amz-SignedHeaders") or [""])[0]
     return tuple(h for h in raw.lower().split(";") if h)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from services.checks.model import Finding, Status
 from services.upload import UploadResult
 
 #: (id, label) in pipeline order; ids match upload step names
@@ -29,6 +30,25 @@ def hop_states(results: Iterable[UploadResult]) -> dict[str, str]:
                 states[step.name] = "fail"
             elif states[step.name] != "fail":
                 states[step.name] = "ok"
+    return states
+
+
+#: which diagram node each check hop colours
+CHECK_HOP_NODES = {"presign": "presign", "lambda": "presign", "bucket": "put", "upload": "put", "cdn": "cdn_read"}
+
+
+def hop_states_from_findings(findings: Iterable[Finding]) -> dict[str, str]:
+    """For each node: ``fail`` if any check there failed, ``ok`` if they passed (or warned), else ``unknown``."""
+    states = {hop: "unknown" for hop, _ in HOPS}
+    states["app"] = "ok"
+    for finding in findings:
+        node = CHECK_HOP_NODES.get(finding.hop)
+        if node is None or finding.status in (Status.SKIP, Status.UNKNOWN):
+            continue
+        if finding.status == Status.FAIL:
+            states[node] = "fail"
+        elif states[node] != "fail":
+            states[node] = "ok"
     return states
 
 

@@ -7,7 +7,7 @@ whole. Everywhere else it is shown through ``redact_url``.
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 SECRET_QUERY_PARAMS = frozenset(
     {
@@ -27,6 +27,17 @@ _PARAM_IN_TEXT = re.compile(
 )
 
 
+#: S3 error bodies echo the signature and access key id they were given
+_XML_SECRETS = re.compile(r"(<(SignatureProvided|AWSAccessKeyId|X-Amz-Security-Token)>)[^<]*(</\2>)")
+
+
+def _redacted_value(name: str, value: str) -> str:
+    """REDACTED; for a credential, only its access key id (the scope says which region and service signed)."""
+    if name.lower() == "x-amz-credential" and value.count("/") == 4:
+        return REDACTED + value[value.index("/") :]
+    return REDACTED
+
+
 def redact_url(url: str) -> str:
     """The URL with every signature / credential / session-token query value replaced."""
     try:
@@ -36,7 +47,7 @@ def redact_url(url: str) -> str:
     if not parts.query:
         return url
     pairs = [
-        (name, REDACTED if name.lower() in SECRET_QUERY_PARAMS else value)
+        (name, _redacted_value(name, value) if name.lower() in SECRET_QUERY_PARAMS else value)
         for name, value in parse_qsl(parts.query, keep_blank_values=True)
     ]
     return urlunsplit(parts._replace(query=urlencode(pairs, safe="/:-_.*")))
@@ -45,4 +56,7 @@ def redact_url(url: str) -> str:
 def redact_text(text: str) -> str:
     """Every URL inside free text (an error message, a log line) redacted."""
     text = _URL_IN_TEXT.sub(lambda match: redact_url(match.group(0)), text)
-    return _PARAM_IN_TEXT.sub(lambda match: f"{match.group(1)}={REDACTED}", text)
+    text = _PARAM_IN_TEXT.sub(
+        lambda match: f"{match.group(1)}={_redacted_value(match.group(1), unquote(match.group(2)))}", text
+    )
+    return _XML_SECRETS.sub(r"\1REDACTED\3", text)

@@ -24,6 +24,8 @@ OPTIONAL = (
     "CLIENT_CONTENT_TYPE",
 )
 DEFAULT_CLIENT_CONTENT_TYPE = "application/{ext}"  # what the seed's web client sends
+#: the sandbox's web app is the fixed one: it sends the type the function signs (image/png)
+SANDBOX_CLIENT_CONTENT_TYPE = "{mime}"
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
 
@@ -113,6 +115,10 @@ def _check_template(value: str) -> str:
     return value
 
 
+def _optional_template(value: str | None) -> str | None:
+    return None if value is None else _check_template(value)
+
+
 def aws_target_from_env(env: Mapping[str, str]) -> AwsTarget:
     return AwsTarget(
         region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
@@ -127,14 +133,14 @@ class ConsoleOptions:
     """The settings that apply to the sandbox too."""
 
     allow_writes: bool = False
-    client_content_type: str = DEFAULT_CLIENT_CONTENT_TYPE
+    client_content_type: str | None = None  # None: the mode's default (seed's type on AWS, {mime} in the sandbox)
 
 
 def load_options(env: Mapping[str, str], secrets: Mapping[str, object] | None = None) -> ConsoleOptions:
     table = secrets or {}
     return ConsoleOptions(
         allow_writes=_parse_bool("ALLOW_WRITES", _lookup("ALLOW_WRITES", env, table)),
-        client_content_type=_check_template(_lookup("CLIENT_CONTENT_TYPE", env, table) or DEFAULT_CLIENT_CONTENT_TYPE),
+        client_content_type=_optional_template(_lookup("CLIENT_CONTENT_TYPE", env, table)),
     )
 
 
@@ -166,6 +172,6 @@ def load_settings(env: Mapping[str, str], secrets: Mapping[str, object] | None =
         distribution_id=values["DISTRIBUTION_ID"],
         lambda_function=values["LAMBDA_FUNCTION"],
         allow_writes=options.allow_writes,
-        client_content_type=options.client_content_type,
+        client_content_type=options.client_content_type or DEFAULT_CLIENT_CONTENT_TYPE,
         aws=aws_target_from_env(env),
     )

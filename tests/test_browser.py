@@ -111,3 +111,25 @@ def test_upload_in_the_browser_shows_the_image_loaded_from_the_cdn(console_url, 
     if os.environ.get("CONSOLE_SCREENSHOT_DIR"):
         page.screenshot(path=str(Path(os.environ["CONSOLE_SCREENSHOT_DIR"]) / "upload.png"), full_page=True)
     page.close()
+
+
+def test_checks_page_in_the_browser_reports_a_break_switch(console_url, browser, tmp_path):
+    page = browser.new_page()
+    page.goto(f"{console_url}/checks", wait_until="networkidle")
+    page.get_by_text("Break switches").first.click()  # the sidebar's expander
+    page.get_by_text("Bucket policy lacks the CloudFront grant").click()  # the console's own sandbox breaks
+    page.get_by_text("Break switches (1 on)").wait_for(timeout=30_000)
+    try:
+        page.get_by_role("button", name="Run all checks").click()
+        failure = page.get_by_text("bucket.cdn_read_grant").first
+        failure.wait_for(timeout=90_000)
+        expander = page.locator("[data-testid=stExpander]").filter(has_text="bucket.cdn_read_grant").first
+        assert "FAIL" in expander.inner_text()
+        assert "AWS:SourceArn" in expander.inner_text()
+        page.screenshot(path=str(tmp_path / "checks.png"), full_page=True)
+        if os.environ.get("CONSOLE_SCREENSHOT_DIR"):
+            page.screenshot(path=str(Path(os.environ["CONSOLE_SCREENSHOT_DIR"]) / "checks.png"), full_page=True)
+    finally:
+        page.get_by_text("Bucket policy lacks the CloudFront grant").click()
+        page.get_by_text("Break switches (0 on)").wait_for(timeout=30_000)
+        page.close()

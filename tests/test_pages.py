@@ -175,3 +175,29 @@ def test_sidebar_break_switch_breaks_the_sandbox_and_the_pipeline_page_says_so(m
     app.switch_page("pages/pipeline.py")
     app.run()
     assert not [w for w in app.warning if "Break switch on" in w.value]
+
+
+def test_checks_page_runs_everything_and_reports_a_switched_failure(configured, switch):
+    switch("lambda-role-no-put")
+    app = AppTest.from_file(DASHBOARD, default_timeout=TIMEOUT)
+    app.run()
+    app.switch_page("pages/checks.py")
+    app.run()
+    assert "Run all checks" in [b.label for b in app.button]
+    next(b for b in app.button if b.label == "Run all checks").click()
+    app.run()
+    assert not app.exception, app.exception
+    labels = [e.label for e in app.expander]
+    assert any("`lambda.role_put`" in label and "**FAIL**" in label for label in labels)
+    assert any("`bucket.cors`" in label for label in labels)
+    headers = [h.value for h in app.subheader]
+    assert (
+        headers.index("Presign endpoint (API Gateway + Lambda)")
+        < headers.index("S3 bucket")
+        < headers.index("CDN (CloudFront)")
+    )
+    fail_metric = next(m for m in app.metric if m.label.endswith("fail"))
+    assert int(fail_metric.value) >= 1
+    assert any("aws iam put-role-policy" in c.value for c in app.code)
+    downloads = app.get("download_button")
+    assert len(downloads) == 2

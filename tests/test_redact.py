@@ -80,7 +80,9 @@ def test_sigv4_url_loses_signature_key_and_token_but_keeps_the_rest(token: str |
     assert redacted.netloc == f"{BUCKET}.s3.ap-northeast-2.amazonaws.com"
     params = parse_qs(redacted.query)
     assert params["X-Amz-Signature"] == [REDACTED]
-    assert params["X-Amz-Credential"] == [REDACTED]
+    scope = parse_qs(original.query)["X-Amz-Credential"][0].split("/", 1)[1]
+    assert params["X-Amz-Credential"] == [f"{REDACTED}/{scope}"]  # the key id goes; the scope (date/region) stays
+    assert scope.endswith("/ap-northeast-2/s3/aws4_request")
     assert params["X-Amz-Expires"] == ["300"]
     for kept in ("X-Amz-Algorithm", "X-Amz-Date", "X-Amz-SignedHeaders"):
         assert params[kept] == parse_qs(original.query)[kept]

@@ -263,9 +263,9 @@ def test_function_signing_one_type_while_the_app_sends_another(sandbox, switch, 
     switch("content-type-mismatch")
     grant = presign(sandbox)
     assert "contentType" not in grant
-    step = upload(sandbox_settings).failed_step  # the console sends what the seed's client sends: application/png
+    step = upload(sandbox_settings).failed_step  # the sandbox's web app sends the real type: image/png
     assert step.name == "put" and step.code == "SignatureDoesNotMatch"
-    assert "application/png" in step.cause
+    assert "image/png" in step.cause
 
 
 def test_objects_stored_as_application_type(sandbox, switch, sandbox_settings, admin_s3):

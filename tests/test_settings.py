@@ -11,7 +11,6 @@ import pytest
 
 from services.errors import ConfigError
 from services.settings import (
-    DEFAULT_CLIENT_CONTENT_TYPE,
     AwsTarget,
     ConsoleOptions,
     Settings,
@@ -282,7 +281,7 @@ def test_http_and_https_urls_are_accepted(url: str) -> None:
 @pytest.mark.parametrize(
     ("env", "secrets", "expected"),
     [
-        ({}, None, ConsoleOptions(allow_writes=False, client_content_type=DEFAULT_CLIENT_CONTENT_TYPE)),
+        ({}, None, ConsoleOptions(allow_writes=False, client_content_type=None)),  # the mode picks the default
         ({"PIPELINE_ALLOW_WRITES": "on"}, None, ConsoleOptions(allow_writes=True)),
         ({}, {"allow_writes": "yes", "client_content_type": "{mime}"}, ConsoleOptions(True, "{mime}")),
         (
@@ -290,7 +289,7 @@ def test_http_and_https_urls_are_accepted(url: str) -> None:
             {"client_content_type": "{mime}"},
             ConsoleOptions(False, "image/{ext}"),
         ),
-        ({"PIPELINE_CLIENT_CONTENT_TYPE": "  "}, None, ConsoleOptions(False, DEFAULT_CLIENT_CONTENT_TYPE)),
+        ({"PIPELINE_CLIENT_CONTENT_TYPE": "  "}, None, ConsoleOptions(False, None)),
     ],
 )
 def test_load_options(env: dict[str, str], secrets, expected: ConsoleOptions) -> None:

@@ -39,6 +39,8 @@ class CachePolicy:
     error_ttl: int = 10  # CloudFront's default error-caching minimum TTL
     compress: bool = True
     allowed_methods: tuple[str, ...] = ("GET", "HEAD")
+    #: a response headers policy's Cache-Control, added (not overriding) to successful replies
+    viewer_cache_control: str | None = None
 
 
 @dataclass
@@ -188,6 +190,8 @@ def make_cdn(
         def _deliver(self, policy: CachePolicy, reply: OriginReply, state: str, age: int | None, method: str) -> None:
             body, encoding = maybe_compress(policy, reply, self.headers.get("Accept-Encoding"))
             headers = dict(reply.headers)
+            if policy.viewer_cache_control and reply.status == 200 and "Cache-Control" not in headers:
+                headers["Cache-Control"] = policy.viewer_cache_control
             if encoding:
                 headers["Content-Encoding"] = encoding
                 headers["Vary"] = "Accept-Encoding"

@@ -24,16 +24,22 @@ def distribution_arn(distribution_id: str = DISTRIBUTION_ID) -> str:
     return f"arn:aws:cloudfront::{ACCOUNT_ID}:distribution/{distribution_id}"
 
 
-def seed_cors_rules(origins: tuple[str, ...] = APP_ORIGINS) -> list[dict[str, Any]]:
-    """The seed write-up's bucket CORS, verbatim."""
+def seed_cors_rules(origins: tuple[str, ...] = APP_ORIGINS, expose: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """The seed write-up's bucket CORS (verbatim with the defaults)."""
     return [
         {
             "AllowedHeaders": ["*"],
             "AllowedMethods": ["PUT"],
             "AllowedOrigins": list(origins),
-            "ExposeHeaders": [],
+            "ExposeHeaders": list(expose),
         }
     ]
+
+
+#: the sandbox's healthy CORS: the seed's rule, exposing ETag as a browser needs for multipart uploads
+SANDBOX_EXPOSE_HEADERS = ("ETag",)
+#: the distribution's response headers policy in the sandbox: uuid keys never change, so cache for a year
+SANDBOX_VIEWER_CACHE_CONTROL = "public, max-age=31536000, immutable"
 
 
 def secure_bucket_policy(bucket: str = BUCKET, distribution_id: str = DISTRIBUTION_ID) -> str:

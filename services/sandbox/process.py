@@ -21,7 +21,7 @@ from typing import Any
 from services import localdns
 from services.errors import SandboxError
 from services.sandbox import control, layout
-from services.settings import AwsTarget, ConsoleOptions, Settings
+from services.settings import SANDBOX_CLIENT_CONTENT_TYPE, AwsTarget, ConsoleOptions, Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 60.0
@@ -158,7 +158,7 @@ class Sandbox:
             distribution_id=self.endpoints.distribution_id,
             lambda_function=self.endpoints.lambda_function,
             allow_writes=options.allow_writes,
-            client_content_type=options.client_content_type,
+            client_content_type=options.client_content_type or SANDBOX_CLIENT_CONTENT_TYPE,
             aws=self.aws_target(),
             sandbox=True,
         )
@@ -172,6 +172,7 @@ class Sandbox:
             "PIPELINE_APP_ORIGINS": ",".join(self.endpoints.app_origins),
             "PIPELINE_DISTRIBUTION_ID": self.endpoints.distribution_id,
             "PIPELINE_LAMBDA_FUNCTION": self.endpoints.lambda_function,
+            "PIPELINE_CLIENT_CONTENT_TYPE": SANDBOX_CLIENT_CONTENT_TYPE,
             "AWS_ENDPOINT_URL": self.endpoints.s3,
             "AWS_REGION": self.endpoints.region,
             "AWS_ACCESS_KEY_ID": layout.ACCESS_KEY_ID,

@@ -349,9 +349,11 @@ class S3Front:
     ) -> Iterable[bytes]:
         from http import HTTPStatus
 
+        length = next((v for k, v in headers.items() if k.lower() == "content-length"), None)
         out = {k: v for k, v in headers.items() if k.lower() not in ("content-length", "transfer-encoding", "server")}
         out.update(cors or {})
-        out["Content-Length"] = str(len(body))
+        # a HEAD answer has no body but announces the object's length, as S3 does
+        out["Content-Length"] = length if (not body and length is not None) else str(len(body))
         phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
         start_response(f"{status} {phrase}", list(out.items()))
         return [body]

@@ -212,6 +212,7 @@ def distribution_policy() -> CachePolicy:
         max_ttl=behaviour["MaxTTL"],
         compress=behaviour["Compress"],
         allowed_methods=tuple(behaviour["AllowedMethods"]),
+        viewer_cache_control=layout.SANDBOX_VIEWER_CACHE_CONTROL,
     )
 
 

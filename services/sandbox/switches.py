@@ -33,8 +33,8 @@ SWITCHES: tuple[Switch, ...] = (
     ),
     Switch(
         "content-type-mismatch",
-        "Function signs image/*, app sends application/*",
-        "the function no longer reports contentType; the web app's PUT gets 403 SignatureDoesNotMatch",
+        "Function signs application/png, app sends image/png",
+        "the function signs the seed's application/png without reporting it; the web app's image/png PUT gets 403 SignatureDoesNotMatch",
     ),
     Switch("lambda-role-no-put", "Lambda role without s3:PutObject", "presigning works, the PUT gets 403 AccessDenied"),
     Switch(
@@ -60,7 +60,7 @@ SWITCHES: tuple[Switch, ...] = (
     ),
     Switch(
         "stored-as-application",
-        "Objects stored as application/<ext>",
+        "Objects stored as application/png",
         "uploads succeed but objects download instead of showing (Content-Type application/png)",
     ),
 )
@@ -109,12 +109,12 @@ def desired_config(active: frozenset[str]) -> SandboxConfig:
             }
         )
     return SandboxConfig(
-        cors_rules=layout.seed_cors_rules(origins),
+        cors_rules=layout.seed_cors_rules(origins, layout.SANDBOX_EXPOSE_HEADERS),
         bucket_policy=policy,
         public_access_block=pab,
         role_policy=role_policy,
         api_cors_headers=("content-type",) if "api-cors-header" in active else ("content-type", "x-extension"),
-        content_type_style="application" if "stored-as-application" in active else "image",
+        content_type_style="application" if active & {"stored-as-application", "content-type-mismatch"} else "image",
         report_content_type="content-type-mismatch" not in active,
         url_expires=1 if "urls-expire" in active else 300,
         gateway_delay=1.5 if "urls-expire" in active else 0.0,

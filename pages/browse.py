@@ -1,0 +1,183 @@
+"""Browse: the bucket one S3 page at a time; thumbnails your browser loads straight from the CDN."""
+
+import os
+
+import streamlit as st
+
+from pages._shared import Keys, get_target
+from services import browse
+from services.errors import ConsoleError
+from services.settings import Settings
+
+target = get_target()
+settings = target.settings
+IDENTITY = browse.credentials_fingerprint(os.environ)  # part of every cache key: a new identity, new client
+NOTICE_STYLES = {"ok": st.success, "info": st.info, "warn": st.warning, "error": st.error}
+
+
+@st.cache_resource(max_entries=4)
+def _s3(settings: Settings, identity: str) -> object:  # identity: only a cache key
+    return browse.s3_client(settings)
+
+
+@st.cache_data(ttl=30, max_entries=32, show_spinner="Listing one page of the bucket…")
+def _list_page(settings: Settings, identity: str, prefix: str, size: int, token: str | None) -> browse.ListingPage:
+    # A pure read, kept briefly so reruns and "previous" cost no call; at most 32 pages are ever held.
+    return browse.list_page(_s3(settings, identity), settings, prefix=prefix, page_size=size, token=token)
+
+
+def _forget(selected: bool = True) -> None:
+    st.session_state.pop(Keys.BROWSE_DETAIL, None)
+    if selected:
+        st.session_state[Keys.BROWSE_SELECTED] = None
+
+
+def _go(cursor: browse.Cursor) -> None:
+    st.session_state[Keys.BROWSE_CURSOR] = cursor
+    _forget()
+
+
+def _delete(key: str, also_invalidate: bool) -> None:
+    if st.session_state.get(Keys.BROWSE_CONFIRM_DELETE + key) != key:
+        return  # the typed key is the confirmation
+    notices = []
+    try:
+        browse.delete_object(_s3(settings, IDENTITY), settings, key)
+        notices.append(("ok", f"Deleted {browse.inline_code(key)} from `{settings.bucket}`."))
+        if also_invalidate:
+            notices.append(("ok", browse.invalidate_object(browse.cloudfront_client(settings), settings, key).text))
+    except ConsoleError as err:
+        notices.append(("error", browse.error_text(err)))
+    st.session_state[Keys.BROWSE_NOTICE] = notices
+    _list_page.clear()
+    _forget()
+
+
+def _invalidate(key: str) -> None:
+    if not st.session_state.get(Keys.BROWSE_CONFIRM_INVALIDATE + key):
+        return
+    try:
+        notice = ("ok", browse.invalidate_object(browse.cloudfront_client(settings), settings, key).text)
+    except ConsoleError as err:
+        notice = ("error", browse.error_text(err))
+    st.session_state[Keys.BROWSE_NOTICE] = [notice]
+    st.session_state[Keys.BROWSE_CONFIRM_INVALIDATE + key] = False
+    _forget(selected=False)  # probe again: the next CDN read is a miss
+
+
+def _gallery(entries: list[browse.ObjectEntry]) -> None:
+    for start in range(0, len(entries), 6):
+        for column, entry in zip(st.columns(6), entries[start : start + 6], strict=False):
+            with column.container(border=True):
+                if entry.placeholder is None:
+                    st.image(entry.cdn_url, width="stretch", alt=browse.display_key(entry.key))
+                else:
+                    st.markdown(f":material/draft: *{entry.placeholder}*")
+                st.caption(f"{browse.inline_code(entry.key.rsplit('/', 1)[-1])} · {browse.human_size(entry.size)}")
+
+
+def _detail(key: str) -> None:
+    again = st.button("Probe again", icon=":material/refresh:", help="S3 HEAD, CDN HEAD and the anonymous GET, now")
+    detail = st.session_state.get(Keys.BROWSE_DETAIL)
+    if again or detail is None or detail.key != key:
+        with st.spinner("Reading S3 metadata, the CDN's headers and an anonymous S3 GET…"):
+            detail = st.session_state[Keys.BROWSE_DETAIL] = browse.describe_object(
+                _s3(settings, IDENTITY), settings, key
+            )
+    for label, value in (("Key", browse.display_key(key)), ("CDN URL", detail.cdn_url), ("S3 URI", detail.s3_uri)):
+        st.caption(label)
+        st.code(value, language=None)
+    for note in browse.detail_notes(detail):
+        NOTICE_STYLES[note.level](note.text)
+    left, right = st.columns(2)
+    left.markdown("**S3** (`head_object`)")
+    left.dataframe(detail.s3_rows(), hide_index=True, width="stretch")
+    right.markdown("**CDN** (`HEAD`, as a browser asks)")
+    right.dataframe(detail.cdn_rows(), hide_index=True, width="stretch")
+    st.markdown(f"**Anonymous S3 GET** (no signature, to `{detail.anonymous.url}`) → {detail.anonymous.outcome}")
+    st.page_link(
+        "pages/checks.py",
+        label="Run the pipeline checks (bucket policy, CDN grant, CORS)",
+        icon=":material/fact_check:",
+    )
+    if not settings.allow_writes:
+        st.info(browse.WRITES_OFF_HINT, icon=":material/lock:")
+        return
+    with st.expander("Delete or invalidate", icon=":material/warning:"):
+        typed = st.text_input(
+            f"Type the key {browse.inline_code(key)} to delete it", key=Keys.BROWSE_CONFIRM_DELETE + key
+        )
+        also = st.checkbox("Also invalidate its CDN path", value=True, key=Keys.BROWSE_ALSO_INVALIDATE)
+        st.button("Delete object", type="primary", disabled=typed != key, on_click=_delete, args=(key, also))
+        path = browse.invalidation_path(key)
+        sure = st.checkbox(
+            f"Invalidate `{path}` ({browse.inline_code(key)}) on `{settings.distribution_id}`",
+            key=Keys.BROWSE_CONFIRM_INVALIDATE + key,
+        )
+        st.button("Create invalidation", disabled=not sure, on_click=_invalidate, args=(key,))
+
+
+st.title("Browse")
+st.caption(
+    "One S3 list call per page (never a walk of the bucket). Thumbnails are the objects themselves, "
+    "loaded by your browser from their CDN URLs."
+)
+for level, text in st.session_state.pop(Keys.BROWSE_NOTICE, []):
+    NOTICE_STYLES[level](text)
+
+left, middle, right, view_column = st.columns([3, 2, 1, 2])
+prefix = left.text_input("Prefix", key=Keys.BROWSE_PREFIX, placeholder="e.g. 2024/ — literal, case-sensitive")
+order = middle.radio("Order", ["Key order", "Newest first"], key=Keys.BROWSE_ORDER, horizontal=True)
+page_size = right.selectbox("Page size", browse.PAGE_SIZES, index=1, key=Keys.BROWSE_PAGE_SIZE)
+view = view_column.segmented_control("View", ["Gallery", "Table"], default="Gallery", key=Keys.BROWSE_VIEW)
+
+cursor = st.session_state.get(Keys.BROWSE_CURSOR)
+if cursor is None or not cursor.matches(prefix, page_size):
+    cursor = browse.Cursor(prefix=prefix, page_size=page_size)
+    _forget()
+try:
+    page = _list_page(settings, IDENTITY, prefix, page_size, cursor.token)
+except browse.BrowseError as err:
+    st.error(browse.error_text(err), icon=":material/block:")
+    st.stop()
+cursor = st.session_state[Keys.BROWSE_CURSOR] = cursor.saw(page)
+
+back, ahead, again, position = st.columns([1, 1, 1, 5])
+back.button("Previous", icon=":material/chevron_left:", disabled=not cursor.tokens, on_click=_go, args=(cursor.back(),))
+forward = cursor.forward(page.next_token) if page.next_token else cursor
+ahead.button("Next", icon=":material/chevron_right:", disabled=not page.next_token, on_click=_go, args=(forward,))
+again.button("Refresh", icon=":material/refresh:", on_click=_list_page.clear, help="List this page again now")
+position.caption(browse.position_text(cursor, page))
+if not page.entries:
+    st.info(browse.empty_text(page, first_page=cursor.page_number == 1), icon=":material/inbox:")
+    st.stop()
+
+entries = browse.ordered(page.entries, newest_first=order == "Newest first")
+if order == "Newest first":
+    st.caption(browse.NEWEST_FIRST_NOTE)
+if view == "Table":
+    st.dataframe(
+        browse.table_rows(entries),
+        hide_index=True,
+        width="stretch",
+        column_config={"CDN URL": st.column_config.LinkColumn(), "size": st.column_config.NumberColumn(format="%d B")},
+    )
+    st.caption(browse.TYPE_NOTE)
+else:
+    _gallery(entries)
+
+st.divider()
+st.subheader("Object detail")
+keys = [entry.key for entry in entries]
+if st.session_state.get(Keys.BROWSE_SELECTED) not in keys:
+    st.session_state[Keys.BROWSE_SELECTED] = None
+selected = st.selectbox(
+    "Object on this page",
+    keys,
+    index=None,
+    key=Keys.BROWSE_SELECTED,
+    format_func=browse.display_key,
+    placeholder="Choose an object: its S3 metadata, the CDN's headers, and whether S3 serves it to anyone",
+)
+if selected:
+    _detail(selected)

@@ -1,0 +1,71 @@
+"""Checks: run every diagnostic against the pipeline; each finding explains itself and gives the exact fix."""
+
+import json
+
+import streamlit as st
+
+from pages._shared import Keys, get_target
+from services.checks.model import Status
+from services.checks.runner import run_checks
+
+#: colour-coded Material icons render everywhere (emoji fonts are not a given)
+BADGES = {
+    Status.FAIL: ":red[:material/cancel:]",
+    Status.WARN: ":orange[:material/warning:]",
+    Status.UNKNOWN: ":gray[:material/help:]",
+    Status.PASS: ":green[:material/check_circle:]",
+    Status.SKIP: ":gray[:material/remove_circle_outline:]",
+}
+
+target = get_target()
+
+st.title("Checks")
+st.caption(
+    "Probes every hop the way the web app and a browser use it (presign, CORS preflights, a canary upload, "
+    "CDN reads), reads the bucket, role and distribution configuration, and judges each. "
+    "`unknown` means the console could not look (for example its role was denied a read): it is never a verdict."
+)
+
+if st.button("Run all checks", type="primary", icon=":material/play_arrow:"):
+    with st.spinner("Probing the pipeline…"):
+        st.session_state[Keys.CHECK_REPORT] = run_checks(target.settings)
+
+report = st.session_state.get(Keys.CHECK_REPORT)
+if report is None:
+    st.info("Press **Run all checks**. The canary upload puts one 8×8 PNG in the bucket, as the web app would.")
+    st.stop()
+
+counts = report.counts()
+columns = st.columns(len(counts))
+for column, (status, number) in zip(columns, counts.items(), strict=True):
+    column.metric(f"{BADGES[Status(status)]} {status}", number)
+st.caption(f"Run at {report.started_at:%H:%M:%S} UTC in {report.duration_ms / 1000:.1f} s")
+
+left, right = st.columns(2)
+left.download_button(
+    "Export Markdown", report.to_markdown(), "pipeline-check.md", "text/markdown", icon=":material/download:"
+)
+right.download_button(
+    "Export JSON",
+    json.dumps(report.to_json(), indent=2),
+    "pipeline-check.json",
+    "application/json",
+    icon=":material/download:",
+)
+
+for _hop, title, findings in report.by_hop():
+    st.subheader(title)
+    for finding in findings:
+        worst_first = finding.status in (Status.FAIL, Status.WARN)
+        title = finding.title.replace("*", "\\*").replace("_", "\\_").replace("[", "\\[")  # literal, not Markdown
+        label = f"{BADGES[finding.status]} **{str(finding.status).upper()}** `{finding.id}` — {title}"
+        with st.expander(label, expanded=worst_first):
+            st.markdown(f"**Status:** `{finding.status}` · **Check:** `{finding.id}`")
+            if finding.detail:
+                st.text(finding.detail)
+            if finding.fix:
+                st.markdown("**Fix** (copy with the button at the right)")
+                st.code(finding.fix, language="bash")
+            if finding.evidence:
+                st.markdown("**Evidence** (signatures and credentials redacted)")
+                st.json([item for item in finding.to_json()["evidence"]], expanded=False)

@@ -1,0 +1,690 @@
+"""Browse the bucket one S3 page at a time, and look at one object from every side (S3, CDN, anonymous).
+
+Scale is the design constraint: a real bucket holds millions of keys, so a page is exactly one
+``list_objects_v2`` call with ``MaxKeys`` = the page size, paging forward is one more call with the
+continuation token, and "previous" replays a remembered token. Nothing here ever walks the bucket, and
+nothing keeps pages: a :class:`Cursor` remembers tokens only. S3 lists keys in UTF-8 binary order and has
+no listing by date, so "newest first" can only sort the page in hand, and says so.
+
+Thumbnails are the objects themselves, loaded by the viewer's browser from their CDN URLs.
+Deletes and invalidations refuse to run unless ``PIPELINE_ALLOW_WRITES`` is on, whoever calls them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import mimetypes
+import unicodedata
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+from services.aws import make_client
+from services.errors import ConfigError, ConsoleError, PipelineError
+from services.explain import explain_cdn, parse_s3_error
+from services.images import file_extension
+from services.settings import Settings
+from services.transport import TIMEOUT, new_session
+from services.upload import cdn_object_url
+
+PAGE_SIZES = (24, 48, 96, 200)
+DEFAULT_PAGE_SIZE = 48
+MAX_KEYS = 1000  # S3 returns at most 1,000 keys per list call, whatever MaxKeys asks for
+#: Larger objects get a placeholder: a gallery of 200 tiles must not make the browser fetch gigabytes.
+MAX_THUMBNAIL_BYTES = 10 * 1024 * 1024
+MAX_ERROR_BODY = 16 * 1024
+#: Types a browser shows in an <img>, by extension (list_objects_v2 returns no Content-Type).
+IMAGE_TYPES = {
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "gif": "image/gif",
+    "webp": "image/webp",
+    "avif": "image/avif",
+    "svg": "image/svg+xml",
+    "bmp": "image/bmp",
+    "ico": "image/x-icon",
+}
+CDN_HEADERS = ("X-Cache", "Age", "Cache-Control", "Content-Type", "Content-Encoding", "Content-Length", "ETag")
+NEWEST_FIRST_NOTE = (
+    "Newest first sorts **this page only**: S3 lists keys in key order and cannot list by date, "
+    "so ordering the whole bucket by date would mean reading every key in it."
+)
+TYPE_NOTE = (
+    "The type column is guessed from each key's extension: a listing carries no Content-Type. "
+    "The stored Content-Type is in the object's detail (S3 HEAD)."
+)
+WRITES_OFF_HINT = (
+    "Delete and invalidate are off: the console is read-only. To allow them, set `PIPELINE_ALLOW_WRITES=true` "
+    "(or `allow_writes = true` in the `[pipeline]` table of `.streamlit/secrets.toml`) and restart the console."
+)
+_CREDENTIAL_CODES = {
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "InvalidToken",
+    "TokenRefreshRequired",
+}
+_DENIED_CODES = {"AccessDenied", "AllAccessDisabled", "403", "Forbidden"}
+
+
+# --- errors ---------------------------------------------------------------------------------------
+
+
+class BrowseError(PipelineError):
+    """An S3 or CloudFront call made while browsing failed. ``permission`` names the IAM action it needed."""
+
+    def __init__(self, message: str, *, permission: str | None = None, **details: Any) -> None:
+        super().__init__(message, **details)
+        self.permission = permission
+
+    @property
+    def denied(self) -> bool:
+        """AWS knew who asked and said no (as opposed to not recognising the credentials)."""
+        return self.code not in _CREDENTIAL_CODES and (self.code in _DENIED_CODES or self.http_status == 403)
+
+
+class ListingDenied(BrowseError):
+    """S3 refused to list the bucket: the console's identity may not ``s3:ListBucket`` it."""
+
+
+class WritesDisabled(ConsoleError):
+    """A delete or an invalidation was asked for while writes are off (``PIPELINE_ALLOW_WRITES``)."""
+
+
+def _cause(code: str | None, status: int | None, permission: str, resource: str, bucket: str) -> str:
+    if code in _CREDENTIAL_CODES:
+        return (
+            f"AWS does not accept the console's credentials ({code}): the access key is unknown, revoked or its "
+            "secret is wrong. Check AWS_PROFILE / AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY."
+        )
+    if code in _DENIED_CODES or status == 403:
+        hidden = (
+            " Or the key does not exist and the identity may not s3:ListBucket: S3 then answers 403, not 404."
+            if permission == "s3:GetObject"
+            else ""
+        )
+        return (
+            f"The console's identity lacks {permission} on {resource}. Grant it in that identity's IAM policy, "
+            f"and check that no bucket policy or SCP denies it.{hidden}"
+        )
+    if code == "NoSuchBucket":
+        return f"There is no bucket named {bucket!r} here: check PIPELINE_BUCKET and the account."
+    if code in ("PermanentRedirect", "AuthorizationHeaderMalformed") or status in (301, 307):
+        return f"The bucket {bucket!r} is in another region: set AWS_REGION to the bucket's region."
+    if code in ("NoSuchKey", "404") or status == 404:
+        return "The object is not there (it may have just been deleted)."
+    if code == "NoSuchDistribution":
+        return "PIPELINE_DISTRIBUTION_ID names no distribution in this account."
+    return f"AWS answered {code or 'an error'} (HTTP {status})."
+
+
+def _translate(err: Exception, *, action: str, permission: str, bucket: str, key: str | None = None) -> BrowseError:
+    """Turn a botocore failure into a BrowseError carrying status, code, permission and a plain cause."""
+    if permission.startswith("s3:"):
+        resource, hop = f"arn:aws:s3:::{bucket}" + (f"/{key}" if key is not None else ""), "s3"
+    else:
+        resource, hop = "the distribution (PIPELINE_DISTRIBUTION_ID)", "cloudfront"
+    if isinstance(err, ClientError):
+        code = err.response.get("Error", {}).get("Code")
+        status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        denied = code not in _CREDENTIAL_CODES and (code in _DENIED_CODES or status == 403)
+        kind = ListingDenied if denied and permission == "s3:ListBucket" else BrowseError
+        shown = "" if code == str(status) else code or ""  # HEAD errors have no body: the code is the status
+        return kind(
+            f"{action} failed: HTTP {status} {shown}".strip(),
+            permission=permission,
+            hop=hop,
+            http_status=status,
+            code=code,
+            bucket=bucket,
+            key=key,
+            cause=_cause(code, status, permission, resource, bucket),
+        )
+    if isinstance(err, NoCredentialsError):
+        cause = "No AWS credentials were found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY."
+    else:
+        cause = "AWS could not be reached from here: check the network, AWS_REGION and any AWS_ENDPOINT_URL."
+    return BrowseError(
+        f"{action} failed: {type(err).__name__}", permission=permission, hop=hop, bucket=bucket, key=key, cause=cause
+    )
+
+
+def require_writes(settings: Settings, what: str) -> None:
+    """Refuse ``what`` unless writes are allowed; called before any network call."""
+    if not settings.allow_writes:
+        raise WritesDisabled(f"{what} refused: writes are off. {WRITES_OFF_HINT}")
+
+
+# --- a page of the listing --------------------------------------------------------------------------
+
+
+def guess_type(key: str) -> str | None:
+    """The Content-Type a key's extension suggests (a guess: the listing does not say)."""
+    if key.endswith("/"):
+        return None
+    ext = file_extension(key)
+    return IMAGE_TYPES.get(ext) or (mimetypes.types_map.get(f".{ext}") if ext else None)
+
+
+def display_key(key: str) -> str:
+    """A key safe to print on one line: control and invisible format characters escaped (S3 allows them)."""
+    return "".join(
+        ch.encode("unicode_escape").decode("ascii") if unicodedata.category(ch) in ("Cc", "Cf") else ch for ch in key
+    )
+
+
+def inline_code(text: str) -> str:
+    """``text`` as Markdown inline code, whatever backticks it holds."""
+    text = display_key(text)
+    fence = "`"
+    while fence in text:
+        fence += "`"
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def human_size(size: int) -> str:
+    """e.g. "136 B", "2.4 MB"."""
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024:
+            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TB"
+
+
+@dataclass(frozen=True)
+class ObjectEntry:
+    """One key as the listing gives it, with its CDN URL."""
+
+    key: str
+    size: int
+    last_modified: datetime
+    etag: str
+    cdn_url: str
+
+    @property
+    def guessed_type(self) -> str | None:
+        return guess_type(self.key)
+
+    @property
+    def is_image(self) -> bool:
+        return self.guessed_type in IMAGE_TYPES.values()
+
+    @property
+    def placeholder(self) -> str | None:
+        """Why the gallery shows a placeholder instead of a thumbnail; None when it shows the image."""
+        if self.key.endswith("/"):
+            return "folder marker"
+        if not self.is_image:
+            return f"not an image ({self.guessed_type or 'unknown type'})"
+        if self.size == 0:
+            return "empty object"
+        if self.size > MAX_THUMBNAIL_BYTES:
+            return f"{human_size(self.size)}: too large for a thumbnail"
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        """The CLI's ``--json`` shape (one line per object)."""
+        return {
+            "key": self.key,
+            "size": self.size,
+            "type": self.guessed_type,
+            "type_source": "extension",
+            "last_modified": self.last_modified.isoformat(),
+            "etag": self.etag,
+            "cdn_url": self.cdn_url,
+        }
+
+
+@dataclass(frozen=True)
+class ListingPage:
+    """What one list_objects_v2 call returned."""
+
+    bucket: str
+    prefix: str
+    page_size: int
+    token: str | None
+    entries: tuple[ObjectEntry, ...]
+    next_token: str | None
+
+
+def credentials_fingerprint(env: Mapping[str, str]) -> str:
+    """A digest of the AWS_* variables: boto3's chain reads credentials from them, so a cached client or page
+    must not outlive a change of identity. A digest, so no secret ends up in a cache key."""
+    relevant = sorted(f"{name}={value}" for name, value in env.items() if name.startswith("AWS_"))
+    return hashlib.sha256("\n".join(relevant).encode()).hexdigest()
+
+
+def s3_client(settings: Settings) -> Any:
+    return make_client("s3", settings.aws)
+
+
+def cloudfront_client(settings: Settings) -> Any:
+    return make_client("cloudfront", settings.aws)
+
+
+def list_page(
+    s3: Any, settings: Settings, *, prefix: str = "", page_size: int = DEFAULT_PAGE_SIZE, token: str | None = None
+) -> ListingPage:
+    """One page of keys in S3's key order: exactly one list_objects_v2 call with MaxKeys = ``page_size``.
+
+    Raises ListingDenied when the identity may not s3:ListBucket, BrowseError for anything else AWS says.
+    """
+    if not 1 <= page_size <= MAX_KEYS:
+        raise ValueError(f"page_size must be 1..{MAX_KEYS}, not {page_size}")
+    params: dict[str, Any] = {"Bucket": settings.bucket, "MaxKeys": page_size}
+    if prefix:
+        params["Prefix"] = prefix
+    if token:
+        params["ContinuationToken"] = token
+    try:
+        reply = s3.list_objects_v2(**params)
+    except (ClientError, BotoCoreError) as err:
+        raise _translate(err, action="Listing the bucket", permission="s3:ListBucket", bucket=settings.bucket) from err
+    base = settings.cdn_base()
+    entries = tuple(
+        ObjectEntry(
+            key=item["Key"],
+            size=int(item.get("Size", 0)),
+            last_modified=item["LastModified"].astimezone(UTC),  # botocore gives local time
+            etag=str(item.get("ETag", "")).strip('"'),
+            cdn_url=cdn_object_url(base, item["Key"]),
+        )
+        for item in reply.get("Contents", [])
+    )
+    next_token = reply.get("NextContinuationToken") if reply.get("IsTruncated") else None
+    return ListingPage(settings.bucket, prefix, page_size, token, entries, next_token)
+
+
+def iter_pages(s3: Any, settings: Settings, *, prefix: str = "", limit: int = 1000) -> Iterator[ListingPage]:
+    """Pages in key order until ``limit`` keys (the CLI's listing): each call asks for no more than is left."""
+    token: str | None = None
+    left = limit
+    while left > 0:
+        page = list_page(s3, settings, prefix=prefix, page_size=min(MAX_KEYS, left), token=token)
+        yield page
+        left -= len(page.entries)
+        token = page.next_token
+        if token is None or not page.entries:
+            return
+
+
+def ordered(entries: Sequence[ObjectEntry], newest_first: bool) -> list[ObjectEntry]:
+    """The page's entries in key order (as listed), or newest first (within this page only)."""
+    if not newest_first:
+        return list(entries)
+    return sorted(entries, key=lambda e: (-e.last_modified.timestamp(), e.key))
+
+
+def table_rows(entries: Iterable[ObjectEntry]) -> list[dict[str, Any]]:
+    return [
+        {
+            "key": display_key(e.key),
+            "size": e.size,
+            "type (from extension)": e.guessed_type or "unknown",
+            "last modified": e.last_modified,
+            "ETag": e.etag,
+            "CDN URL": e.cdn_url,
+        }
+        for e in entries
+    ]
+
+
+# --- where the person is: tokens only --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A position in a listing: the continuation tokens that led to the current page (a stack, so
+    "previous" is a pop) and how many keys have been seen. It never holds a page, so memory stays flat."""
+
+    prefix: str = ""
+    page_size: int = DEFAULT_PAGE_SIZE
+    tokens: tuple[str, ...] = ()
+    seen: int = 0
+
+    @property
+    def token(self) -> str | None:
+        return self.tokens[-1] if self.tokens else None
+
+    @property
+    def page_number(self) -> int:
+        return len(self.tokens) + 1
+
+    @property
+    def first_index(self) -> int:
+        """1-based position of the page's first key (every earlier page was full: S3 fills MaxKeys)."""
+        return len(self.tokens) * self.page_size + 1
+
+    def matches(self, prefix: str, page_size: int) -> bool:
+        return self.prefix == prefix and self.page_size == page_size
+
+    def forward(self, next_token: str) -> Cursor:
+        return replace(self, tokens=(*self.tokens, next_token))
+
+    def back(self) -> Cursor:
+        return replace(self, tokens=self.tokens[:-1])
+
+    def saw(self, page: ListingPage) -> Cursor:
+        return replace(self, seen=max(self.seen, self.first_index - 1 + len(page.entries)))
+
+
+def position_text(cursor: Cursor, page: ListingPage) -> str:
+    """e.g. "Page 2 · keys 49–96 · 96 seen so far · more after this page"."""
+    last = cursor.first_index - 1 + len(page.entries)
+    keys = f"keys {cursor.first_index:,}–{last:,}" if page.entries else "no keys"
+    more = "more after this page" if page.next_token else "end of the listing"
+    return f"Page {cursor.page_number} · {keys} · {cursor.seen:,} seen so far · {more}"
+
+
+def empty_text(page: ListingPage, first_page: bool) -> str:
+    """What an empty page means, in plain words."""
+    if page.prefix:
+        return (
+            f"No objects under the prefix {inline_code(page.prefix)} in `{page.bucket}`. Prefixes are literal and "
+            "case-sensitive (no wildcards): check the spelling, or clear the filter."
+        )
+    if first_page:
+        return f"The bucket `{page.bucket}` is empty: nothing has been uploaded yet."
+    return "No more objects: they were deleted since the previous page was listed."
+
+
+# --- CLI formatting -------------------------------------------------------------------------------
+
+
+def format_listing(pages: Iterable[ListingPage]) -> Iterator[str]:
+    """Human lines: last modified, size, guessed type, key, CDN URL; then a summary line starting ``--``."""
+    count, more, last = 0, False, None
+    for page in pages:
+        last = page
+        more = page.next_token is not None
+        for e in page.entries:
+            count += 1
+            yield (
+                f"{e.last_modified:%Y-%m-%dT%H:%M:%SZ}  {e.size:>12,}  {e.guessed_type or 'unknown':<16}  "
+                f"{display_key(e.key)}  {e.cdn_url}"
+            )
+    if last is None:
+        return
+    if count == 0:
+        yield "-- " + empty_text(last, first_page=True).replace("`", "'")
+        return
+    where = f" under prefix {last.prefix!r}" if last.prefix else ""
+    tail = "more after these (raise --limit or narrow --prefix)" if more else "end of the listing"
+    yield f"-- {count:,} object(s){where} in key order, type guessed from the extension; {tail}"
+
+
+def listing_json(pages: Iterable[ListingPage]) -> Iterator[str]:
+    """JSON Lines, one object per key (shape: ObjectEntry.to_json)."""
+    for page in pages:
+        for entry in page.entries:
+            yield json.dumps(entry.to_json(), ensure_ascii=False)
+
+
+# --- one object from every side --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class S3Head:
+    content_type: str | None
+    cache_control: str | None
+    etag: str
+    size: int
+    last_modified: datetime | None
+    encryption: str | None
+    kms_key_id: str | None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HttpProbe:
+    """One unauthenticated HTTP exchange: the URL, the status and the headers that matter (or why none)."""
+
+    method: str
+    url: str
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    code: str | None = None
+    error: str | None = None
+
+    @property
+    def outcome(self) -> str:
+        if self.status is None:
+            return f"no answer: {self.error}"
+        return f"HTTP {self.status} {self.code or ''}".strip()
+
+
+@dataclass(frozen=True)
+class Note:
+    level: str  # "ok" | "info" | "warn" | "error"
+    text: str
+
+
+@dataclass(frozen=True)
+class ObjectDetail:
+    bucket: str
+    key: str
+    cdn_url: str
+    s3_uri: str
+    head: S3Head | None
+    head_error: BrowseError | None
+    cdn: HttpProbe
+    anonymous: HttpProbe
+
+    @property
+    def anonymous_denied(self) -> bool | None:
+        """True when S3 refused the unsigned GET (as it should), False when it served it, None when unknown."""
+        if self.anonymous.status is None:
+            return None
+        return self.anonymous.status in (401, 403)
+
+    def s3_rows(self) -> list[dict[str, str]]:
+        if self.head is None:
+            return []
+        h = self.head
+        encryption = f"{h.encryption} ({h.kms_key_id})" if h.kms_key_id else h.encryption
+        rows = {
+            "Content-Type": h.content_type,
+            "Cache-Control": h.cache_control,
+            "ETag": h.etag,
+            "Size": f"{h.size:,} bytes ({human_size(h.size)})",
+            "Last-Modified": f"{h.last_modified:%Y-%m-%d %H:%M:%S %Z}" if h.last_modified else None,
+            "Encryption": encryption,
+            **{f"x-amz-meta-{name}": value for name, value in h.metadata.items()},
+        }
+        return [{"field": name, "value": value or "(not set)"} for name, value in rows.items()]
+
+    def cdn_rows(self) -> list[dict[str, str]]:
+        status = str(self.cdn.status) if self.cdn.status is not None else f"no answer ({self.cdn.error})"
+        rows = [{"header": "status", "value": status}]
+        return rows + [{"header": name, "value": self.cdn.headers.get(name, "(absent)")} for name in CDN_HEADERS]
+
+
+def object_s3_url(s3: Any, bucket: str, key: str) -> str:
+    """The object's plain S3 URL for this client (the presigned query removed, never shown or sent)."""
+    signed = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=60)
+    return urlunsplit(urlsplit(signed)._replace(query="", fragment=""))
+
+
+def _head(s3: Any, bucket: str, key: str) -> S3Head:
+    try:
+        reply = s3.head_object(Bucket=bucket, Key=key)
+    except (ClientError, BotoCoreError) as err:
+        raise _translate(
+            err, action="Reading the object's metadata", permission="s3:GetObject", bucket=bucket, key=key
+        ) from err
+    return S3Head(
+        content_type=reply.get("ContentType"),
+        cache_control=reply.get("CacheControl"),
+        etag=str(reply.get("ETag", "")).strip('"'),
+        size=int(reply.get("ContentLength", 0)),
+        last_modified=reply["LastModified"].astimezone(UTC) if reply.get("LastModified") else None,
+        encryption=reply.get("ServerSideEncryption"),
+        kms_key_id=reply.get("SSEKMSKeyId"),
+        metadata=dict(reply.get("Metadata") or {}),
+    )
+
+
+def _probe(session: requests.Session, method: str, url: str, headers: dict[str, str] | None = None) -> HttpProbe:
+    """One request with no credentials; the body is never downloaded except a bounded error body."""
+    try:
+        reply = session.request(method, url, headers=headers, timeout=TIMEOUT, allow_redirects=False, stream=True)
+    except requests.RequestException as err:
+        return HttpProbe(method, url, error=f"could not connect ({type(err).__name__})")
+    with reply:
+        code = None
+        if reply.status_code >= 300 and method != "HEAD":
+            code = parse_s3_error(reply.raw.read(MAX_ERROR_BODY, decode_content=True)).code
+        kept = {name: reply.headers[name] for name in CDN_HEADERS if name in reply.headers}
+        return HttpProbe(method, url, reply.status_code, kept, code)
+
+
+def describe_object(s3: Any, settings: Settings, key: str) -> ObjectDetail:
+    """The object as S3 stores it (HEAD), as the CDN serves it (HEAD, like a browser), and whether S3 serves
+    it to anyone without a signature (an unsigned GET to its S3 URL: it must be denied)."""
+    head: S3Head | None = None
+    head_error: BrowseError | None = None
+    try:
+        head = _head(s3, settings.bucket, key)
+    except BrowseError as err:
+        head_error = err
+    cdn_url = cdn_object_url(settings.cdn_base(), key)
+    with new_session(pool_size=2) as session:
+        cdn = _probe(session, "HEAD", cdn_url, {"Accept-Encoding": "gzip, deflate, br"})
+        try:
+            s3_url = object_s3_url(s3, settings.bucket, key)
+        except BotoCoreError as err:  # e.g. no credentials to build the URL with
+            anonymous = HttpProbe("GET", "", error=f"could not build the object's S3 URL ({type(err).__name__})")
+        else:
+            anonymous = _probe(session, "GET", s3_url)
+    return ObjectDetail(
+        settings.bucket, key, cdn_url, f"s3://{settings.bucket}/{key}", head, head_error, cdn, anonymous
+    )
+
+
+def detail_notes(detail: ObjectDetail) -> list[Note]:
+    """What the evidence means, worst first."""
+    notes: list[Note] = []
+    if detail.head_error is not None:
+        notes.append(Note("error", f"S3 HEAD: {detail.head_error} — {detail.head_error.cause}"))
+    cdn = detail.cdn
+    if cdn.status is None:
+        notes.append(Note("error", f"The CDN did not answer: {cdn.error}. Check PIPELINE_CDN_URL."))
+    elif cdn.status != 200:
+        notes.append(Note("error", explain_cdn(cdn.status, cdn.headers.get("X-Cache"), cdn.headers.get("Age"))))
+    if detail.anonymous_denied is False and detail.anonymous.status is not None and detail.anonymous.status < 300:
+        notes.append(
+            Note(
+                "warn",
+                f"Anyone can read this object straight from S3 without a signature (HTTP {detail.anonymous.status}): "
+                "the bucket is public. Turn Block Public Access on and grant reads to CloudFront only.",
+            )
+        )
+    elif detail.anonymous_denied:
+        notes.append(
+            Note(
+                "ok",
+                f"Direct anonymous S3 access is denied (HTTP {detail.anonymous.status} {detail.anonymous.code or ''})."
+                " Readers must go through the CDN.",
+            )
+        )
+    elif detail.anonymous.error:
+        notes.append(Note("info", f"Could not try an anonymous S3 GET: {detail.anonymous.error}."))
+    stored = detail.head.content_type if detail.head else None
+    expected = guess_type(detail.key)
+    if stored and expected in IMAGE_TYPES.values() and not stored.startswith("image/"):
+        notes.append(
+            Note(
+                "warn",
+                f"Stored as {stored}, not {expected}: browsers download it instead of showing it. The presign "
+                "function must sign the real image type.",
+            )
+        )
+    served = cdn.headers.get("Content-Type")
+    if stored and served and cdn.status == 200 and served != stored:
+        notes.append(Note("info", f"The CDN serves Content-Type {served}; S3 stores {stored}."))
+    return notes
+
+
+# --- writes (only with PIPELINE_ALLOW_WRITES) -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Invalidation:
+    id: str
+    status: str
+    paths: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return f"Invalidation `{self.id}` ({self.status}) created for `{', '.join(self.paths)}`."
+
+
+def invalidation_path(key: str) -> str:
+    """The CDN path to invalidate: exactly the path of the console's CDN URL for ``key`` (same encoding)."""
+    return urlsplit(cdn_object_url("http://cdn", key)).path
+
+
+def delete_object(s3: Any, settings: Settings, key: str) -> None:
+    """Delete ``key`` from the bucket. Refuses (WritesDisabled) unless writes are allowed."""
+    require_writes(settings, f"Deleting {display_key(key)!r}")
+    try:
+        s3.delete_object(Bucket=settings.bucket, Key=key)
+    except (ClientError, BotoCoreError) as err:
+        raise _translate(
+            err, action="Deleting the object", permission="s3:DeleteObject", bucket=settings.bucket, key=key
+        ) from err
+
+
+def invalidate_object(cloudfront: Any, settings: Settings, key: str) -> Invalidation:
+    """Create a CloudFront invalidation for ``key``'s CDN path. Refuses (WritesDisabled) unless writes are allowed."""
+    require_writes(settings, f"Invalidating {display_key(key)!r}")
+    if not settings.distribution_id:
+        raise ConfigError(
+            "PIPELINE_DISTRIBUTION_ID is not set: the console does not know which distribution to invalidate"
+        )
+    paths = (invalidation_path(key),)
+    batch = {"Paths": {"Quantity": len(paths), "Items": list(paths)}, "CallerReference": f"console-{uuid.uuid4()}"}
+    try:
+        reply = cloudfront.create_invalidation(DistributionId=settings.distribution_id, InvalidationBatch=batch)
+    except (ClientError, BotoCoreError) as err:
+        raise _translate(
+            err,
+            action="Creating the invalidation",
+            permission="cloudfront:CreateInvalidation",
+            bucket=settings.bucket,
+            key=key,
+        ) from err
+    invalidation = reply.get("Invalidation", {})
+    return Invalidation(id=invalidation.get("Id", "?"), status=invalidation.get("Status", "?"), paths=paths)
+
+
+def error_text(err: ConsoleError) -> str:
+    """A console error as Markdown: what failed, the permission it needed, the likely cause."""
+    lines = [f"**{err}**"]
+    if isinstance(err, BrowseError):
+        if err.permission and err.denied:
+            lines.append(f"Needs the IAM permission `{err.permission}`.")
+        if err.cause:
+            lines.append(f"Likely cause: {err.cause}")
+    return "  \n".join(lines)
+
+
+def cli_error(err: ConsoleError) -> str:
+    """A console error for the terminal: what failed, the permission it needed, the likely cause."""
+    lines = [f"error: {err}"]
+    if isinstance(err, BrowseError):
+        if err.permission and err.denied:
+            lines.append(f"       needs: {err.permission}")
+        if err.cause:
+            lines.append(f"       cause: {err.cause}")
+    return "\n".join(lines)

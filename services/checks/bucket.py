@@ -1,0 +1,1017 @@
+"""Bucket checks: the stored CORS rules and the live preflight, public write and read, Block Public Access, and
+CloudFront's Origin Access Control read grant. Pure judges over gathered `Evidence`: no I/O.
+
+Stable ids: ``bucket.cors``, ``bucket.cors_preflight``, ``bucket.public_write``, ``bucket.public_read``,
+``bucket.public_access_block``, ``bucket.cdn_read_grant``. Every judge is total: any evidence (absent reads, odd
+values, policies the parser refuses) yields a Finding; a read the console could not make is ``unknown``, never a
+verdict on the bucket.
+
+A few helpers here (`finding`, `unreadable`, `load_policy`, `dump`) are shared with ``lambda_role.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+from services import policy, s3cors
+from services.checks.evidence import Evidence
+from services.checks.model import Check, ConfigRead, Exchange, Finding, ReadState, Status
+
+POLICY_VERSION = "2012-10-17"
+CLOUDFRONT_SID = "AllowCloudFrontServicePrincipal"
+CORS_HEADERS = ("content-type",)
+BPA_SETTINGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
+_POLICY_SETTINGS = ("BlockPublicPolicy", "RestrictPublicBuckets")  # the two that govern bucket policies
+_STATEMENT_KEYS = ("Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction", "Resource", "NotResource")
+_S3_ERROR_FIELD = re.compile(r"<(Code|Message)>(.*?)</\1>", re.S)
+_DIMENSIONS = {
+    "origin": "origin (not in AllowedOrigins)",
+    "method": "method (PUT not in AllowedMethods)",
+    "header": "header (content-type not in AllowedHeaders)",
+    "cors": "no CORS rule at all",
+}
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Shared helpers
+# --------------------------------------------------------------------------------------------------------------
+
+
+def finding(
+    check_id: str,
+    status: Status,
+    title: str,
+    detail: str = "",
+    fix: str = "",
+    evidence: Iterable[object] = (),
+) -> Finding:
+    """A Finding with a one-line title, no fix on pass/skip, and only real evidence items (Nones dropped)."""
+    items = tuple(item for item in evidence if isinstance(item, Exchange | ConfigRead))
+    keep_fix = fix if status not in (Status.PASS, Status.SKIP) else ""
+    return Finding(check_id, status, " ".join(title.split()), detail, keep_fix, items)
+
+
+def dump(value: Any, *, indent: int | None = None) -> str:
+    """JSON for details and fixes; never raises on what a gatherer may hand over (datetimes, odd keys)."""
+    return json.dumps(value, indent=indent, default=str, skipkeys=True)
+
+
+def read_state(read: ConfigRead) -> ReadState | None:
+    try:
+        return ReadState(read.state)
+    except (ValueError, TypeError):
+        return None
+
+
+def answer(read: ConfigRead) -> str:
+    """What an AWS read answered when it failed, e.g. ``AccessDenied: Access Denied``."""
+    parts = [str(part) for part in (read.code, read.message) if part]
+    return ": ".join(parts) if parts else "no error code recorded"
+
+
+def call_name(read: ConfigRead, default: str) -> str:
+    return read.call if isinstance(read.call, str) and read.call else default
+
+
+def unreadable(
+    check_id: str, read: ConfigRead | None, what: str, call: str, lacks: str | None = None
+) -> Finding | None:
+    """The unknown/skip finding when `read` holds no document to judge; None when it is OK or MISSING.
+
+    Why separate: AccessDenied on a read says the console's identity lacks a permission, nothing about the bucket;
+    it must never turn into a misconfiguration verdict.
+    """
+    if not isinstance(read, ConfigRead):
+        detail = f"There is no {call} result in the evidence: its gatherer did not run or an earlier step failed."
+        return finding(check_id, Status.UNKNOWN, f"Cannot judge: {what} was not read", detail)
+    state = read_state(read)
+    name = call_name(read, call)
+    if state is ReadState.MISSING and read.code == "NoSuchBucket":
+        detail = f"{name} answered {answer(read)}: check PIPELINE_BUCKET and the region the console reads."
+        return finding(check_id, Status.UNKNOWN, "Cannot judge: the bucket does not exist", detail, "", (read,))
+    if state in (ReadState.OK, ReadState.MISSING):
+        return None
+    if state is ReadState.DENIED:
+        detail = (
+            f"{name} answered {answer(read)}: the console's identity lacks {lacks or call}. This is not a verdict on "
+            f"the pipeline; allow {lacks or call} to the console's identity to have it judged."
+        )
+        return finding(check_id, Status.UNKNOWN, f"Cannot judge: the console may not read {what}", detail, "", (read,))
+    if state is ReadState.NOT_CONFIGURED:
+        detail = f"{name} was not made: {answer(read)}."
+        return finding(check_id, Status.SKIP, f"Not judged: the console was not told where to read {what}", detail)
+    detail = f"{name} failed ({answer(read)}); nothing is concluded from it. Run the diagnosis again."
+    return finding(check_id, Status.UNKNOWN, f"Cannot judge: reading {what} failed", detail, "", (read,))
+
+
+def load_policy(value: Any, *, attached_to: str | None = None) -> tuple[policy.Policy, Mapping[str, Any]]:
+    """Parse a policy as a read returns it (JSON text, URL-encoded IAM text, bytes, a mapping, or
+    ``{"Policy": text}`` as get_bucket_policy answers); also return the decoded document, to quote and edit its
+    statements. Raises only `policy.PolicyError`."""
+    doc = _decode_policy(value)
+    return policy.parse_policy(doc, attached_to=attached_to), doc
+
+
+def _decode_policy(value: Any) -> Mapping[str, Any]:
+    if isinstance(value, Mapping) and set(value) == {"Policy"}:
+        value = value["Policy"]
+    if isinstance(value, bytes | bytearray):
+        try:
+            value = bytes(value).decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise policy.PolicyError(f"policy bytes are not UTF-8: {err}") from err
+    if isinstance(value, str):
+        text = value.strip()
+        if text[:3].upper() == "%7B":  # IAM's API hands documents URL-encoded
+            text = unquote(text)
+        try:
+            value = json.loads(text)
+        except (ValueError, RecursionError) as err:
+            raise policy.PolicyError(f"policy is not valid JSON: {err}") from err
+    if not isinstance(value, Mapping):
+        raise policy.PolicyError(f"a policy must be a JSON object, got {type(value).__name__}")
+    return value
+
+
+def raw_statements(doc: Mapping[str, Any] | None) -> list[Any]:
+    """The document's statements as a list, indexed like `policy.Statement.index`."""
+    if doc is None:
+        return []
+    raw = doc.get("Statement")
+    if isinstance(raw, Mapping):
+        return [raw]
+    return list(raw) if isinstance(raw, list | tuple) else []
+
+
+def quote_statement(doc: Mapping[str, Any] | None, statement: policy.Statement) -> str:
+    """One statement as compact JSON (Sid, Effect, Principal, Action, Resource, Condition), as the policy holds it."""
+    raws = raw_statements(doc)
+    raw = raws[statement.index] if statement.index < len(raws) else None
+    if not isinstance(raw, Mapping):
+        return f"statement {statement.label}"
+    shown = {key: raw[key] for key in (*_STATEMENT_KEYS, "Condition") if key in raw}
+    return dump(shown)
+
+
+def policy_document(
+    doc: Mapping[str, Any] | None, drop: Iterable[int] = (), add: Sequence[Mapping[str, Any]] = ()
+) -> dict[str, Any] | None:
+    """`doc` with the statements at `drop` removed and `add` appended (Version/Id kept); None when nothing is left."""
+    dropped = set(drop)
+    statements = [raw for index, raw in enumerate(raw_statements(doc)) if index not in dropped]
+    statements += [dict(item) for item in add]
+    if not statements:
+        return None
+    version = doc.get("Version") if doc is not None else None
+    result: dict[str, Any] = {"Version": version if isinstance(version, str) else POLICY_VERSION}
+    if doc is not None and isinstance(doc.get("Id"), str):
+        result["Id"] = doc["Id"]
+    result["Statement"] = statements
+    return result
+
+
+def _bucket_arg(ev: Evidence) -> str:
+    return shlex.quote(str(ev.target.bucket))
+
+
+def bucket_policy_fix(ev: Evidence, doc: Mapping[str, Any] | None, notes: Sequence[str] = ()) -> str:
+    """The JSON to save as policy.json and the command applying it (delete-bucket-policy when nothing is left)."""
+    if doc is None:
+        lines = [
+            "# no statement is left, so remove the policy:",
+            f"aws s3api delete-bucket-policy --bucket {_bucket_arg(ev)}",
+        ]
+        return "\n".join([*lines, *notes])
+    command = f"aws s3api put-bucket-policy --bucket {_bucket_arg(ev)} --policy file://policy.json"
+    return "\n".join([dump(doc, indent=2), "", "# save the JSON above as policy.json, then:", command, *notes])
+
+
+def _bpa_command(ev: Evidence) -> str:
+    settings = ",".join(f"{name}=true" for name in BPA_SETTINGS)
+    return (
+        f"aws s3api put-public-access-block --bucket {_bucket_arg(ev)} --public-access-block-configuration {settings}"
+    )
+
+
+def _short(value: Any, limit: int = 200) -> str:
+    text = dump(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _covers(statement: policy.Statement, action: str) -> bool:
+    if statement.actions:
+        return any(policy.action_matches(p, action) for p in statement.actions)
+    return not any(policy.action_matches(p, action) for p in statement.not_actions)
+
+
+def _arn_partition(arn: str | None) -> str:
+    parts = (arn or "").split(":")
+    return parts[1] if len(parts) > 2 and parts[0] == "arn" and parts[1] else "aws"
+
+
+# --------------------------------------------------------------------------------------------------------------
+# bucket.cors: the stored rules
+# --------------------------------------------------------------------------------------------------------------
+
+
+def app_origins(ev: Evidence) -> tuple[str, ...]:
+    """The configured web-app origins, trimmed, empty ones and duplicates dropped."""
+    origins = ev.target.app_origins if isinstance(ev.target.app_origins, list | tuple) else ()
+    return tuple(dict.fromkeys(o.strip() for o in origins if isinstance(o, str) and o.strip()))
+
+
+def _cors_rules(value: Any) -> list[Any] | None:
+    if isinstance(value, Mapping) and "CORSRules" in value:
+        value = value["CORSRules"]
+    return list(value) if isinstance(value, list | tuple) else None
+
+
+def _strings(rule: Any, key: str) -> list[str]:
+    value = rule.get(key) if isinstance(rule, Mapping) else None
+    if isinstance(value, str):
+        return [value]
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list | tuple) else []
+
+
+def fixed_cors_rules(rules: Sequence[Any] | None, origins: Sequence[str]) -> list[dict[str, Any]]:
+    """s3cors.suggest_rules (every origin may PUT with content-type), and ETag exposed by every PUT/POST rule so
+    the corrected configuration draws no ETag warning either."""
+    fixed = s3cors.suggest_rules(rules, [o for o in origins if o], "PUT", CORS_HEADERS)
+    for rule in fixed:
+        exposed = _strings(rule, "ExposeHeaders")
+        writes = {"PUT", "POST"} & set(_strings(rule, "AllowedMethods"))
+        if writes and "etag" not in {h.lower() for h in exposed}:
+            rule["ExposeHeaders"] = [*exposed, "ETag"]
+    return fixed
+
+
+def cors_fix(ev: Evidence, rules: Sequence[Any], notes: Sequence[str] = ()) -> str:
+    doc = {"CORSRules": list(rules)}
+    command = f"aws s3api put-bucket-cors --bucket {_bucket_arg(ev)} --cors-configuration {shlex.quote(dump(doc))}"
+    lines = [
+        dump(doc, indent=2),
+        "",
+        command,
+        "# put-bucket-cors replaces the whole configuration; the JSON keeps the other rules",
+    ]
+    return "\n".join([*lines, *notes])
+
+
+def _refusal(verdict: s3cors.CorsVerdict) -> str:
+    dims = ", ".join(_DIMENSIONS.get(d, d) for d in verdict.failed)
+    lines = [f"origin {verdict.origin} is refused on {dims}: {verdict.reason}"]
+    if verdict.detail and verdict.detail != verdict.reason:
+        lines += [f"  {line}" for line in verdict.detail.splitlines()]
+    lines += [f"  hint: {hint}" for hint in verdict.hints]
+    return "\n".join(lines)
+
+
+def judge_cors(ev: Evidence) -> Finding:
+    """bucket.cors: the stored CORSRules let every app origin PUT with content-type (as S3 matches rules)."""
+    cid = "bucket.cors"
+    origins = app_origins(ev)
+    read = ev.bucket_cors
+    if not origins:
+        detail = (
+            "Set PIPELINE_APP_ORIGINS to the web app's origins (comma-separated scheme://host[:port], e.g. "
+            "https://app.example.com): CORS can only be judged against the origins the browser sends."
+        )
+        return finding(cid, Status.SKIP, "Not judged: no app origins configured", detail, "", (read,))
+    problem = unreadable(cid, read, "the bucket's CORS configuration", "s3:GetBucketCors")
+    if problem is not None or read is None:
+        return problem or finding(cid, Status.UNKNOWN, "Cannot judge: the CORS configuration was not read")
+    missing = read_state(read) is ReadState.MISSING
+    rules = None if missing else _cors_rules(read.value)
+    if rules is None and not missing:
+        detail = f"s3:GetBucketCors returned {_short(read.value)}; expected the CORSRules list."
+        return finding(
+            cid, Status.UNKNOWN, "Cannot judge: the CORS configuration has an unexpected shape", detail, "", (read,)
+        )
+    fix = cors_fix(ev, fixed_cors_rules(rules, origins))
+    if rules is None:
+        detail = (
+            f"s3:GetBucketCors answered {answer(read)}: with no CORS configuration S3 answers every preflight "
+            f"403 AccessForbidden ('CORS is not enabled for this bucket'), so the browser at {', '.join(origins)} "
+            "blocks the PUT before sending it."
+        )
+        return finding(
+            cid, Status.FAIL, "No CORS configuration: browsers cannot PUT to the bucket", detail, fix, (read,)
+        )
+    verdicts = [s3cors.explain_origin(rules, origin, "PUT", CORS_HEADERS) for origin in origins]
+    refused = [v for v in verdicts if not v.allowed]
+    if refused:
+        title = f"Bucket CORS refuses the browser's PUT from {len(refused)} of {len(verdicts)} app origin(s)"
+        return finding(cid, Status.FAIL, title, "\n\n".join(_refusal(v) for v in refused), fix, (read,))
+    return _judge_allowed_cors(ev, rules, verdicts, fix, read)
+
+
+def _judge_allowed_cors(
+    ev: Evidence, rules: Sequence[Any], verdicts: Sequence[s3cors.CorsVerdict], fix: str, read: ConfigRead
+) -> Finding:
+    cid = "bucket.cors"
+    allowed = "\n".join(v.reason for v in verdicts)
+    problems = s3cors.rule_problems(rules)
+    if not problems:
+        title = "Bucket CORS lets every app origin PUT with content-type"
+        return finding(cid, Status.PASS, title, allowed + "\nExposeHeaders include ETag.", "", (read,))
+    only_etag = all(p.code == "expose-etag" for p in problems)
+    title = (
+        "Bucket CORS allows the app's PUT, but ExposeHeaders lacks ETag"
+        if only_etag
+        else f"Bucket CORS allows the app's PUT, but the rules have {len(problems)} problem(s)"
+    )
+    detail = allowed + "\n" + "\n".join(str(p) for p in problems)
+    others = [f"# also correct by hand: {p}" for p in problems if p.code != "expose-etag"]
+    return finding(cid, Status.WARN, title, detail, "\n".join([fix, *others]), (read,))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# bucket.cors_preflight: the live OPTIONS exchanges
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _tokens(value: str | None, *, lower: bool = False) -> list[str]:
+    items = [item.strip() for item in (value or "").split(",") if item.strip()]
+    return [item.lower() for item in items] if lower else items
+
+
+def _request_header(ex: Exchange, name: str) -> str | None:
+    headers = ex.request_headers if isinstance(ex.request_headers, Mapping) else {}
+    return next((_text(v) for k, v in headers.items() if str(k).lower() == name.lower()), None)
+
+
+def _response_header(ex: Exchange, name: str) -> str | None:
+    headers = ex.response_headers if isinstance(ex.response_headers, Mapping) else {}
+    return next((_text(v) for k, v in headers.items() if str(k).lower() == name.lower()), None)
+
+
+def s3_error(body: Any) -> tuple[str | None, str | None]:
+    """Code and Message of an S3 XML error body."""
+    fields = {name: text.strip() for name, text in _S3_ERROR_FIELD.findall(str(body or ""))}
+    return fields.get("Code"), fields.get("Message")
+
+
+def _preflight_gaps(origin: str, ex: Exchange) -> list[str]:
+    """What a browser would miss in the answer (absent or wrong Access-Control-* headers)."""
+    gaps = []
+    allow_origin = _response_header(ex, "Access-Control-Allow-Origin")
+    if allow_origin is None:
+        gaps.append("Access-Control-Allow-Origin absent")
+    elif allow_origin not in (origin, "*"):
+        gaps.append(f"Access-Control-Allow-Origin is {allow_origin!r}, not {origin!r}")
+    methods = _response_header(ex, "Access-Control-Allow-Methods")
+    if methods is None:
+        gaps.append("Access-Control-Allow-Methods absent")
+    elif not {"PUT", "*"} & set(_tokens(methods)):
+        gaps.append(f"Access-Control-Allow-Methods {methods!r} lacks PUT")
+    wanted = _tokens(_request_header(ex, "Access-Control-Request-Headers"), lower=True)
+    allowed = _tokens(_response_header(ex, "Access-Control-Allow-Headers"), lower=True)
+    refused = [h for h in wanted if h not in allowed and "*" not in allowed]
+    if refused:
+        gaps.append(
+            "Access-Control-Allow-Headers absent"
+            if not allowed
+            else f"Access-Control-Allow-Headers {', '.join(allowed)!r} lacks {', '.join(refused)}"
+        )
+    return gaps
+
+
+@dataclass(frozen=True)
+class _Preflight:
+    """One origin's preflight judged: status, the line quoting it, and whether a failure is S3 refusing CORS
+    (403, or an answer without the headers) rather than the request missing the bucket (redirect, 400, 404, 5xx)."""
+
+    origin: str
+    status: Status
+    line: str
+    cors_refusal: bool = False
+    region: str | None = None  # x-amz-bucket-region, when S3 says where the bucket lives
+
+
+def _preflight(origin: str, ex: Any) -> _Preflight:
+    if not isinstance(ex, Exchange):
+        return _Preflight(origin, Status.UNKNOWN, f"{origin}: no preflight exchange recorded")
+    where = f"OPTIONS {ex.url}"
+    if ex.status is None:
+        return _Preflight(
+            origin, Status.UNKNOWN, f"{origin}: {where} got no answer ({ex.error or 'no error recorded'})"
+        )
+    gaps = _preflight_gaps(origin, ex)
+    if ex.status == 200 and not gaps:
+        shown = ", ".join(
+            f"{name}: {_response_header(ex, name)}"
+            for name in ("Access-Control-Allow-Origin", "Access-Control-Allow-Methods", "Access-Control-Allow-Headers")
+            if _response_header(ex, name) is not None
+        )
+        return _Preflight(origin, Status.PASS, f"{origin}: {where} answered 200 ({shown})")
+    code, message = s3_error(ex.body)
+    s3 = f"; S3 error {code or '?'}: {message or '(no message)'}" if code or message else ""
+    why = "; ".join(gaps) if gaps else "the CORS headers are there, but the status is not 200"
+    line = f"{origin}: {where} answered {ex.status}{s3}; {why}"
+    cors_refusal = isinstance(ex.status, int) and (200 <= ex.status < 300 or ex.status == 403)
+    region = _response_header(ex, "x-amz-bucket-region")
+    if not cors_refusal:
+        line += " (not a CORS refusal: the request did not reach the bucket as addressed"
+        line += f"; S3 says the bucket is in {region})" if region else ")"
+    return _Preflight(origin, Status.FAIL, line, cors_refusal, region)
+
+
+def _preflight_fix(ev: Evidence, failing: Sequence[_Preflight]) -> str:
+    parts = []
+    refused = [p.origin for p in failing if p.cors_refusal and p.origin]
+    if refused:
+        origins = list(dict.fromkeys([*app_origins(ev), *refused]))
+        read = ev.bucket_cors
+        state = read_state(read) if isinstance(read, ConfigRead) else None
+        rules = _cors_rules(read.value) if read is not None and state is ReadState.OK else None
+        notes: list[str] = []
+        if rules is None and state is not ReadState.MISSING:
+            notes.append(
+                f"# the bucket's current rules were not read: merge this rule into them "
+                f"(aws s3api get-bucket-cors --bucket {_bucket_arg(ev)})"
+            )
+        parts.append(cors_fix(ev, fixed_cors_rules(rules, origins), notes))
+    if any(not p.cors_refusal for p in failing):
+        region = next((p.region for p in failing if p.region), None) or "<region>"
+        parts.append(
+            "# the preflight did not reach the bucket: address it at its own regional endpoint, "
+            f"https://{ev.target.bucket}.s3.{region}.amazonaws.com/<key>, and presign for that region:\n"
+            f"aws s3api get-bucket-location --bucket {_bucket_arg(ev)}"
+        )
+    return "\n\n".join(parts)
+
+
+def judge_cors_preflight(ev: Evidence) -> Finding:
+    """bucket.cors_preflight: S3's live answer to the browser's OPTIONS (PUT, content-type) from each app origin."""
+    cid = "bucket.cors_preflight"
+    exchanges = dict(ev.bucket_preflights) if isinstance(ev.bucket_preflights, Mapping) else {}
+    if not exchanges:
+        if not app_origins(ev):
+            detail = "Set PIPELINE_APP_ORIGINS to the web app's origins to have S3's preflight answers probed."
+            return finding(cid, Status.SKIP, "Not judged: no app origins configured", detail)
+        detail = f"No OPTIONS request to {ev.object_url or 'an object URL'} was recorded (the gatherer did not run)."
+        return finding(cid, Status.UNKNOWN, "Cannot judge: no preflight was sent", detail)
+    judged = [_preflight(str(origin), ex) for origin, ex in exchanges.items()]
+    evidence = list(exchanges.values())
+    detail = "\n".join(p.line for p in judged)
+    failing = [p for p in judged if p.status is Status.FAIL]
+    if failing:
+        refused = sum(p.cors_refusal for p in failing)
+        title = (
+            f"S3 refuses the browser's preflight for {len(failing)} of {len(judged)} origin(s)"
+            if refused
+            else f"The preflight does not reach the bucket for {len(failing)} of {len(judged)} origin(s)"
+        )
+        return finding(cid, Status.FAIL, title, detail, _preflight_fix(ev, failing), evidence)
+    if any(p.status is Status.UNKNOWN for p in judged):
+        return finding(cid, Status.UNKNOWN, "Cannot judge: some preflights got no answer", detail, "", evidence)
+    title = "S3 answers the browser's preflight (PUT, content-type) for every origin"
+    return finding(cid, Status.PASS, title, detail, "", evidence)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Bucket policy and Block Public Access
+# --------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _LoadedPolicy:
+    """The bucket policy as a check sees it: parsed (None when there is none), or why it cannot be judged."""
+
+    parsed: policy.Policy | None = None
+    raw: Mapping[str, Any] | None = None
+    problem: Finding | None = None
+
+
+def _load_bucket_policy(ev: Evidence, check_id: str) -> _LoadedPolicy:
+    read = ev.bucket_policy
+    problem = unreadable(check_id, read, "the bucket policy", "s3:GetBucketPolicy")
+    if problem is not None or read is None:
+        return _LoadedPolicy(problem=problem)
+    if read_state(read) is ReadState.MISSING:
+        return _LoadedPolicy()
+    try:
+        parsed, raw = load_policy(read.value)
+    except policy.PolicyError as err:
+        detail = f"s3:GetBucketPolicy returned a document the console cannot parse: {err}"
+        return _LoadedPolicy(
+            problem=finding(
+                check_id, Status.UNKNOWN, "Cannot judge: the bucket policy does not parse", detail, "", (read,)
+            )
+        )
+    if parsed.is_identity_policy:
+        detail = "s3:GetBucketPolicy returned a document with no Principal elements, which S3 does not accept."
+        return _LoadedPolicy(
+            problem=finding(
+                check_id, Status.UNKNOWN, "Cannot judge: the bucket policy has no principals", detail, "", (read,)
+            )
+        )
+    return _LoadedPolicy(parsed, raw)
+
+
+def _bpa_value(value: Any) -> Mapping[str, Any] | None:
+    if isinstance(value, Mapping) and isinstance(value.get("PublicAccessBlockConfiguration"), Mapping):
+        value = value["PublicAccessBlockConfiguration"]
+    return value if isinstance(value, Mapping) else None
+
+
+def _bpa_text(value: Mapping[str, Any]) -> str:
+    return ", ".join(f"{name}={dump(value.get(name))}" for name in BPA_SETTINGS)
+
+
+def _bpa(ev: Evidence) -> tuple[dict[str, bool] | None, str]:
+    """The bucket's Block Public Access settings (all False when there is no configuration), and a line quoting them."""
+    read = ev.public_access_block
+    if not isinstance(read, ConfigRead):
+        return None, "Block Public Access was not read"
+    state = read_state(read)
+    value = _bpa_value(read.value)
+    if state is ReadState.OK and value is not None:
+        return {name: value.get(name) is True for name in BPA_SETTINGS}, f"Block Public Access: {_bpa_text(value)}"
+    if state is ReadState.MISSING:
+        return dict.fromkeys(BPA_SETTINGS, False), "Block Public Access is off (no configuration on the bucket)"
+    return None, f"Block Public Access could not be read ({answer(read)})"
+
+
+def distribution_config(ev: Evidence) -> Mapping[str, Any] | None:
+    """The Distribution dict when cloudfront:GetDistribution was read (a {"Distribution": ...} wrapper is accepted)."""
+    read = ev.distribution
+    if not isinstance(read, ConfigRead) or read_state(read) is not ReadState.OK:
+        return None
+    value = read.value
+    if isinstance(value, Mapping) and isinstance(value.get("Distribution"), Mapping):
+        value = value["Distribution"]
+    return value if isinstance(value, Mapping) else None
+
+
+def _is_distribution_arn(value: Any) -> bool:
+    parts = value.split(":", 5) if isinstance(value, str) else []
+    return len(parts) == 6 and parts[0] == "arn" and parts[2] == "cloudfront" and parts[5].startswith("distribution/")
+
+
+def _source_arns(statement: policy.Statement) -> list[str]:
+    return [v for c in statement.conditions if c.key.lower() == "aws:sourcearn" for v in c.values]
+
+
+def distribution_arn(ev: Evidence, parsed: policy.Policy | None) -> tuple[str | None, str]:
+    """The ARN of the configured distribution and where it came from.
+
+    From cloudfront:GetDistribution when read; otherwise from an AWS:SourceArn in the bucket policy naming the same
+    distribution id (ids are global, so only the account id is taken from there).
+    """
+    dist = distribution_config(ev)
+    if dist is not None and _is_distribution_arn(dist.get("ARN")):
+        return str(dist["ARN"]), "from cloudfront:GetDistribution"
+    dist_id = ev.target.distribution_id
+    if not dist_id or parsed is None:
+        return None, ""
+    for statement in parsed.statements:
+        for value in _source_arns(statement):
+            if _is_distribution_arn(value) and value.endswith(f":distribution/{dist_id}") and "*" not in value:
+                return value, "taken from the bucket policy's AWS:SourceArn (cloudfront:GetDistribution was not read)"
+    return None, ""
+
+
+def cloudfront_statement(bucket: str, arn: str, sid: str = CLOUDFRONT_SID) -> dict[str, Any]:
+    """The secure Origin Access Control grant: CloudFront's service principal, s3:GetObject, pinned to `arn`."""
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"Service": policy.CLOUDFRONT_SERVICE},
+        "Action": "s3:GetObject",
+        "Resource": f"arn:{_arn_partition(arn)}:s3:::{bucket}/*",
+        "Condition": {"StringEquals": {"AWS:SourceArn": arn}},
+    }
+
+
+def _free_sid(doc: Mapping[str, Any] | None, drop: Iterable[int]) -> str:
+    dropped = set(drop)
+    taken = {
+        raw.get("Sid") for i, raw in enumerate(raw_statements(doc)) if i not in dropped and isinstance(raw, Mapping)
+    }
+    sid, n = CLOUDFRONT_SID, 2
+    while sid in taken:
+        sid, n = f"{CLOUDFRONT_SID}{n}", n + 1
+    return sid
+
+
+def _grants_after(doc: Mapping[str, Any] | None, bucket: str, arn: str) -> bool:
+    if doc is None:
+        return False
+    try:
+        return policy.cloudfront_read_grant(policy.parse_policy(doc), bucket, arn).granted
+    except policy.PolicyError:
+        return False
+
+
+def _remove_public_fix(ev: Evidence, loaded: _LoadedPolicy, statements: Sequence[policy.Statement]) -> str:
+    """The policy without the public statements (others kept), with the OAC grant added when those statements were
+    how CloudFront read and the distribution is known; then Block Public Access on."""
+    drop = {s.index for s in statements}
+    doc = policy_document(loaded.raw, drop)
+    notes = ["# then turn Block Public Access on (it also refuses any new public statement):", _bpa_command(ev)]
+    if any(_covers(s, "s3:GetObject") for s in statements):
+        arn, _ = distribution_arn(ev, loaded.parsed)
+        bucket = str(ev.target.bucket)
+        if arn is not None and not _grants_after(doc, bucket, arn):
+            doc = policy_document(loaded.raw, drop, [cloudfront_statement(bucket, arn, _free_sid(loaded.raw, drop))])
+        elif arn is None:
+            notes.append(
+                "# CloudFront may have read through the removed grant: add its OAC grant (see bucket.cdn_read_grant)"
+            )
+    return bucket_policy_fix(ev, doc, notes)
+
+
+def _quoted(loaded: _LoadedPolicy, statements: Sequence[policy.Statement]) -> str:
+    return "\n".join(f"statement {s.label}: {quote_statement(loaded.raw, s)}" for s in statements)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# bucket.public_write
+# --------------------------------------------------------------------------------------------------------------
+
+
+def judge_public_write(ev: Evidence) -> Finding:
+    """bucket.public_write: no statement lets everyone s3:PutObject (which skips the presign step entirely)."""
+    cid = "bucket.public_write"
+    loaded = _load_bucket_policy(ev, cid)
+    if loaded.problem is not None:
+        return loaded.problem
+    evidence = (ev.bucket_policy, ev.public_access_block)
+    if loaded.parsed is None:
+        detail = f"s3:GetBucketPolicy answered {answer(ev.bucket_policy) if ev.bucket_policy else 'nothing'}: no bucket policy, so no public write grant."
+        return finding(
+            cid, Status.PASS, "No bucket policy: nobody outside the account can write the bucket", detail, "", evidence
+        )
+    grants = policy.grants_public(loaded.parsed, "s3:PutObject")
+    if not grants:
+        detail = f"{len(loaded.parsed.statements)} statement(s) examined; none grants s3:PutObject to everyone without a restricting condition."
+        return finding(cid, Status.PASS, "No statement lets everyone write the bucket", detail, "", evidence)
+    settings, bpa_line = _bpa(ev)
+    fix = _remove_public_fix(ev, loaded, grants)
+    quoted = _quoted(loaded, grants)
+    if settings is not None and settings["RestrictPublicBuckets"]:
+        detail = (
+            f"{quoted}\n{bpa_line}: RestrictPublicBuckets=true makes S3 ignore this grant for anonymous and "
+            "cross-account callers, so it is dormant; turning Block Public Access off would let anyone PUT any key."
+        )
+        return finding(cid, Status.WARN, "Dormant public write grant in the bucket policy", detail, fix, evidence)
+    detail = (
+        f"{quoted}\n{bpa_line}. Anyone on the internet can PUT (overwrite) any key without a presigned URL. "
+        "BlockPublicPolicy=true alone only refuses new public policies; only RestrictPublicBuckets=true neutralises an "
+        "existing one. (Account-level Block Public Access is not read by the console.)"
+    )
+    return finding(
+        cid, Status.FAIL, "Anyone on the internet can write to the bucket (public s3:PutObject)", detail, fix, evidence
+    )
+
+
+# --------------------------------------------------------------------------------------------------------------
+# bucket.public_read
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _live_probe(ev: Evidence) -> tuple[Exchange | None, str]:
+    probe = ev.canary.direct_s3 if ev.canary is not None else None
+    if not isinstance(probe, Exchange):
+        return None, "the live anonymous GET straight to S3 was not made"
+    if probe.status is None:
+        return probe, f"the live anonymous GET {probe.url} got no answer ({probe.error or 'no error recorded'})"
+    code, _ = s3_error(probe.body)
+    return probe, f"the live anonymous GET {probe.url} answered {probe.status}" + (f" {code}" if code else "")
+
+
+def _public_read_fix(ev: Evidence, loaded: _LoadedPolicy, grants: Sequence[policy.Statement]) -> str:
+    if grants:
+        return _remove_public_fix(ev, loaded, grants)
+    ownership = shlex.quote("Rules=[{ObjectOwnership=BucketOwnerEnforced}]")
+    return "\n".join(
+        [
+            "# no public policy statement was found: the object is likely public through an ACL",
+            _bpa_command(ev),
+            f"aws s3api put-bucket-ownership-controls --bucket {_bucket_arg(ev)} --ownership-controls {ownership}",
+        ]
+    )
+
+
+def judge_public_read(ev: Evidence) -> Finding:
+    """bucket.public_read: objects are not readable without the CDN (policy statements and a live anonymous GET)."""
+    cid = "bucket.public_read"
+    loaded = _load_bucket_policy(ev, cid)
+    probe, probe_line = _live_probe(ev)
+    status = probe.status if probe is not None else None
+    evidence = (ev.bucket_policy, ev.public_access_block, probe)
+    grants = policy.grants_public(loaded.parsed, "s3:GetObject") if loaded.parsed is not None else []
+    settings, bpa_line = _bpa(ev)
+    restricted = settings is not None and settings["RestrictPublicBuckets"]
+    quoted = _quoted(loaded, grants) if grants else "no statement grants s3:GetObject to everyone"
+    if status == 200:
+        detail = f"{probe_line}: anyone can read objects without the CDN.\n{quoted}\n{bpa_line}."
+        fix = _public_read_fix(ev, loaded, grants)
+        return finding(
+            cid,
+            Status.FAIL,
+            "Objects are publicly readable straight from S3 (anonymous GET 200)",
+            detail,
+            fix,
+            evidence,
+        )
+    if loaded.problem is not None:
+        if status != 403:
+            return loaded.problem
+        detail = f"{probe_line}: this object is not public. The bucket policy was not judged: {loaded.problem.detail}"
+        return finding(cid, Status.PASS, "Anonymous GET straight to S3 is denied (403)", detail, "", evidence)
+    if grants and restricted:
+        detail = f"{quoted}\n{bpa_line}: RestrictPublicBuckets=true makes S3 ignore the grant, so it is dormant.\n{probe_line}."
+        return finding(
+            cid,
+            Status.WARN,
+            "Dormant public read grant in the bucket policy",
+            detail,
+            _remove_public_fix(ev, loaded, grants),
+            evidence,
+        )
+    if grants:
+        return _policy_public_read(ev, loaded, grants, probe_line, status, evidence)
+    detail = f"{quoted}; {probe_line}." + ("" if status in (403, None) else " (inconclusive: only 403 confirms)")
+    return finding(cid, Status.PASS, "Objects are not readable without the CDN", detail, "", evidence)
+
+
+def _policy_public_read(
+    ev: Evidence,
+    loaded: _LoadedPolicy,
+    grants: Sequence[policy.Statement],
+    probe_line: str,
+    status: int | None,
+    evidence: Sequence[object],
+) -> Finding:
+    cid = "bucket.public_read"
+    fix = _remove_public_fix(ev, loaded, grants)
+    quoted = _quoted(loaded, grants)
+    if status == 403:
+        detail = (
+            f"{quoted}\n{probe_line}: the policy makes the bucket public, yet S3 refused the anonymous read. "
+            "Possible causes: an explicit Deny matching the request, a Resource not covering the canary's key, an "
+            "account-level Block Public Access setting (not read by the console), or the probe went to another "
+            "endpoint. Remove the grant rather than rely on whatever blocks it."
+        )
+        return finding(
+            cid,
+            Status.WARN,
+            "The bucket policy grants public read, but the live anonymous GET was denied",
+            detail,
+            fix,
+            evidence,
+        )
+    detail = f"{quoted}\nAnyone can GET every object straight from S3, bypassing the CDN; {probe_line}."
+    return finding(
+        cid, Status.FAIL, "The bucket policy lets anyone read the objects without the CDN", detail, fix, evidence
+    )
+
+
+# --------------------------------------------------------------------------------------------------------------
+# bucket.public_access_block
+# --------------------------------------------------------------------------------------------------------------
+
+
+def judge_public_access_block(ev: Evidence) -> Finding:
+    """bucket.public_access_block: all four Block Public Access settings are on."""
+    cid = "bucket.public_access_block"
+    read = ev.public_access_block
+    problem = unreadable(cid, read, "the bucket's Block Public Access settings", "s3:GetBucketPublicAccessBlock")
+    if problem is not None or read is None:
+        return problem or finding(cid, Status.UNKNOWN, "Cannot judge: Block Public Access was not read")
+    on = dict.fromkeys(BPA_SETTINGS, True)
+    fix = "\n".join([dump(on, indent=2), "", _bpa_command(ev)])
+    account = " Account-level Block Public Access (s3control) is not read by the console; when on, it applies too."
+    if read_state(read) is ReadState.MISSING:
+        detail = (
+            f"s3:GetBucketPublicAccessBlock answered {answer(read)}: none of the four settings applies, so a public "
+            f"bucket policy or ACL takes effect.{account}"
+        )
+        return finding(
+            cid, Status.FAIL, "Block Public Access is off: the bucket has no configuration", detail, fix, (read,)
+        )
+    value = _bpa_value(read.value)
+    if value is None:
+        detail = f"s3:GetBucketPublicAccessBlock returned {_short(read.value)}; expected the four settings."
+        return finding(cid, Status.UNKNOWN, "Cannot judge: unexpected Block Public Access value", detail, "", (read,))
+    off = [name for name in BPA_SETTINGS if value.get(name) is not True]
+    quoted = _bpa_text(value)
+    if not off:
+        return finding(cid, Status.PASS, "Block Public Access is fully on", quoted, "", (read,))
+    policy_off = [name for name in off if name in _POLICY_SETTINGS]
+    if policy_off:
+        title = f"Block Public Access is partly off: {', '.join(policy_off)} not true, so a public bucket policy takes effect"
+        return finding(cid, Status.FAIL, title, quoted + "." + account, fix, (read,))
+    title = f"Block Public Access leaves public ACLs possible: {', '.join(off)} not true"
+    return finding(cid, Status.WARN, title, quoted + "." + account, fix, (read,))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# bucket.cdn_read_grant
+# --------------------------------------------------------------------------------------------------------------
+
+_NM = policy.NearMissCode
+_REPLACED = frozenset(
+    {
+        _NM.OTHER_DISTRIBUTION,
+        _NM.CONDITION_MISMATCH,
+        _NM.NO_SOURCE_ARN,
+        _NM.PARTIAL_KEYS,
+        _NM.BUCKET_ARN_ONLY,
+        _NM.OTHER_BUCKET,
+        _NM.DENIED,
+    }
+)
+
+
+def _cloudfront_grants(parsed: policy.Policy | None) -> list[str]:
+    """Which distributions (or OAIs) the policy lets read, in words, whatever distribution is configured."""
+    found = []
+    for s in parsed.statements if parsed is not None else ():
+        if s.effect != "Allow" or s.principal is None or not _covers(s, "s3:GetObject"):
+            continue
+        oai = [v for v in s.principal.aws if v.startswith(policy.OAI_PRINCIPAL_PREFIX)]
+        if any(v.lower() == policy.CLOUDFRONT_SERVICE for v in s.principal.service):
+            arns = _source_arns(s)
+            named = f"distribution(s) {', '.join(arns)}" if arns else "any distribution (no AWS:SourceArn)"
+            found.append(f"statement {s.label} grants CloudFront read for {named}")
+        elif oai:
+            found.append(f"statement {s.label} grants legacy Origin Access Identity {', '.join(oai)}")
+    return found
+
+
+def _origin_access(ev: Evidence) -> set[str]:
+    """How the distribution's origins authenticate to S3: {"oac"}, {"oai"}, both, or empty when unknown."""
+    dist = distribution_config(ev)
+    config = dist.get("DistributionConfig") if dist is not None else None
+    origins = config.get("Origins") if isinstance(config, Mapping) else None
+    items = origins.get("Items") if isinstance(origins, Mapping) else None
+    found: set[str] = set()
+    for origin in items if isinstance(items, list | tuple) else ():
+        if not isinstance(origin, Mapping):
+            continue
+        s3_config = origin.get("S3OriginConfig")
+        if origin.get("OriginAccessControlId"):
+            found.add("oac")
+        elif isinstance(s3_config, Mapping) and s3_config.get("OriginAccessIdentity"):
+            found.add("oai")
+    return found
+
+
+def _no_distribution(ev: Evidence, loaded: _LoadedPolicy) -> Finding:
+    cid = "bucket.cdn_read_grant"
+    dist_read = ev.distribution
+    unreadable_distribution = isinstance(dist_read, ConfigRead) and read_state(dist_read) in (
+        ReadState.DENIED,
+        ReadState.ERROR,
+    )
+    if ev.target.distribution_id and unreadable_distribution:
+        detail = (
+            f"{call_name(dist_read, 'cloudfront:GetDistribution')} answered {answer(dist_read)}: the console "
+            "lacks cloudfront:GetDistribution (or the read failed), so the distribution's ARN (its account id) "
+            "is unknown and the grant cannot be matched to it."
+        )
+        return finding(
+            cid,
+            Status.UNKNOWN,
+            "Cannot judge: the distribution's ARN is unknown",
+            detail,
+            "",
+            (dist_read, ev.bucket_policy),
+        )
+    grants = _cloudfront_grants(loaded.parsed)
+    if loaded.parsed is None and loaded.problem is None:
+        grants = ["there is no bucket policy, so no distribution may read"]
+    seen = ("\n" + "\n".join(grants)) if grants else ""
+    if ev.target.distribution_id:
+        detail = f"The distribution {ev.target.distribution_id} was not read (no ARN known).{seen}"
+        return finding(
+            cid, Status.SKIP, "Not judged: the distribution's ARN is unknown", detail, "", (dist_read, ev.bucket_policy)
+        )
+    detail = (
+        "Set PIPELINE_DISTRIBUTION_ID to the distribution serving the bucket: without an id the check cannot know "
+        f"which distribution must be granted.{seen}"
+    )
+    return finding(
+        cid, Status.SKIP, "Not judged: no CloudFront distribution configured", detail, "", (ev.bucket_policy,)
+    )
+
+
+def _cdn_fix(ev: Evidence, loaded: _LoadedPolicy, result: policy.GrantResult | None, arn: str, oac: bool) -> str:
+    """The policy with near-miss statements replaced by the secure OAC grant (other statements kept)."""
+    drop: set[int] = set()
+    for miss in result.near_misses if result is not None else ():
+        if miss.code in _REPLACED or (miss.code is _NM.LEGACY_OAI and oac):
+            drop.add(miss.statement.index)
+    granted = result is not None and result.granted
+    add = [] if granted else [cloudfront_statement(str(ev.target.bucket), arn, _free_sid(loaded.raw, drop))]
+    notes = []
+    if result is not None and _NM.LEGACY_OAI in result.codes and not oac:
+        notes += [
+            "# migrate the distribution from its OAI to Origin Access Control, then drop the OAI statement:",
+            "aws cloudfront create-origin-access-control --origin-access-control-config "
+            f"Name={shlex.quote(str(ev.target.bucket))}-oac,SigningProtocol=sigv4,SigningBehavior=always,"
+            "OriginAccessControlOriginType=s3",
+            '# set the origin\'s OriginAccessControlId to the new id and S3OriginConfig.OriginAccessIdentity to "" '
+            "(aws cloudfront update-distribution)",
+        ]
+    return bucket_policy_fix(ev, policy_document(loaded.raw, drop, add), notes)
+
+
+def judge_cdn_read_grant(ev: Evidence) -> Finding:
+    """bucket.cdn_read_grant: the bucket policy lets the configured distribution read every object through OAC."""
+    cid = "bucket.cdn_read_grant"
+    loaded = _load_bucket_policy(ev, cid)
+    arn, source = distribution_arn(ev, loaded.parsed)
+    if not ev.target.distribution_id or arn is None:
+        return _no_distribution(ev, loaded)
+    if loaded.problem is not None:
+        return loaded.problem
+    evidence = (ev.bucket_policy, ev.distribution)
+    oac = "oac" in _origin_access(ev)
+    if loaded.parsed is None:
+        detail = f"There is no bucket policy, so CloudFront ({arn}, {source}) gets 403 AccessDenied for every object."
+        fix = _cdn_fix(ev, loaded, None, arn, oac)
+        return finding(cid, Status.FAIL, "No bucket policy: CloudFront cannot read the bucket", detail, fix, evidence)
+    try:
+        result = policy.cloudfront_read_grant(loaded.parsed, str(ev.target.bucket), arn)
+    except policy.PolicyError as err:
+        return finding(cid, Status.UNKNOWN, "Cannot judge: the bucket policy does not parse", str(err), "", evidence)
+    status, title = _grant_verdict(result, oac)
+    lines = [f"distribution {arn} ({source})", *(m.detail for m in result.near_misses)]
+    lines += [f"statement {s.label}: {quote_statement(loaded.raw, s)}" for s in result.statements]
+    for miss in result.near_misses:
+        lines.append(f"statement {miss.statement.label}: {quote_statement(loaded.raw, miss.statement)}")
+    detail = "\n".join(dict.fromkeys(lines))
+    fix = "" if status is Status.PASS else _cdn_fix(ev, loaded, result, arn, oac)
+    return finding(cid, status, title, detail, fix, evidence)
+
+
+def _grant_verdict(result: policy.GrantResult, oac: bool) -> tuple[Status, str]:
+    codes = result.codes
+    if result.granted:
+        if _NM.NO_SOURCE_ARN in codes:
+            return Status.WARN, "The distribution is granted, but another statement lets any distribution read"
+        return Status.PASS, "CloudFront may read every object through Origin Access Control"
+    if _NM.DENIED in codes:
+        return Status.FAIL, "A Deny statement stops CloudFront from reading the objects"
+    if _NM.NO_SOURCE_ARN in codes:
+        return Status.WARN, "CloudFront's grant has no AWS:SourceArn: any distribution in any account could read"
+    if _NM.LEGACY_OAI in codes and not oac:
+        return Status.WARN, "The bucket grants a legacy Origin Access Identity: migrate to Origin Access Control"
+    if _NM.LEGACY_OAI in codes:
+        return Status.FAIL, "The bucket grants a legacy OAI, but the distribution uses Origin Access Control"
+    if _NM.OTHER_DISTRIBUTION in codes:
+        return Status.FAIL, "The bucket grants CloudFront read for another distribution, not this one"
+    if _NM.PUBLIC_READ in codes:
+        return Status.FAIL, "No Origin Access Control grant: CloudFront reads only through a public grant"
+    if codes:
+        return Status.FAIL, "CloudFront's grant does not cover this distribution reading every object"
+    return Status.FAIL, "The bucket policy does not let the distribution read the objects"
+
+
+CHECKS: tuple[Check, ...] = (
+    Check("bucket.cors", "Bucket CORS rules allow the app's PUT", frozenset({"bucket_config"}), judge_cors),
+    Check(
+        "bucket.cors_preflight",
+        "S3 answers the browser's preflight",
+        frozenset({"bucket_preflight", "bucket_config"}),  # the stored rules make the fix a merge
+        judge_cors_preflight,
+    ),
+    Check(
+        "bucket.public_write",
+        "Nobody can write without a presigned URL",
+        frozenset({"bucket_config", "distribution"}),  # the fix adds the OAC grant the public one stood in for
+        judge_public_write,
+    ),
+    Check(
+        "bucket.public_read",
+        "Objects are not readable without the CDN",
+        frozenset({"bucket_config", "canary", "distribution"}),
+        judge_public_read,
+    ),
+    Check(
+        "bucket.public_access_block",
+        "Block Public Access is on",
+        frozenset({"bucket_config"}),
+        judge_public_access_block,
+    ),
+    Check(
+        "bucket.cdn_read_grant",
+        "CloudFront (OAC) may read the bucket",
+        frozenset({"bucket_config", "distribution"}),
+        judge_cdn_read_grant,
+    ),
+)

@@ -1,0 +1,693 @@
+"""Checks of the CloudFront hop: the canary reads through the CDN (status, cache state, Cache-Control,
+Content-Encoding), the bucket refusing anonymous reads around it, and the distribution's configuration.
+Pure judges over ``Evidence.canary`` and ``Evidence.distribution``.
+
+Ids: ``cdn.read``, ``cdn.cache_hit``, ``cdn.cache_control``, ``cdn.compression``, ``cdn.direct_s3_blocked``,
+``cdn.config``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from services.checks.evidence import Canary, Evidence
+from services.checks.model import Check, ConfigRead, Exchange, Finding, ReadState, Status
+from services.checks.scrub import redacting, scrub
+from services.explain import explain_cdn, parse_s3_error
+from services.redact import redact_text, redact_url
+
+LONG_CACHE = "public, max-age=31536000, immutable"
+MIN_MAX_AGE = 86_400  # a day: uuid keys never change, so anything shorter only costs origin fetches
+TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9a-z]+$")
+READ_ONLY_METHODS = ({"GET", "HEAD"}, {"GET", "HEAD", "OPTIONS"})
+SECURE_VIEWER_POLICIES = ("redirect-to-https", "https-only")
+CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"  # the managed CachingOptimized cache policy
+
+
+def _evidence(*items: Exchange | ConfigRead | None) -> tuple[Exchange | ConfigRead, ...]:
+    return tuple(scrub(item) if isinstance(item, Exchange) else item for item in items if item is not None)
+
+
+def _ok(exchange: Exchange | None) -> bool:
+    return exchange is not None and exchange.status is not None and 200 <= exchange.status < 300
+
+
+def _answered(exchange: Exchange | None) -> bool:
+    return exchange is not None and exchange.status is not None
+
+
+def _excerpt(text: str | None, limit: int = 160) -> str:
+    text = redact_text(" ".join((text or "").split()))
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _answer(exchange: Exchange) -> str:
+    """``HTTP 403 AccessDenied (X-Cache: Error from cloudfront, Age: 4)`` / ``no answer (…)``."""
+    if exchange.status is None:
+        return f"no answer ({_excerpt(exchange.error or 'no error recorded', 120)})"
+    code = parse_s3_error(exchange.body).code
+    shown = [f"{name}: {value}" for name in ("X-Cache", "Age") if (value := exchange.header(name)) is not None]
+    return f"HTTP {exchange.status}" + (f" {code}" if code else "") + (f" ({', '.join(shown)})" if shown else "")
+
+
+def _dig(doc: Any, *path: str) -> Any:
+    for name in path:
+        if not isinstance(doc, Mapping):
+            return None
+        doc = doc.get(name)
+    return doc
+
+
+def _no_canary(cid: str, what: str) -> Finding:
+    return Finding(cid, Status.UNKNOWN, f"No {what} to judge", "The canary did not get this far; see upload.roundtrip.")
+
+
+def _distribution_id(ev: Evidence) -> str:
+    return ev.target.distribution_id or "<distribution-id>"
+
+
+def _update_distribution(dist_id: str, changes: dict[str, Any]) -> str:
+    """The CLI round trip that changes some fields of a distribution's configuration."""
+    return (
+        f"aws cloudfront get-distribution-config --id {dist_id} > dist.json\n"
+        "# copy dist.json's DistributionConfig to config.json and change these fields:\n"
+        f"{json.dumps(changes, indent=2)}\n"
+        f"aws cloudfront update-distribution --id {dist_id} --if-match <ETag from dist.json> "
+        "--distribution-config file://config.json"
+    )
+
+
+def _invalidate(ev: Evidence, key: str | None) -> str:
+    return f"aws cloudfront create-invalidation --distribution-id {_distribution_id(ev)} --paths '/{key or '<key>'}'"
+
+
+# --- cdn.read ---------------------------------------------------------------------------------------------
+
+
+def _grant(ev: Evidence) -> str:
+    statement = {
+        "Sid": "AllowCloudFrontServicePrincipalReadOnly",
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudfront.amazonaws.com"},
+        "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{ev.target.bucket}/*",
+        "Condition": {
+            "StringEquals": {"AWS:SourceArn": f"arn:aws:cloudfront::<account-id>:distribution/{_distribution_id(ev)}"}
+        },
+    }
+    return json.dumps(statement)
+
+
+@redacting
+def check_read(ev: Evidence) -> Finding:
+    """The canary object comes back through the CDN, 200 with the uploaded bytes."""
+    cid = "cdn.read"
+    canary = ev.canary
+    cdn = canary.cdn_first if canary is not None else None
+    if canary is None or cdn is None:
+        return _no_canary(cid, "CDN read")
+    evidence = _evidence(cdn)
+    url = redact_url(cdn.url)
+    if cdn.status is None:
+        return Finding(
+            cid,
+            Status.FAIL,
+            "The CDN did not answer",
+            f"GET {url} → {_answer(cdn)}.",
+            "Check PIPELINE_CDN_URL: https://<distribution-domain> (aws cloudfront get-distribution --id "
+            f"{_distribution_id(ev)} --query Distribution.DomainName).",
+            evidence,
+        )
+    if _ok(cdn):
+        return _judge_bytes(ev, canary, cdn, evidence)
+    x_cache, age = cdn.header("X-Cache"), cdn.header("Age")
+    cause = explain_cdn(cdn.status, x_cache, age)
+    detail = f"GET {url} → {_answer(cdn)}. {cause}"
+    if cdn.status in (403, 404):
+        if (x_cache or "").lower().startswith("error from cloudfront") and not age:
+            detail += (
+                " CloudFront caches errors for the error-caching TTL (10 s by default, per distribution "
+                "CustomErrorResponses): the error may persist after the fix, until an invalidation."
+            )
+        fix = (
+            f"Grant the distribution read access in the bucket policy of {ev.target.bucket} (aws s3api "
+            f"put-bucket-policy), with its Origin Access Control attached (cdn.config):\n{_grant(ev)}\n"
+            f"Then clear the cached error:\n{_invalidate(ev, canary.key)}"
+        )
+    else:
+        fix = f"Check the distribution's origin (aws cloudfront get-distribution --id {_distribution_id(ev)})."
+    return Finding(cid, Status.FAIL, f"The CDN read failed: {_answer(cdn)}", redact_text(detail), fix, evidence)
+
+
+def _judge_bytes(ev: Evidence, canary: Canary, cdn: Exchange, evidence: tuple[Any, ...]) -> Finding:
+    cid = "cdn.read"
+    seen = f"GET {redact_url(cdn.url)} → {_answer(cdn)}"
+    if not canary.sha256 or not canary.cdn_body_sha256:
+        return Finding(
+            cid,
+            Status.UNKNOWN,
+            f"The CDN answered {cdn.status}, but the bytes were not compared",
+            f"{seen}.",
+            "",
+            evidence,
+        )
+    if canary.sha256 != canary.cdn_body_sha256:
+        return Finding(
+            cid,
+            Status.FAIL,
+            "The CDN serves other bytes than were uploaded",
+            f"{seen}; sha256 uploaded {canary.sha256}, served {canary.cdn_body_sha256}. A stale object under the "
+            "same key, or something re-encoding it.",
+            _invalidate(ev, canary.key),
+            evidence,
+        )
+    return Finding(
+        cid,
+        Status.PASS,
+        "The CDN serves the uploaded object",
+        f"{seen}; sha256 {canary.sha256} matches.",
+        "",
+        evidence,
+    )
+
+
+# --- cdn.cache_hit ----------------------------------------------------------------------------------------
+
+
+@redacting
+def check_cache_hit(ev: Evidence) -> Finding:
+    """A repeat read is a cache hit: CloudFront serves the object without going back to S3."""
+    cid = "cdn.cache_hit"
+    canary = ev.canary
+    first = canary.cdn_first if canary is not None else None
+    second = canary.cdn_second if canary is not None else None
+    if canary is None or second is None or second.status is None:
+        return _no_canary(cid, "repeat CDN read")
+    evidence = _evidence(first, second)
+    reads = [x for x in (first, second) if _answered(x)]
+    if all(x.header("X-Cache") is None for x in reads):
+        via = second.header("Via") or "(none)"
+        return Finding(
+            cid,
+            Status.FAIL,
+            "Not served by CloudFront: PIPELINE_CDN_URL points elsewhere",
+            f"GET {redact_url(second.url)} → HTTP {second.status} with no X-Cache header (Via: {via}).",
+            f"Set PIPELINE_CDN_URL to the distribution's domain: aws cloudfront get-distribution --id "
+            f"{_distribution_id(ev)} --query Distribution.DomainName",
+            evidence,
+        )
+    if not _ok(second):
+        return Finding(
+            cid,
+            Status.UNKNOWN,
+            f"The repeat CDN read failed ({_answer(second)})",
+            "Caching of the object cannot be judged; see cdn.read.",
+            "",
+            evidence,
+        )
+    x_cache = (second.header("X-Cache") or "(none)").strip()
+    state = x_cache.split(" ", 1)[0].lower()
+    age = second.header("Age")
+    first_state = (first.header("X-Cache") if first is not None and first.status is not None else None) or "(none)"
+    seen = f"First read X-Cache: {first_state}; repeat read X-Cache: {x_cache}, Age: {age or '(none)'}."
+    fix = (
+        "Give the object a long Cache-Control (cdn.cache_control) and the default cache behaviour a caching policy, "
+        f"e.g. the managed CachingOptimized ({CACHING_OPTIMIZED}): aws cloudfront get-distribution-config --id "
+        f"{_distribution_id(ev)}, set DefaultCacheBehavior.CachePolicyId, then update-distribution."
+    )
+    if state == "hit":
+        return Finding(
+            cid, Status.PASS, f"The repeat read is a cache hit (Age {age or 'not sent'})", seen, "", evidence
+        )
+    if state == "refreshhit":
+        return Finding(
+            cid,
+            Status.WARN,
+            "The repeat read was revalidated with S3 (RefreshHit)",
+            f"{seen} The cached copy had expired: its TTL is very short (max-age, or the cache policy's MinTTL).",
+            fix,
+            evidence,
+        )
+    if state == "miss":
+        twice = first_state.lower().startswith("miss")
+        return Finding(
+            cid,
+            Status.WARN,
+            "Missed the cache twice" if twice else "The repeat read missed the cache",
+            f"{seen} CloudFront did not keep the object: a TTL of 0, Cache-Control no-store/private/max-age=0, or the "
+            "cache policy CachingDisabled. (A different edge location can also miss.)",
+            fix,
+            evidence,
+        )
+    return Finding(
+        cid,
+        Status.WARN,
+        f"Unexpected cache state: {x_cache}",
+        f"{seen}",
+        fix,
+        evidence,
+    )
+
+
+# --- cdn.cache_control ------------------------------------------------------------------------------------
+
+
+def _split_directives(value: str) -> list[str]:
+    """Split on commas outside quoted strings (RFC 9111 section 5.2)."""
+    parts, current, quoted, escaped = [], [], False, False
+    for char in value:
+        if escaped:
+            escaped = False
+        elif char == "\\" and quoted:
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+        elif char == "," and not quoted:
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+    parts.append("".join(current))
+    return parts
+
+
+def parse_cache_control(value: str) -> tuple[dict[str, str | None], list[str]]:
+    """Directives (lower-cased name -> value or None) and the problems met, as httplint reports them."""
+    directives: dict[str, str | None] = {}
+    problems: list[str] = []
+    for part in _split_directives(value):
+        part = part.strip()
+        if not part:
+            continue
+        name, sep, raw = part.partition("=")
+        name = name.strip().lower()
+        if not TOKEN.match(name):
+            problems.append(f"{part!r} is not a directive")
+            continue
+        arg: str | None = None
+        if sep:
+            raw = raw.strip()
+            if raw.startswith('"'):
+                if len(raw) < 2 or not raw.endswith('"'):
+                    problems.append(f"{name}'s quoted value is not closed")
+                    continue
+                arg = re.sub(r"\\(.)", r"\1", raw[1:-1])
+            else:
+                arg = raw
+        if name in directives:
+            problems.append(f"{name} appears more than once (the first counts)")
+            continue
+        directives[name] = arg
+    return directives, problems
+
+
+def _seconds(raw: str | None) -> int | None:
+    return int(raw) if raw is not None and raw.isdigit() and raw.isascii() else None
+
+
+def _cache_control_source(canary: Canary) -> tuple[str | None, str, bool]:
+    """(value, where it was seen, whether anything was seen at all)."""
+    cdn = canary.cdn_first
+    if cdn is not None and _ok(cdn):
+        return cdn.header("Cache-Control"), "the CDN's reply", True
+    head = canary.head
+    if isinstance(head, ConfigRead) and head.state is ReadState.OK and isinstance(head.value, Mapping):
+        raw = head.value.get("CacheControl")
+        return (raw if isinstance(raw, str) else None), "the stored object (HeadObject)", True
+    return None, "", False
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _cache_control_fix(ev: Evidence) -> str:
+    bucket = ev.target.bucket
+    return (
+        f"Cache-Control: {LONG_CACHE}\n"
+        f'Set it at upload: the function\'s Params={{..., "CacheControl": "{LONG_CACHE}"}} (it becomes a signed '
+        "header: the web app's PUT must send the same Cache-Control), or on existing objects:\n"
+        f"aws s3 cp s3://{bucket}/ s3://{bucket}/ --recursive --metadata-directive REPLACE "
+        f"--cache-control '{LONG_CACHE}' --content-type image/png --exclude '*' --include '*.png'"
+    )
+
+
+@redacting
+def check_cache_control(ev: Evidence) -> Finding:
+    """Objects (unique uuid keys, never rewritten) carry a long Cache-Control."""
+    cid = "cdn.cache_control"
+    canary = ev.canary
+    if canary is None:
+        return _no_canary(cid, "Cache-Control")
+    value, where, seen = _cache_control_source(canary)
+    if not seen:
+        return _no_canary(cid, "successful CDN read or stored object")
+    evidence = _evidence(canary.cdn_first, canary.head)
+    fix = _cache_control_fix(ev)
+    if value is None or not value.strip():
+        return Finding(
+            cid,
+            Status.WARN,
+            "No Cache-Control on the images",
+            f"{_capital(where)} has no Cache-Control: CloudFront uses the distribution's default TTL and browsers "
+            "guess (heuristic freshness), though uuid keys never change.",
+            fix,
+            evidence,
+        )
+    directives, problems = parse_cache_control(value)
+    quoted = f"{_capital(where)}: Cache-Control: {value!r}."
+    extra = f" Parse problems: {'; '.join(problems)}." if problems else ""
+    for name, why in (
+        ("no-store", "Neither browsers nor (with MinTTL 0) CloudFront keep the image"),
+        ("private", "Shared caches such as CloudFront must not keep the image"),
+    ):
+        if name in directives:
+            return Finding(
+                cid, Status.FAIL, f"Images are sent with Cache-Control {name}", f"{quoted} {why}.{extra}", fix, evidence
+            )
+    if "no-cache" in directives:
+        return Finding(
+            cid,
+            Status.WARN,
+            "Images are sent with Cache-Control no-cache",
+            f"{quoted} Every view revalidates with the origin, though the object never changes.{extra}",
+            fix,
+            evidence,
+        )
+    raw_age = directives.get("max-age")
+    max_age = _seconds(raw_age)
+    if max_age is None:
+        what = "has no max-age" if "max-age" not in directives else f"max-age={raw_age!r} is not a number of seconds"
+        return Finding(
+            cid,
+            Status.WARN,
+            f"Cache-Control {what}",
+            f"{quoted} Browsers fall back to heuristics.{extra}",
+            fix,
+            evidence,
+        )
+    if max_age < MIN_MAX_AGE:
+        return Finding(
+            cid,
+            Status.WARN,
+            f"Cache-Control max-age={max_age} is short for images that never change",
+            f"{quoted} Keys are unique uuids, so an object can be cached for a year; {max_age} s only costs "
+            f"origin fetches.{extra}",
+            fix,
+            evidence,
+        )
+    note = "" if "immutable" in directives else " Adding immutable spares browsers revalidation on reload."
+    status = Status.WARN if problems else Status.PASS
+    title = f"Images are cached for {max_age} s" + (" (with parse problems)" if problems else "")
+    return Finding(cid, status, title, f"{quoted}{note}{extra}", fix if problems else "", evidence)
+
+
+# --- cdn.compression --------------------------------------------------------------------------------------
+
+
+def _compress_setting(read: ConfigRead | None) -> tuple[bool | None, str]:
+    """(DefaultCacheBehavior.Compress, why unknown)."""
+    if not isinstance(read, ConfigRead):
+        return None, "the distribution was not read"
+    if read.state is not ReadState.OK:
+        return None, f"{read.call} → {read.state}{' ' + read.code if read.code else ''}"
+    value = read.value
+    config = _dig(value, "DistributionConfig") if _dig(value, "DistributionConfig") is not None else value
+    compress = _dig(config, "DefaultCacheBehavior", "Compress")
+    return (compress if isinstance(compress, bool) else None), "DefaultCacheBehavior.Compress not in the reply"
+
+
+@redacting
+def check_compression(ev: Evidence) -> Finding:
+    """Compression is on for compressible types, and a PNG is not re-compressed."""
+    cid = "cdn.compression"
+    canary = ev.canary
+    live = canary.cdn_gzip if canary is not None else None
+    live = live if _answered(live) else None
+    if ev.target.distribution_id is None and live is None:
+        return Finding(
+            cid,
+            Status.SKIP,
+            "Nothing to judge compression by",
+            "No distribution id (PIPELINE_DISTRIBUTION_ID) and no CDN read with Accept-Encoding.",
+        )
+    compress, why = _compress_setting(ev.distribution) if ev.target.distribution_id else (None, "no distribution id")
+    fails, warns, notes = [], [], []
+    fix = ""
+    if compress is True:
+        notes.append("DefaultCacheBehavior.Compress is true.")
+    elif compress is False:
+        warns.append(
+            "DefaultCacheBehavior.Compress is false: SVG and JSON would be sent uncompressed (PNG/JPEG never are)."
+        )
+        fix = _update_distribution(_distribution_id(ev), {"DefaultCacheBehavior": {"Compress": True}})
+    else:
+        notes.append(f"Compress setting unknown ({why}).")
+    if live is not None:
+        encoding = (live.header("Content-Encoding") or "").strip().lower()
+        content_type = live.header("Content-Type") or "(none)"
+        if encoding and encoding != "identity":
+            fails.append(
+                f"The PNG came back with Content-Encoding: {encoding} (Content-Type {content_type}): images are "
+                "already compressed; the object was probably stored with Content-Encoding metadata."
+            )
+            fix = fix or (
+                f"Re-copy without Content-Encoding: aws s3 cp s3://{ev.target.bucket}/ s3://{ev.target.bucket}/ "
+                "--recursive --metadata-directive REPLACE --content-type image/png --exclude '*' --include '*.png'"
+            )
+        else:
+            notes.append(
+                f"With Accept-Encoding: gzip, br the PNG came back uncompressed (HTTP {live.status}), as it should."
+            )
+    evidence = _evidence(ev.distribution, live)
+    detail = redact_text(" ".join([*fails, *warns, *notes]))
+    if fails:
+        return Finding(cid, Status.FAIL, "A PNG is served with a Content-Encoding", detail, fix, evidence)
+    if warns:
+        return Finding(cid, Status.WARN, "CloudFront compression is off", detail, fix, evidence)
+    if compress is None and live is None:
+        return Finding(cid, Status.UNKNOWN, "Could not read the compression setting", detail, "", evidence)
+    title = "Compression is on; PNGs are served as stored" if compress else "PNGs are served as stored"
+    return Finding(cid, Status.PASS, title, detail, "", evidence)
+
+
+# --- cdn.direct_s3_blocked --------------------------------------------------------------------------------
+
+
+@redacting
+def check_direct_s3_blocked(ev: Evidence) -> Finding:
+    """An anonymous GET straight to S3 is refused: the CDN is the only way to read."""
+    cid = "cdn.direct_s3_blocked"
+    canary = ev.canary
+    direct = canary.direct_s3 if canary is not None else None
+    if direct is None:
+        return _no_canary(cid, "anonymous S3 read")
+    evidence = _evidence(direct)
+    seen = f"Anonymous GET {redact_url(direct.url)} → {_answer(direct)}."
+    if direct.status is None:
+        return Finding(cid, Status.UNKNOWN, "The anonymous S3 read got no answer", seen, "", evidence)
+    bucket = ev.target.bucket
+    lock = (
+        f"aws s3api put-public-access-block --bucket {bucket} --public-access-block-configuration "
+        "BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true\n"
+        f'and keep only the CloudFront grant in the bucket policy (no "Principal": "*" statement):\n{_grant(ev)}'
+    )
+    if direct.status == 403:
+        return Finding(
+            cid, Status.PASS, "S3 refuses anonymous reads: only the CDN serves the images", seen, "", evidence
+        )
+    if 200 <= direct.status < 300:
+        return Finding(
+            cid,
+            Status.FAIL,
+            "The bucket is readable around the CDN",
+            f"{seen} Anyone can read objects straight from S3, bypassing CloudFront (its caching, logging, WAF).",
+            lock,
+            evidence,
+        )
+    if direct.status == 404:
+        return Finding(
+            cid,
+            Status.WARN,
+            "S3 answers anonymous reads 404, not 403: anonymous callers may list the bucket",
+            f"{seen} S3 says NoSuchKey instead of AccessDenied only to callers allowed s3:ListBucket.",
+            lock,
+            evidence,
+        )
+    return Finding(cid, Status.UNKNOWN, f"The anonymous S3 read answered HTTP {direct.status}", seen, "", evidence)
+
+
+# --- cdn.config -------------------------------------------------------------------------------------------
+
+
+def _origins_to_judge(config: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    items = _dig(config, "Origins", "Items")
+    origins = [o for o in items if isinstance(o, Mapping)] if isinstance(items, list) else []
+    target = _dig(config, "DefaultCacheBehavior", "TargetOriginId")
+    chosen = [o for o in origins if o.get("Id") == target]
+    return chosen or origins
+
+
+def _judge_origins(config: Mapping[str, Any], fails: list[str], warns: list[str], changes: dict[str, Any]) -> None:
+    origins = _origins_to_judge(config)
+    if not origins:
+        fails.append("The distribution has no origins.")
+        return
+    for origin in origins:
+        name = str(origin.get("Id") or origin.get("DomainName") or "?")
+        oac = origin.get("OriginAccessControlId")
+        oai = _dig(origin, "S3OriginConfig", "OriginAccessIdentity")
+        if isinstance(oac, str) and oac.strip():
+            continue
+        fixed = {"Id": name, "OriginAccessControlId": "<oac-id>", "S3OriginConfig": {"OriginAccessIdentity": ""}}
+        changes.setdefault("Origins", {"Items": []})["Items"].append(fixed)
+        if isinstance(oai, str) and oai.strip():
+            warns.append(f"Origin {name} uses a legacy Origin Access Identity ({oai}), not Origin Access Control.")
+        else:
+            fails.append(
+                f"Origin {name} ({origin.get('DomainName')!r}) has no Origin Access Control: CloudFront reads "
+                "the bucket anonymously, so it only works while the bucket is public."
+            )
+
+
+def _judge_behaviour(config: Mapping[str, Any], warns: list[str], changes: dict[str, Any]) -> None:
+    behaviour = _dig(config, "DefaultCacheBehavior")
+    behaviour = behaviour if isinstance(behaviour, Mapping) else {}
+    wanted: dict[str, Any] = {}
+    if behaviour.get("Compress") is not True:
+        shown = json.dumps(behaviour.get("Compress"), default=str)
+        warns.append(f"DefaultCacheBehavior.Compress is {shown}: compressible types (SVG, JSON) go out uncompressed.")
+        wanted["Compress"] = True
+    methods = _dig(behaviour, "AllowedMethods", "Items")
+    if isinstance(methods, list):
+        allowed = {str(m).upper() for m in methods}
+        if allowed not in READ_ONLY_METHODS:
+            warns.append(
+                f"AllowedMethods are {sorted(allowed)}: write methods reach the origin; viewers only need GET, HEAD."
+            )
+            wanted["AllowedMethods"] = {
+                "Quantity": 2,
+                "Items": ["GET", "HEAD"],
+                "CachedMethods": {"Quantity": 2, "Items": ["GET", "HEAD"]},
+            }
+    policy = behaviour.get("ViewerProtocolPolicy")
+    if policy is not None and policy not in SECURE_VIEWER_POLICIES:
+        warns.append(f"ViewerProtocolPolicy is {policy!r}: images are also served over plain http.")
+        wanted["ViewerProtocolPolicy"] = "redirect-to-https"
+    if wanted:
+        changes["DefaultCacheBehavior"] = wanted
+
+
+MIN_USEFUL_TTL = 3600  # below an hour, immutable uuid keys are fetched from S3 again and again
+
+
+def _judge_ttls(config: Mapping[str, Any], fails: list[str], changes: dict[str, Any]) -> None:
+    """Legacy TTL fields (no cache policy attached): a distribution caching for seconds defeats the CDN."""
+    behaviour = _dig(config, "DefaultCacheBehavior")
+    if not isinstance(behaviour, Mapping) or behaviour.get("CachePolicyId"):
+        return  # a cache policy holds the TTLs; cdn.cache_hit judges the live effect
+    ttls = {name: behaviour.get(name) for name in ("DefaultTTL", "MaxTTL")}
+    short = {name: value for name, value in ttls.items() if isinstance(value, int) and value < MIN_USEFUL_TTL}
+    if short:
+        shown = ", ".join(f"{name} {value} s" for name, value in short.items())
+        fails.append(
+            f"The CDN caches for seconds only ({shown}): every image is fetched from S3 again after that, "
+            "though uuid keys never change."
+        )
+        wanted = changes.setdefault("DefaultCacheBehavior", {})
+        wanted.update({"MinTTL": 1, "DefaultTTL": 86_400, "MaxTTL": 31_536_000})
+
+
+@redacting
+def check_config(ev: Evidence) -> Finding:
+    """The distribution: Origin Access Control attached, compression on, read-only methods, https for viewers."""
+    cid = "cdn.config"
+    dist_id = ev.target.distribution_id
+    read = ev.distribution
+    if dist_id is None or (isinstance(read, ConfigRead) and read.state is ReadState.NOT_CONFIGURED):
+        return Finding(
+            cid,
+            Status.SKIP,
+            "No distribution to read",
+            "Set PIPELINE_DISTRIBUTION_ID to check the CloudFront distribution's configuration.",
+        )
+    if not isinstance(read, ConfigRead):
+        return Finding(
+            cid, Status.UNKNOWN, f"Distribution {dist_id} was not read", "No cloudfront:GetDistribution evidence."
+        )
+    evidence = _evidence(read, ev.origin_access_control)
+    said = f"{read.call} → {read.state}{' ' + read.code if read.code else ''}: {_excerpt(read.message)}".rstrip(": ")
+    if read.state is ReadState.DENIED:
+        return Finding(
+            cid,
+            Status.UNKNOWN,
+            f"The console may not read distribution {dist_id} (cloudfront:GetDistribution denied)",
+            said + ".",
+            f"Allow the console's identity cloudfront:GetDistribution on arn:aws:cloudfront::<account-id>:distribution/{dist_id}.",
+            evidence,
+        )
+    if read.state is ReadState.MISSING:
+        return Finding(
+            cid,
+            Status.FAIL,
+            f"No distribution {dist_id}",
+            said + ".",
+            "Set PIPELINE_DISTRIBUTION_ID to an existing distribution: aws cloudfront list-distributions "
+            "--query 'DistributionList.Items[].[Id,DomainName]'",
+            evidence,
+        )
+    if read.state is not ReadState.OK or not isinstance(read.value, Mapping):
+        return Finding(cid, Status.UNKNOWN, f"Could not read distribution {dist_id}", said + ".", "", evidence)
+    config = read.value.get("DistributionConfig", read.value)
+    config = config if isinstance(config, Mapping) else {}
+    fails: list[str] = []
+    warns: list[str] = []
+    changes: dict[str, Any] = {}
+    _judge_origins(config, fails, warns, changes)
+    _judge_behaviour(config, warns, changes)
+    _judge_ttls(config, fails, changes)
+    detail = redact_text(" ".join([*fails, *warns]))
+    fix = _update_distribution(dist_id, changes)
+    if "Origins" in changes:
+        fix = (
+            "aws cloudfront create-origin-access-control --origin-access-control-config "
+            f"Name={ev.target.bucket}-oac,SigningProtocol=sigv4,SigningBehavior=always,OriginAccessControlOriginType=s3"
+            f"\n# its Id is the <oac-id> below; then grant the distribution s3:GetObject in the bucket policy:\n{_grant(ev)}\n"
+            + fix
+        )
+    worst = fails or warns
+    if worst:
+        title = worst[0].split(": ", 1)[0].rstrip(".") + (f" (and {len(worst) - 1} more)" if len(worst) > 1 else "")
+        return Finding(cid, Status.FAIL if fails else Status.WARN, title, detail, fix, evidence)
+    return Finding(
+        cid,
+        Status.PASS,
+        f"Distribution {dist_id}: OAC attached, compression on, GET/HEAD only, https for viewers",
+        "Origins use Origin Access Control; DefaultCacheBehavior: Compress true, read-only methods, "
+        f"ViewerProtocolPolicy {_dig(config, 'DefaultCacheBehavior', 'ViewerProtocolPolicy')!r}.",
+        "",
+        evidence,
+    )
+
+
+CHECKS: tuple[Check, ...] = (
+    Check("cdn.read", "The CDN serves the uploaded object", frozenset({"canary"}), check_read),
+    Check("cdn.cache_hit", "Repeat reads hit the CloudFront cache", frozenset({"canary"}), check_cache_hit),
+    Check("cdn.cache_control", "Images carry a long Cache-Control", frozenset({"canary"}), check_cache_control),
+    Check(
+        "cdn.compression",
+        "Compression is on; PNGs are not re-encoded",
+        frozenset({"canary", "distribution"}),
+        check_compression,
+    ),
+    Check(
+        "cdn.direct_s3_blocked",
+        "S3 refuses anonymous reads around the CDN",
+        frozenset({"canary"}),
+        check_direct_s3_blocked,
+    ),
+    Check("cdn.config", "Distribution configuration", frozenset({"distribution"}), check_config),
+)

@@ -1,0 +1,94 @@
+"""Everything the checks judge, gathered once per run. Pure data: the gatherers fill it (``gather.py``),
+the checks (``presign.py``, ``bucket.py``, ``upload.py``, ``cdn.py``, ``lambda_role.py``) only read it.
+
+Any field may be None when its gatherer was not needed for the selected checks, or could not run
+because an earlier step failed; a check then answers ``unknown`` or ``skip``, never a guess.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from services.checks.model import ConfigRead, Exchange
+
+
+@dataclass(frozen=True)
+class CheckTarget:
+    """What the run points at (from Settings), safe to print."""
+
+    presign_url: str
+    bucket: str
+    cdn_url: str
+    region: str | None
+    app_origins: tuple[str, ...] = ()
+    distribution_id: str | None = None
+    lambda_function: str | None = None
+    client_content_type: str = "application/{ext}"
+    sandbox: bool = False
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "presign_url": self.presign_url,
+            "bucket": self.bucket,
+            "cdn_url": self.cdn_url,
+            "region": self.region,
+            "app_origins": list(self.app_origins),
+            "distribution_id": self.distribution_id,
+            "lambda_function": self.lambda_function,
+            "client_content_type": self.client_content_type,
+            "mode": "sandbox" if self.sandbox else "configured",
+        }
+
+
+@dataclass(frozen=True)
+class Canary:
+    """One real upload through the pipeline with a tiny PNG (``canary/<uuid>.png`` is not used: the
+    endpoint picks the key), then the reads that judge what was stored and how the CDN serves it."""
+
+    presign: Exchange  # GET presign with x-extension: png
+    key: str | None = None
+    signed_content_type: str | None = None  # the endpoint's contentType, when it says
+    client_content_type: str | None = None  # what the web app would send (PIPELINE_CLIENT_CONTENT_TYPE)
+    put: Exchange | None = None  # PUT with signed_content_type (or the client's when the endpoint is silent)
+    put_alternatives: Mapping[str, Exchange] = field(
+        default_factory=dict
+    )  # content type tried -> PUT (only after a 403 SignatureDoesNotMatch)
+    sha256: str | None = None  # of the canary's bytes
+    head: ConfigRead | None = None  # s3:HeadObject of the stored object (ContentType, CacheControl ...)
+    cdn_first: Exchange | None = None  # GET through the CDN
+    cdn_second: Exchange | None = None  # the same GET again: a Hit when caching works
+    cdn_body_sha256: str | None = None  # of cdn_first's body
+    cdn_gzip: Exchange | None = None  # GET with Accept-Encoding: gzip, br
+    direct_s3: Exchange | None = None  # anonymous GET of the object straight from S3 (should be denied)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    target: CheckTarget
+    gathered_at: datetime
+    # presign endpoint
+    presign_ok: Exchange | None = None  # GET with x-extension: png
+    presign_missing_extension: Exchange | None = None  # GET without x-extension
+    presign_bad_extension: Exchange | None = None  # GET with x-extension: exe
+    presign_with_origin: Mapping[str, Exchange] = field(default_factory=dict)  # origin -> GET with that Origin
+    api_preflights: Mapping[str, Exchange] = field(
+        default_factory=dict
+    )  # origin -> OPTIONS (GET; x-extension, content-type)
+    # bucket configuration (s3:GetBucketCors / GetBucketPolicy / GetBucketPublicAccessBlock)
+    bucket_cors: ConfigRead | None = None  # value: the CORSRules list
+    bucket_policy: ConfigRead | None = None  # value: the policy JSON text
+    public_access_block: ConfigRead | None = None  # value: PublicAccessBlockConfiguration dict
+    bucket_preflights: Mapping[str, Exchange] = field(
+        default_factory=dict
+    )  # origin -> OPTIONS (PUT; content-type) to an object URL
+    object_url: str | None = None  # the object URL the preflights went to
+    # the canary upload and what followed
+    canary: Canary | None = None
+    # IAM / Lambda (only when PIPELINE_LAMBDA_FUNCTION is set)
+    lambda_config: ConfigRead | None = None  # lambda:GetFunctionConfiguration -> dict with "Role"
+    role_policies: ConfigRead | None = None  # iam role policies -> list of {"name", "document" (JSON text)}
+    # CloudFront (only when PIPELINE_DISTRIBUTION_ID is set)
+    distribution: ConfigRead | None = None  # cloudfront:GetDistribution -> the Distribution dict
+    origin_access_control: ConfigRead | None = None  # cloudfront:GetOriginAccessControl -> the OAC dict

@@ -1,0 +1,382 @@
+"""Gather the evidence the checks judge: HTTP probes and AWS configuration reads, run concurrently.
+
+Nothing here decides anything. Every probe has a timeout; every AWS read is translated into a
+``ConfigRead`` (ok / missing / denied / error) so that a denied read can never pass for a
+misconfiguration. Presigned URLs are redacted before they are stored as evidence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+from botocore.exceptions import BotoCoreError, ClientError
+from PIL import Image
+
+from services.aws import make_client
+from services.checks.evidence import Canary, CheckTarget, Evidence
+from services.checks.model import ConfigRead, Exchange, ReadState
+from services.presign import client_content_type
+from services.redact import redact_text, redact_url
+from services.settings import Settings
+from services.transport import TIMEOUT, new_session
+from services.upload import cdn_object_url
+
+BODY_LIMIT = 4096
+MISSING_CODES = frozenset(
+    {
+        "NoSuchCORSConfiguration",
+        "NoSuchBucketPolicy",
+        "NoSuchPublicAccessBlockConfiguration",
+        "NoSuchKey",
+        "NoSuchDistribution",
+        "NoSuchOriginAccessControl",
+        "ResourceNotFoundException",
+        "NoSuchEntity",
+        "404",
+        "NotFound",
+        "NoSuchBucket",
+    }
+)
+DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AllAccessDisabled", "403"})
+PROBE_EXTENSION = "png"
+ALTERNATIVE_TYPES = ("image/png", "application/png", "binary/octet-stream", "application/octet-stream", "")
+
+
+def target_of(settings: Settings) -> CheckTarget:
+    return CheckTarget(
+        presign_url=settings.presign_url,
+        bucket=settings.bucket,
+        cdn_url=settings.cdn_url,
+        region=settings.aws.region,
+        app_origins=settings.app_origins,
+        distribution_id=settings.distribution_id,
+        lambda_function=settings.lambda_function,
+        client_content_type=settings.client_content_type,
+        sandbox=settings.sandbox,
+    )
+
+
+# --- HTTP ---------------------------------------------------------------------------------------
+
+
+def _text(body: bytes, content_type: str | None) -> str:
+    if content_type and content_type.split(";")[0].strip().startswith(("image/", "application/octet", "binary/")):
+        return f"({len(body):,} bytes of {content_type.split(';')[0].strip()})"
+    return redact_text(body[:BODY_LIMIT].decode("utf-8", "replace"))
+
+
+def probe(
+    session: requests.Session,
+    method: str,
+    url: str,
+    headers: Mapping[str, str] | None = None,
+    data: bytes | None = None,
+) -> tuple[Exchange, bytes]:
+    """One HTTP exchange, never raising; returns the evidence and the raw body."""
+    started = time.perf_counter()
+    sent = dict(headers or {})
+    try:
+        reply = session.request(method, url, headers=sent, data=data, timeout=TIMEOUT, allow_redirects=False)
+    except requests.RequestException as err:
+        ms = round((time.perf_counter() - started) * 1000, 1)
+        return Exchange(
+            method, redact_url(url), sent, None, {}, "", redact_text(f"{type(err).__name__}: {err}"), ms
+        ), b""
+    ms = round((time.perf_counter() - started) * 1000, 1)
+    body = reply.content
+    exchange = Exchange(
+        method,
+        redact_url(url),
+        sent,
+        reply.status_code,
+        dict(reply.headers),
+        _text(body, reply.headers.get("Content-Type")),
+        None,
+        ms,
+    )
+    return exchange, body
+
+
+# --- AWS reads ----------------------------------------------------------------------------------
+
+
+def read(call: str, fn: Callable[[], Any]) -> ConfigRead:
+    """Run one AWS read and say what came of it, translating errors at this boundary."""
+    try:
+        return ConfigRead(call, ReadState.OK, fn())
+    except ClientError as err:
+        error = err.response.get("Error", {})
+        code = str(error.get("Code", ""))
+        state = (
+            ReadState.MISSING
+            if code in MISSING_CODES
+            else ReadState.DENIED
+            if code in DENIED_CODES
+            else ReadState.ERROR
+        )
+        return ConfigRead(call, state, None, code, str(error.get("Message", "")))
+    except (BotoCoreError, ValueError) as err:
+        return ConfigRead(call, ReadState.ERROR, None, type(err).__name__, redact_text(str(err)))
+
+
+@dataclass
+class Clients:
+    s3: Any
+    iam: Any
+    lambda_: Any
+    cloudfront: Any
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> Clients:
+        target = settings.aws
+        return cls(
+            s3=make_client("s3", target),
+            iam=make_client("iam", target),
+            lambda_=make_client("lambda", target),
+            cloudfront=make_client("cloudfront", target),
+        )
+
+
+# --- gatherers: each returns the Evidence fields it fills ------------------------------------------
+
+
+def gather_presign(settings: Settings, session: requests.Session, clients: Clients) -> dict[str, Any]:
+    url = settings.presign_url
+    ok, _ = probe(session, "GET", url, {"x-extension": PROBE_EXTENSION})
+    missing, _ = probe(session, "GET", url, {})
+    bad, _ = probe(session, "GET", url, {"x-extension": "exe"})
+    with_origin = {
+        origin: probe(session, "GET", url, {"x-extension": PROBE_EXTENSION, "Origin": origin})[0]
+        for origin in settings.app_origins
+    }
+    return {
+        "presign_ok": ok,
+        "presign_missing_extension": missing,
+        "presign_bad_extension": bad,
+        "presign_with_origin": with_origin,
+    }
+
+
+def gather_api_preflight(settings: Settings, session: requests.Session, clients: Clients) -> dict[str, Any]:
+    headers = {"Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "x-extension,content-type"}
+    return {
+        "api_preflights": {
+            origin: probe(session, "OPTIONS", settings.presign_url, {**headers, "Origin": origin})[0]
+            for origin in settings.app_origins
+        }
+    }
+
+
+def gather_bucket_config(settings: Settings, session: requests.Session, clients: Clients) -> dict[str, Any]:
+    bucket, s3 = settings.bucket, clients.s3
+    return {
+        "bucket_cors": read("s3:GetBucketCors", lambda: s3.get_bucket_cors(Bucket=bucket)["CORSRules"]),
+        "bucket_policy": read("s3:GetBucketPolicy", lambda: s3.get_bucket_policy(Bucket=bucket)["Policy"]),
+        "public_access_block": read(
+            "s3:GetBucketPublicAccessBlock",
+            lambda: s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"],
+        ),
+    }
+
+
+def object_url(clients: Clients, bucket: str, key: str) -> str:
+    """The object's plain URL as S3 addresses it for this target (the signing query removed)."""
+    signed = clients.s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=60)
+    return urlunsplit(urlsplit(signed)._replace(query=""))
+
+
+def gather_bucket_preflight(settings: Settings, session: requests.Session, clients: Clients) -> dict[str, Any]:
+    url = object_url(clients, settings.bucket, "cors-preflight-probe.png")
+    headers = {"Access-Control-Request-Method": "PUT", "Access-Control-Request-Headers": "content-type"}
+    preflights = {
+        origin: probe(session, "OPTIONS", url, {**headers, "Origin": origin})[0] for origin in settings.app_origins
+    }
+    return {"bucket_preflights": preflights, "object_url": url}
+
+
+def canary_png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (32, 128, 224)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _grant(body: bytes) -> dict[str, Any]:
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def gather_canary(settings: Settings, session: requests.Session, clients: Clients) -> dict[str, Any]:
+    presign_exchange, body = probe(session, "GET", settings.presign_url, {"x-extension": PROBE_EXTENSION})
+    grant = _grant(body) if presign_exchange.status == 200 else {}
+    url, key = grant.get("presignedUrl"), grant.get("key")
+    client_type = client_content_type(settings.client_content_type, PROBE_EXTENSION, "image/png")
+    if not isinstance(url, str) or not isinstance(key, str):
+        return {"canary": Canary(presign=presign_exchange, client_content_type=client_type)}
+    signed = grant.get("contentType") if isinstance(grant.get("contentType"), str) else None
+    data = canary_png()
+    put, _ = probe(session, "PUT", url, {"Content-Type": signed or client_type}, data)
+    alternatives: dict[str, Exchange] = {}
+    if put.status == 403 and "SignatureDoesNotMatch" in put.body:
+        for candidate in ALTERNATIVE_TYPES:
+            if candidate != (signed or client_type):
+                alternatives[candidate] = probe(
+                    session, "PUT", url, {"Content-Type": candidate} if candidate else {}, data
+                )[0]
+                if alternatives[candidate].status == 200:
+                    break
+    stored = put.status == 200 or any(x.status == 200 for x in alternatives.values())
+    return {
+        "canary": _after_put(
+            settings, session, clients, presign_exchange, key, signed, client_type, put, alternatives, data, stored
+        )
+    }
+
+
+def _after_put(
+    settings: Settings,
+    session: requests.Session,
+    clients: Clients,
+    presign_exchange: Exchange,
+    key: str,
+    signed: str | None,
+    client_type: str,
+    put: Exchange,
+    alternatives: dict[str, Exchange],
+    data: bytes,
+    stored: bool,
+) -> Canary:
+    canary = Canary(
+        presign=presign_exchange,
+        key=key,
+        signed_content_type=signed,
+        client_content_type=client_type,
+        put=put,
+        put_alternatives=alternatives,
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+    if not stored:
+        return canary
+    head = read("s3:HeadObject", lambda: clients.s3.head_object(Bucket=settings.bucket, Key=key))
+    cdn_url = cdn_object_url(settings.cdn_base(), key)
+    first, first_body = probe(session, "GET", cdn_url, {"Accept-Encoding": "identity"})
+    second, _ = probe(session, "GET", cdn_url, {"Accept-Encoding": "identity"})
+    gzip_probe, _ = probe(session, "GET", cdn_url, {"Accept-Encoding": "gzip, br"})
+    direct, _ = probe(session, "GET", object_url(clients, settings.bucket, key), {})
+    return Canary(
+        presign=presign_exchange,
+        key=key,
+        signed_content_type=signed,
+        client_content_type=client_type,
+        put=put,
+        put_alternatives=alternatives,
+        sha256=canary.sha256,
+        head=_head_value(head),
+        cdn_first=first,
+        cdn_second=second,
+        cdn_body_sha256=hashlib.sha256(first_body).hexdigest() if first.status == 200 else None,
+        cdn_gzip=gzip_probe,
+        direct_s3=direct,
+    )
+
+
+def _head_value(head: ConfigRead) -> ConfigRead:
+    if head.state != ReadState.OK:
+        return head
+    keep = ("ContentType", "ContentLength", "CacheControl", "ETag", "ServerSideEncryption", "ContentEncoding")
+    return ConfigRead(head.call, head.state, {k: head.value[k] for k in keep if k in head.value})
+
+
+def gather_lambda(settings: Settings, session: requests.Session, clients: Clients) -> dict[str, Any]:
+    if not settings.lambda_function:
+        return {}
+    config = read(
+        "lambda:GetFunctionConfiguration",
+        lambda: clients.lambda_.get_function_configuration(FunctionName=settings.lambda_function),
+    )
+    if config.state != ReadState.OK:
+        return {"lambda_config": config}
+    role_name = str(config.value.get("Role", "")).rsplit("/", 1)[-1]
+    return {
+        "lambda_config": config,
+        "role_policies": read("iam:ListRolePolicies", lambda: _role_documents(clients.iam, role_name)),
+    }
+
+
+def _role_documents(iam: Any, role_name: str) -> list[dict[str, Any]]:
+    documents = []
+    for name in iam.list_role_policies(RoleName=role_name)["PolicyNames"]:
+        documents.append(
+            {"name": name, "document": iam.get_role_policy(RoleName=role_name, PolicyName=name)["PolicyDocument"]}
+        )
+    for attached in iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"]:
+        policy = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]
+        version = iam.get_policy_version(PolicyArn=attached["PolicyArn"], VersionId=policy["DefaultVersionId"])
+        documents.append(
+            {
+                "name": attached["PolicyName"],
+                "arn": attached["PolicyArn"],
+                "document": version["PolicyVersion"]["Document"],
+            }
+        )
+    return documents
+
+
+def gather_distribution(settings: Settings, session: requests.Session, clients: Clients) -> dict[str, Any]:
+    if not settings.distribution_id:
+        return {}
+    distribution = read(
+        "cloudfront:GetDistribution",
+        lambda: clients.cloudfront.get_distribution(Id=settings.distribution_id)["Distribution"],
+    )
+    fields: dict[str, Any] = {"distribution": distribution}
+    if distribution.state == ReadState.OK:
+        origins = distribution.value.get("DistributionConfig", {}).get("Origins", {}).get("Items", [])
+        oac_id = next((o.get("OriginAccessControlId") for o in origins if o.get("OriginAccessControlId")), None)
+        if oac_id:
+            fields["origin_access_control"] = read(
+                "cloudfront:GetOriginAccessControl",
+                lambda: clients.cloudfront.get_origin_access_control(Id=oac_id)["OriginAccessControl"],
+            )
+    return fields
+
+
+GATHER: dict[str, Callable[[Settings, requests.Session, Clients], dict[str, Any]]] = {
+    "presign": gather_presign,
+    "api_preflight": gather_api_preflight,
+    "bucket_config": gather_bucket_config,
+    "bucket_preflight": gather_bucket_preflight,
+    "canary": gather_canary,
+    "lambda": gather_lambda,
+    "distribution": gather_distribution,
+}
+
+
+def gather(settings: Settings, needs: frozenset[str], clients: Clients | None = None) -> Evidence:
+    """Run the needed gatherers concurrently (independent probes) and assemble the evidence."""
+    clients = clients or Clients.for_settings(settings)
+    fields: dict[str, Any] = {}
+    names = [name for name in GATHER if name in needs]
+    with ThreadPoolExecutor(max_workers=max(1, len(names)), thread_name_prefix="gather") as pool:
+        futures = {}
+        for name in names:
+            session = new_session()  # one per gatherer: sessions are not shared across threads
+            futures[name] = (pool.submit(GATHER[name], settings, session, clients), session)
+        for future, session in futures.values():
+            try:
+                fields.update(future.result())
+            finally:
+                session.close()
+    return Evidence(target=target_of(settings), gathered_at=datetime.now(UTC), **fields)

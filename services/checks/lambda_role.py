@@ -1,0 +1,329 @@
+"""lambda.role_put: may the presign function's execution role s3:PutObject the bucket's objects?
+
+Presigning succeeds without the permission (signing is local); the browser's PUT then gets 403 AccessDenied. The
+judge evaluates, as IAM does, the role's policies (inline and attached managed) together with the bucket policy
+(a same-account bucket policy grant counts too; an explicit Deny anywhere wins) for one request: the function's
+role session putting ``arn:aws:s3:::<bucket>/<uuid>.png``. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from services import policy
+from services.checks.bucket import (
+    answer,
+    bucket_policy_fix,
+    dump,
+    finding,
+    load_policy,
+    policy_document,
+    quote_statement,
+    raw_statements,
+    read_state,
+    unreadable,
+)
+from services.checks.evidence import Evidence
+from services.checks.model import Check, ConfigRead, Finding, ReadState, Status
+
+CHECK_ID = "lambda.role_put"
+POLICY_NAME = "presign-put"
+SAMPLE_KEY = "3f1c2e4a-5b6d-4e7f-8a9b-0c1d2e3f4a5b.png"  # the shape of key the function issues: <uuid4>.png
+IAM_READS = (
+    "iam:ListRolePolicies",
+    "iam:GetRolePolicy",
+    "iam:ListAttachedRolePolicies",
+    "iam:GetPolicy",
+    "iam:GetPolicyVersion",
+)
+_ROLE_ARN = re.compile(r"arn:([a-z0-9-]+):iam::(\d{12}):role/(?:[^/\s]+/)*([\w+=,.@-]+)")
+_DENIED_ACTION = re.compile(r"perform: ([a-z0-9-]+:[A-Za-z0-9]+)")
+_POLICY_ARN = re.compile(r"arn:[a-z0-9-]+:iam::(\d{12}|aws):policy/\S+")
+
+
+@dataclass(frozen=True)
+class _Named:
+    """One policy taking part in the decision: a role policy (inline or managed) or the bucket policy."""
+
+    name: str
+    raw: Mapping[str, Any]
+    parsed: policy.Policy
+    kind: str  # "inline", "managed" or "bucket"
+    arn: str | None = None  # managed policies: the policy ARN
+
+    @property
+    def label(self) -> str:
+        return {"inline": f"inline policy {self.name!r}", "managed": f"managed policy {self.arn or self.name}"}.get(
+            self.kind, "the bucket policy"
+        )
+
+
+@dataclass(frozen=True)
+class _Role:
+    arn: str
+    name: str
+    partition: str
+    session: str  # the assumed-role session ARN the function's requests are signed as
+
+
+def _role(config: Any, function: str) -> _Role | None:
+    role_arn = config.get("Role") if isinstance(config, Mapping) else None
+    match = _ROLE_ARN.fullmatch(role_arn) if isinstance(role_arn, str) else None
+    if match is None:
+        return None
+    partition, account, name = match.groups()
+    raw_name = config.get("FunctionName") if isinstance(config.get("FunctionName"), str) else function
+    session = re.sub(r"[^\w+=,.@-]", "-", raw_name.rsplit(":", 1)[-1])[:64] or "presign"
+    return _Role(str(role_arn), name, partition, f"arn:{partition}:sts::{account}:assumed-role/{name}/{session}")
+
+
+def _role_policies(value: Any, role: _Role) -> tuple[list[_Named], list[str]]:
+    """The role's parsed policies, and one line per document that could not be used."""
+    if not isinstance(value, list | tuple):
+        return [], [f"role policies: expected a list of {{name, document}}, got {type(value).__name__}"]
+    named: list[_Named] = []
+    errors: list[str] = []
+    for index, entry in enumerate(value):
+        if not isinstance(entry, Mapping):
+            errors.append(f"role policy #{index}: expected an object with name and document")
+            continue
+        name = entry.get("name") if isinstance(entry.get("name"), str) else f"#{index}"
+        arn = next((v for v in (entry.get("arn"), name) if isinstance(v, str) and _POLICY_ARN.fullmatch(v)), None)
+        try:
+            parsed, raw = load_policy(entry.get("document"), attached_to=role.arn)
+        except policy.PolicyError as err:
+            errors.append(f"role policy {name!r}: PolicyError: {err}")
+            continue
+        named.append(_Named(name, raw, parsed, "managed" if arn else "inline", arn))
+    return named, errors
+
+
+def _bucket_policy(ev: Evidence) -> tuple[_Named | None, list[str], str]:
+    """The bucket policy when it was read, any parse error, and a line saying what was used."""
+    read = ev.bucket_policy
+    state = read_state(read) if isinstance(read, ConfigRead) else None
+    if read is None or state not in (ReadState.OK, ReadState.MISSING):
+        why = answer(read) if isinstance(read, ConfigRead) else "not gathered"
+        return None, [], f"the bucket policy was not read ({why}): only the role's policies were evaluated"
+    if state is ReadState.MISSING:
+        return None, [], "the bucket has no bucket policy"
+    try:
+        parsed, raw = load_policy(read.value)
+    except policy.PolicyError as err:
+        return None, [f"bucket policy: PolicyError: {err}"], "the bucket policy does not parse"
+    if parsed.is_identity_policy:
+        return None, ["bucket policy: it has no Principal elements"], "the bucket policy has no principals"
+    return _Named("bucket policy", raw, parsed, "bucket"), [], "the bucket policy was evaluated too"
+
+
+def _request(ev: Evidence, role: _Role) -> policy.Request:
+    resource = f"arn:{role.partition}:s3:::{ev.target.bucket}/{SAMPLE_KEY}"
+    # Presigned URLs are https; the function's role session is the principal S3 sees on the PUT.
+    return policy.Request(policy.Principal.aws(role.session), "s3:PutObject", resource, {"aws:SecureTransport": "true"})
+
+
+def _evaluate(policies: Sequence[_Named], request: policy.Request) -> policy.Decision | str:
+    try:
+        return policy.evaluate([p.parsed for p in policies], request)
+    except policy.PolicyError as err:
+        return f"PolicyError: {err}"
+
+
+def _allow_fix(ev: Evidence, role: _Role, named: Sequence[_Named]) -> str:
+    """The inline policy granting the PUT, merged into an existing inline policy of the same name (put-role-policy
+    replaces it)."""
+    statement = {
+        "Effect": "Allow",
+        "Action": "s3:PutObject",
+        "Resource": f"arn:{role.partition}:s3:::{ev.target.bucket}/*",
+    }
+    existing = next((p for p in named if p.kind == "inline" and p.name == POLICY_NAME), None)
+    doc = policy_document(existing.raw if existing else None, (), [statement]) or {}
+    notes = (
+        [f"# merged into the existing inline policy {POLICY_NAME!r}, which put-role-policy replaces"]
+        if existing
+        else []
+    )
+    command = (
+        f"aws iam put-role-policy --role-name {shlex.quote(role.name)} --policy-name {POLICY_NAME} "
+        f"--policy-document {shlex.quote(dump(doc))}"
+    )
+    return "\n".join([dump(doc, indent=2), "", command, *notes])
+
+
+def _without_deny_fix(ev: Evidence, role: _Role, culprit: _Named, statements: Sequence[policy.Statement]) -> str:
+    """The denying policy with its denying statement(s) removed, and the command applying it."""
+    doc = policy_document(culprit.raw, {s.index for s in statements})
+    labels = ", ".join(s.label for s in statements)
+    head = f"# {culprit.label}: remove (or narrow) statement(s) {labels}, which deny the PUT"
+    if culprit.kind == "bucket":
+        return head + "\n" + bucket_policy_fix(ev, doc)
+    role_arg = shlex.quote(role.name)
+    if doc is None:
+        command = (
+            f"aws iam detach-role-policy --role-name {role_arg} --policy-arn {shlex.quote(culprit.arn or culprit.name)}"
+            if culprit.kind == "managed"
+            else f"aws iam delete-role-policy --role-name {role_arg} --policy-name {shlex.quote(culprit.name)}"
+        )
+        return f"{head}\n{command}"
+    if culprit.kind == "managed":
+        command = (
+            f"aws iam create-policy-version --policy-arn {shlex.quote(culprit.arn or culprit.name)} "
+            "--policy-document file://policy.json --set-as-default"
+        )
+        return "\n".join([head, dump(doc, indent=2), "", "# save the JSON above as policy.json, then:", command])
+    command = (
+        f"aws iam put-role-policy --role-name {role_arg} --policy-name {shlex.quote(culprit.name)} "
+        f"--policy-document {shlex.quote(dump(doc))}"
+    )
+    return "\n".join([head, dump(doc, indent=2), "", command])
+
+
+def _reparse(named: _Named, drop: set[int]) -> _Named | None:
+    """`named` without the statements at `drop`, parsed again; None when nothing (usable) is left."""
+    doc = policy_document(named.raw, drop)
+    try:
+        parsed = policy.parse_policy(doc, attached_to=named.parsed.attached_to) if doc is not None else None
+    except policy.PolicyError:
+        return None
+    return _Named(named.name, doc, parsed, named.kind, named.arn) if doc is not None and parsed is not None else None
+
+
+def _deny_fix(ev: Evidence, role: _Role, policies: Sequence[_Named], request: policy.Request) -> str:
+    parts = []
+    remaining: list[_Named] = []
+    for named in policies:
+        decision = _evaluate([named], request)
+        if isinstance(decision, policy.Decision) and decision.explicit_deny:
+            denies = [s for s in decision.statements if s.effect == "Deny"]
+            parts.append(_without_deny_fix(ev, role, named, denies))
+            kept = _reparse(named, {s.index for s in denies})
+            remaining += [kept] if kept is not None else []
+        else:
+            remaining.append(named)
+    after = _evaluate(remaining, request)
+    if not (isinstance(after, policy.Decision) and after.allowed):
+        parts.append(_allow_fix(ev, role, remaining))
+    return "\n\n".join(parts)
+
+
+def _examined(policies: Sequence[_Named], bucket_line: str) -> str:
+    roles = [p.label for p in policies if p.kind != "bucket"]
+    return f"policies examined: {', '.join(roles) if roles else 'none attached to the role'}; {bucket_line}"
+
+
+def _unread_config(ev: Evidence, function: str) -> Finding | _Role:
+    """The function's role, or the finding saying why it is unknown."""
+    read = ev.lambda_config
+    lacks = f"lambda:GetFunctionConfiguration on {function}"
+    problem = unreadable(CHECK_ID, read, "the function's configuration", "lambda:GetFunctionConfiguration", lacks)
+    if problem is not None or read is None:
+        return problem or finding(CHECK_ID, Status.UNKNOWN, "Cannot judge: the function was not read")
+    if read_state(read) is ReadState.MISSING:
+        detail = (
+            f"lambda:GetFunctionConfiguration answered {answer(read)}: check PIPELINE_LAMBDA_FUNCTION ({function!r}) "
+            "and the region the console reads."
+        )
+        return finding(CHECK_ID, Status.UNKNOWN, "Cannot judge: the Lambda function was not found", detail, "", (read,))
+    role = _role(read.value, function)
+    if role is None:
+        shown = read.value.get("Role") if isinstance(read.value, Mapping) else read.value
+        detail = f"lambda:GetFunctionConfiguration returned Role {dump(shown)[:200]}; expected arn:aws:iam::<account>:role/<name>."
+        return finding(
+            CHECK_ID, Status.UNKNOWN, "Cannot judge: the function's role ARN is unexpected", detail, "", (read,)
+        )
+    return role
+
+
+def _denied_action(read: ConfigRead | None) -> str | None:
+    """The IAM action an AccessDenied message names ("... is not authorized to perform: iam:GetRolePolicy ..."):
+    the gatherer records every role-policy read under one call name, whichever inner call was refused."""
+    message = str(read.message or "") if isinstance(read, ConfigRead) else ""
+    match = _DENIED_ACTION.search(message)
+    return match.group(1) if match else None
+
+
+def judge_role_put(ev: Evidence) -> Finding:
+    """lambda.role_put: the execution role may s3:PutObject on <bucket>/<uuid>.png (role and bucket policies)."""
+    function = ev.target.lambda_function
+    if not function:
+        detail = (
+            "Set PIPELINE_LAMBDA_FUNCTION to the presign function's name or ARN to have its execution role's "
+            "s3:PutObject permission judged."
+        )
+        return finding(CHECK_ID, Status.SKIP, "Not judged: no Lambda function configured", detail)
+    role = _unread_config(ev, str(function))
+    if isinstance(role, Finding):
+        return role
+    read = ev.role_policies
+    lacks = _denied_action(read) or ", ".join(IAM_READS)
+    problem = unreadable(CHECK_ID, read, "the role's policies", "iam:GetRolePolicy", lacks)
+    if problem is not None or read is None:
+        return problem or finding(CHECK_ID, Status.UNKNOWN, "Cannot judge: the role's policies were not read")
+    return _judge_policies(ev, role, read)
+
+
+def _judge_policies(ev: Evidence, role: _Role, read: ConfigRead) -> Finding:
+    missing_role = read_state(read) is ReadState.MISSING
+    named, errors = ([], []) if missing_role else _role_policies(read.value, role)
+    bucket, bucket_errors, bucket_line = _bucket_policy(ev)
+    policies = [*named, *([bucket] if bucket else [])]
+    errors += bucket_errors
+    request = _request(ev, role)
+    decision = _evaluate(policies, request)
+    evidence = (ev.lambda_config, read, ev.bucket_policy)
+    head = f"role {role.arn}, s3:PutObject on {request.resource}\n{_examined(policies, bucket_line)}"
+    if isinstance(decision, str):
+        errors.append(decision)
+        decision = policy.Decision(False, "not evaluated")
+    if decision.explicit_deny:
+        detail = f"{head}\ndecision: {decision.reason}\n" + _quoted(policies, decision.statements)
+        title = "An explicit Deny stops the Lambda role's s3:PutObject: presigned PUTs will get 403 AccessDenied"
+        return finding(CHECK_ID, Status.FAIL, title, detail, _deny_fix(ev, role, policies, request), evidence)
+    if errors:
+        detail = f"{head}\n" + "\n".join(errors)
+        return finding(CHECK_ID, Status.UNKNOWN, "Cannot judge: a policy document does not parse", detail, "", evidence)
+    if decision.allowed:
+        detail = f"{head}\ndecision: {decision.reason}\n" + _quoted(policies, decision.statements)
+        if bucket is not None and _only_public(decision, bucket):
+            detail += (
+                "\nThe role may PUT only through a grant to everyone, which bucket.public_write's fix removes; "
+                "grant the role itself."
+            )
+            title = "The Lambda role may PUT only because the bucket is publicly writable"
+            return finding(CHECK_ID, Status.WARN, title, detail, _allow_fix(ev, role, named), evidence)
+        return finding(CHECK_ID, Status.PASS, "The Lambda role may s3:PutObject to the bucket", detail, "", evidence)
+    if missing_role:
+        head += f"\nthe role's policies could not be listed: {answer(read)} (does the role exist?)"
+    detail = f"{head}\ndecision: {decision.reason}. Presigning still works (it is local signing); the PUT is refused."
+    title = "The Lambda role may not s3:PutObject to the bucket: presigned PUTs will get 403 AccessDenied"
+    return finding(CHECK_ID, Status.FAIL, title, detail, _allow_fix(ev, role, named), evidence)
+
+
+def _only_public(decision: policy.Decision, bucket: _Named) -> bool:
+    """Whether every statement allowing the PUT is a grant to everyone in the bucket policy."""
+    public = policy.grants_public(bucket.parsed, "s3:PutObject")
+    return bool(decision.statements) and all(s in public for s in decision.statements)
+
+
+def _quoted(policies: Sequence[_Named], statements: Sequence[policy.Statement]) -> str:
+    lines = []
+    for statement in statements:
+        owner = next((p for p in policies if statement in p.parsed.statements), None)
+        if owner is not None and statement.index < len(raw_statements(owner.raw)):
+            lines.append(f"{owner.label} statement {statement.label}: {quote_statement(owner.raw, statement)}")
+    return "\n".join(lines)
+
+
+CHECKS: tuple[Check, ...] = (
+    Check(
+        CHECK_ID,
+        "The Lambda role may PUT objects",
+        frozenset({"lambda", "bucket_config"}),
+        judge_role_put,
+    ),
+)

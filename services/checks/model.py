@@ -1,0 +1,120 @@
+"""The finding model: what a check says, and the evidence it judged. Pure data.
+
+In the style of httplint / parliament: a finding has a stable id (documented in the README), a status,
+a one-line title, a detail quoting what was observed, the exact fix, and the evidence (HTTP exchanges
+and configuration documents, with signatures and credentials redacted).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Status(StrEnum):
+    PASS = "pass"  # noqa: S105 - a status word
+    WARN = "warn"
+    FAIL = "fail"
+    UNKNOWN = "unknown"  # could not be evaluated (e.g. the console's role was denied a read): never a verdict
+    SKIP = "skip"  # not applicable here
+
+
+#: worst first, for summaries
+SEVERITY = (Status.FAIL, Status.WARN, Status.UNKNOWN, Status.PASS, Status.SKIP)
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One HTTP request and its answer, as sent and received (URL redacted)."""
+
+    method: str
+    url: str
+    request_headers: Mapping[str, str] = field(default_factory=dict)
+    status: int | None = None  # None: no answer (connection failed / timed out)
+    response_headers: Mapping[str, str] = field(default_factory=dict)
+    body: str = ""  # the first few KB, as text
+    error: str | None = None  # why there was no answer
+    ms: float = 0.0
+
+    def header(self, name: str) -> str | None:
+        lowered = name.lower()
+        return next((v for k, v in self.response_headers.items() if k.lower() == lowered), None)
+
+    def json(self) -> Any:
+        import json
+
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+
+class ReadState(StrEnum):
+    OK = "ok"
+    MISSING = "missing"  # the configuration does not exist (NoSuchCORSConfiguration, NoSuchBucketPolicy ...)
+    DENIED = "denied"  # the console's identity may not read it (AccessDenied)
+    ERROR = "error"  # anything else (network, throttling, unexpected error)
+    NOT_CONFIGURED = "not_configured"  # the console was not told what to read (e.g. no distribution id)
+
+
+@dataclass(frozen=True)
+class ConfigRead:
+    """One AWS read call's outcome: the document, or why there is none."""
+
+    call: str  # e.g. "s3:GetBucketCors"
+    state: ReadState
+    value: Any = None
+    code: str | None = None  # the AWS error code when not OK
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    id: str
+    status: Status
+    title: str
+    detail: str = ""
+    fix: str = ""  # exact JSON to apply and/or the AWS CLI command
+    evidence: tuple[Exchange | ConfigRead, ...] = ()
+
+    @property
+    def hop(self) -> str:
+        return self.id.split(".", 1)[0]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "status": str(self.status),
+            "title": self.title,
+            "detail": self.detail,
+            "fix": self.fix,
+            "evidence": [_evidence_json(item) for item in self.evidence],
+        }
+
+
+def _evidence_json(item: Exchange | ConfigRead) -> dict[str, Any]:
+    import json
+
+    doc = json.loads(json.dumps(asdict(item), default=str))  # AWS documents hold datetimes
+    doc["kind"] = "http" if isinstance(item, Exchange) else "config"
+    if isinstance(item, ConfigRead):
+        doc["state"] = str(item.state)
+    return doc
+
+
+#: the evidence gatherers a check can need (see gather.py)
+GATHERERS = frozenset(
+    {"presign", "api_preflight", "bucket_config", "bucket_preflight", "canary", "lambda", "distribution"}
+)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One registered check: a stable id, what it needs gathered, and the pure function judging it."""
+
+    id: str
+    title: str
+    needs: frozenset[str]
+    judge: Any  # Callable[[Evidence], Finding]; Any to keep this module free of an import cycle

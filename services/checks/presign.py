@@ -1,0 +1,664 @@
+"""Checks of the presign endpoint (API Gateway -> Lambda): does it answer, keep its contract, sign a sound
+URL, and let the web app's origins call it. Pure judges over gathered evidence (``Evidence``).
+
+Ids: ``presign.reachable``, ``presign.contract``, ``presign.url``, ``presign.cors``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from services.checks.evidence import Evidence
+from services.checks.model import Check, Exchange, Finding, Status
+from services.checks.scrub import redacting, scrub
+from services.explain import explain_presign
+from services.redact import REDACTED, redact_text, redact_url
+
+UUID4_KEY = re.compile(
+    r"^(?:[\w\-]+/)*[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\.png$", re.IGNORECASE
+)
+API_HOST = re.compile(r"^(?P<id>[a-z0-9]{6,})\.execute-api\.(?P<region>[a-z0-9-]+)\.amazonaws\.com$")
+#: an S3 endpoint host: optional virtual-hosted bucket, optional dualstack, optional region, AWS or sandbox suffix
+S3_HOST = re.compile(
+    r"^(?:(?P<bucket>.+)\.)?s3(?:\.dualstack)?(?:[.-](?P<region>[a-z0-9-]+))?\.(?P<suffix>amazonaws\.com(?:\.cn)?|localhost)$"
+)
+#: host "regions" that are really legacy global endpoints
+LEGACY_GLOBAL = frozenset({"external-1"})
+LONG_EXPIRY = 3600  # the seed's hour: long for a bearer URL
+MAX_EXPIRY = 604_800  # SigV4's ceiling (7 days)
+EXCERPT = 300
+SHIPPED_FUNCTION = "presign_function/lambda_function.py"
+
+
+@dataclass
+class _Tally:
+    """Findings collected while judging one check: the worst decides the status."""
+
+    fails: list[str] = field(default_factory=list)
+    warns: list[str] = field(default_factory=list)
+    unknowns: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    fixes: list[str] = field(default_factory=list)
+
+    def fix(self, text: str) -> None:
+        if text not in self.fixes:
+            self.fixes.append(text)
+
+    def status(self) -> Status:
+        if self.fails:
+            return Status.FAIL
+        if self.warns:
+            return Status.WARN
+        if self.unknowns:
+            return Status.UNKNOWN
+        return Status.PASS
+
+    def detail(self) -> str:
+        return redact_text(" ".join([*self.fails, *self.warns, *self.unknowns, *self.notes]))
+
+    def finding(self, check_id: str, ok_title: str, evidence: tuple[Any, ...]) -> Finding:
+        status = self.status()
+        worst = self.fails or self.warns or self.unknowns
+        title = ok_title
+        if worst:
+            title = _first_sentence(worst[0]) + (f" (and {len(worst) - 1} more)" if len(worst) > 1 else "")
+        fix = "" if status is Status.PASS else redact_text("\n".join(self.fixes))
+        return Finding(check_id, status, redact_text(title), self.detail(), fix, evidence)
+
+
+def _first_sentence(text: str) -> str:
+    """A one-line title from a detail sentence ("title: explanation"): the part before its first colon."""
+    head = text.split(": ", 1)[0]
+    head = " ".join(head.split())
+    return (head[:157] + "…" if len(head) > 160 else head).rstrip(". ")
+
+
+def _excerpt(text: str | None, limit: int = EXCERPT) -> str:
+    text = redact_text((text or "").strip())
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _reply_doc(exchange: Exchange | None) -> Any:
+    """The exchange's body as JSON, or None (never raises: bodies are whatever came back)."""
+    if exchange is None or not exchange.body:
+        return None
+    try:
+        return json.loads(exchange.body)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _message(exchange: Exchange) -> str | None:
+    """``message`` (or ``error``) of a JSON error reply."""
+    doc = _reply_doc(exchange)
+    if not isinstance(doc, dict):
+        return None
+    return next((doc[name] for name in ("message", "Message", "error") if isinstance(doc.get(name), str)), None)
+
+
+def _explain(status: int, exchange: Exchange) -> str:
+    """explain_presign over a body that parses (a pathologically nested body is left out)."""
+    body = (exchange.body or "").encode("utf-8", "replace")
+    return explain_presign(
+        status, body if _reply_doc(exchange) is not None or not body.lstrip().startswith((b"[", b"{")) else None
+    )
+
+
+def _said(exchange: Exchange) -> str:
+    """How one exchange went, in a few words, quoting the status and the start of the body."""
+    if exchange.status is None:
+        return f"no answer ({_describe_error(exchange.error)})"
+    body = _excerpt(exchange.body, 160)
+    return f"HTTP {exchange.status}" + (f" {body}" if body else "")
+
+
+def _describe_error(error: str | None) -> str:
+    text = redact_text(error or "no error recorded")
+    lowered = text.lower()
+    if "refused" in lowered:
+        kind = "connection refused"
+    elif "timed out" in lowered or "timeout" in lowered:
+        kind = "timed out"
+    elif any(word in lowered for word in ("name or service", "nodename", "getaddrinfo", "nameresolution", "resolve")):
+        kind = "DNS lookup failed"
+    elif "ssl" in lowered or "certificate" in lowered:
+        kind = "TLS handshake failed"
+    else:
+        return text
+    return f"{kind}: {text}"
+
+
+def _presigned_url(ev: Evidence) -> str | None:
+    doc = _reply_doc(ev.presign_ok)
+    url = doc.get("presignedUrl") if isinstance(doc, dict) else None
+    return url if isinstance(url, str) and url else None
+
+
+def _is_2xx(exchange: Exchange | None) -> bool:
+    return exchange is not None and exchange.status is not None and 200 <= exchange.status < 300
+
+
+def _evidence(*items: Exchange | None) -> tuple[Exchange, ...]:
+    return tuple(scrub(item) for item in items if item is not None)
+
+
+# --- presign.reachable ------------------------------------------------------------------------------------
+
+
+@redacting
+def check_reachable(ev: Evidence) -> Finding:
+    """The endpoint answers a well-formed request (``x-extension: png``) with something other than a 5xx."""
+    ex = ev.presign_ok
+    cid = "presign.reachable"
+    url = redact_url(ev.target.presign_url)
+    curl = f"curl -i -H 'x-extension: png' '{url}'"
+    if ex is None:
+        return Finding(cid, Status.UNKNOWN, "The presign endpoint was not called", f"No GET to {url} was gathered.")
+    evidence = _evidence(ex)
+    if ex.status is None:
+        why = _describe_error(ex.error)
+        return Finding(
+            cid,
+            Status.FAIL,
+            f"The presign endpoint did not answer ({why.split(':', 1)[0]})",
+            f"GET {url} with x-extension: png got no answer: {why}.",
+            f"Check PIPELINE_PRESIGN_URL (host, stage, route) and that this machine can reach it:\n{curl}",
+            evidence,
+        )
+    status = ex.status
+    body = _excerpt(ex.body)
+    quoted = f' Body: "{body}".' if body else ""
+    if status >= 500 or (status in (401, 403, 404)):
+        message = _message(ex)
+        cause = _explain(status, ex)
+        if status == 403 and (message or "").lower() == "forbidden":
+            cause = (
+                'API Gateway answered 403 {"message":"Forbidden"}: the URL\'s stage or route does not exist '
+                "(REST APIs answer Forbidden, not 404, for unknown paths), or the route needs an authorizer / "
+                "API key the console does not send."
+            )
+        fix = (
+            f"Read the function's CloudWatch logs (aws logs tail /aws/lambda/{ev.target.lambda_function or '<function>'} "
+            f"--since 15m), or deploy {SHIPPED_FUNCTION}, which answers errors as 4xx JSON."
+            if status >= 500
+            else "Copy the invoke URL (with stage and route) from the API Gateway console into PIPELINE_PRESIGN_URL:\n"
+            "aws apigatewayv2 get-apis --query 'Items[].[ApiId,ApiEndpoint]'\n" + curl
+        )
+        return Finding(
+            cid,
+            Status.FAIL,
+            f"The presign endpoint answered HTTP {status}",
+            f"GET {url} → {status}. {cause}{quoted}",
+            fix,
+            evidence,
+        )
+    if 300 <= status < 400:
+        location = redact_text(ex.header("Location") or "(no Location)")
+        return Finding(
+            cid,
+            Status.WARN,
+            f"The presign endpoint redirects (HTTP {status})",
+            f"GET {url} → {status}, Location: {location}. Browsers follow it, but a redirect costs a round trip "
+            "and a CORS preflight may not follow it.",
+            f"Set PIPELINE_PRESIGN_URL (and the web app's endpoint) to the final URL: {location}",
+            evidence,
+        )
+    if 400 <= status < 500:
+        cause = _explain(status, ex)
+        return Finding(
+            cid,
+            Status.WARN,
+            f"The presign endpoint answers, but refused a well-formed request (HTTP {status})",
+            f"GET {url} with x-extension: png → {status}. {cause}{quoted}",
+            f"Check that the function accepts x-extension: png ({SHIPPED_FUNCTION} does):\n{curl}",
+            evidence,
+        )
+    return Finding(
+        cid,
+        Status.PASS,
+        f"The presign endpoint answers (HTTP {status}, {ex.ms:.0f} ms)",
+        f"GET {url} → {status}.",
+        "",
+        evidence,
+    )
+
+
+# --- presign.contract -------------------------------------------------------------------------------------
+
+
+REPLY_SHAPE = (
+    'The function must reply {"presignedUrl": "<url from generate_presigned_url>", "key": "<uuid4>.png", '
+    f'"contentType": "image/png"}} as its JSON body ({SHIPPED_FUNCTION} does).'
+)
+
+
+def _judge_reply(doc: Any, tally: _Tally) -> None:
+    failed = len(tally.fails)
+    _judge_reply_fields(doc, tally)
+    if len(tally.fails) > failed:
+        tally.fix(REPLY_SHAPE)
+
+
+def _judge_reply_fields(doc: Any, tally: _Tally) -> None:
+    if not isinstance(doc, dict):
+        tally.fails.append("The 200 reply is not a JSON object with presignedUrl and key.")
+        return
+    url, key, content_type = doc.get("presignedUrl"), doc.get("key"), doc.get("contentType")
+    if not (isinstance(url, str) and url.strip()):
+        tally.fails.append(f"presignedUrl is missing or not a string (got {type(url).__name__}).")
+    elif getattr(_urlsplit_safe(url), "scheme", None) not in ("http", "https"):
+        tally.fails.append(f"presignedUrl is not an http(s) URL: {_excerpt(redact_url(url), 120)!r}.")
+    if not (isinstance(key, str) and key.strip()):
+        tally.fails.append(f"key is missing or not a string (got {type(key).__name__}).")
+    elif not UUID4_KEY.match(key):
+        tally.warns.append(
+            f"key {_excerpt(key, 80)!r} does not look like <uuid4>.png: keys chosen from user input or predictable "
+            "names let one upload overwrite or guess another."
+        )
+        tally.fix('Let the function choose the key: key = f"{uuid.uuid4()}.{ext}".')
+    else:
+        tally.notes.append(f"key {key!r} is a uuid4.")
+    if content_type is None:
+        tally.warns.append(
+            "The reply has no contentType: clients must guess the signed Content-Type "
+            "(the console assumes PIPELINE_CLIENT_CONTENT_TYPE)."
+        )
+        tally.fix(
+            f'Return "contentType" with the signed type ({SHIPPED_FUNCTION} does), or set '
+            "PIPELINE_CLIENT_CONTENT_TYPE to the type the function signs, e.g. application/{ext}."
+        )
+    elif not isinstance(content_type, str) or not content_type.strip():
+        tally.fails.append(f"contentType is not a non-empty string (got {_excerpt(repr(content_type), 60)}).")
+    else:
+        tally.notes.append(f"contentType {content_type!r}.")
+
+
+def _urlsplit_safe(url: str) -> Any:
+    try:
+        return urlsplit(url)
+    except ValueError:
+        return None
+
+
+def _judge_refusal(label: str, ex: Exchange | None, function: str, tally: _Tally) -> None:
+    """A request the endpoint must refuse with a 4xx JSON error (not a 5xx, not a 200)."""
+    if ex is None:
+        tally.unknowns.append(f"{label} was not probed.")
+        return
+    if ex.status is None:
+        tally.unknowns.append(f"{label} got {_said(ex)}.")
+        return
+    status = ex.status
+    if status >= 500:
+        tally.fails.append(f"{label} → HTTP {status} (a crash, not an answer): {_excerpt(ex.body, 160)!r}.")
+    elif 200 <= status < 300:
+        doc = _reply_doc(ex)
+        key = doc.get("key") if isinstance(doc, dict) else None
+        got = f"key {_excerpt(str(key), 80)!r}" if key is not None else _excerpt(ex.body, 160)
+        tally.fails.append(f"The function has no extension allowlist ({label} → HTTP {status} with {got}).")
+    elif 400 <= status < 500:
+        message = _message(ex)
+        if _reply_doc(ex) is None:
+            tally.warns.append(f"{label} → HTTP {status} with a body that is not JSON: {_excerpt(ex.body, 80)!r}.")
+            tally.fix(
+                'Answer refusals as JSON, e.g. 400 {"error": "unsupported_extension", "message": "..."} '
+                f"({SHIPPED_FUNCTION} does)."
+            )
+        else:
+            tally.notes.append(f"{label} → HTTP {status}" + (f' "{message}".' if message else "."))
+        return
+    else:
+        tally.warns.append(f"{label} → HTTP {status}; expected a 4xx JSON error.")
+        tally.fix(f"Answer a missing or unsupported x-extension with 400 JSON ({SHIPPED_FUNCTION} does).")
+        return
+    tally.fix(
+        f"Deploy {SHIPPED_FUNCTION} (extension allowlist; 400 JSON errors): zip it and run "
+        f"aws lambda update-function-code --function-name {function} --zip-file fileb://function.zip"
+    )
+
+
+@redacting
+def check_contract(ev: Evidence) -> Finding:
+    """The 200 reply keeps the contract; bad input gets a 4xx JSON error."""
+    cid = "presign.contract"
+    ex = ev.presign_ok
+    evidence = _evidence(ex, ev.presign_missing_extension, ev.presign_bad_extension)
+    if ex is None or not _is_2xx(ex):
+        got = "was not called" if ex is None else f"answered {_said(ex)}"
+        return Finding(
+            cid,
+            Status.UNKNOWN,
+            "No successful presign reply to judge",
+            f"GET with x-extension: png {got}; see presign.reachable.",
+            "",
+            evidence,
+        )
+    tally = _Tally()
+    _judge_reply(_reply_doc(ex), tally)
+    function = ev.target.lambda_function or "<function>"
+    _judge_refusal("GET without x-extension", ev.presign_missing_extension, function, tally)
+    _judge_refusal("GET with x-extension 'exe'", ev.presign_bad_extension, function, tally)
+    return tally.finding(cid, "The presign reply keeps the contract; bad extensions get a 4xx JSON error", evidence)
+
+
+# --- presign.url ------------------------------------------------------------------------------------------
+
+
+def _is_local(parts: Any) -> bool:
+    """A ``*.localhost`` name (RFC 6761) or loopback: a local emulator such as `python -m services sandbox`."""
+    host = (parts.hostname or "").lower()
+    return host.endswith(".localhost") or host in ("localhost", "127.0.0.1", "::1")
+
+
+def _judge_scheme(parts: Any, ev: Evidence, tally: _Tally) -> None:
+    if parts.scheme == "https":
+        return
+    if parts.scheme == "http" and (ev.target.sandbox or _is_local(parts)):
+        tally.notes.append("Plain http: fine for a local sandbox only (the traffic never leaves this machine).")
+        return
+    tally.fails.append(
+        f"The URL is {parts.scheme or 'scheme-less'}, not https: the upload (and the bearer URL) crosses the network "
+        "in clear text; mixed-content rules block it from an https page."
+    )
+    tally.fix(
+        "Sign with the default endpoint (https://<bucket>.s3.<region>.amazonaws.com): remove any http "
+        "endpoint_url / use_ssl=False from the function's boto3 client."
+    )
+
+
+def _judge_host(parts: Any, ev: Evidence, tally: _Tally) -> str | None:
+    """Judge the host against the configured bucket; the region the host names (None: global / unknown)."""
+    host = (parts.hostname or "").lower()
+    bucket, region = ev.target.bucket, ev.target.region
+    match = S3_HOST.match(host)
+    if match is None:
+        tally.fails.append(f"The URL's host {host!r} is not an S3 endpoint for bucket {bucket!r}.")
+        tally.fix("Set the function's BUCKET_NAME to the bucket and let boto3 choose the endpoint.")
+        return None
+    path_bucket = parts.path.lstrip("/").split("/", 1)[0]
+    url_bucket, style = (match["bucket"], "virtual-hosted") if match["bucket"] else (path_bucket, "path-style")
+    host_region = match["region"]
+    if url_bucket != bucket:
+        tally.fails.append(f"The URL is signed for bucket {url_bucket!r} ({style}), but the bucket is {bucket!r}.")
+        tally.fix(f"Set the function's BUCKET_NAME={bucket} (or PIPELINE_BUCKET to the bucket the function uses).")
+    if (host_region is None or host_region in LEGACY_GLOBAL) and region == "us-east-1":
+        # botocore's own default for us-east-1: the global name is that region's endpoint, no redirect
+        tally.notes.append(f"Host {host} is the global endpoint, which serves us-east-1 buckets directly.")
+        return None
+    if host_region is None or host_region in LEGACY_GLOBAL:
+        tally.warns.append(
+            f"The URL uses the legacy global endpoint {host!r}: S3 answers 307 redirects for buckets outside "
+            "us-east-1 (and regions launched after 2019 need the regional name)."
+        )
+        tally.fix(
+            "Sign with the bucket's region: boto3.client('s3', region_name='<region>', config=Config("
+            "signature_version='s3v4', s3={'addressing_style': 'virtual'})) — the shipped function's BUCKET_REGION."
+        )
+        return None
+    if host_region == "accelerate":
+        tally.notes.append("Transfer Acceleration endpoint.")
+        return None
+    if region and host_region != region and match["suffix"] != "localhost":
+        tally.fails.append(
+            f"The URL's endpoint is in {host_region}, but the bucket is in {region}: S3 answers 301 PermanentRedirect."
+        )
+        tally.fix(f"Set the function's BUCKET_REGION={region} so it signs for the bucket's own region.")
+    if match["suffix"] == "localhost":
+        tally.notes.append(f"Sandbox S3 endpoint {host}{':' + str(parts.port) if _port(parts) else ''} ({style}).")
+    else:
+        tally.notes.append(f"Host {host} ({style}) is bucket {url_bucket}'s endpoint in {host_region}.")
+    return host_region
+
+
+def _port(parts: Any) -> int | None:
+    try:
+        return parts.port
+    except ValueError:
+        return None
+
+
+def _judge_signature(query: dict[str, list[str]], host_region: str | None, ev: Evidence, tally: _Tally) -> bool:
+    """SigV4 or not; the credential scope's region. True when the URL is SigV4."""
+    algorithm = _one(query, "X-Amz-Algorithm")
+    if algorithm != "AWS4-HMAC-SHA256":
+        if _one(query, "AWSAccessKeyId") is not None or _one(query, "Signature") is not None:
+            tally.fails.append(
+                "The URL is signed with SigV2 (AWSAccessKeyId/Signature): S3 refuses SigV2 in regions launched after "
+                "2014 and has deprecated it everywhere."
+            )
+        else:
+            tally.fails.append(f"The URL carries no SigV4 signature (X-Amz-Algorithm={algorithm!r}).")
+        tally.fix(
+            "Sign with SigV4: boto3.client('s3', region_name='<region>', config=Config(signature_version='s3v4'))."
+        )
+        return False
+    credential = _one(query, "X-Amz-Credential") or ""
+    scope = credential.split("/")
+    scope_region = scope[2] if len(scope) >= 5 else None
+    expected = ev.target.region or (host_region if host_region and not ev.target.sandbox else None)
+    if scope_region is None and credential.upper() == REDACTED:
+        # the gatherer redacted the whole credential (key id and scope): the region cannot be compared here
+        tally.notes.append("SigV4; the credential scope was redacted before judging, so its region was not compared.")
+    elif scope_region is None:
+        tally.fails.append("X-Amz-Credential has no credential scope (<key>/<date>/<region>/s3/aws4_request).")
+    elif expected and scope_region != expected:
+        tally.fails.append(
+            f"The signature's credential scope names region {scope_region}, but the bucket is in {expected}: S3 "
+            "answers the PUT with 400 AuthorizationQueryParametersError."
+        )
+        tally.fix(
+            f"Create the function's S3 client with region_name='{expected}' (the shipped function: BUCKET_REGION={expected})."
+        )
+    else:
+        tally.notes.append(f"SigV4, credential scope region {scope_region}.")
+    return True
+
+
+def _judge_expiry(query: dict[str, list[str]], tally: _Tally) -> None:
+    raw = _one(query, "X-Amz-Expires")
+    if raw is None:
+        tally.warns.append("The URL has no X-Amz-Expires.")
+        return
+    try:
+        expires = int(raw)
+    except ValueError:
+        tally.fails.append(f"X-Amz-Expires={raw!r} is not a number of seconds.")
+        return
+    fix = "Shorten the URL's life: the shipped function's URL_EXPIRES_SECONDS=300 (ExpiresIn=300 in generate_presigned_url)."
+    if expires <= 0:
+        tally.fails.append(f"The URL is dead on arrival (X-Amz-Expires={expires}).")
+        tally.fix(fix)
+    elif expires > MAX_EXPIRY:
+        tally.fails.append(f"X-Amz-Expires={expires} exceeds SigV4's {MAX_EXPIRY} s (7 days): S3 refuses the URL.")
+        tally.fix(fix)
+    elif expires >= LONG_EXPIRY:
+        tally.warns.append(
+            f"The URL lives {expires // 60} minutes (X-Amz-Expires={expires}): long for a bearer URL (anyone holding "
+            "it may upload), when uploads start seconds after presigning."
+        )
+        tally.fix(fix)
+    else:
+        tally.notes.append(f"Expires in {expires} s.")
+
+
+def _judge_signed_headers(query: dict[str, list[str]], tally: _Tally) -> None:
+    signed = [h for h in (_one(query, "X-Amz-SignedHeaders") or "").lower().split(";") if h]
+    if "content-type" in signed:
+        tally.notes.append(f"Signed headers: {';'.join(signed)} (the PUT must send exactly the signed Content-Type).")
+    else:
+        tally.warns.append(
+            f"Content-Type is not signed (X-Amz-SignedHeaders={';'.join(signed) or '(none)'}): any type can be "
+            "stored under the key, e.g. text/html."
+        )
+        tally.fix(
+            'Pass ContentType in Params: generate_presigned_url("put_object", Params={"Bucket": b, "Key": k, '
+            '"ContentType": "image/png"}, ...).'
+        )
+
+
+def _one(query: dict[str, list[str]], name: str) -> str | None:
+    values = query.get(name)
+    return values[0] if values else None
+
+
+@redacting
+def check_url(ev: Evidence) -> Finding:
+    """The presigned URL: https, the bucket's own endpoint, SigV4 in its region, a short life, Content-Type signed."""
+    cid = "presign.url"
+    url = _presigned_url(ev)
+    evidence = _evidence(ev.presign_ok)
+    if url is None:
+        return Finding(cid, Status.UNKNOWN, "No presigned URL to judge", "See presign.contract.", "", evidence)
+    shown = redact_url(url)
+    parts = _urlsplit_safe(url)
+    if parts is None or not parts.hostname:
+        return Finding(
+            cid,
+            Status.FAIL,
+            "The presigned URL cannot be parsed",
+            f"presignedUrl: {_excerpt(shown, 200)!r}.",
+            f"Return the URL generate_presigned_url made, unchanged ({SHIPPED_FUNCTION}).",
+            evidence,
+        )
+    query = parse_qs(parts.query, keep_blank_values=True)
+    tally = _Tally()
+    _judge_scheme(parts, ev, tally)
+    host_region = _judge_host(parts, ev, tally)
+    if _judge_signature(query, host_region, ev, tally):
+        _judge_expiry(query, tally)
+        _judge_signed_headers(query, tally)
+    if _one(query, "X-Amz-Security-Token") is not None:
+        tally.notes.append(
+            "X-Amz-Security-Token: signed with temporary credentials (the function's role session); the URL stops "
+            "working when that session ends, whatever X-Amz-Expires says."
+        )
+    tally.notes.append(f"URL: {shown}")
+    ok = f"The presigned URL is {parts.scheme}, SigV4, for the bucket's own endpoint and region"
+    return tally.finding(cid, ok, evidence)
+
+
+# --- presign.cors -----------------------------------------------------------------------------------------
+
+
+def _allow_origin_ok(value: str | None, origin: str) -> bool:
+    return value is not None and value.strip() in (origin, "*")
+
+
+def _judge_preflight(origin: str, ex: Exchange | None, tally: _Tally) -> bool:
+    """Problems with the OPTIONS preflight; True when the preflight is broken."""
+    if ex is None:
+        tally.unknowns.append(f"No preflight was sent for {origin}.")
+        return False
+    if ex.status is None:
+        tally.unknowns.append(f"The preflight for {origin} got {_said(ex)}.")
+        return False
+    problems: list[str] = []
+    if not 200 <= ex.status < 300:
+        problems.append(f"answers HTTP {ex.status}")
+    allow_origin = ex.header("Access-Control-Allow-Origin")
+    if not _allow_origin_ok(allow_origin, origin):
+        problems.append(
+            "carries no Access-Control-Allow-Origin"
+            if allow_origin is None
+            else f"allows origin {allow_origin!r}, not this one"
+        )
+    raw_headers = ex.header("Access-Control-Allow-Headers")
+    allowed = {h.strip().lower() for h in (raw_headers or "").split(",") if h.strip()}
+    if "*" not in allowed:
+        missing = " and ".join(h for h in ("x-extension", "content-type") if h not in allowed)
+        if missing and raw_headers is not None:
+            problems.append(f"does not allow {missing} (Access-Control-Allow-Headers {raw_headers!r})")
+        elif missing:
+            problems.append(f"carries no Access-Control-Allow-Headers (needs {missing})")
+    if problems:
+        more = f"; it also {'; '.join(problems[1:])}" if len(problems) > 1 else ""
+        tally.fails.append(
+            f"The API's preflight from {origin} {problems[0]}: the browser blocks the presign call{more}."
+        )
+    return bool(problems)
+
+
+def _judge_get(origin: str, ex: Exchange | None, tally: _Tally) -> bool:
+    """Problems with the GET's own reply; True when the browser would block reading it."""
+    if ex is None:
+        tally.unknowns.append(f"No GET with Origin {origin} was sent.")
+        return False
+    if ex.status is None:
+        tally.unknowns.append(f"The GET with Origin {origin} got {_said(ex)}.")
+        return False
+    allow_origin = ex.header("Access-Control-Allow-Origin")
+    if _allow_origin_ok(allow_origin, origin):
+        return False
+    got = "no Access-Control-Allow-Origin" if allow_origin is None else f"Access-Control-Allow-Origin {allow_origin!r}"
+    tally.fails.append(
+        f"The presign reply to {origin} (HTTP {ex.status}) carries {got}: the browser hides it from the web app."
+    )
+    return True
+
+
+def _cors_fix(ev: Evidence, tally: _Tally, preflight_broken: bool, get_broken: bool) -> None:
+    parts = _urlsplit_safe(ev.target.presign_url)
+    match = API_HOST.match((parts.hostname or "").lower()) if parts is not None else None
+    api_id = match["id"] if match else "<api-id>"
+    region = (match["region"] if match else None) or ev.target.region
+    origins = ",".join(ev.target.app_origins)
+    tally.fix(
+        f"aws apigatewayv2 update-api --api-id {api_id} --cors-configuration "
+        f"AllowOrigins={origins},AllowHeaders=content-type,x-extension,AllowMethods=GET,OPTIONS"
+        + (f" --region {region}" if region else "")
+    )
+    if get_broken or preflight_broken:
+        tally.fix(
+            "REST API or a Lambda proxy reply: the function must return the header itself, e.g. "
+            '"headers": {"Access-Control-Allow-Origin": "'
+            + (ev.target.app_origins[0] if len(ev.target.app_origins) == 1 else "*")
+            + '", "Access-Control-Allow-Headers": "x-extension, content-type"} '
+            f"({SHIPPED_FUNCTION} sets them from ALLOW_ORIGIN on every reply, OPTIONS included)."
+        )
+
+
+@redacting
+def check_cors(ev: Evidence) -> Finding:
+    """Each app origin may call the presign endpoint from a browser: preflight with x-extension, then the GET."""
+    cid = "presign.cors"
+    origins = tuple(ev.target.app_origins)
+    if not origins:
+        return Finding(
+            cid,
+            Status.SKIP,
+            "No app origins configured",
+            "Set PIPELINE_APP_ORIGINS (e.g. https://app.example.com,http://localhost:5173) to check browser access.",
+        )
+    tally = _Tally()
+    preflight_broken = get_broken = False
+    items: list[Exchange | None] = []
+    for origin in origins:
+        preflight = (ev.api_preflights or {}).get(origin)
+        get = (ev.presign_with_origin or {}).get(origin)
+        items += [preflight, get]
+        broken_here = _judge_preflight(origin, preflight, tally)
+        get_here = _judge_get(origin, get, tally)
+        preflight_broken |= broken_here
+        get_broken |= get_here
+        if not broken_here and not get_here and preflight is not None and get is not None:
+            tally.notes.append(f"{origin}: preflight (OPTIONS; x-extension, content-type) and GET allowed.")
+    if tally.fails:
+        _cors_fix(ev, tally, preflight_broken, get_broken)
+    return tally.finding(cid, f"Browsers on {', '.join(origins)} may call the presign endpoint", _evidence(*items))
+
+
+CHECKS: tuple[Check, ...] = (
+    Check("presign.reachable", "Presign endpoint answers", frozenset({"presign"}), check_reachable),
+    Check("presign.contract", "Presign reply keeps the contract", frozenset({"presign"}), check_contract),
+    Check("presign.url", "Presigned URL is sound", frozenset({"presign"}), check_url),
+    Check(
+        "presign.cors",
+        "Web app origins may call the presign endpoint",
+        frozenset({"api_preflight", "presign"}),
+        check_cors,
+    ),
+)

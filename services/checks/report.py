@@ -1,0 +1,83 @@
+"""A check run's result, and its exports (JSON for machines, Markdown for tickets and chat)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from services.checks.evidence import CheckTarget
+from services.checks.model import SEVERITY, Finding, Status
+
+#: hops in pipeline order, with the titles the page and the Markdown use
+HOPS: tuple[tuple[str, str], ...] = (
+    ("presign", "Presign endpoint (API Gateway + Lambda)"),
+    ("lambda", "Lambda execution role"),
+    ("bucket", "S3 bucket"),
+    ("upload", "Upload (canary)"),
+    ("cdn", "CDN (CloudFront)"),
+)
+ICONS = {Status.PASS: "✅", Status.WARN: "⚠️", Status.FAIL: "❌", Status.UNKNOWN: "❔", Status.SKIP: "➖"}
+
+
+@dataclass(frozen=True)
+class Report:
+    target: CheckTarget
+    findings: tuple[Finding, ...]
+    started_at: datetime
+    duration_ms: float
+
+    @property
+    def failed(self) -> bool:
+        return any(f.status == Status.FAIL for f in self.findings)
+
+    def counts(self) -> dict[str, int]:
+        found = Counter(str(f.status) for f in self.findings)
+        return {str(status): found.get(str(status), 0) for status in SEVERITY}
+
+    def by_hop(self) -> list[tuple[str, str, list[Finding]]]:
+        """(hop id, hop title, its findings) in pipeline order, hops without findings left out."""
+        groups = []
+        for hop, title in HOPS:
+            found = [f for f in self.findings if f.hop == hop]
+            if found:
+                groups.append((hop, title, found))
+        return groups
+
+    def worst(self, hop: str) -> Status | None:
+        statuses = {f.status for f in self.findings if f.hop == hop}
+        return next((s for s in SEVERITY if s in statuses), None)
+
+    def to_json(self) -> dict[str, Any]:
+        """The CLI's public ``--json`` shape: ``{"target": {...}, "findings": [...]}``."""
+        return {
+            "target": self.target.to_json(),
+            "started_at": self.started_at.isoformat(),
+            "duration_ms": round(self.duration_ms, 1),
+            "summary": self.counts(),
+            "findings": [f.to_json() for f in self.findings],
+        }
+
+    def to_markdown(self) -> str:
+        target = self.target
+        counts = ", ".join(f"{n} {s}" for s, n in self.counts().items() if n)
+        lines = [
+            "# Image pipeline check",
+            "",
+            f"- Presign endpoint: `{target.presign_url}`",
+            f"- Bucket: `{target.bucket}` ({target.region or 'region from the AWS chain'})",
+            f"- CDN: `{target.cdn_url}`",
+            f"- Run: {self.started_at.strftime('%Y-%m-%d %H:%M:%S %Z')}, {self.duration_ms / 1000:.1f} s — {counts}",
+            "",
+        ]
+        for _hop, title, findings in self.by_hop():
+            lines += [f"## {title}", ""]
+            for finding in findings:
+                lines.append(f"### {ICONS[finding.status]} `{finding.id}` — {finding.title}")
+                lines.append("")
+                if finding.detail:
+                    lines += [finding.detail, ""]
+                if finding.fix:
+                    lines += ["**Fix**", "", "```", finding.fix, "```", ""]
+        return "\n".join(lines).rstrip() + "\n"

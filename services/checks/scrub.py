@@ -1,0 +1,43 @@
+"""The last line of defence: no signature, credential or token leaves a check, whatever it quoted."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import replace
+
+from services.checks.evidence import Evidence
+from services.checks.model import Exchange, Finding
+from services.redact import redact_text, redact_url
+
+
+def scrub(exchange: Exchange) -> Exchange:
+    """The exchange with every signature / credential / token in its URL, headers and body redacted."""
+    return replace(
+        exchange,
+        url=redact_url(exchange.url),
+        body=redact_text(exchange.body or ""),
+        request_headers={k: redact_text(str(v)) for k, v in dict(exchange.request_headers or {}).items()},
+        response_headers={k: redact_text(str(v)) for k, v in dict(exchange.response_headers or {}).items()},
+        error=None if exchange.error is None else redact_text(exchange.error),
+    )
+
+
+def redact_finding(finding: Finding) -> Finding:
+    return replace(
+        finding,
+        title=" ".join(redact_text(finding.title).split()),  # one line, whatever the evidence held
+        detail=redact_text(finding.detail),
+        fix=redact_text(finding.fix),
+        evidence=tuple(scrub(item) if isinstance(item, Exchange) else item for item in finding.evidence),
+    )
+
+
+def redacting(judge: Callable[[Evidence], Finding]) -> Callable[[Evidence], Finding]:
+    """The judge, with its finding redacted."""
+
+    @functools.wraps(judge)
+    def judged(ev: Evidence) -> Finding:
+        return redact_finding(judge(ev))
+
+    return judged

@@ -1,0 +1,510 @@
+"""Checks of the canary upload: the whole round trip, the Content-Type the PUT must send, and the type S3
+stored. Pure judges over ``Evidence.canary`` (one real upload of a tiny PNG and the reads after it).
+
+Ids: ``upload.roundtrip``, ``upload.content_type``, ``upload.stored_type``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+from services.checks.evidence import Canary, Evidence
+from services.checks.model import Check, ConfigRead, Exchange, Finding, ReadState, Status
+from services.checks.scrub import redacting, scrub
+from services.explain import AwsErrorBody, explain_cdn, explain_put, parse_s3_error, signed_content_type, signed_headers
+from services.redact import redact_text, redact_url
+
+#: what the key's extension should be stored as
+IMAGE_TYPES: Mapping[str, str] = {
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "gif": "image/gif",
+    "webp": "image/webp",
+}
+CLOUDFRONT_GRANT = (
+    '{"Sid": "AllowCloudFrontServicePrincipalReadOnly", "Effect": "Allow", '
+    '"Principal": {"Service": "cloudfront.amazonaws.com"}, "Action": "s3:GetObject", '
+    '"Resource": "arn:aws:s3:::{bucket}/*", "Condition": {"StringEquals": {"AWS:SourceArn": '
+    '"arn:aws:cloudfront::<account-id>:distribution/{distribution}"}}}'
+)
+
+
+def _evidence(*items: Exchange | ConfigRead | None) -> tuple[Exchange | ConfigRead, ...]:
+    return tuple(scrub(item) if isinstance(item, Exchange) else item for item in items if item is not None)
+
+
+def _ok(exchange: Exchange | None) -> bool:
+    return exchange is not None and exchange.status is not None and 200 <= exchange.status < 300
+
+
+def _excerpt(text: str | None, limit: int = 160) -> str:
+    text = redact_text(" ".join((text or "").split()))
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _request_header(exchange: Exchange, name: str) -> str | None:
+    lowered = name.lower()
+    return next((str(v) for k, v in dict(exchange.request_headers or {}).items() if str(k).lower() == lowered), None)
+
+
+def _signed(url: str | None) -> tuple[str, ...]:
+    """X-Amz-SignedHeaders of a URL; none when the URL cannot be parsed (evidence is whatever came back)."""
+    try:
+        return signed_headers(url or "")
+    except ValueError:
+        return ()
+
+
+def _explain_put(status: int, error: AwsErrorBody, sent: str, url: str) -> str:
+    try:
+        urlsplit(url)
+    except ValueError:
+        url = ""  # an unparseable URL signs nothing
+    return explain_put(status, error, sent, url)
+
+
+def _s3_code(exchange: Exchange) -> str | None:
+    return parse_s3_error(exchange.body).code
+
+
+def _answer(exchange: Exchange) -> str:
+    """``HTTP 403 SignatureDoesNotMatch`` / ``no answer (timed out)``."""
+    if exchange.status is None:
+        return f"no answer ({_excerpt(exchange.error or 'no error recorded', 120)})"
+    code = _s3_code(exchange)
+    return f"HTTP {exchange.status}" + (f" {code}" if code else "")
+
+
+def _sent_type(canary: Canary) -> str | None:
+    if canary.put is not None:
+        sent = _request_header(canary.put, "Content-Type")
+        if sent is not None:
+            return sent
+    return canary.signed_content_type or canary.client_content_type
+
+
+def _client_type(ev: Evidence, canary: Canary) -> str:
+    """What the web app sends for a PNG (the canary's record, else the configured template)."""
+    if canary.client_content_type:
+        return canary.client_content_type
+    template = ev.target.client_content_type or "application/{ext}"
+    return template.replace("{ext}", "png").replace("{mime}", "image/png")
+
+
+def _presigned_url(canary: Canary) -> str | None:
+    try:
+        doc = json.loads(canary.presign.body or "")
+    except (ValueError, RecursionError, TypeError):
+        return None
+    url = doc.get("presignedUrl") if isinstance(doc, dict) else None
+    return url if isinstance(url, str) else None
+
+
+def _started(canary: Canary | None) -> bool:
+    return canary is not None and isinstance(canary.presign, Exchange) and _ok(canary.presign) and bool(canary.key)
+
+
+def _not_started(cid: str, canary: Canary | None) -> Finding:
+    if canary is None:
+        return Finding(cid, Status.UNKNOWN, "The canary upload was not run", "No canary evidence was gathered.")
+    presign = canary.presign if isinstance(canary.presign, Exchange) else None
+    got = "was not called" if presign is None else _answer(presign)
+    return Finding(
+        cid,
+        Status.UNKNOWN,
+        "The canary could not start: presigning failed",
+        f"GET presign with x-extension: png → {got}; no key to upload. See presign.reachable and presign.contract.",
+        "",
+        _evidence(presign),
+    )
+
+
+# --- upload.roundtrip -------------------------------------------------------------------------------------
+
+
+def _put_fix(put: Exchange, ev: Evidence) -> str:
+    bucket = ev.target.bucket
+    error = parse_s3_error(put.body)
+    code = error.code
+    if code == "SignatureDoesNotMatch":
+        return "See upload.content_type: send exactly the Content-Type the function signed."
+    if code == "AccessDenied" and "expired" in (error.message or "").lower():
+        return (
+            "Upload right after presigning, or give URLs a longer life (the shipped function's URL_EXPIRES_SECONDS, "
+            "300 by default); check this machine's clock (timedatectl)."
+        )
+    if code == "AccessDenied":
+        role = _role_name(ev)
+        return (
+            "Grant the Lambda's execution role s3:PutObject on the bucket's objects:\n"
+            f"aws iam put-role-policy --role-name {role} --policy-name presign-put --policy-document "
+            f'\'{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Action": "s3:PutObject", '
+            f'"Resource": "arn:aws:s3:::{bucket}/*"}}]}}\''
+        )
+    if code in ("PermanentRedirect", "TemporaryRedirect", "AuthorizationQueryParametersError"):
+        return (
+            "Set the function's BUCKET_REGION to the bucket's region (aws s3api get-bucket-location --bucket "
+            + bucket
+            + ")."
+        )
+    if code == "RequestTimeTooSkewed":
+        return "Synchronise this machine's clock (timedatectl set-ntp true)."
+    if code in ("ExpiredToken", "TokenRefreshRequired"):
+        return "Presign right before uploading; URLs signed with a role session die with it."
+    if code is None:
+        return (
+            "Check that this machine reaches the presigned URL's S3 endpoint (presign.url shows the host), "
+            f"e.g. aws s3api head-bucket --bucket {bucket}."
+        )
+    return f"S3 said {code}; see https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList"
+
+
+def _role_name(ev: Evidence) -> str:
+    """The Lambda's execution role name, when its configuration was read."""
+    config = ev.lambda_config
+    value = config.value if isinstance(config, ConfigRead) and config.state is ReadState.OK else None
+    arn = value.get("Role") if isinstance(value, Mapping) else None
+    return arn.rsplit("/", 1)[-1] if isinstance(arn, str) and "/" in arn else "<function-role>"
+
+
+def _cdn_fix(ev: Evidence, key: str | None) -> str:
+    distribution = ev.target.distribution_id or "<distribution-id>"
+    grant = CLOUDFRONT_GRANT.replace("{bucket}", ev.target.bucket).replace("{distribution}", distribution)
+    return (
+        f"Add to the bucket policy of {ev.target.bucket} (aws s3api put-bucket-policy):\n{grant}\n"
+        "Then clear the cached error:\n"
+        f"aws cloudfront create-invalidation --distribution-id {distribution} --paths '/{key or '<key>'}'"
+    )
+
+
+@redacting
+def check_roundtrip(ev: Evidence) -> Finding:
+    """presign → PUT with the signed type → the CDN serves back identical bytes; else the first broken hop."""
+    cid = "upload.roundtrip"
+    canary = ev.canary
+    if canary is None or not _started(canary):
+        return _not_started(cid, canary)
+    put, cdn = canary.put, canary.cdn_first
+    evidence = _evidence(canary.presign, put, cdn)
+    key = canary.key
+    if put is None:
+        return Finding(cid, Status.UNKNOWN, "The canary was presigned but not uploaded", f"Key {key!r}.", "", evidence)
+    if not _ok(put):
+        sent = _sent_type(canary) or "(none)"
+        if put.status is None:
+            cause = f"the PUT got {_answer(put)}."
+        else:
+            error = parse_s3_error(put.body)
+            cause = _explain_put(put.status, error, sent, put.url)
+        return Finding(
+            cid,
+            Status.FAIL,
+            f"Upload broken at the PUT to S3: {_answer(put)}",
+            redact_text(f"PUT {redact_url(put.url)} with Content-Type {sent!r} → {_answer(put)}. {cause}"),
+            _put_fix(put, ev),
+            evidence,
+        )
+    if cdn is None:
+        return Finding(
+            cid, Status.UNKNOWN, "The canary was uploaded but not read through the CDN", f"Key {key!r}.", "", evidence
+        )
+    if not _ok(cdn):
+        if cdn.status is None:
+            cause = f"The CDN read got {_answer(cdn)}: check PIPELINE_CDN_URL."
+            fix = "Check PIPELINE_CDN_URL (https://<distribution>.cloudfront.net)."
+        else:
+            cause = explain_cdn(cdn.status, cdn.header("X-Cache"), cdn.header("Age"))
+            fix = _cdn_fix(ev, key) if cdn.status in (403, 404) else ""
+        return Finding(
+            cid,
+            Status.FAIL,
+            f"Upload stored, but the CDN read failed: {_answer(cdn)}",
+            redact_text(f"GET {redact_url(cdn.url)} → {_answer(cdn)}. {cause}"),
+            fix,
+            evidence,
+        )
+    if not canary.sha256 or not canary.cdn_body_sha256:
+        return Finding(
+            cid,
+            Status.UNKNOWN,
+            "Upload and CDN read answered, but the bytes were not compared",
+            f"PUT → {put.status}, CDN GET → {cdn.status}; sha256 sent {canary.sha256!r}, served {canary.cdn_body_sha256!r}.",
+            "",
+            evidence,
+        )
+    if canary.sha256 != canary.cdn_body_sha256:
+        return Finding(
+            cid,
+            Status.FAIL,
+            "The CDN serves different bytes than were uploaded",
+            f"sha256 uploaded {canary.sha256}, served {canary.cdn_body_sha256} (Content-Length "
+            f"{cdn.header('Content-Length')!r}, Content-Encoding {cdn.header('Content-Encoding')!r}, X-Cache "
+            f"{cdn.header('X-Cache')!r}). The CDN may serve a stale or other object under this key, or re-encode it.",
+            _cdn_fix(ev, key).split("Then clear the cached error:\n", 1)[-1],
+            evidence,
+        )
+    return Finding(
+        cid,
+        Status.PASS,
+        "Canary uploaded and read back identical through the CDN",
+        f"Key {key!r}: presign {canary.presign.status} ({canary.presign.ms:.0f} ms), PUT {put.status} "
+        f"({put.ms:.0f} ms), CDN GET {cdn.status} ({cdn.ms:.0f} ms, X-Cache {cdn.header('X-Cache')!r}); "
+        f"sha256 {canary.sha256}.",
+        "",
+        evidence,
+    )
+
+
+# --- upload.content_type ----------------------------------------------------------------------------------
+
+
+def _type_fix(ev: Evidence, signed: str) -> str:
+    lines = [f"Make the web app PUT with the endpoint's contentType (Content-Type: {signed}), not a type of its own."]
+    if signed.startswith("application/"):
+        function = ev.target.lambda_function or "<function>"
+        lines.append(
+            "Or have the function sign image/* (browsers display those) and the web app send image/{ext}: "
+            f"aws lambda update-function-configuration --function-name {function} --environment "
+            f"'Variables={{BUCKET_NAME={ev.target.bucket},CONTENT_TYPE_STYLE=image}}' "
+            "(this replaces all variables: include the function's other ones)."
+        )
+    lines.append(
+        "Then tell the console what the web app sends: PIPELINE_CLIENT_CONTENT_TYPE=<its type, e.g. image/{ext}>."
+    )
+    return "\n".join(lines)
+
+
+def _alternatives(canary: Canary) -> tuple[list[str], list[str]]:
+    """(accepted types, one line per type tried)."""
+    accepted, lines = [], []
+    for content_type, exchange in dict(canary.put_alternatives or {}).items():
+        if not isinstance(exchange, Exchange):
+            continue
+        lines.append(
+            f"{content_type!r} → {_answer(exchange)}" if content_type else f"(no Content-Type) → {_answer(exchange)}"
+        )
+        if _ok(exchange) and content_type:
+            accepted.append(str(content_type))
+    return accepted, lines
+
+
+def _signature_mismatch(ev: Evidence, canary: Canary, put: Exchange) -> Finding:
+    cid = "upload.content_type"
+    accepted, lines = _alternatives(canary)
+    sent = _sent_type(canary) or "(none)"
+    client = _client_type(ev, canary)
+    echoed = signed_content_type(parse_s3_error(put.body))
+    signed = (accepted[0] if accepted else None) or canary.signed_content_type or echoed
+    evidence = _evidence(put, *[x for x in dict(canary.put_alternatives or {}).values() if isinstance(x, Exchange)])
+    tried = f" Tried: {'; '.join(lines)}." if lines else ""
+    observed = f"PUT with Content-Type {sent!r} → {_answer(put)}.{tried}"
+    signs_type = "content-type" in _signed(put.url)
+    if not accepted and not (signs_type and signed and signed != sent):
+        cause = _explain_put(put.status or 403, parse_s3_error(put.body), sent, put.url)
+        return Finding(
+            cid,
+            Status.FAIL,
+            "S3 rejected the signature for every Content-Type tried",
+            redact_text(f"{observed} {cause}"),
+            "Return the URL exactly as generate_presigned_url made it, signed with the function's own credentials "
+            "and the bucket's region.",
+            evidence,
+        )
+    signed = signed or (accepted[0] if accepted else "(unknown)")
+    reported = canary.signed_content_type
+    fix = _type_fix(ev, signed)
+    if reported and accepted and reported not in accepted:
+        title = f"The endpoint reports contentType {reported} but signed {signed}"
+        fix = (
+            "Return the type the function actually signs as contentType (the shipped "
+            "presign_function/lambda_function.py reports the ContentType it passes to generate_presigned_url)."
+        )
+    elif client != signed:
+        title = f"The function signs {signed} but the web app sends {client}"
+    else:
+        title = f"The URL is signed for {signed}; the canary PUT sent {sent}"
+    which = (
+        f"S3 accepted {accepted[0]!r} (the signed type)."
+        if accepted
+        else f"S3's error echoes the signed type {signed!r}."
+    )
+    return Finding(
+        cid,
+        Status.FAIL,
+        title,
+        redact_text(f"{observed} {which} The web app sends {client!r}."),
+        fix,
+        evidence,
+    )
+
+
+@redacting
+def check_content_type(ev: Evidence) -> Finding:
+    """The Content-Type the web app sends is the one the function signed (S3 refuses any other)."""
+    cid = "upload.content_type"
+    canary = ev.canary
+    if canary is None or not _started(canary):
+        return _not_started(cid, canary)
+    put = canary.put
+    url = put.url if put is not None else _presigned_url(canary)
+    signs_type = "content-type" in _signed(url)
+    if put is not None and put.status == 403 and _s3_code(put) == "SignatureDoesNotMatch":
+        return _signature_mismatch(ev, canary, put)
+    if (url is not None and not signs_type) or (url is None and not canary.signed_content_type):
+        return Finding(
+            cid,
+            Status.SKIP,
+            "Content-Type is not signed: any type is accepted",
+            f"X-Amz-SignedHeaders={';'.join(_signed(url)) or '(unknown)'}; see presign.url.",
+            "",
+            _evidence(put),
+        )
+    client = _client_type(ev, canary)
+    signed = canary.signed_content_type
+    if signed is None and _ok(put):
+        signed = _request_header(put, "Content-Type") if put is not None else None  # the endpoint is silent
+    evidence = _evidence(canary.presign, put)
+    if signed is None:
+        got = "was not made" if put is None else _answer(put)
+        return Finding(
+            cid,
+            Status.UNKNOWN,
+            "The signed Content-Type is unknown",
+            f"The endpoint reports no contentType and the canary PUT {got}.",
+            "",
+            evidence,
+        )
+    canary_result = "not made" if put is None else _answer(put)
+    if signed != client:
+        return Finding(
+            cid,
+            Status.FAIL,
+            f"The function signs {signed} but the web app sends {client}: its uploads fail",
+            f"The endpoint signs Content-Type {signed!r}; the web app sends {client!r} (PIPELINE_CLIENT_CONTENT_TYPE), "
+            f"so S3 answers its PUTs 403 SignatureDoesNotMatch — even though the console's canary, which sent "
+            f"{signed!r}, got {canary_result}.",
+            _type_fix(ev, signed),
+            evidence,
+        )
+    if put is not None and not _ok(put):
+        return Finding(
+            cid,
+            Status.UNKNOWN,
+            f"The web app sends the signed type {signed}, but the PUT failed otherwise",
+            f"PUT → {canary_result}; see upload.roundtrip.",
+            "",
+            evidence,
+        )
+    return Finding(
+        cid,
+        Status.PASS,
+        f"The web app sends the signed type {signed}",
+        f"Signed Content-Type {signed!r}, web app sends {client!r}; canary PUT {canary_result}.",
+        "",
+        evidence,
+    )
+
+
+# --- upload.stored_type -----------------------------------------------------------------------------------
+
+
+def _recopy_commands(bucket: str) -> str:
+    lines = [
+        f"aws s3 cp s3://{bucket}/ s3://{bucket}/ --recursive --metadata-directive REPLACE "
+        f"--content-type {mime} --exclude '*' --include '*.{ext}'"
+        for ext, mime in IMAGE_TYPES.items()
+    ]
+    return "\n".join(lines) + (
+        "\n(REPLACE also resets other metadata: add --cache-control 'public, max-age=31536000, immutable' to keep one.)"
+    )
+
+
+@redacting
+def check_stored_type(ev: Evidence) -> Finding:
+    """S3 stored the object as image/*, so opening its URL shows the image."""
+    cid = "upload.stored_type"
+    canary = ev.canary
+    head = canary.head if canary is not None else None
+    if canary is None or not isinstance(head, ConfigRead):
+        return Finding(cid, Status.UNKNOWN, "The stored object was not read (HEAD)", "No s3:HeadObject evidence.")
+    evidence = _evidence(head)
+    if head.state is not ReadState.OK:
+        why = {
+            ReadState.DENIED: "the console may not read the object (s3:GetObject needed for HeadObject)",
+            ReadState.MISSING: "no object under the key (the upload did not store one)",
+        }.get(head.state, f"the read failed ({head.state})")
+        code = f" {head.code}" if head.code else ""
+        return Finding(
+            cid,
+            Status.UNKNOWN,
+            f"Could not read the stored object's type:{code or ' ' + str(head.state)}",
+            f"{head.call} → {head.state}{code}: {why}. {_excerpt(head.message)}".strip(),
+            f"Grant the console's identity s3:GetObject on arn:aws:s3:::{ev.target.bucket}/*"
+            if head.state is ReadState.DENIED
+            else "",
+            evidence,
+        )
+    value = head.value if isinstance(head.value, Mapping) else {}
+    raw = value.get("ContentType")
+    stored = raw.strip() if isinstance(raw, str) else None
+    key = canary.key or ""
+    ext = key.rsplit(".", 1)[-1].lower() if "." in key else ""
+    bucket = ev.target.bucket
+    fix = f"Set the function's CONTENT_TYPE_STYLE=image, then re-copy existing objects:\n{_recopy_commands(bucket)}"
+    if not stored:
+        return Finding(
+            cid,
+            Status.WARN,
+            "The stored object has no Content-Type",
+            f"HeadObject on {key!r} returned no ContentType (S3 then serves binary/octet-stream).",
+            fix,
+            evidence,
+        )
+    mime = stored.split(";", 1)[0].strip().lower()
+    if mime.startswith("application/") or mime == "binary/octet-stream":
+        return Finding(
+            cid,
+            Status.FAIL,
+            f"Objects are stored as {stored}: opening the URL downloads instead of showing",
+            f"HeadObject on {key!r}: ContentType {stored!r}. Browsers render image/* inline; {stored} is "
+            "offered as a download.",
+            fix,
+            evidence,
+        )
+    if not mime.startswith("image/"):
+        return Finding(
+            cid,
+            Status.WARN,
+            f"Objects are stored as {stored}, not image/*",
+            f"HeadObject on {key!r}: ContentType {stored!r}.",
+            fix,
+            evidence,
+        )
+    expected = IMAGE_TYPES.get(ext)
+    if expected and mime != expected:
+        return Finding(
+            cid,
+            Status.WARN,
+            f"{key} is stored as {stored}, not {expected}",
+            f"HeadObject on {key!r}: ContentType {stored!r}; the .{ext} extension means {expected}.",
+            fix,
+            evidence,
+        )
+    return Finding(
+        cid,
+        Status.PASS,
+        f"Objects are stored as {stored}",
+        f"HeadObject on {key!r}: ContentType {stored!r}, ContentLength {value.get('ContentLength')!r}.",
+        "",
+        evidence,
+    )
+
+
+CHECKS: tuple[Check, ...] = (
+    Check("upload.roundtrip", "Canary upload round trip", frozenset({"canary"}), check_roundtrip),
+    Check("upload.content_type", "Web app sends the signed Content-Type", frozenset({"canary"}), check_content_type),
+    Check("upload.stored_type", "Objects are stored as image/*", frozenset({"canary"}), check_stored_type),
+)

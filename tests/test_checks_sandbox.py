@@ -1,0 +1,152 @@
+"""The whole check suite against the running sandbox over HTTP: healthy, under each break switch, and fixed."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+
+import pytest
+
+from services.checks.model import Status
+from services.checks.runner import CHECK_IDS, run_checks
+from services.sandbox import layout
+from services.settings import AwsTarget
+from tests.conftest import PROJECT_ROOT
+
+#: switch -> the checks that must fail under it
+EXPECTED_FAILURES = {
+    "bucket-cors-origin": {"bucket.cors", "bucket.cors_preflight"},
+    "api-cors-header": {"presign.cors"},
+    "content-type-mismatch": {"upload.content_type", "upload.roundtrip"},
+    "lambda-role-no-put": {"lambda.role_put", "upload.roundtrip"},
+    "cdn-grant-missing": {"bucket.cdn_read_grant", "cdn.read"},
+    "cdn-grant-other-distribution": {"bucket.cdn_read_grant", "cdn.read"},
+    "seed-public-policy": {
+        "bucket.public_write",
+        "bucket.public_read",
+        "bucket.public_access_block",
+        "cdn.direct_s3_blocked",
+    },
+    "urls-expire": {"upload.roundtrip"},
+    "cdn-short-ttl": {"cdn.config"},
+    "stored-as-application": {"upload.stored_type"},
+}
+
+
+def statuses(report) -> dict[str, Status]:
+    return {finding.id: finding.status for finding in report.findings}
+
+
+def fix_json(fix: str):
+    """The first JSON document in a finding's fix text (the exact configuration to apply)."""
+    start = min(i for i in (fix.find("{"), fix.find("[")) if i >= 0)
+    return json.JSONDecoder().raw_decode(fix[start:])[0]
+
+
+def test_the_healthy_sandbox_passes_every_check(sandbox, sandbox_settings):
+    report = run_checks(sandbox_settings)
+    assert set(statuses(report)) == set(CHECK_IDS)
+    assert {f.id: (f.status, f.title) for f in report.findings if f.status not in (Status.PASS, Status.SKIP)} == {}
+    assert not report.failed
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_FAILURES))
+def test_each_break_switch_is_caught_by_the_right_checks(name, sandbox, switch, sandbox_settings):
+    switch(name)
+    sandbox.invalidate(["/*"])
+    report = run_checks(sandbox_settings)
+    failed = {f.id for f in report.findings if f.status == Status.FAIL}
+    assert EXPECTED_FAILURES[name] <= failed, {f.id: f.title for f in report.findings if f.status != Status.PASS}
+    for finding in report.findings:
+        if finding.id in EXPECTED_FAILURES[name]:
+            assert finding.detail and finding.fix, finding.id
+    sandbox.set_switch(name, False)
+    sandbox.invalidate(["/*"])
+    assert not run_checks(sandbox_settings, only=sorted(EXPECTED_FAILURES[name])).failed
+
+
+def test_applying_the_cors_fix_makes_the_check_pass(sandbox, switch, sandbox_settings, admin_s3):
+    switch("bucket-cors-origin")
+    (finding,) = run_checks(sandbox_settings, only=["bucket.cors"]).findings
+    assert finding.status == Status.FAIL and layout.APP_ORIGIN in finding.detail
+    admin_s3.put_bucket_cors(Bucket=layout.BUCKET, CORSConfiguration=fix_json(finding.fix))
+    report = run_checks(sandbox_settings, only=["bucket.cors", "bucket.cors_preflight"])
+    assert set(statuses(report).values()) == {Status.PASS}
+
+
+@pytest.mark.parametrize(
+    ("name", "check"),
+    [
+        ("cdn-grant-missing", "bucket.cdn_read_grant"),
+        ("cdn-grant-other-distribution", "bucket.cdn_read_grant"),
+        ("seed-public-policy", "bucket.public_write"),
+    ],
+)
+def test_applying_the_policy_fix_makes_the_check_pass(name, check, sandbox, switch, sandbox_settings, admin_s3):
+    switch(name)
+    (finding,) = run_checks(sandbox_settings, only=[check]).findings
+    assert finding.status == Status.FAIL
+    admin_s3.put_bucket_policy(Bucket=layout.BUCKET, Policy=json.dumps(fix_json(finding.fix)))
+    assert run_checks(sandbox_settings, only=[check]).findings[0].status == Status.PASS
+
+
+def test_applying_the_role_fix_makes_the_check_pass(sandbox, switch, sandbox_settings):
+    from services.aws import make_client
+
+    switch("lambda-role-no-put")
+    (finding,) = run_checks(sandbox_settings, only=["lambda.role_put"]).findings
+    assert finding.status == Status.FAIL and layout.PRESIGN_ROLE_ARN in finding.detail
+    assert "aws iam put-role-policy" in finding.fix
+    make_client("iam", sandbox.aws_target()).put_role_policy(
+        RoleName=layout.PRESIGN_ROLE_NAME, PolicyName="presign-put", PolicyDocument=json.dumps(fix_json(finding.fix))
+    )
+    report = run_checks(sandbox_settings, only=["lambda.role_put", "upload.roundtrip"])
+    assert set(statuses(report).values()) == {Status.PASS}
+
+
+def test_denied_configuration_reads_are_unknown_never_a_verdict(sandbox_settings):
+    # the presign role may PUT objects but not read the bucket's or the distribution's configuration
+    weak = dataclasses.replace(
+        sandbox_settings,
+        aws=AwsTarget(
+            region=layout.REGION,
+            endpoint_url=sandbox_settings.aws.endpoint_url,
+            access_key_id=layout.PRESIGN_ROLE_KEY,
+            secret_access_key=layout.PRESIGN_ROLE_SECRET,
+        ),
+    )
+    found = statuses(run_checks(weak, only=["bucket.cors", "bucket.public_access_block", "bucket.public_write"]))
+    assert found == {
+        "bucket.cors": Status.UNKNOWN,
+        "bucket.public_access_block": Status.UNKNOWN,
+        "bucket.public_write": Status.UNKNOWN,
+    }
+
+
+def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "services", *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def test_cli_check_json_and_exit_codes(sandbox_env, switch):
+    healthy = cli("check", "--json", env=sandbox_env)
+    assert healthy.returncode == 0, healthy.stdout[-2000:]
+    doc = json.loads(healthy.stdout)
+    assert set(doc) >= {"target", "findings"} and doc["target"]["bucket"] == layout.BUCKET
+    assert {f["id"] for f in doc["findings"]} == set(CHECK_IDS)
+    assert all({"id", "status", "title", "detail", "fix", "evidence"} <= set(f) for f in doc["findings"])
+    assert "X-Amz-Signature=" not in healthy.stdout.replace("X-Amz-Signature=REDACTED", "")
+    switch("lambda-role-no-put")
+    broken = cli("check", "--only", "lambda.role_put", env=sandbox_env)
+    assert broken.returncode == 1 and "FAIL" in broken.stdout and "lambda.role_put" in broken.stdout
+    assert "aws iam put-role-policy" in broken.stdout
+    unknown = cli("check", "--only", "no.such.check", env=sandbox_env)
+    assert unknown.returncode == 2 and "unknown check id" in unknown.stderr
