@@ -70,3 +70,12 @@ def switch(sandbox: Sandbox):
 def admin_s3(sandbox: Sandbox) -> Any:
     """The console's own (admin) S3 client on the sandbox."""
     return make_client("s3", sandbox.aws_target())
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium, driven by Playwright (browser tests call tests.browsing.require_chromium first)."""
+    from tests.browsing import chromium
+
+    with chromium() as launched:
+        yield launched

@@ -11,34 +11,19 @@ from __future__ import annotations
 
 import html
 import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import requests
 
 from services import browse
 from services.aws import make_client
 from services.sandbox import Sandbox
-from tests.conftest import PROJECT_ROOT
+from tests.browsing import require_chromium, running_console
 from tests.test_browse import ODD_KEYS, SCALE_PREFIX, ensure_odd_objects, ensure_scale_objects
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, _free_port  # skips this module too without chromium
 
 pytestmark = pytest.mark.browser
-DASHBOARD = PROJECT_ROOT / "dashboard.py"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+require_chromium()
 
 
 @pytest.fixture(scope="module")
@@ -85,33 +70,10 @@ def test_the_cdn_urls_of_a_listed_page_load_as_images_in_chromium(browser, liste
 @pytest.fixture(scope="module")
 def console_url(sandbox: Sandbox) -> Iterator[str]:
     """`streamlit run dashboard.py`, configured (PIPELINE_*) for the session's sandbox."""
-    if "pages/browse.py" not in DASHBOARD.read_text():
-        pytest.skip("Browse is not routed in dashboard.py yet (its st.Page line is part of the integration)")
-    port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIPELINE_", "AWS_"))}
     env.update(sandbox.environment())
-    server = ("--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard.py", *server],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{url}/_stcore/health", timeout=2).ok:
-                break
-        except requests.ConnectionError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("the console did not start within 60 s")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=30)
+    with running_console(env) as url:
+        yield url
 
 
 def test_the_browse_page_shows_thumbnails_the_browser_loads_from_the_cdn(browser, listed, console_url, sandbox):

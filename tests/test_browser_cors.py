@@ -10,34 +10,19 @@ as a control, that the very same request succeeds outside a browser, where CORS 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
 from services.sandbox import layout
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.browsing import require_chromium
 
 pytestmark = pytest.mark.browser
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI"):
-        raise RuntimeError(f"{CHROMIUM} is missing: .ci/run must install Debian's chromium")
-    pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)", allow_module_level=True)
+require_chromium()
 
 ALLOWED_ORIGIN = layout.APP_ORIGIN  # http://localhost:5173, in the seed's bucket CORS and the API's CORS
 DISALLOWED_ORIGIN = "http://localhost:8080"  # in neither
@@ -104,16 +89,6 @@ class AppPage:
                     return text[len(prefix) :]
             self.page.wait_for_timeout(100)
         raise AssertionError(f"chromium logged no CORS block of {url} from {self.origin}; console: {self.console}")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

@@ -22,26 +22,13 @@ import pytest
 import requests
 
 from services.sandbox import layout
+from tests.browsing import require_chromium
 from tests.conftest import PROJECT_ROOT
 from tests.support import image_bytes
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
 pytestmark = pytest.mark.browser
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI"):
-        raise RuntimeError(f"{CHROMIUM} is missing: .ci/run must install Debian's chromium")
-    pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)", allow_module_level=True)
+require_chromium()
 
 NPM = shutil.which("npm")
 if NPM is None:
@@ -93,16 +80,6 @@ def seed_app_js(seed_bundle: str, sandbox: Any) -> str:
         assert bundle.count(placeholder) == 1, f"{placeholder!r} should be in the bundle exactly once"
         bundle = bundle.replace(placeholder, value)
     return bundle
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @dataclass
