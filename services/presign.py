@@ -1,18 +1,44 @@
-"""Ask the presign endpoint for an upload URL, exactly as the web app does."""
+"""Ask the presign endpoint for an upload URL, exactly as the web app does, and refuse any reply that would
+send the file anywhere but the configured bucket.
+
+The endpoint's reply decides where the file's bytes go, so it is checked before a byte is sent: the URL
+must be one of the configured bucket's own S3 endpoints (``UrlAllowlist``), https (plain http only for a
+local sandbox), without credentials before the host, and its path must name the key the reply names.
+502/503/504 (API Gateway's "try again") are retried with backoff; nothing else is.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import json
-from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+import re
+from dataclasses import dataclass, field, replace
+from urllib.parse import SplitResult, unquote, urlsplit
 
 import requests
+import urllib3.util
+from urllib3.exceptions import LocationParseError
 
 from services.errors import PipelineError
 from services.explain import explain_presign
-from services.transport import TIMEOUT
+from services.settings import Settings
+from services.transport import TIMEOUT, Answer, AttemptLog, Backoff, DeadlineExceeded, exchange, retrying
 
 MAX_REPLY_BYTES = 64 * 1024  # a presign reply is a few hundred bytes; anything larger is not one
+#: API Gateway's answers that mean "try again": bad gateway, throttled or unavailable, integration timeout
+RETRYABLE_STATUSES = frozenset({502, 503, 504})
+PRESIGN_DEADLINE = 30.0  # seconds for one presign request, from connecting to the last byte of the reply
+DEFAULT_BACKOFF = Backoff(attempts=3, base=0.2, cap=2.0)
+#: an AWS region name: us-east-1, ap-northeast-2, us-gov-west-1, cn-north-1, eu-central-2 ...
+REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d{1,2}")
+#: an S3 host of any bucket and region, to say which bucket or region a refused URL names
+S3_HOST = re.compile(
+    r"^(?:(?P<bucket>[a-z0-9.-]+)\.)?s3(?:-accelerate)?(?:\.dualstack)?(?:[.-](?P<region>[a-z0-9-]+))?"
+    r"\.(?:amazonaws\.com(?:\.cn)?|localhost)$"
+)
+#: a host name (letters, digits, dots, hyphens) or a bracketed IPv6 literal, then an optional port
+NETLOC = re.compile(r"^(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(?::\d{1,5})?$")
+LOCAL_NAMES = ("localhost",)
 
 
 @dataclass(frozen=True)
@@ -23,6 +49,7 @@ class PresignGrant:
     key: str
     content_type: str | None  # the type the endpoint says it signed (our function's ``contentType``)
     http_status: int = 200
+    attempts: int = 1  # HTTP requests it took (502/503/504 are retried)
 
 
 def client_content_type(template: str, ext: str, mime: str) -> str:
@@ -38,7 +65,7 @@ def parse_grant(status: int, body: bytes) -> PresignGrant:
     """Validate a 200 reply: a JSON object with a non-empty http(s) ``presignedUrl`` and a ``key``."""
     try:
         doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as err:
+    except (ValueError, UnicodeDecodeError, RecursionError) as err:
         snippet = body[:80].decode("utf-8", "replace")
         raise _fail(
             f"presign endpoint replied {status} but not with JSON (starts {snippet!r})",
@@ -58,7 +85,11 @@ def parse_grant(status: int, body: bytes) -> PresignGrant:
             status,
             'The function must return {"presignedUrl": "https://…", "key": "…"}.',
         )
-    if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
         raise _fail(
             "presign reply's presignedUrl is not an http(s) URL",
             status,
@@ -75,23 +106,329 @@ def parse_grant(status: int, body: bytes) -> PresignGrant:
     return PresignGrant(url=url.strip(), key=key.strip(), content_type=content_type, http_status=status)
 
 
-def request_grant(session: requests.Session, endpoint: str, ext: str, sent_content_type: str) -> PresignGrant:
-    """GET the endpoint with ``x-extension`` (and the web app's Content-Type header); raise PipelineError(hop="presign")."""
-    headers = {"x-extension": ext, "Content-Type": sent_content_type, "Accept": "application/json"}
+# --- where a presigned URL may send the file ------------------------------------------------------------
+
+
+def _is_local_host(host: str) -> bool:
+    """Loopback IP or a ``localhost`` name (``*.localhost`` resolves to loopback, RFC 6761)."""
+    if host in LOCAL_NAMES or host.endswith(".localhost"):
+        return True
     try:
-        with session.get(endpoint, headers=headers, timeout=TIMEOUT, allow_redirects=False, stream=True) as reply:
-            body = reply.raw.read(MAX_REPLY_BYTES + 1, decode_content=True)
-            status = reply.status_code
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _default_port(scheme: str) -> int:
+    return 443 if scheme == "https" else 80
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """An explicitly configured S3 endpoint (AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL), e.g. the sandbox's."""
+
+    scheme: str
+    host: str
+    port: int
+
+    @property
+    def local(self) -> bool:
+        return _is_local_host(self.host)
+
+    @property
+    def is_ip(self) -> bool:
+        try:
+            ipaddress.ip_address(self.host)
+        except ValueError:
+            return False
+        return True
+
+    @classmethod
+    def parse(cls, url: str | None) -> Endpoint | None:
+        if not url:
+            return None
+        try:
+            parts = urlsplit(url.strip())
+            port = parts.port
+        except ValueError:
+            return None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return None
+        return cls(parts.scheme, parts.hostname.lower(), port or _default_port(parts.scheme))
+
+
+@dataclass(frozen=True)
+class UrlAllowlist:
+    """The configured bucket's S3 endpoints: the only places a presigned URL may send a file.
+
+    ``region`` None (not configured) accepts any region's endpoints, but still only this bucket's.
+    """
+
+    bucket: str
+    region: str | None = None
+    endpoint: Endpoint | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> UrlAllowlist:
+        aws = settings.aws
+        endpoint = Endpoint.parse(aws.s3_endpoint_url or aws.endpoint_url)
+        return cls(bucket=settings.bucket, region=(aws.region or "").strip().lower() or None, endpoint=endpoint)
+
+    def _region_ok(self, region: str) -> bool:
+        return region == self.region if self.region else bool(REGION.fullmatch(region))
+
+    def _global_ok(self) -> bool:
+        """The legacy global endpoint (``s3.amazonaws.com``) serves us-east-1 only."""
+        return self.region in (None, "us-east-1")
+
+    def _aws_regional(self, rest: str, dualstack: bool) -> bool:
+        """``s3.<region>.<suffix>`` (or ``s3.dualstack.<region>.<suffix>``), the suffix the region's partition's."""
+        match = re.fullmatch(r"s3\.(dualstack\.)?([a-z0-9-]+)\.(amazonaws\.com(?:\.cn)?)", rest)
+        if not match or (bool(match.group(1)) and not dualstack):
+            return False
+        region, suffix = match.group(2), match.group(3)
+        expected_suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+        return self._region_ok(region) and suffix == expected_suffix
+
+    def aws_style(self, host: str) -> str | None:
+        """ "virtual" or "path" when ``host`` is one of the bucket's AWS S3 endpoints, else None."""
+        prefix = self.bucket.lower() + "."
+        if host.startswith(prefix):
+            rest = host[len(prefix) :]
+            not_cn = not (self.region or "").startswith("cn-")
+            if self._aws_regional(rest, dualstack=True):
+                return "virtual"
+            if rest == "s3.amazonaws.com" and self._global_ok():
+                return "virtual"
+            if rest == "s3-accelerate.amazonaws.com" and not_cn:
+                return "virtual"
+            return None
+        if self._aws_regional(host, dualstack=False) or (host == "s3.amazonaws.com" and self._global_ok()):
+            return "path"
+        return None
+
+    def endpoint_style(self, host: str, port: int) -> str | None:
+        """ "virtual" or "path" when ``host:port`` is the configured endpoint's, else None."""
+        endpoint = self.endpoint
+        if endpoint is None or port != endpoint.port:
+            return None
+        if host == endpoint.host:
+            return "path"
+        if not endpoint.is_ip and host == f"{self.bucket}.{endpoint.host}":
+            return "virtual"
+        # the sandbox signs http://<bucket>.s3.<region>.localhost:<port> while its endpoint is 127.0.0.1:<port>
+        if endpoint.local and self.region and host == f"{self.bucket}.s3.{self.region}.localhost":
+            return "virtual"
+        return None
+
+    def describe(self) -> str:
+        """The allowed shapes, for a person reading why a URL was refused."""
+        region = self.region or "<region>"
+        suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+        shapes = [
+            f"https://{self.bucket}.s3.{region}.{suffix}/<key>",
+            f"https://s3.{region}.{suffix}/{self.bucket}/<key>",
+        ]
+        if self._global_ok():
+            shapes.append(f"https://{self.bucket}.s3.amazonaws.com/<key>")
+        if not region.startswith("cn-"):
+            shapes.append(f"https://{self.bucket}.s3-accelerate.amazonaws.com/<key>")
+        shapes.append(f"https://{self.bucket}.s3.dualstack.{region}.{suffix}/<key>")
+        if self.endpoint is not None:
+            base = f"{self.endpoint.scheme}://{self.endpoint.host}:{self.endpoint.port}"
+            shapes.append(f"{base}/{self.bucket}/<key> (the configured endpoint)")
+        return ", ".join(shapes)
+
+
+def _refuse(message: str, cause: str) -> PipelineError:
+    return _fail(message, 200, cause + " Nothing was sent.")
+
+
+def _split(url: str) -> tuple[SplitResult, str, int]:
+    """The URL's parts, lower-case host and effective port; refuses what no presigned URL looks like."""
+    if not url.isascii() or any(ch <= " " or ch in "\\\x7f" for ch in url):
+        raise _refuse(
+            "presign reply's presignedUrl contains spaces, control characters, backslashes or non-ASCII",
+            "A presigned S3 URL is plain ASCII; clients disagree on how to read anything else.",
+        )
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as err:
+        raise _refuse(
+            "presign reply's presignedUrl cannot be parsed", "The function returned a malformed URL."
+        ) from err
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _refuse(
+            "presign reply's presignedUrl is not an http(s) URL",
+            "The function returned something other than a presigned S3 URL.",
+        )
+    if "@" in parts.netloc:
+        raise _refuse(
+            f"presign reply's presignedUrl carries a user name or password before the host ({parts.hostname})",
+            "A presigned S3 URL never has user:password@ in it: the upload would hand credentials to that host.",
+        )
+    if not NETLOC.fullmatch(parts.netloc.lower()):
+        raise _refuse(
+            "presign reply's presignedUrl has a malformed host",
+            "The host must be an S3 endpoint name, optionally with a port.",
+        )
+    if parts.fragment or url.endswith("#"):
+        raise _refuse("presign reply's presignedUrl has a #fragment", "A presigned S3 URL never has one.")
+    return parts, parts.hostname.lower(), port or _default_port(parts.scheme)
+
+
+def _check_address(host: str, allow: UrlAllowlist) -> None:
+    """IP literals are refused (link-local always); a loopback IP only as the configured endpoint itself."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return
+    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:169.254.169.254 is the same place
+    if address.is_link_local or (mapped is not None and mapped.is_link_local):
+        raise _refuse(
+            f"presign reply's presignedUrl points at the link-local address {host}",
+            "Link-local addresses (169.254.0.0/16, fe80::/10) hold cloud instance metadata and credentials: "
+            "the function is broken or its reply was tampered with.",
+        )
+    endpoint = allow.endpoint
+    if endpoint is None or not endpoint.local or host != endpoint.host:
+        raise _refuse(
+            f"presign reply's presignedUrl points at the IP address {host}, not an S3 endpoint name",
+            f"S3 presigned URLs name the bucket's endpoint, e.g. https://{allow.bucket}.s3.<region>.amazonaws.com/<key>.",
+        )
+
+
+def _wrong_target(host: str, allow: UrlAllowlist) -> PipelineError:
+    """Say whether the URL names another bucket, another region, or something that is not S3 at all."""
+    match = S3_HOST.fullmatch(host)
+    fix = "Check the function's bucket and region against PIPELINE_BUCKET and AWS_REGION."
+    allowed = f"Allowed: {allow.describe()}."
+    if match and match.group("bucket") and match.group("bucket") != allow.bucket:
+        return _refuse(
+            f"presign reply's presignedUrl is for bucket {match.group('bucket')!r}, not {allow.bucket!r} ({host})",
+            f"The function signs for another bucket. {fix} {allowed}",
+        )
+    if match and match.group("region") and allow.region and match.group("region") != allow.region:
+        return _refuse(
+            f"presign reply's presignedUrl is for region {match.group('region')!r}, not {allow.region!r} ({host})",
+            f"The function signs for another region. {fix} {allowed}",
+        )
+    if host == f"{allow.bucket}.s3.amazonaws.com" and allow.region:
+        return _refuse(
+            f"presign reply's presignedUrl uses the global endpoint ({host}), which serves us-east-1 only, "
+            f"but the bucket is configured in {allow.region!r}",
+            f"The function signs without the bucket's region. {fix} {allowed}",
+        )
+    return _refuse(
+        f"presign reply's presignedUrl points at {host}, not the S3 endpoint of bucket {allow.bucket!r}",
+        f"The upload would go to another host. {fix} {allowed}",
+    )
+
+
+def _style(parts: SplitResult, host: str, port: int, allow: UrlAllowlist) -> str:
+    """Which addressing style the URL uses, after checking its host, port and scheme are allowed."""
+    style = allow.aws_style(host)
+    if style is not None:
+        if parts.scheme != "https" or port != 443:
+            raise _refuse(
+                f"presign reply's presignedUrl uses {parts.scheme}://{host}:{port}, not https on port 443",
+                "S3 presigned URLs must be https: plain http exposes the file and the signature on the way.",
+            )
+        return style
+    style = allow.endpoint_style(host, port)
+    endpoint = allow.endpoint
+    if style is None or endpoint is None:
+        raise _wrong_target(host, allow)
+    if parts.scheme == "http" and not endpoint.local:
+        raise _refuse(
+            f"presign reply's presignedUrl uses plain http to {host}",
+            "Only a local sandbox (loopback or *.localhost) may be reached over plain http.",
+        )
+    if parts.scheme != endpoint.scheme:
+        raise _refuse(
+            f"presign reply's presignedUrl uses {parts.scheme}, the configured endpoint {endpoint.scheme}",
+            "The URL must use the configured S3 endpoint's scheme.",
+        )
+    return style
+
+
+def _same_for_requests(url: str, parts: SplitResult, host: str, port: int) -> bool:
+    """Does the HTTP client read the URL as we did? (urllib3 parses URLs itself, and drops dot segments.)"""
+    try:
+        theirs = urllib3.util.parse_url(url)
+    except (LocationParseError, ValueError):
+        return False
+    their_host = (theirs.host or "").strip("[]").lower()
+    return (
+        theirs.scheme == parts.scheme
+        and their_host == host
+        and (theirs.port or _default_port(parts.scheme)) == port
+        and theirs.auth is None
+        and unquote(theirs.path or "/") == unquote(parts.path or "/")
+    )
+
+
+def check_upload_url(url: str, key: str, allow: UrlAllowlist) -> None:
+    """Refuse (PipelineError, hop "presign") a presigned URL that is not the configured bucket's, or whose path
+    names another key than the reply's ``key``. Only ever raises PipelineError."""
+    if not isinstance(url, str) or not isinstance(key, str):
+        raise _refuse("presign reply's presignedUrl or key is not text", "The function must return strings.")
+    parts, host, port = _split(url)
+    _check_address(host, allow)
+    style = _style(parts, host, port, allow)
+    prefix = "/" if style == "virtual" else f"/{allow.bucket}/"
+    raw_key = parts.path[len(prefix) :] if parts.path.startswith(prefix) else None
+    try:
+        url_key = None if raw_key is None else unquote(raw_key, errors="strict")
+    except UnicodeDecodeError:
+        url_key = None
+    if style == "path" and raw_key is None:
+        raise _refuse(
+            f"presign reply's presignedUrl is path-style but its path does not start with /{allow.bucket}/",
+            "The URL names another bucket in its path. Check the function's bucket against PIPELINE_BUCKET.",
+        )
+    if url_key != key:
+        shown = (url_key or parts.path)[:120]
+        raise _refuse(
+            f"presign reply's presignedUrl is for key {shown!r}, but the reply's key is {key[:120]!r}",
+            "The URL's path must name the key the reply names: the web app takes the key from the URL's path, "
+            "so the object would be stored under another name than the one reported.",
+        )
+    if not _same_for_requests(url, parts, host, port):
+        raise _refuse(
+            "presign reply's presignedUrl reads differently to the HTTP client (dot segments or odd escaping)",
+            "The URL is ambiguous; a presigned S3 URL never is.",
+        )
+
+
+# --- the request ----------------------------------------------------------------------------------------
+
+
+def _fetch(
+    session: requests.Session, endpoint: str, headers: dict[str, str], deadline_s: float, timeout: tuple[float, float]
+) -> Answer:
+    try:
+        return exchange(
+            session, "GET", endpoint, headers=headers, deadline_s=deadline_s, limit=MAX_REPLY_BYTES + 1, timeout=timeout
+        )
+    except DeadlineExceeded as err:
+        raise _fail(
+            f"presign endpoint did not finish answering within {deadline_s:g} s",
+            None,
+            "The endpoint answers, but too slowly (a trickle of bytes, or a stalled proxy); check API Gateway and "
+            "the function's duration in CloudWatch.",
+        ) from err
     except requests.Timeout as err:
         raise _fail(
-            f"presign endpoint did not answer within {TIMEOUT[1]:.0f} s",
+            f"presign endpoint did not answer within {min(timeout[1], deadline_s):g} s",
             None,
             "The endpoint or its function is hanging; check the Lambda's timeout and logs.",
         ) from err
     except requests.ConnectionError as err:
         host = urlsplit(endpoint).netloc
         raise _fail(
-            f"could not connect to the presign endpoint at {host}",
+            f"could not connect to the presign endpoint at {host}, or it dropped the connection",
             None,
             "The endpoint is down or PIPELINE_PRESIGN_URL is wrong (host, port, scheme).",
         ) from err
@@ -99,6 +436,34 @@ def request_grant(session: requests.Session, endpoint: str, ext: str, sent_conte
         raise _fail(
             f"request to the presign endpoint failed: {type(err).__name__}", None, "Check PIPELINE_PRESIGN_URL."
         ) from err
+
+
+def request_grant(
+    session: requests.Session,
+    endpoint: str,
+    ext: str,
+    sent_content_type: str,
+    *,
+    allowlist: UrlAllowlist | None = None,
+    backoff: Backoff = DEFAULT_BACKOFF,
+    deadline_s: float = PRESIGN_DEADLINE,
+    timeout: tuple[float, float] = TIMEOUT,
+    log: AttemptLog | None = None,
+) -> PresignGrant:
+    """GET the endpoint with ``x-extension`` (and the web app's Content-Type header); raise PipelineError(hop="presign").
+
+    502/503/504 are retried (``backoff``); every attempt is recorded in ``log``. With ``allowlist``, a URL that
+    would send the file anywhere but the configured bucket is refused here, before any byte of it is sent.
+    """
+    headers = {"x-extension": ext, "Content-Type": sent_content_type, "Accept": "application/json"}
+    log = log if log is not None else AttemptLog()
+    answer = retrying(
+        lambda: _fetch(session, endpoint, headers, deadline_s, timeout),
+        lambda a: a.status in RETRYABLE_STATUSES,
+        backoff,
+        log,
+    )
+    status, body = answer.status, answer.body
     if len(body) > MAX_REPLY_BYTES:
         raise _fail(
             f"presign reply is larger than {MAX_REPLY_BYTES:,} bytes",
@@ -106,5 +471,9 @@ def request_grant(session: requests.Session, endpoint: str, ext: str, sent_conte
             "This is not a presign reply: check PIPELINE_PRESIGN_URL.",
         )
     if status != 200:
-        raise _fail(f"presign endpoint answered HTTP {status}", status, explain_presign(status, body))
-    return parse_grant(status, body)
+        tries = f" ({log.count} attempts)" if log.count > 1 else ""
+        raise _fail(f"presign endpoint answered HTTP {status}{tries}", status, explain_presign(status, body))
+    grant = parse_grant(status, body)
+    if allowlist is not None:
+        check_upload_url(grant.url, grant.key, allowlist)
+    return replace(grant, attempts=log.count)

@@ -1,16 +1,30 @@
-"""HTTP sessions for the pipeline's hops: every request has a timeout, redirects are never followed
-silently, and each worker thread reuses its own connections (requests.Session is not thread-safe)."""
+"""HTTP for the pipeline's hops: every request has a timeout and an overall deadline, redirects are never
+followed silently, failed attempts are retried only when the caller says so (with jittered exponential
+backoff), and each worker thread reuses its own connections (requests.Session is not thread-safe).
+
+A read timeout is between bytes, so on its own it does not stop a server that drips a byte a second.
+The deadline does: request bodies are sent, and response bodies read, in chunks with a clock check
+between them (``Deadline``, ``read_body``, ``iter_body``).
+"""
 
 from __future__ import annotations
 
+import random
 import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 
 import requests
+import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
 #: (connect, read) seconds. A read timeout is between bytes, so a slow but moving upload is fine.
 TIMEOUT = (5.0, 60.0)
 USER_AGENT = "image-pipeline-console/0.1"
+CHUNK = 64 * 1024
+#: the shortest timeout handed to a socket when a deadline is nearly used up
+MIN_SOCKET_TIMEOUT = 0.05
 
 
 def new_session(pool_size: int = 4) -> requests.Session:
@@ -51,3 +65,214 @@ class SessionPool:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# --- deadlines ------------------------------------------------------------------------------------------
+
+
+class DeadlineExceeded(Exception):
+    """A request (send and answer together) took longer than its overall deadline.
+
+    Deliberately not an OSError: urllib3 would wrap one into a connection error and lose the reason.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"the request did not complete within its {seconds:g} s deadline")
+        self.seconds = seconds
+
+
+@dataclass
+class Deadline:
+    """An overall time budget for one request, from the moment it is created."""
+
+    seconds: float
+    start: float = field(default_factory=time.monotonic)
+
+    def remaining(self) -> float:
+        return self.seconds - (time.monotonic() - self.start)
+
+    def check(self) -> None:
+        if self.remaining() <= 0:
+            raise DeadlineExceeded(self.seconds)
+
+    def timeout(self, base: tuple[float, float] = TIMEOUT) -> tuple[float, float]:
+        """(connect, read) timeouts, each no longer than what is left of the deadline."""
+        self.check()
+        left = max(self.remaining(), MIN_SOCKET_TIMEOUT)
+        return (min(base[0], left), min(base[1], left))
+
+
+class DeadlineBody:
+    """A request body that checks the deadline before handing each chunk to the socket.
+
+    ``__len__`` makes requests send a Content-Length (S3 refuses chunked transfer encoding for a presigned
+    PUT). A PUT cut short by the deadline is never stored: S3 keeps an object only when all of it arrived.
+    """
+
+    def __init__(self, data: bytes, deadline: Deadline, chunk: int = CHUNK) -> None:
+        self._view = memoryview(data)
+        self._position = 0
+        self._deadline = deadline
+        self._chunk = chunk
+
+    def __len__(self) -> int:
+        return len(self._view) - self._position
+
+    def read(self, size: int = -1) -> bytes:
+        self._deadline.check()
+        size = self._chunk if size is None or size < 0 else min(size, self._chunk)
+        piece = self._view[self._position : self._position + size]
+        self._position += len(piece)
+        return piece.tobytes()
+
+
+def _read1(reply: requests.Response, size: int) -> bytes:
+    """One read from the socket (whatever has arrived, up to ``size``), urllib3's errors as requests' errors."""
+    try:
+        return reply.raw.read1(size, decode_content=True) or b""
+    except urllib3.exceptions.ReadTimeoutError as err:
+        raise requests.ReadTimeout(err) from err
+    except urllib3.exceptions.ProtocolError as err:
+        raise requests.exceptions.ChunkedEncodingError(err) from err
+    except urllib3.exceptions.DecodeError as err:
+        raise requests.exceptions.ContentDecodingError(err) from err
+    except urllib3.exceptions.HTTPError as err:
+        raise requests.ConnectionError(err) from err
+
+
+def iter_body(reply: requests.Response, deadline: Deadline, chunk: int = CHUNK) -> Iterator[bytes]:
+    """The (decoded) body of a streamed reply, chunk by chunk, raising DeadlineExceeded when time is up."""
+    while True:
+        deadline.check()
+        piece = _read1(reply, chunk)
+        if not piece:
+            return
+        yield piece
+
+
+def read_body(reply: requests.Response, limit: int, deadline: Deadline) -> bytes:
+    """At most ``limit`` bytes of a streamed reply's body (more is never read), within the deadline."""
+    parts: list[bytes] = []
+    size = 0
+    while size < limit:
+        deadline.check()
+        piece = _read1(reply, min(CHUNK, limit - size))
+        if not piece:
+            break
+        parts.append(piece)
+        size += len(piece)
+    return b"".join(parts)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What one HTTP attempt got back: status, headers and (a bounded prefix of) the body."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+def exchange(
+    session: requests.Session,
+    method: str,
+    url: str,
+    *,
+    headers: Mapping[str, str],
+    deadline_s: float,
+    limit: int,
+    data: bytes | None = None,
+    timeout: tuple[float, float] = TIMEOUT,
+) -> Answer:
+    """One request, never following a redirect, finished (body sent, answer read) within ``deadline_s``.
+
+    Raises DeadlineExceeded, or requests' exceptions (Timeout, ConnectionError, ...) for the caller to
+    translate into the hop's own error.
+    """
+    deadline = Deadline(deadline_s)
+    body = None if data is None else DeadlineBody(data, deadline)
+    with session.request(
+        method,
+        url,
+        headers=dict(headers),
+        data=body,
+        timeout=deadline.timeout(timeout),
+        allow_redirects=False,
+        stream=True,
+    ) as reply:
+        content = read_body(reply, limit, deadline)
+        return Answer(reply.status_code, reply.headers, content)
+
+
+# --- retries --------------------------------------------------------------------------------------------
+
+
+def equal_jitter(upper: float) -> float:
+    """A wait in [upper/2, upper]: exponential on average, never zero, spread so clients do not retry in step."""
+    return upper / 2 + random.uniform(0, upper / 2)  # noqa: S311 - jitter, not cryptography
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Bounded retries: ``attempts`` in all, waits growing from ``base`` seconds, doubling, at most ``cap``.
+
+    ``sleep`` and ``jitter`` are injectable so tests do not wait and can see the waits.
+    """
+
+    attempts: int = 3
+    base: float = 0.2
+    cap: float = 2.0
+    sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
+    jitter: Callable[[float], float] = field(default=equal_jitter, compare=False)
+
+    def delay(self, retry: int) -> float:
+        """The wait before retry number ``retry`` (0 for the first retry), within [0, min(cap, base·2^retry)]."""
+        upper = min(self.cap, self.base * (2**retry))
+        return min(upper, max(0.0, self.jitter(upper)))
+
+
+@dataclass
+class AttemptLog:
+    """What each attempt of one request got (HTTP status, or None for no answer) and the waits between them."""
+
+    statuses: list[int | None] = field(default_factory=list)
+    waits: list[float] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.statuses)
+
+    def note(self) -> str | None:
+        """One line for the trace when there was more than one attempt."""
+        if self.count < 2:
+            return None
+        said = ", ".join("no answer" if s is None else f"HTTP {s}" for s in self.statuses)
+        waited = ", ".join(f"{w:.2f} s" for w in self.waits)
+        return f"{self.count} attempts ({said}); waited {waited} between them"
+
+
+def _attempt(call: Callable[[], Answer], log: AttemptLog) -> Answer:
+    try:
+        answer = call()
+    except Exception:
+        log.statuses.append(None)  # the attempt counts in the trace even though nothing came back
+        raise
+    log.statuses.append(answer.status)
+    return answer
+
+
+def retrying(
+    call: Callable[[], Answer], retry_on: Callable[[Answer], bool], backoff: Backoff, log: AttemptLog
+) -> Answer:
+    """``call()`` until its answer is not one to retry or ``backoff.attempts`` are used; the last answer.
+
+    Exceptions (no answer at all) are not retried: the caller decides what a timeout means.
+    """
+    for retry in range(max(1, backoff.attempts) - 1):
+        answer = _attempt(call, log)
+        if not retry_on(answer):
+            return answer
+        wait = backoff.delay(retry)
+        log.waits.append(wait)
+        backoff.sleep(wait)
+    return _attempt(call, log)

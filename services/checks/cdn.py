@@ -13,6 +13,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from httplint import HttpResponseLinter
+
 from services.checks.evidence import Canary, Evidence
 from services.checks.model import Check, ConfigRead, Exchange, Finding, ReadState, Status
 from services.checks.scrub import redacting, scrub
@@ -255,52 +257,25 @@ def check_cache_hit(ev: Evidence) -> Finding:
 # --- cdn.cache_control ------------------------------------------------------------------------------------
 
 
-def _split_directives(value: str) -> list[str]:
-    """Split on commas outside quoted strings (RFC 9111 section 5.2)."""
-    parts, current, quoted, escaped = [], [], False, False
-    for char in value:
-        if escaped:
-            escaped = False
-        elif char == "\\" and quoted:
-            escaped = True
-        elif char == '"':
-            quoted = not quoted
-        elif char == "," and not quoted:
-            parts.append("".join(current))
-            current = []
-            continue
-        current.append(char)
-    parts.append("".join(current))
-    return parts
+#: httplint notes about the Cache-Control field's own syntax (the rest are about freshness in general)
+_SYNTAX_NOTES = ("BAD_SYNTAX", "CC_")
 
 
 def parse_cache_control(value: str) -> tuple[dict[str, str | None], list[str]]:
-    """Directives (lower-cased name -> value or None) and the problems met, as httplint reports them."""
+    """Directives (lower-cased name -> value or None, the first of duplicates) and the syntax problems,
+    parsed and reported by httplint (the engine behind REDbot)."""
+    linter = HttpResponseLinter()
+    linter.process_response_topline(b"HTTP/1.1", b"200", b"OK")
+    linter.process_headers([(b"Cache-Control", value.encode("latin-1", "replace"))])
+    linter.finish_content(True)
     directives: dict[str, str | None] = {}
-    problems: list[str] = []
-    for part in _split_directives(value):
-        part = part.strip()
-        if not part:
-            continue
-        name, sep, raw = part.partition("=")
-        name = name.strip().lower()
-        if not TOKEN.match(name):
-            problems.append(f"{part!r} is not a directive")
-            continue
-        arg: str | None = None
-        if sep:
-            raw = raw.strip()
-            if raw.startswith('"'):
-                if len(raw) < 2 or not raw.endswith('"'):
-                    problems.append(f"{name}'s quoted value is not closed")
-                    continue
-                arg = re.sub(r"\\(.)", r"\1", raw[1:-1])
-            else:
-                arg = raw
-        if name in directives:
-            problems.append(f"{name} appears more than once (the first counts)")
-            continue
-        directives[name] = arg
+    for name, arg in linter.headers.parsed.get("cache-control") or []:
+        directives.setdefault(str(name).lower(), None if arg is None else str(arg))
+    problems = [
+        str(note.summary).rstrip(".")
+        for note in linter.notes
+        if type(note).__name__.startswith(_SYNTAX_NOTES) and note.level.name in ("BAD", "WARN")
+    ]
     return directives, problems
 
 
