@@ -24,12 +24,13 @@ def hop_states(results: Iterable[UploadResult]) -> dict[str, str]:
     states["app"] = "ok"
     for result in results:
         for step in result.steps:
-            if step.name not in states:
+            name = "presign" if step.name == "presign_retry" else step.name
+            if name not in states:
                 continue
             if not step.ok:
-                states[step.name] = "fail"
-            elif states[step.name] != "fail":
-                states[step.name] = "ok"
+                states[name] = "fail"
+            elif states[name] != "fail":
+                states[name] = "ok"
     return states
 
 

@@ -191,24 +191,23 @@ class UrlAllowlist:
         return self._region_ok(region) and suffix == expected_suffix
 
     def aws_style(self, host: str) -> str | None:
-        """ "virtual" or "path" when ``host`` is one of the bucket's AWS S3 endpoints, else None."""
+        """The addressing style when ``host`` is one of the bucket's AWS S3 endpoints ("virtual", "path"), else None."""
         prefix = self.bucket.lower() + "."
         if host.startswith(prefix):
             rest = host[len(prefix) :]
             not_cn = not (self.region or "").startswith("cn-")
-            if self._aws_regional(rest, dualstack=True):
+            if (
+                self._aws_regional(rest, dualstack=True)
+                or (rest == "s3.amazonaws.com" and self._global_ok())
+                or (rest == "s3-accelerate.amazonaws.com" and not_cn)
+            ):
                 return "virtual"
-            if rest == "s3.amazonaws.com" and self._global_ok():
-                return "virtual"
-            if rest == "s3-accelerate.amazonaws.com" and not_cn:
-                return "virtual"
-            return None
         if self._aws_regional(host, dualstack=False) or (host == "s3.amazonaws.com" and self._global_ok()):
             return "path"
         return None
 
     def endpoint_style(self, host: str, port: int) -> str | None:
-        """ "virtual" or "path" when ``host:port`` is the configured endpoint's, else None."""
+        """The addressing style when ``host:port`` is the configured endpoint's ("virtual", "path"), else None."""
         endpoint = self.endpoint
         if endpoint is None or port != endpoint.port:
             return None
@@ -414,14 +413,14 @@ def _fetch(
         )
     except DeadlineExceeded as err:
         raise _fail(
-            f"presign endpoint did not finish answering within {deadline_s:g} s",
+            f"presign endpoint did not finish answering within {deadline_s:.3g} s",
             None,
             "The endpoint answers, but too slowly (a trickle of bytes, or a stalled proxy); check API Gateway and "
             "the function's duration in CloudWatch.",
         ) from err
     except requests.Timeout as err:
         raise _fail(
-            f"presign endpoint did not answer within {min(timeout[1], deadline_s):g} s",
+            f"presign endpoint did not answer within {min(timeout[1], deadline_s):.3g} s",
             None,
             "The endpoint or its function is hanging; check the Lambda's timeout and logs.",
         ) from err

@@ -248,7 +248,7 @@ class AttemptLog:
             return None
         said = ", ".join("no answer" if s is None else f"HTTP {s}" for s in self.statuses)
         waited = ", ".join(f"{w:.2f} s" for w in self.waits)
-        return f"{self.count} attempts ({said}); waited {waited} between them"
+        return f"{self.count} attempts ({said})" + (f"; waited {waited} between them" if self.waits else "")
 
 
 def _attempt(call: Callable[[], Answer], log: AttemptLog) -> Answer:

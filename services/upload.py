@@ -3,27 +3,54 @@
 For each file: validate the bytes, ask the presign endpoint for a URL (``x-extension``), PUT the bytes
 with the Content-Type that was signed, then read the object back through the CDN and compare sha256.
 A failure stops that file only; the rest of the batch goes on.
+
+Faults the pipeline has in real life are met the way a careful client meets them, and each shows in
+the trace: the presign endpoint's 502/503/504 and S3's 503 SlowDown are retried with backoff (the
+step's ``attempts``); a presigned URL that expired before the PUT gets one fresh URL and one more PUT
+(step ``presign_retry``); a URL that would send the file anywhere but the configured bucket is refused
+before a byte is sent; every request has timeouts and an overall deadline.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import requests
 
 from services.errors import InvalidImage, PipelineError
-from services.explain import explain_cdn, explain_put, parse_s3_error
+from services.explain import AwsErrorBody, explain_cdn, explain_put, parse_s3_error, signed_headers
 from services.images import ImageInfo, display_name, inspect_image
-from services.presign import PresignGrant, client_content_type, request_grant
+from services.presign import (
+    DEFAULT_BACKOFF,
+    PRESIGN_DEADLINE,
+    PresignGrant,
+    UrlAllowlist,
+    client_content_type,
+    request_grant,
+)
 from services.redact import redact_text
 from services.settings import Settings
-from services.transport import TIMEOUT, SessionPool
+from services.transport import (
+    TIMEOUT,
+    Answer,
+    AttemptLog,
+    Backoff,
+    Deadline,
+    DeadlineExceeded,
+    SessionPool,
+    exchange,
+    iter_body,
+    read_body,
+    retrying,
+)
 
 STEPS = ("validate", "presign", "put", "cdn_read")
 DEFAULT_WORKERS = 8
@@ -31,9 +58,44 @@ MAX_ERROR_BODY = 16 * 1024
 HOP_NAMES = {
     "validate": "file check (before anything is sent)",
     "presign": "presign endpoint (API Gateway + Lambda)",
+    "presign_retry": "presign endpoint again, for a fresh URL (the first had expired)",
     "put": "S3 upload (PUT to the presigned URL)",
     "cdn_read": "CDN read-back (CloudFront)",
 }
+MISSING_OR_DENIED = (403, 404)
+
+
+#: S3's 503 SlowDown: the same bounded, jittered backoff as the presign endpoint's 5xx
+PUT_BACKOFF = Backoff(attempts=3, base=0.2, cap=2.0)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class UploadPolicy:
+    """How hard the console tries, and how long it waits. Tests inject short deadlines and instant backoff.
+
+    The PUT and the CDN read get ``deadline_base`` seconds plus the time the file takes at
+    ``min_bytes_per_second``, so a 25 MB file on a slow line is not cut off but a trickle is.
+    """
+
+    presign_backoff: Backoff = DEFAULT_BACKOFF
+    put_backoff: Backoff = PUT_BACKOFF
+    timeout: tuple[float, float] = TIMEOUT
+    presign_deadline: float = PRESIGN_DEADLINE
+    deadline_base: float = 30.0
+    min_bytes_per_second: float = 64 * 1024
+    clock: Callable[[], datetime] = field(default=_utc_now, compare=False)
+
+    def transfer_deadline(self, size: int) -> float:
+        """Seconds for one request that moves ``size`` bytes (the PUT, the CDN read)."""
+        return self.deadline_base + size / self.min_bytes_per_second
+
+
+#: what upload_batch uses (looked up at call time, so a test may swap it)
+DEFAULT_POLICY = UploadPolicy()
 
 
 @dataclass
@@ -45,6 +107,8 @@ class Step:
     error: str | None = None
     cause: str | None = None
     code: str | None = None
+    attempts: int | None = None  # HTTP requests this step made (retries included); None for the file check
+    note: str | None = None  # what was retried or recovered from, when anything was
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -66,13 +130,14 @@ class UploadResult:
         return next((step for step in self.steps if not step.ok), None)
 
     def trace_rows(self) -> list[dict[str, Any]]:
-        """The steps as a table: step, HTTP status, milliseconds, outcome."""
+        """The steps as a table: step, HTTP status, milliseconds, attempts, outcome."""
         return [
             {
                 "step": HOP_NAMES.get(step.name, step.name),
                 "HTTP status": step.http_status,
                 "ms": step.ms,
-                "outcome": "ok" if step.ok else f"failed: {step.error}",
+                "attempts": step.attempts,
+                "outcome": (f"ok — {step.note}" if step.note else "ok") if step.ok else f"failed: {step.error}",
             }
             for step in self.steps
         ]
@@ -101,54 +166,229 @@ def cdn_object_url(cdn_base: str, key: str) -> str:
     return f"{cdn_base.rstrip('/')}/{quote(key, safe='/~')}"
 
 
-class _Timer:
-    def __enter__(self) -> _Timer:
-        self.start = time.perf_counter()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.ms = round((time.perf_counter() - self.start) * 1000, 1)
+# --- times, as S3 and this machine tell them ------------------------------------------------------------
 
 
-def _put(session: requests.Session, grant: PresignGrant, data: bytes, content_type: str, bucket: str) -> int:
+def parse_aws_time(text: str | None) -> datetime | None:
+    """A time as S3 writes it: ``20240101T000000Z``, ISO 8601, an HTTP date, or epoch milliseconds."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    if text.isdigit():
+        try:
+            return datetime.fromtimestamp(int(text) / (1000 if len(text) > 11 else 1), UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    for fmt in ("%Y%m%dT%H%M%SZ", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S.%fZ"):
+        try:
+            return datetime.strptime(text, fmt).replace(tzinfo=UTC)
+        except ValueError:
+            continue
     try:
-        reply = session.put(
-            grant.url, data=data, headers={"Content-Type": content_type}, timeout=TIMEOUT, allow_redirects=False
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _span(delta: timedelta) -> str:
+    """A duration in words: ``20 min 5 s``, ``1 h 2 min``, ``3 s``."""
+    seconds = round(abs(delta.total_seconds()))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {secs} s" if minutes else f"{secs} s"
+
+
+def _versus(delta: timedelta, other: str) -> str:
+    if abs(delta.total_seconds()) < 1:
+        return f"in step with {other}"
+    return f"{_span(delta)} {'ahead of' if delta.total_seconds() > 0 else 'behind'} {other}"
+
+
+# --- the PUT --------------------------------------------------------------------------------------------
+
+
+class _UrlExpired(PipelineError):
+    """S3 answered 403 AccessDenied "Request has expired": the one PUT failure a fresh URL can cure."""
+
+    def __init__(self, message: str, *, error: AwsErrorBody, **details: Any) -> None:
+        super().__init__(message, **details)
+        self.error = error
+
+
+def _is_expired(error: AwsErrorBody) -> bool:
+    return error.code == "AccessDenied" and "request has expired" in (error.message or "").lower()
+
+
+def _skew_cause(error: AwsErrorBody, now: datetime) -> str:
+    server = parse_aws_time(error.fields.get("ServerTime"))
+    request = parse_aws_time(error.fields.get("RequestTime"))
+    if server is None:
+        said = f"This machine's clock read {_iso(now)}; S3 did not say its own time (no ServerTime)."
+    else:
+        said = (
+            f"S3's clock (ServerTime) read {_iso(server)} and this machine's {_iso(now)}: this machine is "
+            f"{_versus(now - server, 'S3')}."
         )
+    if request is not None and server is not None:
+        said += (
+            f" The request was dated {_iso(request)} (RequestTime: for a presigned URL, the presign function's "
+            f"clock when it signed), {_versus(request - server, 'S3')}; S3 allows 15 minutes."
+        )
+    return f"{said} Fix the clock that is off (NTP, e.g. timedatectl set-ntp true), then presign again."
+
+
+def _expired_cause(error: AwsErrorBody, url: str, now: datetime, presign_ms: float, fresh_tried: bool) -> str:
+    query = parse_qs(urlsplit(url).query)
+    signed = parse_aws_time((query.get("X-Amz-Date") or [""])[0])
+    lifetime = (query.get("X-Amz-Expires") or [""])[0]
+    server = parse_aws_time(error.fields.get("ServerTime"))
+    facts = [f"the presign endpoint took {presign_ms / 1000:.1f} s to answer"]
+    if signed is not None and lifetime.isdigit():
+        facts.insert(0, f"the URL was signed at {_iso(signed)} to live {lifetime} s")
+    if server is not None:
+        facts.append(f"S3's clock read {_iso(server)} and this machine's {_iso(now)}")
+    said = f"The presigned URL had expired when S3 received the PUT ({'; '.join(facts)})."
+    if fresh_tried:
+        return (
+            f"{said} A fresh URL, used at once, had expired too: the endpoint's URLs expire before a client can "
+            "use them. Raise ExpiresIn in the function (minutes, not seconds), make the endpoint answer well "
+            "within it, and check the function's clock."
+        )
+    return f"{said} Upload sooner after presigning, or raise the function's ExpiresIn."
+
+
+def _signature_cause(error: AwsErrorBody, sent_type: str, url: str, grant: PresignGrant) -> str:
+    headers = signed_headers(url)
+    listed = ", ".join(headers) if headers else "none listed (the URL has no X-Amz-SignedHeaders: not SigV4)"
+    said = f" Signed headers (X-Amz-SignedHeaders): {listed}. Content-Type sent: {sent_type!r}"
+    if grant.content_type is not None:
+        said += ", the type the presign reply says it signed (contentType)."
+    else:
+        said += (
+            "; the presign reply did not say which type it signed (no contentType): have the function return it, "
+            "or set PIPELINE_CLIENT_CONTENT_TYPE to the type it signs (the seed's signs application/<ext>)."
+        )
+    return explain_put(403, error, sent_type, url) + said
+
+
+def _put_cause(
+    answer: Answer, error: AwsErrorBody, sent_type: str, grant: PresignGrant, attempts: int, now: datetime
+) -> str:
+    if error.code == "SignatureDoesNotMatch":
+        return _signature_cause(error, sent_type, grant.url, grant)
+    if error.code == "RequestTimeTooSkewed":
+        return _skew_cause(error, now)
+    if answer.status == 503:
+        return (
+            f"S3 asked to slow down ({error.code or 'HTTP 503'}) on all {attempts} attempts, with growing waits "
+            "between them: the request rate on this bucket or prefix is too high right now. Try again later."
+        )
+    return explain_put(answer.status, error, sent_type, grant.url)
+
+
+def _put(session: requests.Session, grant: PresignGrant, data: bytes, sent_type: str, bucket: str, run: _Run) -> int:
+    """PUT ``data`` to ``grant.url``, retrying 503 with backoff; the status, or PipelineError (_UrlExpired)."""
+    policy = run.policy
+    deadline = policy.transfer_deadline(len(data))
+
+    def attempt() -> Answer:
+        return exchange(
+            session,
+            "PUT",
+            grant.url,
+            headers={"Content-Type": sent_type},
+            data=data,
+            deadline_s=deadline,
+            limit=MAX_ERROR_BODY,
+            timeout=policy.timeout,
+        )
+
+    where = {"hop": "put", "key": grant.key, "bucket": bucket}
+    try:
+        answer = retrying(attempt, lambda a: a.status == 503, policy.put_backoff, run.log)
+    except DeadlineExceeded as err:
+        raise PipelineError(
+            f"S3 did not finish the PUT within {deadline:.3g} s",
+            **where,
+            cause="The upload or S3's answer crawled (a byte at a time): the network to S3 is too slow or a proxy "
+            "stalls. Nothing was stored: S3 keeps an object only when all of it arrived.",
+        ) from err
     except requests.Timeout as err:
         raise PipelineError(
             "S3 did not answer the PUT in time",
-            hop="put",
-            key=grant.key,
-            bucket=bucket,
+            **where,
             cause="The network to S3 is slow or blocked; try again.",
         ) from err
     except requests.RequestException as err:
         raise PipelineError(
             f"could not connect to S3 for the PUT ({type(err).__name__})",
-            hop="put",
-            key=grant.key,
-            bucket=bucket,
+            **where,
             cause="The presigned URL's host is unreachable from here: check the function's region and addressing style.",
         ) from err
-    with reply:
-        if 200 <= reply.status_code < 300:
-            return reply.status_code
-        error = parse_s3_error(reply.content[:MAX_ERROR_BODY])
-    raise PipelineError(
-        f"S3 refused the PUT: HTTP {reply.status_code} {error.code or ''}".strip(),
-        hop="put",
-        http_status=reply.status_code,
-        code=error.code,
-        key=grant.key,
-        bucket=bucket,
-        cause=explain_put(reply.status_code, error, content_type, grant.url),
+    if 200 <= answer.status < 300:
+        return answer.status
+    error = parse_s3_error(answer.body)
+    tries = f" ({run.log.count} attempts)" if run.log.count > 1 else ""
+    message = f"S3 refused the PUT: HTTP {answer.status} {error.code or ''}".strip() + tries
+    details = {**where, "http_status": answer.status, "code": error.code}
+    if _is_expired(error):
+        cause = _expired_cause(error, grant.url, policy.clock(), run.presign_ms, fresh_tried=False)
+        raise _UrlExpired(f"{message} (the presigned URL had expired)", error=error, **details, cause=cause)
+    cause = _put_cause(answer, error, sent_type, grant, run.log.count, policy.clock())
+    raise PipelineError(message, **details, cause=cause)
+
+
+# --- the CDN read-back ----------------------------------------------------------------------------------
+
+
+def _cdn_refusal(status: int, headers: Mapping[str, str], body: bytes, key: str) -> PipelineError:
+    x_cache, age = headers.get("X-Cache"), headers.get("Age")
+    what = ": missing or denied" if status in MISSING_OR_DENIED else ""
+    return PipelineError(
+        f"CDN answered HTTP {status} for the new object{what} (X-Cache: {x_cache or 'none'}, Age: {age or 'none'})",
+        hop="cdn_read",
+        key=key,
+        http_status=status,
+        code=parse_s3_error(body).code,
+        cause=explain_cdn(status, x_cache, age),
     )
 
 
-def _read_back(session: requests.Session, url: str, expected_sha256: str, key: str) -> int:
+def _read_back(
+    session: requests.Session, url: str, info: ImageInfo, key: str, policy: UploadPolicy, log: AttemptLog
+) -> int:
+    deadline_s = policy.transfer_deadline(info.size)
+    deadline = Deadline(deadline_s)
+    digest, size = hashlib.sha256(), 0
     try:
-        reply = session.get(url, timeout=TIMEOUT, allow_redirects=False, stream=True)
+        log.statuses.append(None)  # one attempt, never retried: a CDN error is evidence, not noise
+        with session.get(url, timeout=deadline.timeout(policy.timeout), allow_redirects=False, stream=True) as reply:
+            log.statuses[-1] = reply.status_code
+            if reply.status_code != 200:
+                raise _cdn_refusal(reply.status_code, reply.headers, read_body(reply, MAX_ERROR_BODY, deadline), key)
+            for chunk in iter_body(reply, deadline):
+                digest.update(chunk)
+                size += len(chunk)
+                if size > info.size:
+                    break  # more bytes than were uploaded: not our object, and no need to read it all
+    except DeadlineExceeded as err:
+        raise PipelineError(
+            f"the CDN did not finish sending the object within {deadline_s:.3g} s",
+            hop="cdn_read",
+            key=key,
+            cause="The CDN answers, but in a trickle: check the distribution and the network to it.",
+        ) from err
+    except requests.Timeout as err:
+        raise PipelineError(
+            "the CDN did not answer in time", hop="cdn_read", key=key, cause="The CDN or its origin is hanging."
+        ) from err
     except requests.RequestException as err:
         raise PipelineError(
             f"could not reach the CDN ({type(err).__name__})",
@@ -156,22 +396,7 @@ def _read_back(session: requests.Session, url: str, expected_sha256: str, key: s
             key=key,
             cause="The CDN host is unreachable: check PIPELINE_CDN_URL.",
         ) from err
-    with reply:
-        if reply.status_code != 200:
-            x_cache, age = reply.headers.get("X-Cache"), reply.headers.get("Age")
-            error = parse_s3_error(reply.raw.read(MAX_ERROR_BODY, decode_content=True))
-            raise PipelineError(
-                f"CDN answered HTTP {reply.status_code} for the new object",
-                hop="cdn_read",
-                key=key,
-                http_status=reply.status_code,
-                code=error.code,
-                cause=explain_cdn(reply.status_code, x_cache, age),
-            )
-        digest = hashlib.sha256()
-        for chunk in reply.iter_content(64 * 1024):
-            digest.update(chunk)
-    if digest.hexdigest() != expected_sha256:
+    if digest.hexdigest() != info.sha256:
         raise PipelineError(
             "the CDN served different bytes than were uploaded",
             hop="cdn_read",
@@ -179,66 +404,151 @@ def _read_back(session: requests.Session, url: str, expected_sha256: str, key: s
             http_status=200,
             cause="The CDN returned another object for this key (a stale cache entry, or an origin path that points elsewhere).",
         )
-    return reply.status_code
+    return 200
 
 
-def _record(result: UploadResult, name: str, timer: _Timer, status: int | None = None) -> None:
-    result.steps.append(Step(name=name, ok=True, http_status=status, ms=timer.ms))
-
+# --- one file -------------------------------------------------------------------------------------------
 
 NOTHING_SENT = "Refused before any network call: nothing was uploaded."
 
 
-def _record_error(result: UploadResult, name: str, err: InvalidImage | PipelineError, ms: float) -> None:
-    if isinstance(err, PipelineError):
-        step = Step(
-            name=name,
-            ok=False,
-            http_status=err.http_status,
-            ms=ms,
-            error=redact_text(str(err)),
-            cause=err.cause,
-            code=err.code,
+class _Run:
+    """One file's way through the hops: the step under way, its attempts, and the trace so far."""
+
+    def __init__(self, item: UploadInput, settings: Settings, session: requests.Session, policy: UploadPolicy) -> None:
+        self.item, self.settings, self.session, self.policy = item, settings, session, policy
+        self.result = UploadResult(file=display_name(item.name))
+        self.presign_ms = 0.0
+        self.begin("validate", network=False)
+
+    def begin(self, step: str, network: bool = True) -> None:
+        self.step, self.note, self.paused_ms = step, None, 0.0
+        self.log = AttemptLog()
+        self.network = network
+        self.started = time.perf_counter()
+
+    def ms(self) -> float:
+        return round((time.perf_counter() - self.started) * 1000 - self.paused_ms, 1)
+
+    def _attempts(self) -> int | None:
+        return self.log.count if self.network else None
+
+    def done(self, status: int | None = None) -> float:
+        ms = self.ms()
+        note = self.note or self.log.note()
+        self.result.steps.append(Step(self.step, True, status, ms, attempts=self._attempts(), note=note))
+        return ms
+
+    def failed(self, err: InvalidImage | PipelineError) -> None:
+        if isinstance(err, PipelineError):
+            step = Step(
+                self.step,
+                False,
+                err.http_status,
+                self.ms(),
+                error=redact_text(str(err)),
+                cause=err.cause,
+                code=err.code,
+                attempts=self._attempts(),
+                note=self.log.note(),
+            )
+        else:
+            step = Step(self.step, False, ms=self.ms(), error=str(err), cause=NOTHING_SENT)
+        self.result.steps.append(step)
+
+    def presign(self, info: ImageInfo, sent_type: str) -> PresignGrant:
+        return request_grant(
+            self.session,
+            self.settings.presign_url,
+            info.ext,
+            sent_type,
+            allowlist=UrlAllowlist.from_settings(self.settings),
+            backoff=self.policy.presign_backoff,
+            deadline_s=self.policy.presign_deadline,
+            timeout=self.policy.timeout,
+            log=self.log,
         )
-    else:
-        step = Step(name=name, ok=False, ms=ms, error=str(err), cause=NOTHING_SENT)
-    result.steps.append(step)
+
+    def fresh_grant(self, info: ImageInfo, sent_type: str, expired: _UrlExpired) -> PresignGrant:
+        """The one fresh presign after an expired URL, traced as step ``presign_retry``."""
+        started, put_log = time.perf_counter(), self.log
+        self.log = AttemptLog()
+        try:
+            fresh = self.presign(info, sent_type)
+        except PipelineError:
+            retry_log, self.log = self.log, put_log
+            self.paused_ms += (time.perf_counter() - started) * 1000
+            expired.cause = f"{expired.cause} A fresh URL was asked for once; the presign endpoint failed (next step)."
+            self.failed(expired)
+            self.begin("presign_retry")
+            self.log, self.started = retry_log, started
+            raise
+        retry_ms = round((time.perf_counter() - started) * 1000, 1)
+        note = "the first presigned URL had expired before the PUT; asked once for a fresh one"
+        self.result.steps.append(
+            Step("presign_retry", True, fresh.http_status, retry_ms, attempts=self.log.count, note=note)
+        )
+        self.log, self.paused_ms = put_log, self.paused_ms + retry_ms
+        self.presign_ms = retry_ms
+        return fresh
+
+    def put(self, info: ImageInfo, grant: PresignGrant, sent_type: str) -> tuple[PresignGrant, int]:
+        """The PUT; after an expired URL, one fresh URL and one more PUT. The grant used, and S3's status."""
+        data, bucket = self.item.data, self.settings.bucket
+        try:
+            return grant, _put(self.session, grant, data, grant.content_type or sent_type, bucket, self)
+        except _UrlExpired as expired:
+            fresh = self.fresh_grant(info, sent_type, expired)
+        self.result.key, self.result.content_type = fresh.key, fresh.content_type or sent_type
+        try:
+            status = _put(self.session, fresh, data, self.result.content_type, bucket, self)
+        except _UrlExpired as again:
+            cause = _expired_cause(again.error, fresh.url, self.policy.clock(), self.presign_ms, fresh_tried=True)
+            raise PipelineError(
+                "S3 refused the PUT: the presigned URL expired even after a fresh URL (HTTP 403 AccessDenied)",
+                hop="put",
+                http_status=again.http_status,
+                code=again.code,
+                key=fresh.key,
+                bucket=bucket,
+                cause=cause,
+            ) from again
+        self.note = "the first presigned URL had expired (403 Request has expired); the PUT went up with a fresh one"
+        return fresh, status
+
+    def run(self) -> UploadResult:
+        result = self.result
+        try:
+            info = inspect_image(self.item.name, self.item.data)
+            result.image, result.sha256 = info, info.sha256
+            self.done()
+
+            self.begin("presign")
+            sent_type = client_content_type(self.settings.client_content_type, info.ext, info.mime)
+            grant = self.presign(info, sent_type)
+            result.key, result.content_type = grant.key, grant.content_type or sent_type
+            self.presign_ms = self.done(grant.http_status)
+
+            self.begin("put")
+            grant, status = self.put(info, grant, sent_type)
+            self.done(status)
+
+            self.begin("cdn_read")
+            url = cdn_object_url(self.settings.cdn_base(), grant.key)
+            status = _read_back(self.session, url, info, grant.key, self.policy, self.log)
+            result.cdn_url = url
+            self.done(status)
+            result.ok = True
+        except (InvalidImage, PipelineError) as err:
+            self.failed(err)
+        return result
 
 
-def upload_one(item: UploadInput, settings: Settings, session: requests.Session) -> UploadResult:
+def upload_one(
+    item: UploadInput, settings: Settings, session: requests.Session, policy: UploadPolicy | None = None
+) -> UploadResult:
     """Run one file through every hop; never raises for anything the pipeline or the file does wrong."""
-    result = UploadResult(file=display_name(item.name))
-    step = "validate"
-    timer = _Timer()
-    try:
-        with timer:
-            info = inspect_image(item.name, item.data)
-        result.image, result.sha256 = info, info.sha256
-        _record(result, step, timer)
-
-        step = "presign"
-        sent_type = client_content_type(settings.client_content_type, info.ext, info.mime)
-        with timer:
-            grant = request_grant(session, settings.presign_url, info.ext, sent_type)
-        result.key = grant.key
-        result.content_type = grant.content_type or sent_type
-        _record(result, step, timer, grant.http_status)
-
-        step = "put"
-        with timer:
-            status = _put(session, grant, item.data, result.content_type, settings.bucket)
-        _record(result, step, timer, status)
-
-        step = "cdn_read"
-        url = cdn_object_url(settings.cdn_base(), grant.key)
-        with timer:
-            status = _read_back(session, url, info.sha256, grant.key)
-        result.cdn_url = url
-        _record(result, step, timer, status)
-        result.ok = True
-    except (InvalidImage, PipelineError) as err:
-        _record_error(result, step, err, round((time.perf_counter() - timer.start) * 1000, 1))
-    return result
+    return _Run(item, settings, session, policy or DEFAULT_POLICY).run()
 
 
 def failed_input(name: str, step: str, message: str, cause: str) -> UploadResult:

@@ -158,7 +158,7 @@ def test_put_rejection_reports_status_code_and_s3_error(sandbox_settings):
     )
     with http_server(lambda _req: (403, {"Content-Type": "application/xml"}, error_xml)) as (s3_base, puts):
         grant = {
-            "presignedUrl": f"{s3_base}/bucket/k.png?X-Amz-Signature=deadbeef&X-Amz-SignedHeaders=content-type%3Bhost",
+            "presignedUrl": f"{s3_base}/{sandbox_settings.bucket}/k.png?X-Amz-Signature=deadbeef&X-Amz-SignedHeaders=content-type%3Bhost",
             "key": "k.png",
             "contentType": "image/png",
         }
@@ -166,7 +166,9 @@ def test_put_rejection_reports_status_code_and_s3_error(sandbox_settings):
             base,
             _,
         ):
-            settings = dataclasses.replace(sandbox_settings, presign_url=f"{base}/presign")
+            # the fake S3 is the configured S3 endpoint (as the sandbox's is), so its path-style URL is allowed
+            aws = dataclasses.replace(sandbox_settings.aws, endpoint_url=s3_base)
+            settings = dataclasses.replace(sandbox_settings, presign_url=f"{base}/presign", aws=aws)
             with new_session() as session:
                 result = upload_one(UploadInput("a.png", image_bytes()), settings, session)
     step = result.failed_step
