@@ -4,12 +4,29 @@ from __future__ import annotations
 
 import io
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 from PIL import Image
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def cli(*args: str, env: dict[str, str], timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """`python -m services ARGS` as a script or CI job runs it: a real subprocess, output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "services", *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def image_bytes(fmt: str = "PNG", size: tuple[int, int] = (64, 48), colour: str = "red") -> bytes:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import ast
 import dataclasses
 import json
-import subprocess
-import sys
 import tracemalloc
 import uuid
 from collections.abc import Iterable
@@ -24,7 +22,7 @@ from services.sandbox import Sandbox, layout
 from services.settings import Settings
 from services.upload import cdn_object_url
 from tests.conftest import PROJECT_ROOT
-from tests.support import closed_port, image_bytes
+from tests.support import cli, closed_port, image_bytes
 
 SCALE_PREFIX = "browse-scale/"
 SCALE_COUNT = 2000  # ~100 puts/s into the sandbox: 2,000 keep the shared setup near 20 s
@@ -459,17 +457,6 @@ def test_an_empty_bucket_and_a_prefix_with_nothing_under_it_each_say_so(empty_bu
 
 
 # --- the CLI (`python -m services browse`, once services/cli.py routes it) -------------------------------------------
-
-
-def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "services", *args],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_cli_browse_lists_keys_in_key_order_with_size_type_date_and_cdn_url(odd_objects, sandbox_env, sandbox):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import subprocess
-import sys
 
 import pytest
 
@@ -13,7 +11,7 @@ from services.checks.model import Status
 from services.checks.runner import CHECK_IDS, run_checks
 from services.sandbox import layout
 from services.settings import AwsTarget
-from tests.conftest import PROJECT_ROOT
+from tests.support import cli
 
 #: switch -> the checks that must fail under it
 EXPECTED_FAILURES = {
@@ -123,17 +121,6 @@ def test_denied_configuration_reads_are_unknown_never_a_verdict(sandbox_settings
         "bucket.public_access_block": Status.UNKNOWN,
         "bucket.public_write": Status.UNKNOWN,
     }
-
-
-def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "services", *args],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
 
 
 def test_cli_check_json_and_exit_codes(sandbox_env, switch):

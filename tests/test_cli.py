@@ -3,23 +3,9 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.conftest import PROJECT_ROOT
-from tests.support import closed_port, image_bytes
-
-
-def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "services", *args],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+from tests.support import cli, closed_port, image_bytes
 
 
 def test_upload_json_prints_one_object_per_file_and_exits_0(tmp_path: Path, sandbox_env, sandbox):
