@@ -165,6 +165,14 @@ def rss_bytes(pid: int | str = "self") -> int:
     return int(found.group(1)) * 1024 if found else 0
 
 
+def hwm_bytes(pid: int | str = "self") -> int:
+    """The kernel's peak RSS of this process image (VmHWM). Unlike ``ru_maxrss``, it starts afresh at exec: on
+    Linux ``ru_maxrss`` keeps the high-water mark of the process that forked the child."""
+    text = Path(f"/proc/{pid}/status").read_text()
+    found = re.search(r"^VmHWM:\s*(\d+) kB", text, re.M)
+    return int(found.group(1)) * 1024 if found else 0
+
+
 def max_rss_bytes() -> int:
     """This process's peak RSS so far (getrusage ru_maxrss is in KiB on Linux)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

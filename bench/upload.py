@@ -356,7 +356,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", type=int, default=200)
     parser.add_argument("--size", type=int, default=50 * 1024)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--no-what-if", dest="what_if", action="store_false")
     parser.add_argument("--sweep", action="store_true", help="also time the console with 1, 2, 4, 8, 16 workers")
     parser.add_argument("--no-write", dest="write", action="store_false", help="print only; leave RESULTS.md")
