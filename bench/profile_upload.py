@@ -1,7 +1,7 @@
 """Where an upload batch spends CPU, in the console process and in the sandbox process (py-spy, all threads).
 
     pip install py-spy            # a profiler, not a project dependency
-    python bench/profile_upload.py [--files 400] [--rate 40] [--no-write]
+    python bench/profile_upload.py [--files 800] [--rate 50] [--no-write]
 
 Starts a sandbox, uploads ``--files`` noise images with ``upload_batch`` while ``py-spy record --gil`` samples both
 processes (only threads holding the GIL, so the shares are CPU, not waiting), then prints the functions with the
@@ -76,8 +76,8 @@ def record(pid: int, out: Path, seconds: int, rate: int) -> subprocess.Popen[byt
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--files", type=int, default=400)
-    parser.add_argument("--rate", type=int, default=40, help="samples per second (low: two cores in all)")
+    parser.add_argument("--files", type=int, default=800)
+    parser.add_argument("--rate", type=int, default=50, help="samples per second (low: two cores in all)")
     parser.add_argument("--no-write", dest="write", action="store_false")
     args = parser.parse_args()
     if shutil.which("py-spy") is None:

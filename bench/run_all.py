@@ -4,17 +4,22 @@
     python bench/run_all.py --only upload checks
     python bench/run_all.py --quick          # small workloads, a smoke run: prints, writes nothing
 
-Each script runs in its own process with a time limit; one that fails is reported and the rest still run.
+Each script runs in its own process with a time limit; one that fails is reported and the rest still run. Then
+the summary table at the top of RESULTS.md is rebuilt from the scripts' "Targets" tables
+(``python bench/run_all.py --summary-only`` does only that).
 The exit code is 1 when any script failed (a missed target is not a failure: RESULTS.md says met / not met).
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import _common
 
 BENCH = Path(__file__).resolve().parent
 SCRIPTS: dict[str, list[str]] = {
@@ -34,11 +39,47 @@ QUICK: dict[str, list[str]] = {
 LIMIT_SECONDS = 1800
 
 
+def targets_of(text: str, name: str) -> list[list[str]]:
+    """The rows of the "Targets:" table in one script's section of RESULTS.md."""
+    section = re.search(rf"<!-- bench:{name} -->(.*?)<!-- /bench:{name} -->", text, re.S)
+    if not section:
+        return []
+    body = section.group(1)
+    date = re.search(r"^- Date: (.+)$", body, re.M)
+    block = body.split("Targets:", 1)[1] if "Targets:" in body else ""
+    rows = []
+    for line in block.strip().splitlines()[2:]:
+        if not line.startswith("|"):
+            break
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        rows.append([f"`{name}`", *cells, date.group(1) if date else ""])
+    return rows
+
+
+def write_summary() -> None:
+    """One table of every target from the sections below it, placed right after RESULTS.md's header."""
+    text = _common.RESULTS.read_text() if _common.RESULTS.exists() else ""
+    rows = [row for name in SCRIPTS for row in targets_of(text, name)]
+    lines = ["## Summary: every target", "", "Collected by `python bench/run_all.py` from the sections below.", ""]
+    lines += _common.table(["bench", "measure", "value", "target", "result", "measured"], rows)
+    block = "<!-- bench:summary -->\n" + "\n".join(lines) + "\n<!-- /bench:summary -->"
+    if "<!-- bench:summary -->" in text:
+        text = re.sub(r"<!-- bench:summary -->.*?<!-- /bench:summary -->", lambda _m: block, text, flags=re.S)
+    else:
+        head, sep, rest = text.partition("\n<!-- bench:")
+        text = head.rstrip() + "\n\n" + block + "\n" + (sep + rest if sep else "")
+    _common.RESULTS.write_text(text)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="+", choices=list(SCRIPTS), default=list(SCRIPTS))
     parser.add_argument("--quick", action="store_true", help="small workloads; print only, RESULTS.md untouched")
+    parser.add_argument("--summary-only", action="store_true", help="only rebuild the summary table of RESULTS.md")
     args = parser.parse_args()
+    if args.summary_only:
+        write_summary()
+        return 0
     failed = []
     for name in args.only:
         extra = [*QUICK[name], "--no-write"] if args.quick else SCRIPTS[name]
@@ -53,6 +94,8 @@ def main() -> int:
         print(f"=== {name}: exit {code} in {time.perf_counter() - started:.0f} s", flush=True)
         if code != 0:
             failed.append(name)
+    if not args.quick:
+        write_summary()
     if failed:
         print(f"failed: {', '.join(failed)}")
         return 1

@@ -39,6 +39,7 @@ TARGET_VS_SEED = 4.0
 TARGET_VS_BOTO3 = 0.5
 SEED_TIMEOUT = (5.0, 60.0)
 HOP_REQUESTS = 100
+SINGLE_FILES = 50
 
 
 # --- the workload -----------------------------------------------------------------------------------
@@ -131,15 +132,8 @@ def count_connections(fn: Callable[[], Any]) -> tuple[Any, int]:
 # --- proposed fixes, applied in this process only (what-if) -------------------------------------------
 
 
-class KeepAlivePool(SessionPool):
-    """What upload_batch would get with pool_connections >= the 3 hosts an upload talks to."""
-
-    def __init__(self, pool_size: int = 4) -> None:
-        super().__init__(pool_size=max(pool_size, 4))
-
-
-class KeepAliveNoEnvPool(KeepAlivePool):
-    """... and sessions that resolve proxies/netrc once instead of reading os.environ on every request."""
+class NoEnvPool(SessionPool):
+    """Sessions that do not read proxies/netrc from os.environ on every request (``trust_env = False``)."""
 
     def get(self) -> requests.Session:
         session = super().get()
@@ -339,6 +333,18 @@ def report(args: argparse.Namespace, items: list[UploadInput], data: dict[str, A
             f"console {_common.fmt_s(fixed.wall)} s → (a) {base['seed'].wall / fixed.wall:.2f}×, "
             f"(a') {base['seed_read'].wall / fixed.wall:.2f}×, (b) {base['boto3'].wall / fixed.wall:.2f}×.",
         ]
+        single = data["what_if"]["single"]
+        lines += [
+            "",
+            f"One worker ({SINGLE_FILES} files one after another, reusing the worker's keep-alive connections; with "
+            "8 workers the same happens from the 9th file of a batch on): "
+            + ", ".join(
+                f"sandbox {name}: {s.wall / SINGLE_FILES * 1000:.1f} ms/file "
+                f"(sandbox CPU {s.server_cpu / SINGLE_FILES * 1000:.1f} ms/file)"
+                for name, s in single.items()
+            )
+            + ".",
+        ]
         slow = data["what_if"]["latency"]
         lines += [
             "",
@@ -473,8 +479,7 @@ def what_if(args: argparse.Namespace, items: list[UploadInput]) -> dict[str, Any
                     fresh,
                     [
                         ("console as shipped (control)", None),
-                        ("SessionPool(pool_size=4): keep-alive across the 3 hosts", KeepAlivePool),
-                        ("... and `session.trust_env = False`", KeepAliveNoEnvPool),
+                        ("sessions with `trust_env = False` (no proxy lookup in os.environ per request)", NoEnvPool),
                     ],
                     items,
                 ),
@@ -482,6 +487,7 @@ def what_if(args: argparse.Namespace, items: list[UploadInput]) -> dict[str, Any
         )
     finally:
         fresh.stop()
+    single: dict[str, _common.Sample] = {}
     for patches in ([], ["moto-dispatch-cache"], ["tcp-nodelay"]):
         box, _ = _common.start_host_sandbox(what_if=patches)
         try:
@@ -489,6 +495,9 @@ def what_if(args: argparse.Namespace, items: list[UploadInput]) -> dict[str, Any
             groups.append(
                 ("sandbox-side fixes, a fresh sandbox each", paired(args.rounds, box, [(label, None)], items))
             )
+            with _common.measured(box.process.pid) as sample:  # one file at a time: the CLI's or a page's single file
+                run_console(items[:SINGLE_FILES], box, workers=1)
+            single[patches[0] if patches else "as shipped"] = sample
         finally:
             box.stop()
     fixed, _ = _common.start_host_sandbox(what_if=["moto-dispatch-cache", "tcp-nodelay"])
@@ -500,7 +509,7 @@ def what_if(args: argparse.Namespace, items: list[UploadInput]) -> dict[str, Any
                 paired(
                     args.rounds,
                     fixed,
-                    [("all fixes: keep-alive + no env lookup, sandbox with both patches", KeepAliveNoEnvPool)],
+                    [("all fixes: `trust_env = False`, sandbox with both patches", NoEnvPool)],
                     items,
                 ),
             )
@@ -519,6 +528,7 @@ def what_if(args: argparse.Namespace, items: list[UploadInput]) -> dict[str, Any
         "rows": rows,
         "baselines": {name: summarise(samples) for name, samples in baselines.items()},
         "latency": latency_model(items),
+        "single": single,
     }
 
 
