@@ -28,18 +28,9 @@ import _common
 import requests
 
 from services.sandbox import Sandbox
+from tests.browsing import CHROMIUM, CHROMIUM_ARGS  # the launch the browser tests use
 
 TARGET_FIRST_PAGE = 5.0
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SANDBOX_TEXT = "Sandbox — local emulation"
 BARE_TEXT = "Bare app ready"
 PAGES = ("pipeline", "upload", "browse", "checks")
