@@ -3,13 +3,20 @@ followed silently, failed attempts are retried only when the caller says so (wit
 backoff), and each worker thread reuses its own connections (requests.Session is not thread-safe).
 
 A read timeout is between bytes, so on its own it does not stop a server that drips a byte a second.
-The deadline does: request bodies are sent, and response bodies read, in chunks with a clock check
-between them (``Deadline``, ``read_body``, ``iter_body``).
+The deadline does, at every stage of a request: request bodies are sent, and response bodies read, in
+chunks with a clock check between them (``Deadline``, ``read_body``, ``iter_body``), and while a request
+runs under ``enforce(deadline)`` a watchdog thread shuts its connection down when the deadline passes,
+so a status line or headers dripped a byte at a time are cut off too (http.client reads those itself,
+with no clock check of ours in between).
 """
 
 from __future__ import annotations
 
+import contextlib
+import heapq
+import itertools
 import random
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -18,6 +25,8 @@ from dataclasses import dataclass, field
 import requests
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 #: (connect, read) seconds. A read timeout is between bytes, so a slow but moving upload is fine.
 TIMEOUT = (5.0, 60.0)
@@ -34,7 +43,7 @@ POOLED_HOSTS = 8
 
 def new_session(pool_size: int = 4) -> requests.Session:
     session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=POOLED_HOSTS, pool_maxsize=pool_size, max_retries=0)
+    adapter = WatchedAdapter(pool_connections=POOLED_HOSTS, pool_maxsize=pool_size, max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers["User-Agent"] = USER_AGENT
@@ -131,6 +140,147 @@ class DeadlineBody:
         return piece.tobytes()
 
 
+# --- the watchdog: deadlines for what http.client reads on its own ---------------------------------------
+
+
+class _Alarm:
+    """One ``enforce`` block: the connections used in it, shut down together when its deadline passes."""
+
+    def __init__(self) -> None:
+        self.connections: list[HTTPConnection] = []
+        self.cancelled = False
+        self.fired = False
+
+    def fire(self) -> None:
+        self.fired = True
+        for connection in self.connections:
+            sock = connection.sock
+            if sock is not None:
+                # shutdown, not close: a recv blocked in another thread returns at once (EOF), and the
+                # descriptor stays owned by that thread until urllib3 discards the connection
+                with contextlib.suppress(OSError):  # already closed: nothing left to stop
+                    sock.shutdown(socket.SHUT_RDWR)
+
+
+class _Watchdog:
+    """One daemon thread firing alarms at their time; cancelled alarms are dropped when they come up."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, _Alarm]] = []
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def arm(self, at: float) -> _Alarm:
+        alarm = _Alarm()
+        with self._cond:
+            heapq.heappush(self._heap, (at, next(self._order), alarm))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="http-deadline-watchdog", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+        return alarm
+
+    def watch(self, alarm: _Alarm, connection: HTTPConnection) -> None:
+        with self._cond:
+            if alarm.fired:
+                raise DeadlineExceeded(0)  # caught by enforce(), which names the real deadline
+            alarm.connections.append(connection)
+
+    def disarm(self, alarm: _Alarm) -> bool:
+        """Stop ``alarm``; whether it had already fired."""
+        with self._cond:
+            alarm.cancelled = True
+            alarm.connections.clear()
+            return alarm.fired
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                while self._heap and self._heap[0][2].cancelled:
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._cond.wait()
+                    continue
+                wait = self._heap[0][0] - time.monotonic()
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                heapq.heappop(self._heap)[2].fire()
+
+
+_WATCHDOG = _Watchdog()
+_ACTIVE = threading.local()  # .alarm: the innermost enforce() block of this thread, if any
+
+
+@contextlib.contextmanager
+def enforce(deadline: Deadline) -> Iterator[None]:
+    """Within this block, requests made by this thread through a ``new_session()`` session are cut off when
+    ``deadline`` passes, whatever stage they are at (connect, send, status line, headers, body).
+
+    A request cut off that way raises DeadlineExceeded here (whatever requests made of the broken
+    connection), and so does a block that ran past its deadline while the watchdog was cutting: a body
+    read at that moment may be short.
+    """
+    outer = getattr(_ACTIVE, "alarm", None)
+    alarm = _WATCHDOG.arm(deadline.start + deadline.seconds)
+    _ACTIVE.alarm = alarm
+    try:
+        yield
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError, DeadlineExceeded) as err:
+        if _WATCHDOG.disarm(alarm) or deadline.remaining() <= 0:
+            raise DeadlineExceeded(deadline.seconds) from err
+        raise
+    finally:
+        _ACTIVE.alarm = outer
+        fired = _WATCHDOG.disarm(alarm)
+    if fired:
+        raise DeadlineExceeded(deadline.seconds)
+
+
+class _Watched:
+    """Mixed into urllib3's connections: a request started inside ``enforce`` puts its connection under the
+    block's alarm (a connection reused from the pool is watched anew by each block that uses it)."""
+
+    def request(self, *args: object, **kwargs: object) -> None:
+        alarm = getattr(_ACTIVE, "alarm", None)
+        if alarm is not None:
+            _WATCHDOG.watch(alarm, self)  # type: ignore[arg-type]
+        super().request(*args, **kwargs)  # type: ignore[misc]
+
+
+class WatchedHTTPConnection(_Watched, HTTPConnection):
+    pass
+
+
+class WatchedHTTPSConnection(_Watched, HTTPSConnection):
+    pass
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = WatchedHTTPSConnection
+
+
+_WATCHED_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
+class WatchedAdapter(HTTPAdapter):
+    """requests' adapter with connections the deadline watchdog can cut off (see ``enforce``)."""
+
+    def init_poolmanager(self, *args: object, **kwargs: object) -> None:
+        super().init_poolmanager(*args, **kwargs)  # type: ignore[arg-type]
+        self.poolmanager.pool_classes_by_scheme = _WATCHED_POOLS
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: object) -> object:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        manager.pool_classes_by_scheme = _WATCHED_POOLS
+        return manager
+
+
 def _read1(reply: requests.Response, size: int) -> bytes:
     """One read from the socket (whatever has arrived, up to ``size``), urllib3's errors as requests' errors."""
     try:
@@ -196,17 +346,21 @@ def exchange(
     """
     deadline = Deadline(deadline_s)
     body = None if data is None else DeadlineBody(data, deadline)
-    with session.request(
-        method,
-        url,
-        headers=dict(headers),
-        data=body,
-        timeout=deadline.timeout(timeout),
-        allow_redirects=False,
-        stream=True,
-    ) as reply:
+    with (
+        enforce(deadline),
+        session.request(
+            method,
+            url,
+            headers=dict(headers),
+            data=body,
+            timeout=deadline.timeout(timeout),
+            allow_redirects=False,
+            stream=True,
+        ) as reply,
+    ):
         content = read_body(reply, limit, deadline)
-        return Answer(reply.status_code, reply.headers, content)
+        answer = Answer(reply.status_code, reply.headers, content)
+    return answer
 
 
 # --- retries --------------------------------------------------------------------------------------------

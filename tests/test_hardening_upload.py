@@ -4,7 +4,6 @@ replies that point the file elsewhere). Only the waits between retries are injec
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import json
@@ -27,7 +26,7 @@ from services.presign import Endpoint, UrlAllowlist, check_upload_url
 from services.settings import Settings
 from services.transport import Backoff, DeadlineExceeded, equal_jitter, exchange, new_session
 from services.upload import DEFAULT_POLICY, UploadInput, UploadPolicy, upload_batch, upload_one
-from tests.support import http_server, image_bytes
+from tests.support import dripper, http_server, image_bytes, raw_server
 
 JSON = {"Content-Type": "application/json"}
 XML = {"Content-Type": "application/xml"}
@@ -115,70 +114,6 @@ class Recorder:
         with self.lock:
             self.calls.append({"method": req.command, "path": req.path, "headers": dict(req.headers), "body": body})
             return len(self.calls)
-
-
-@contextmanager
-def raw_server(handle: Callable[[socket.socket], None]) -> Iterator[str]:
-    """A loopback TCP server running ``handle(conn)`` per connection, for answers http.server cannot give
-    (a body that drips a byte at a time). Yields its base URL."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=_guarded, args=(conn,), daemon=True).start()
-
-    def _guarded(conn: socket.socket) -> None:
-        with conn, contextlib.suppress(OSError):  # OSError: the client gave up, as it should
-            handle(conn)
-
-    threading.Thread(target=serve, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    finally:
-        stop.set()
-        listener.close()
-
-
-def read_http_request(conn: socket.socket) -> bytes:
-    conn.settimeout(10)
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = conn.recv(65536)
-        if not chunk:
-            return data
-        data += chunk
-    head, _, rest = data.partition(b"\r\n\r\n")
-    length = next(
-        (int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")),
-        0,
-    )
-    while len(rest) < length:
-        chunk = conn.recv(65536)
-        if not chunk:
-            break
-        rest += chunk
-    return head
-
-
-def dripper(status: str, headers: dict[str, str], body: bytes, interval: float, seen: list[bytes]):
-    """A handler that reads the request, sends the head at once, then the body one byte every ``interval`` s."""
-
-    def handle(conn: socket.socket) -> None:
-        seen.append(read_http_request(conn).split(b"\r\n", 1)[0])
-        head = f"HTTP/1.1 {status}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-        conn.sendall(f"{head}Content-Length: {len(body)}\r\n\r\n".encode())
-        for byte in body:
-            conn.sendall(bytes([byte]))
-            time.sleep(interval)
-
-    return handle
 
 
 # --- presign endpoint: 5xx and retries ------------------------------------------------------------------
