@@ -12,6 +12,7 @@ from typing import Any
 import streamlit as st
 
 from services.errors import ConfigError, SandboxError
+from services.redact import guard_library_logs
 from services.runtime import Target, resolve_target
 from services.sandbox import Sandbox
 
@@ -72,6 +73,7 @@ def _ensure_routed() -> None:
 def get_target() -> Target:
     """The pipeline the console operates; stops the page with a clear message when it cannot."""
     _ensure_routed()
+    guard_library_logs()  # signed URLs stay out of the libraries' debug logs (idempotent)
     relevant = sorted(f"{k}={v}" for k, v in os.environ.items() if k.startswith(("PIPELINE_", "AWS_")))
     fingerprint = hashlib.sha256("\n".join(relevant).encode()).hexdigest()  # a digest: no secret in the cache key
     try:

@@ -6,6 +6,7 @@ whole. Everywhere else it is shown through ``redact_url``.
 
 from __future__ import annotations
 
+import logging
 import re
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
@@ -60,3 +61,38 @@ def redact_text(text: str) -> str:
         lambda match: f"{match.group(1)}={_redacted_value(match.group(1), unquote(match.group(2)))}", text
     )
     return _XML_SECRETS.sub(r"\1REDACTED\3", text)
+
+
+# --- logs -----------------------------------------------------------------------------------------------
+
+#: loggers of the libraries under the console that can print a signed URL or a signature at DEBUG level
+#: (urllib3 logs each request line with its query; botocore logs requests, string-to-sign and signatures)
+LIBRARY_LOGGERS = ("urllib3.connectionpool", "botocore.endpoint", "botocore.auth", "botocore.parsers", "botocore.hooks")
+_SIGNATURE_LINE = re.compile(r"(?i)^(Calculated signature|Signature):")
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites a record's message through ``redact_text``; drops botocore's "Calculated signature" lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # a malformed record: keep it out rather than guess
+            return False
+        if _SIGNATURE_LINE.match(message):
+            return False
+        redacted = redact_text(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+_FILTER = RedactingFilter()
+
+
+def guard_library_logs() -> None:
+    """Attach the redacting filter to the libraries' loggers (idempotent). Called by the entrypoints."""
+    for name in LIBRARY_LOGGERS:
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
