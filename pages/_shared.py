@@ -25,6 +25,7 @@ class Keys:
     SWITCH_PREFIX = "sandbox.switch."
     UPLOAD_FILES = "upload.files"
     UPLOAD_RESULTS = "upload.results"
+    PRESIGN_EXTENSION = "upload.presign_extension"
     CHECK_REPORT = "checks.report"
     BROWSE_PREFIX = "browse.prefix"
     BROWSE_ORDER = "browse.order"

@@ -3,7 +3,11 @@
 import streamlit as st
 
 from pages._shared import Keys, get_target
+from services.errors import PipelineError
 from services.images import ALLOWED_EXTENSIONS, MAX_BYTES
+from services.presign import hand_out_url
+from services.redact import redact_text
+from services.transport import new_session
 from services.upload import HOP_NAMES, UploadInput, UploadResult, upload_batch
 
 target = get_target()
@@ -24,16 +28,48 @@ files = st.file_uploader(
     help=f"Up to {MAX_BYTES // (1024 * 1024)} MB each. The type is decided from the bytes, not the name.",
 )
 
+strip = st.toggle(
+    "Strip metadata (EXIF, GPS) by re-encoding before upload — optional",
+    value=False,
+    help="Off: the file's own bytes are uploaded, unchanged. On: each image is re-encoded in its own format without "
+    "EXIF (GPS included), XMP, IPTC, comments and PNG text; the ICC colour profile is kept and EXIF orientation is "
+    "applied to the pixels. The file changes: new bytes and a new sha256, and it may grow or shrink.",
+)
+
 if st.button("Upload", type="primary", disabled=not files):
     items = [UploadInput(name=f.name, data=f.getvalue()) for f in files or []]
     results: list[UploadResult | None] = [None] * len(items)
     bar = st.progress(0.0, text=f"Uploading {len(items)} file(s)…")
-    for done, (index, result) in enumerate(upload_batch(items, settings), start=1):
+    for done, (index, result) in enumerate(upload_batch(items, settings, strip_metadata=strip), start=1):
         results[index] = result
         bar.progress(
             done / len(items), text=f"{done}/{len(items)} done — {result.file}: {'ok' if result.ok else 'failed'}"
         )
     st.session_state[Keys.UPLOAD_RESULTS] = [r for r in results if r is not None]
+
+with st.expander("Get one presigned URL (for curl or your own client)", icon=":material/link:"):
+    st.caption(
+        "Asks the endpoint exactly as the web app does and shows the URL whole, to you only: it is a credential "
+        "until it expires, so it is not kept, logged or exported, and disappears on the next click."
+    )
+    ext = st.selectbox("Extension (x-extension)", ALLOWED_EXTENSIONS, key=Keys.PRESIGN_EXTENSION)
+    if st.button("Get URL", icon=":material/key:"):
+        try:
+            with new_session() as session:
+                handed = hand_out_url(session, settings, ext)
+        except PipelineError as err:
+            st.error(f"**Presign failed:** {redact_text(str(err))}")
+            if err.cause:
+                st.markdown(f"**Likely cause:** {err.cause}")
+        else:
+            until = handed.expires_at.strftime("%H:%M:%S UTC") if handed.expires_at else "an unknown time"
+            st.warning(f"Anyone holding this URL can upload to `{handed.key}` until {until}. Do not paste it anywhere.")
+            st.code(handed.url, language=None, wrap_lines=True)
+            signed = (
+                "signed by the endpoint" if handed.content_type_signed else "the endpoint did not say what it signed"
+            )
+            st.caption(f"Send `Content-Type: {handed.content_type}` ({signed}). With curl:")
+            st.code(handed.curl(), language="bash", wrap_lines=True)
 
 results = st.session_state.get(Keys.UPLOAD_RESULTS, [])
 if not results:
@@ -52,6 +88,8 @@ for result in results:
             right.code(result.key, language=None)
             right.caption("CDN URL")
             right.code(result.cdn_url, language=None)
+            if result.stripped:
+                right.caption(result.stripped)
         else:
             step = result.failed_step
             status = f" — HTTP {step.http_status}" if step.http_status else ""

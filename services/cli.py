@@ -17,10 +17,14 @@ from services import browse
 from services.checks.model import Status
 from services.checks.report import Report
 from services.checks.runner import run_checks, select
-from services.errors import ConfigError, SandboxError
+from services.errors import ConfigError, PipelineError, SandboxError
+from services.images import ALLOWED_EXTENSIONS
+from services.presign import hand_out_url
+from services.redact import redact_text
 from services.runtime import Target, resolve_target
 from services.sandbox import Sandbox
 from services.sandbox.switches import SWITCH_NAMES
+from services.transport import new_session
 from services.upload import HOP_NAMES, UploadInput, UploadResult, failed_input, upload_batch
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -47,6 +51,8 @@ def _print_human(result: UploadResult, out: TextIO) -> None:
     if result.ok:
         total = sum(step.ms for step in result.steps)
         print(f"ok    {result.file} -> {result.cdn_url}  ({result.content_type}, {total:.0f} ms)", file=out)
+        if result.stripped:
+            print(f"      {result.stripped}", file=out)
         return
     step = result.failed_step
     assert step is not None
@@ -61,7 +67,10 @@ def cmd_upload(args: argparse.Namespace, target: Target, out: TextIO) -> int:
     items, unreadable = _read_inputs(args.files)
     results: dict[int, UploadResult] = dict(unreadable)
     readable = [(i, item) for i, item in enumerate(items) if i not in unreadable]
-    for position, result in upload_batch([item for _, item in readable], target.settings, workers=args.workers):
+    batch = upload_batch(
+        [item for _, item in readable], target.settings, workers=args.workers, strip_metadata=args.strip_metadata
+    )
+    for position, result in batch:
         results[readable[position][0]] = result
     for index in range(len(items)):
         result = results[index]
@@ -134,7 +143,30 @@ def cmd_browse(args: argparse.Namespace, target: Target, out: TextIO) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"upload": cmd_upload, "check": cmd_check, "browse": cmd_browse}
+def cmd_presign(args: argparse.Namespace, target: Target, out: TextIO) -> int:
+    """One presigned URL, printed whole: to the person who ran the command, and nowhere else."""
+    try:
+        with new_session() as session:
+            handed = hand_out_url(session, target.settings, args.extension)
+    except PipelineError as err:
+        print(f"error: {redact_text(str(err))}", file=sys.stderr)
+        if err.cause:
+            print(f"cause: {err.cause}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.json:
+        print(json.dumps(handed.to_json()), file=out)
+        return EXIT_OK
+    until = handed.expires_at.strftime("%Y-%m-%d %H:%M:%S UTC") if handed.expires_at else "an unknown time"
+    signed = "signed by the endpoint" if handed.content_type_signed else "the endpoint did not say which type it signed"
+    print(f"# a credential until {until}: anyone holding it can upload to this key; do not paste it anywhere", file=out)
+    print(handed.url, file=out)
+    print(f"# key: {handed.key}", file=out)
+    print(f"# Content-Type to send: {handed.content_type} ({signed})", file=out)
+    print(handed.curl(), file=out)
+    return EXIT_OK
+
+
+COMMANDS = {"upload": cmd_upload, "check": cmd_check, "browse": cmd_browse, "presign": cmd_presign}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -144,6 +176,12 @@ def build_parser() -> argparse.ArgumentParser:
     upload.add_argument("files", nargs="+", metavar="FILE")
     upload.add_argument("--json", action="store_true", help="one JSON object per file (JSON Lines)")
     upload.add_argument("--workers", type=int, default=8, help="files uploaded at once (default 8)")
+    upload.add_argument(
+        "--strip-metadata",
+        action="store_true",
+        help="optional: re-encode each image without its metadata (EXIF incl. GPS, XMP, IPTC, comments, PNG text) "
+        "before upload; the ICC colour profile is kept. The uploaded bytes differ from the file's (new sha256)",
+    )
     check = commands.add_parser("check", help="check every hop and explain each failure with its exact fix")
     check.add_argument("--json", action="store_true", help='print {"target": {...}, "findings": [...]}')
     check.add_argument(
@@ -153,6 +191,14 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--prefix", default="", help="only keys that start with this (literal, case-sensitive)")
     listing.add_argument("--limit", type=int, default=1000, help="at most this many keys (default 1000)")
     listing.add_argument("--json", action="store_true", help="one JSON object per key (JSON Lines)")
+    presign = commands.add_parser(
+        "presign",
+        help="ask the endpoint for one presigned PUT URL, as the web app does, and print it whole with a curl command",
+    )
+    presign.add_argument(
+        "--extension", default="png", choices=ALLOWED_EXTENSIONS, help="the x-extension header (default png)"
+    )
+    presign.add_argument("--json", action="store_true", help="print the URL, key, type to send and expiry as JSON")
     sandbox = commands.add_parser(
         "sandbox", help="run the local sandbox pipeline and print the variables that point at it"
     )

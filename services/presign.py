@@ -12,8 +12,10 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+import shlex
 from dataclasses import dataclass, field, replace
-from urllib.parse import SplitResult, unquote, urlsplit
+from datetime import UTC, datetime, timedelta
+from urllib.parse import SplitResult, parse_qsl, unquote, urlsplit
 
 import requests
 import urllib3.util
@@ -476,3 +478,83 @@ def request_grant(
     if allowlist is not None:
         check_upload_url(grant.url, grant.key, allowlist)
     return replace(grant, attempts=log.count)
+
+
+# --- a URL handed to a person ---------------------------------------------------------------------------
+
+MIME_BY_EXTENSION = {
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "gif": "image/gif",
+    "webp": "image/webp",
+}
+
+
+@dataclass(frozen=True)
+class HandedOutUrl:
+    """A presigned PUT URL for the person who asked for it, with what they need to use it by hand.
+
+    The one place a signature is shown whole: the page shows it to the requester's own session only, the
+    CLI prints it to whoever ran it; neither logs, stores nor exports it.
+    """
+
+    url: str = field(repr=False)
+    key: str
+    ext: str
+    content_type: str  # the type to send: the one the endpoint says it signed, else the web app's
+    content_type_signed: bool  # whether the endpoint said so (else it is the configured client type)
+    expires_at: datetime | None  # from X-Amz-Date + X-Amz-Expires (SigV4) or Expires (SigV2)
+
+    def curl(self, file_name: str | None = None) -> str:
+        """A copyable shell command that PUTs ``file_name`` (default ``image.<ext>``) exactly as the web app would."""
+        file_name = file_name or f"image.{self.ext}"
+        return (
+            f"curl --fail-with-body -X PUT -H {shlex.quote('Content-Type: ' + self.content_type)} "
+            f"--upload-file {shlex.quote(file_name)} {shlex.quote(self.url)}"
+        )
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "presignedUrl": self.url,
+            "key": self.key,
+            "contentType": self.content_type,
+            "contentTypeSigned": self.content_type_signed,
+            "expiresAt": self.expires_at.isoformat() if self.expires_at else None,
+        }
+
+
+def url_expiry(url: str) -> datetime | None:
+    """When a presigned URL stops working, from its own query (None when it does not say)."""
+    query = {name.lower(): value for name, value in parse_qsl(urlsplit(url).query)}
+    try:
+        if "x-amz-date" in query and "x-amz-expires" in query:
+            signed_at = datetime.strptime(query["x-amz-date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+            return signed_at + timedelta(seconds=int(query["x-amz-expires"]))
+        if "expires" in query:
+            return datetime.fromtimestamp(int(query["expires"]), tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+    return None
+
+
+def hand_out_url(session: requests.Session, settings: Settings, ext: str) -> HandedOutUrl:
+    """Ask the endpoint for a URL for ``ext`` as the web app does (same checks as an upload); raise PipelineError."""
+    ext = ext.strip().lower().lstrip(".")
+    mime = MIME_BY_EXTENSION.get(ext)
+    if mime is None:
+        raise _fail(
+            f"{ext or '(empty)'!r} is not an extension the pipeline accepts",
+            None,
+            f"Use one of: {', '.join(MIME_BY_EXTENSION)}.",
+        )
+    sent_type = client_content_type(settings.client_content_type, ext, mime)
+    grant = request_grant(session, settings.presign_url, ext, sent_type, allowlist=UrlAllowlist.from_settings(settings))
+    return HandedOutUrl(
+        url=grant.url,
+        key=grant.key,
+        ext=ext,
+        content_type=grant.content_type or sent_type,
+        content_type_signed=grant.content_type is not None,
+        expires_at=url_expiry(grant.url),
+    )

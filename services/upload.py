@@ -9,6 +9,10 @@ the trace: the presign endpoint's 502/503/504 and S3's 503 SlowDown are retried 
 step's ``attempts``); a presigned URL that expired before the PUT gets one fresh URL and one more PUT
 (step ``presign_retry``); a URL that would send the file anywhere but the configured bucket is refused
 before a byte is sent; every request has timeouts and an overall deadline.
+
+Optionally (``strip_metadata=True``, off by default) each image is re-encoded without its metadata
+(EXIF with GPS, XMP, ...) after it passes the file check; the stripped bytes are what is sent and what
+the CDN read-back must return, and the file check's trace says what was removed and the size change.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import requests
 
 from services.errors import InvalidImage, PipelineError
 from services.explain import AwsErrorBody, explain_cdn, explain_put, parse_s3_error, signed_headers
-from services.images import ImageInfo, display_name, inspect_image
+from services.images import ImageInfo, display_name, inspect_image, strip_metadata
 from services.presign import (
     DEFAULT_BACKOFF,
     PRESIGN_DEADLINE,
@@ -46,6 +50,7 @@ from services.transport import (
     Deadline,
     DeadlineExceeded,
     SessionPool,
+    enforce,
     exchange,
     iter_body,
     read_body,
@@ -123,7 +128,8 @@ class UploadResult:
     content_type: str | None = None
     sha256: str | None = None
     steps: list[Step] = field(default_factory=list)
-    image: ImageInfo | None = None
+    image: ImageInfo | None = None  # the bytes that were sent (the stripped ones, when stripping was on)
+    stripped: str | None = None  # what stripping metadata removed, and the size before and after; None when off
 
     @property
     def failed_step(self) -> Step | None:
@@ -369,7 +375,10 @@ def _read_back(
     digest, size = hashlib.sha256(), 0
     try:
         log.statuses.append(None)  # one attempt, never retried: a CDN error is evidence, not noise
-        with session.get(url, timeout=deadline.timeout(policy.timeout), allow_redirects=False, stream=True) as reply:
+        with (
+            enforce(deadline),  # a status line or headers dripped a byte at a time are cut off too
+            session.get(url, timeout=deadline.timeout(policy.timeout), allow_redirects=False, stream=True) as reply,
+        ):
             log.statuses[-1] = reply.status_code
             if reply.status_code != 200:
                 raise _cdn_refusal(reply.status_code, reply.headers, read_body(reply, MAX_ERROR_BODY, deadline), key)
@@ -415,8 +424,16 @@ NOTHING_SENT = "Refused before any network call: nothing was uploaded."
 class _Run:
     """One file's way through the hops: the step under way, its attempts, and the trace so far."""
 
-    def __init__(self, item: UploadInput, settings: Settings, session: requests.Session, policy: UploadPolicy) -> None:
-        self.item, self.settings, self.session, self.policy = item, settings, session, policy
+    def __init__(
+        self,
+        item: UploadInput,
+        settings: Settings,
+        session: requests.Session,
+        policy: UploadPolicy,
+        strip: bool = False,
+    ) -> None:
+        self.item, self.settings, self.session, self.policy, self.strip = item, settings, session, policy, strip
+        self.data = item.data  # the bytes sent: the file's own, or re-encoded without metadata
         self.result = UploadResult(file=display_name(item.name))
         self.presign_ms = 0.0
         self.begin("validate", network=False)
@@ -494,7 +511,7 @@ class _Run:
 
     def put(self, info: ImageInfo, grant: PresignGrant, sent_type: str) -> tuple[PresignGrant, int]:
         """The PUT; after an expired URL, one fresh URL and one more PUT. The grant used, and S3's status."""
-        data, bucket = self.item.data, self.settings.bucket
+        data, bucket = self.data, self.settings.bucket
         try:
             return grant, _put(self.session, grant, data, grant.content_type or sent_type, bucket, self)
         except _UrlExpired as expired:
@@ -516,10 +533,19 @@ class _Run:
         self.note = "the first presigned URL had expired (403 Request has expired); the PUT went up with a fresh one"
         return fresh, status
 
+    def check(self) -> ImageInfo:
+        """The file check; with stripping on, the re-encoded bytes become the ones sent (and checked again)."""
+        info = inspect_image(self.item.name, self.item.data)
+        if self.strip:
+            stripped = strip_metadata(self.item.name, self.item.data, info)
+            self.data, info = stripped.data, stripped.info
+            self.note = self.result.stripped = stripped.summary()
+        return info
+
     def run(self) -> UploadResult:
         result = self.result
         try:
-            info = inspect_image(self.item.name, self.item.data)
+            info = self.check()
             result.image, result.sha256 = info, info.sha256
             self.done()
 
@@ -545,10 +571,19 @@ class _Run:
 
 
 def upload_one(
-    item: UploadInput, settings: Settings, session: requests.Session, policy: UploadPolicy | None = None
+    item: UploadInput,
+    settings: Settings,
+    session: requests.Session,
+    policy: UploadPolicy | None = None,
+    *,
+    strip_metadata: bool = False,
 ) -> UploadResult:
-    """Run one file through every hop; never raises for anything the pipeline or the file does wrong."""
-    return _Run(item, settings, session, policy or DEFAULT_POLICY).run()
+    """Run one file through every hop; never raises for anything the pipeline or the file does wrong.
+
+    ``strip_metadata`` (off by default) re-encodes the image without its metadata before it is sent:
+    the upload then stores other bytes than the file's (see services.images.strip_metadata).
+    """
+    return _Run(item, settings, session, policy or DEFAULT_POLICY, strip_metadata).run()
 
 
 def failed_input(name: str, step: str, message: str, cause: str) -> UploadResult:
@@ -563,10 +598,13 @@ def upload_batch(
     settings: Settings,
     workers: int = DEFAULT_WORKERS,
     should_stop: Callable[[], bool] | None = None,
+    *,
+    strip_metadata: bool = False,
 ) -> Iterator[tuple[int, UploadResult]]:
     """Upload ``items`` concurrently; yield ``(index, result)`` in the calling thread as each finishes.
 
     Yielding in the caller's thread lets a page update its progress bar as results arrive.
+    ``strip_metadata`` as for :func:`upload_one`, for every file.
     """
     if not items:
         return
@@ -577,7 +615,8 @@ def upload_batch(
     ):
 
         def work(item: UploadInput) -> UploadResult:
-            return upload_one(item, settings, pool.get())  # pool.get() runs in the worker: one session each
+            # pool.get() runs in the worker: one session each
+            return upload_one(item, settings, pool.get(), strip_metadata=strip_metadata)
 
         futures = {executor.submit(work, item): index for index, item in enumerate(items)}
         for future in as_completed(futures):

@@ -273,14 +273,36 @@ def test_pixel_limit_applies_to_every_format(monkeypatch: pytest.MonkeyPatch) ->
         assert_refused(name, data, "pixels")
 
 
-@pytest.mark.parametrize("fmt", ["GIF", "WEBP"])
-def test_frame_limit(monkeypatch: pytest.MonkeyPatch, fmt: str) -> None:
+@pytest.mark.parametrize(
+    ("fmt", "count"),
+    [("GIF", "more than 3"), ("WEBP", "4"), ("PNG", "4")],  # a GIF's frames are counted only up to the limit
+)
+def test_frame_limit(monkeypatch: pytest.MonkeyPatch, fmt: str, count: str) -> None:
     data = animated(fmt, 4)
     monkeypatch.setattr(images, "MAX_FRAMES", 4)
     assert inspect_image("a", data).frames == 4
 
     monkeypatch.setattr(images, "MAX_FRAMES", 3)
-    assert_refused("a", data, "4 frames", "limit of 3")
+    assert_refused("a", data, f"the animation has {count} frames, over the limit of 3 frames")
+
+
+def test_gif_frame_count_stops_at_the_limit_and_agrees_with_pillow_below_it() -> None:
+    data = animated("GIF", 7)
+
+    assert images._gif_frames_up_to(data, 100) == 7
+    assert images._gif_frames_up_to(data, 3) == 3
+    assert images._gif_frames_up_to(data[:40], 100) < 7  # damage ends the count; the full decode says why
+
+
+def test_jpeg_with_extra_mpf_pictures_is_a_jpeg() -> None:
+    # phones and cameras append previews after the main picture (MPF); Pillow calls that "MPO"
+    primary, preview = Image.new("RGB", (32, 24), "red"), Image.new("RGB", (16, 12), "blue")
+    out = io.BytesIO()
+    primary.save(out, "MPO", save_all=True, append_images=[preview])
+
+    info = inspect_image("IMG_0001.JPG", out.getvalue())
+
+    assert (info.format, info.ext, info.mime, info.width, info.height) == ("JPEG", "jpg", "image/jpeg", 32, 24)
 
 
 # ---------------------------------------------------------------- names

@@ -138,3 +138,18 @@ def test_the_upload_service_names_the_presign_hop_when_its_status_line_drips(san
     step = result.failed_step
     assert step.name == "presign" and "did not finish answering within 1 s" in step.error, step
     assert time.monotonic() - started < 3
+
+
+def test_the_upload_service_names_the_cdn_hop_when_its_headers_drip(sandbox_settings, bucket_keys):
+    head = STATUS + b"".join(b"X-Pad-%d: %s\r\n" % (i, b"a" * 20) for i in range(50)) + b"\r\n"
+    policy = dataclasses.replace(DEFAULT_POLICY, timeout=(5.0, 5.0), deadline_base=1.0)
+    sent: list[int] = []
+    with raw_server(drip_head(head, 0.01, sent)) as cdn, new_session() as session:
+        started = time.monotonic()
+        result = upload_one(
+            UploadInput("a.png", image_bytes()), dataclasses.replace(sandbox_settings, cdn_url=cdn), session, policy
+        )
+    step = result.failed_step
+    assert step.name == "cdn_read" and "did not finish sending the object within" in step.error, step
+    assert time.monotonic() - started < 4
+    assert result.steps[2].name == "put" and result.steps[2].ok
