@@ -2,9 +2,11 @@
 
 import streamlit as st
 
+from pages._auth import require_sign_in
 from pages._shared import get_target, render_sidebar
 
 st.set_page_config(page_title="Image Pipeline Console", page_icon=":material/image:", layout="wide")
+require_sign_in()  # with [auth] in secrets.toml: a signed-in person on the allowlist, or nothing below runs
 
 render_sidebar(get_target())
 

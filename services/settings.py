@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from services.auth import SECRETS_SETTING, parse_allowlist
 from services.errors import ConfigError
 
 PREFIX = "PIPELINE_"
@@ -134,6 +135,20 @@ class ConsoleOptions:
 
     allow_writes: bool = False
     client_content_type: str | None = None  # None: the mode's default (seed's type on AWS, {mime} in the sandbox)
+    #: who may use the console when sign-in ([auth]) is on: addresses and @domains, normalised (services/auth.py)
+    allowed_emails: tuple[str, ...] = ()
+
+
+def load_allowlist(env: Mapping[str, str], secrets: Mapping[str, object] | None = None) -> tuple[str, ...]:
+    """``PIPELINE_ALLOWED_EMAILS`` (comma-separated), else ``allowed_emails`` of ``[pipeline]`` (a list or a string).
+
+    Read on its own as well, because the sign-in gate needs it before anything else is validated. Raises
+    ConfigError, naming where the bad entry came from, for anything that is not an address or ``@domain``.
+    """
+    name = PREFIX + "ALLOWED_EMAILS"
+    if name in env:  # as for every setting, a set variable wins, even a blank one
+        return parse_allowlist(env[name], source=name)
+    return parse_allowlist((secrets or {}).get("allowed_emails"), source=SECRETS_SETTING)
 
 
 def load_options(env: Mapping[str, str], secrets: Mapping[str, object] | None = None) -> ConsoleOptions:
@@ -141,6 +156,7 @@ def load_options(env: Mapping[str, str], secrets: Mapping[str, object] | None = 
     return ConsoleOptions(
         allow_writes=_parse_bool("ALLOW_WRITES", _lookup("ALLOW_WRITES", env, table)),
         client_content_type=_optional_template(_lookup("CLIENT_CONTENT_TYPE", env, table)),
+        allowed_emails=load_allowlist(env, table),
     )
 
 

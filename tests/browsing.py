@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -44,8 +44,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_console(env: dict[str, str], timeout: float = 60) -> Iterator[str]:
-    """The console on a free loopback port; its base URL once it answers its health check."""
+def running_console(env: dict[str, str], timeout: float = 60, args: Sequence[str] = ()) -> Iterator[str]:
+    """The console on a free loopback port; its base URL once it answers its health check.
+
+    ``args`` go after the README's command, e.g. ``["--secrets.files", path]`` for a secrets file of the test's own.
+    """
     port = free_port()
     proc = subprocess.Popen(
         [
@@ -58,6 +61,7 @@ def running_console(env: dict[str, str], timeout: float = 60) -> Iterator[str]:
             str(port),
             "--server.address",
             "127.0.0.1",
+            *args,
         ],
         cwd=PROJECT_ROOT,
         env=env,

@@ -555,3 +555,27 @@ def test_malformed_bucket_region_is_a_generic_500_with_cors(function_env, region
 
     assert reply["headers"]["Access-Control-Allow-Origin"] == "*"
     assert_generic_500(reply, "server_misconfigured", region, "InvalidRegionError")
+
+
+# ---------------------------------------------------------------- nothing of the client's chooses key or bucket
+
+
+def test_nothing_the_client_sends_chooses_the_key_or_the_bucket(function_env) -> None:
+    event = v2_event(
+        {
+            "x-extension": "png",
+            "x-key": "../../admin/index.html",
+            "x-bucket": "attacker-bucket",
+            "x-amz-bucket": "attacker-bucket",
+            "Content-Type": "text/html",
+        }
+    )
+    event["rawQueryString"] = "key=evil.html&bucket=attacker-bucket&Key=evil.html"
+    event["queryStringParameters"] = {"key": "evil.html", "bucket": "attacker-bucket", "Key": "evil.html"}
+    event["pathParameters"] = {"key": "evil.html", "proxy": "attacker-bucket/evil.html"}
+    event["body"] = json.dumps({"key": "evil.html", "bucket": "attacker-bucket", "fileName": "evil.html"})
+    reply = lambda_function.lambda_handler(event, None)
+    assert reply["statusCode"] == 200
+    doc = body_of(reply)
+    assert_presigned_put(doc, "png", "image/png", 300)  # a fresh uuid key in the configured bucket
+    assert "evil" not in doc["presignedUrl"] and "attacker" not in doc["presignedUrl"]

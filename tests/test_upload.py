@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 
 import pytest
 import requests
@@ -208,3 +209,18 @@ def test_results_arrive_in_completion_order_with_their_indexes(sandbox_settings)
     items = [UploadInput(f"f{i}.png", image_bytes(colour=c)) for i, c in enumerate(["red", "green", "blue", "white"])]
     seen = [index for index, _ in upload_batch(items, sandbox_settings, workers=3)]
     assert sorted(seen) == [0, 1, 2, 3]
+
+
+def test_the_clients_file_name_never_becomes_the_key(sandbox_settings, sandbox, s3):
+    """Hostile names (path separators, dot segments, bidi overrides, double and upper-case extensions): the
+    key is the endpoint's fresh uuid with the extension of the bytes; the name is only shown, sanitised."""
+    names = ["../../etc/passwd.png", "a/b\\c.PNG", "invoice\u202egnp.exe.png", "photo.jpg.png", "noext", "\x00\n.png"]
+    items = [UploadInput(name, image_bytes()) for name in names]
+    results = dict(upload_batch(items, sandbox_settings))
+    uuid_key = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.png$")
+    for index, name in enumerate(names):
+        result = results[index]
+        assert result.ok, (name, result.failed_step)
+        assert uuid_key.match(result.key), result.key
+        assert not any(ch in result.file for ch in "/\\\u202e\x00\n"), result.file
+        s3.head_object(Bucket=sandbox.endpoints.bucket, Key=result.key)
