@@ -3,10 +3,22 @@
 Clients are built on demand and passed in; nothing here creates a client at import time.
 boto3 itself honours ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_S3`` from the environment; an
 explicit endpoint in the AwsTarget (the sandbox's) wins over them.
+
+A boto3 Session is expensive to warm up (its loader reads botocore's JSON models the first time a
+service is asked for: ~50-200 ms a service), so one Session is kept per identity and region and every
+client for that identity is built from it. Sessions are not thread-safe for building clients, so
+building happens under the session's lock; the clients themselves are thread-safe and are not cached
+(each caller gets its own, with its own event hooks).
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -16,6 +28,8 @@ from services.settings import AwsTarget
 
 CONNECT_TIMEOUT = 5
 READ_TIMEOUT = 30
+#: identities a long-lived console meets are few (its own, the sandbox's); more would only be churn
+MAX_SESSIONS = 8
 
 
 def client_config(**overrides: Any) -> Config:
@@ -28,16 +42,72 @@ def client_config(**overrides: Any) -> Config:
     return base.merge(Config(**overrides)) if overrides else base
 
 
+def session_key(target: AwsTarget, environ: Mapping[str, str] | None = None) -> str:
+    """A digest naming the identity a Session stands for: profile, keys and region of ``target``, and the
+    ``AWS_*`` variables boto3's credential chain reads (a changed variable is a new identity). A digest, so the
+    cache holds no secret in its keys and nothing printable leaks one."""
+    env = os.environ if environ is None else environ
+    parts = [
+        f"profile={target.profile}",
+        f"key={target.access_key_id}",
+        f"secret={target.secret_access_key}",
+        f"region={target.region}",
+        *sorted(f"{name}={value}" for name, value in env.items() if name.startswith("AWS_")),
+    ]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+@dataclass
+class _Entry:
+    session: boto3.session.Session
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class SessionCache:
+    """At most ``size`` boto3 Sessions, least recently used dropped first; one lock each for building clients."""
+
+    def __init__(self, size: int = MAX_SESSIONS) -> None:
+        self._size = size
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def entry(self, target: AwsTarget) -> _Entry:
+        key = session_key(target)
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None:
+                found = self._entries[key] = _Entry(
+                    boto3.session.Session(
+                        profile_name=target.profile,
+                        aws_access_key_id=target.access_key_id,
+                        aws_secret_access_key=target.secret_access_key,
+                        region_name=target.region,
+                    )
+                )
+                while len(self._entries) > self._size:
+                    self._entries.popitem(last=False)
+            else:
+                self._entries.move_to_end(key)
+            return found
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+SESSIONS = SessionCache()
+
+
 def make_client(service: str, target: AwsTarget, **config_overrides: Any) -> Any:
-    """A boto3 client for ``service`` aimed at ``target``."""
-    session = boto3.session.Session(
-        profile_name=target.profile,
-        aws_access_key_id=target.access_key_id,
-        aws_secret_access_key=target.secret_access_key,
-        region_name=target.region,
-    )
+    """A boto3 client for ``service`` aimed at ``target`` (a new client, from the identity's shared Session)."""
     endpoint = target.s3_endpoint_url if service == "s3" and target.s3_endpoint_url else target.endpoint_url
     kwargs: dict[str, Any] = {"config": client_config(**config_overrides)}
     if endpoint:
         kwargs["endpoint_url"] = endpoint
-    return session.client(service, **kwargs)
+    entry = SESSIONS.entry(target)
+    with entry.lock:
+        return entry.session.client(service, **kwargs)

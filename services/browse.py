@@ -72,7 +72,7 @@ _CREDENTIAL_CODES = {
     "InvalidToken",
     "TokenRefreshRequired",
 }
-_DENIED_CODES = {"AccessDenied", "AllAccessDisabled", "403", "Forbidden"}
+_DENIED_CODES = {"AccessDenied", "AccessDeniedException", "AllAccessDisabled", "403", "Forbidden"}
 
 
 # --- errors ---------------------------------------------------------------------------------------
@@ -111,9 +111,11 @@ def _cause(code: str | None, status: int | None, permission: str, resource: str,
             if permission == "s3:GetObject"
             else ""
         )
+        grant = _grant_statement(permission, bucket)
         return (
-            f"The console's identity lacks {permission} on {resource}. Grant it in that identity's IAM policy, "
-            f"and check that no bucket policy or SCP denies it.{hidden}"
+            f"The console's role lacks {permission} on {resource}. Grant it to the console's identity"
+            + (f" (`{grant}`)" if grant else "")
+            + f", and check that no bucket policy or SCP denies it.{hidden}"
         )
     if code == "NoSuchBucket":
         return f"There is no bucket named {bucket!r} here: check PIPELINE_BUCKET and the account."
@@ -124,6 +126,14 @@ def _cause(code: str | None, status: int | None, permission: str, resource: str,
     if code == "NoSuchDistribution":
         return "PIPELINE_DISTRIBUTION_ID names no distribution in this account."
     return f"AWS answered {code or 'an error'} (HTTP {status})."
+
+
+def _grant_statement(permission: str, bucket: str) -> str | None:
+    """The IAM statement granting an S3 permission the console lacked (objects: every key, not just this one)."""
+    if not permission.startswith("s3:"):
+        return None
+    resource = f"arn:aws:s3:::{bucket}" + ("" if permission == "s3:ListBucket" else "/*")
+    return json.dumps({"Effect": "Allow", "Action": permission, "Resource": resource})
 
 
 def _translate(err: Exception, *, action: str, permission: str, bucket: str, key: str | None = None) -> BrowseError:

@@ -63,13 +63,28 @@ def signed_headers(url: str) -> tuple[str, ...]:
     return tuple(h for h in raw.lower().split(";") if h)
 
 
-def signed_content_type(error: AwsErrorBody) -> str | None:
-    """The Content-Type S3 computed the signature with, read from the CanonicalRequest it echoes."""
+def received_content_type(error: AwsErrorBody) -> str | None:
+    """The Content-Type S3 *received*, read from the CanonicalRequest it echoes with SignatureDoesNotMatch.
+
+    S3 builds that canonical request from the request as it arrived, so this is the type that was sent (unless
+    something on the way changed it), never the type the URL was signed for: only the presign reply's
+    ``contentType`` says that.
+    """
     canonical = error.fields.get("CanonicalRequest", "")
     for line in canonical.splitlines():
         if line.lower().startswith("content-type:"):
             return line.split(":", 1)[1].strip()
     return None
+
+
+class _NotSaid:
+    """The caller did not say what the endpoint reported (as opposed to: the endpoint reported nothing)."""
+
+    def __repr__(self) -> str:
+        return "NOT_SAID"
+
+
+NOT_SAID = _NotSaid()
 
 
 def explain_presign(status: int, body: bytes | None) -> str:
@@ -94,23 +109,24 @@ def explain_presign(status: int, body: bytes | None) -> str:
     return f"The presign endpoint answered HTTP {status}.{quoted}"
 
 
-def explain_put(status: int, error: AwsErrorBody, sent_content_type: str, url: str) -> str:
+def explain_put(
+    status: int,
+    error: AwsErrorBody,
+    sent_content_type: str,
+    url: str,
+    signed_content_type: str | _NotSaid | None = NOT_SAID,
+) -> str:
+    """The likely cause of a failed presigned PUT.
+
+    ``signed_content_type`` is the type the URL was signed for, as far as it is known: the presign reply's
+    ``contentType`` (or a type S3 went on to accept). None when the reply had none (the endpoint did not say which
+    type it signed); leave it out when the caller does not know what the reply said. S3's own error never says it:
+    its CanonicalRequest holds the type it received.
+    """
     code = error.code or ""
     message = error.message or ""
     if code == "SignatureDoesNotMatch":
-        signed = signed_content_type(error)
-        if "content-type" in signed_headers(url):
-            if signed and signed != sent_content_type:
-                return (
-                    f"The URL was signed for Content-Type {signed!r} but the upload sent {sent_content_type!r}. "
-                    "Send exactly the signed type (the endpoint's contentType), or change "
-                    "PIPELINE_CLIENT_CONTENT_TYPE to match the function."
-                )
-            return (
-                f"Content-Type is one of the signed headers and the upload sent {sent_content_type!r}, which "
-                "S3 did not accept: the client must send exactly the type the function signed."
-            )
-        return "The signature does not match: the URL was altered, or it was signed with other credentials or region."
+        return _signature_mismatch(error, sent_content_type, url, signed_content_type)
     if code == "AccessDenied" and "expired" in message.lower():
         return "The presigned URL has expired: upload sooner after presigning, or raise the function's expiry."
     if code == "AccessDenied":
@@ -133,6 +149,43 @@ def explain_put(status: int, error: AwsErrorBody, sent_content_type: str, url: s
     if code:
         return f"S3 answered {status} {code}: {message}"
     return f"S3 answered HTTP {status} with no error code."
+
+
+def _signature_mismatch(error: AwsErrorBody, sent: str, url: str, signed: str | _NotSaid | None) -> str:
+    """Says "signed for X but sent Y" only when both are known; otherwise exactly what is known."""
+    headers = signed_headers(url)
+    if "content-type" not in headers:
+        return "The signature does not match: the URL was altered, or it was signed with other credentials or region."
+    listed = ";".join(headers)
+    received = received_content_type(error)
+    transit = (
+        f" S3 received Content-Type {received!r} (the CanonicalRequest it echoes): something between this machine "
+        "and S3 changed the header."
+        if received is not None and received != sent
+        else ""
+    )
+    if isinstance(signed, str) and signed != sent:
+        return (
+            f"The URL was signed for Content-Type {signed!r} but the upload sent {sent!r}. Send exactly the signed "
+            f"type, or change PIPELINE_CLIENT_CONTENT_TYPE to match the function.{transit}"
+        )
+    if isinstance(signed, str):
+        return (
+            f"The upload sent {sent!r}, the type the presign reply says it signed (contentType), and S3 still "
+            f"refused the signature (signed headers: {listed}): the function may sign another type than it reports, "
+            f"or the URL was altered or signed with other credentials or region.{transit}"
+        )
+    unsaid = (
+        " The endpoint did not say which type it signed (no contentType in its reply), so the console cannot name "
+        "it: have the function return contentType, or set PIPELINE_CLIENT_CONTENT_TYPE to the type it signs (the "
+        "seed's function signs application/<ext>)."
+        if signed is None
+        else " The client must send exactly the type the function signed."
+    )
+    return (
+        f"Content-Type is one of the signed headers ({listed}) and the upload sent {sent!r}, which S3 did not "
+        f"accept.{unsaid}{transit}"
+    )
 
 
 def explain_cdn(status: int, x_cache: str | None, age: str | None) -> str:

@@ -411,6 +411,71 @@ def test_a_listing_refused_by_iam_names_s3_listbucket(sandbox_settings):
     assert "needs: s3:ListBucket" in browse.cli_error(err)
 
 
+def test_a_head_refused_by_iam_names_s3_getobject_and_the_grant(sandbox, sandbox_settings, admin_s3):
+    """The presign function's role may not s3:GetObject: S3 really answers its HEAD of an existing object 403."""
+    key = f"browse-detail/{uuid.uuid4()}.png"
+    admin_s3.put_object(Bucket=sandbox.endpoints.bucket, Key=key, Body=image_bytes(), ContentType="image/png")
+    settings = with_aws(
+        sandbox_settings, access_key_id=layout.PRESIGN_ROLE_KEY, secret_access_key=layout.PRESIGN_ROLE_SECRET
+    )
+    detail = browse.describe_object(browse.s3_client(settings), settings, key)
+    err = detail.head_error
+    assert detail.head is None and err is not None and err.denied
+    assert (err.http_status, err.permission) == (403, "s3:GetObject")
+    grant = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{settings.bucket}/*"}
+    assert f"The console's role lacks s3:GetObject on arn:aws:s3:::{settings.bucket}/{key}" in err.cause
+    assert json.dumps(grant) in err.cause
+    first = browse.detail_notes(detail)[0]
+    assert first.level == "error" and "s3:GetObject" in first.text
+    assert "Needs the IAM permission `s3:GetObject`" in browse.error_text(err)
+    assert detail.cdn.status == 200  # the CDN still serves it: only the console's own read was refused
+
+
+def _refuse(client: Any, operation: str, status: int, body: bytes) -> None:
+    """Error injection at the wire: S3's refusal for one operation (botocore parses it as any reply)."""
+    from botocore.awsrequest import AWSResponse
+
+    class Body:
+        def stream(self, **_: Any):
+            yield body
+
+    client.meta.events.register_first(
+        f"before-send.s3.{operation}",
+        lambda request, **_: AWSResponse(request.url, status, {"Content-Type": "application/xml"}, Body()),
+    )
+
+
+S3_ACCESS_DENIED = (
+    b"<?xml version='1.0' encoding='UTF-8'?>\n<Error><Code>AccessDenied</Code><Message>User: "
+    b"arn:aws:sts::123456789012:assumed-role/console/s is not authorized to perform: s3:ListBucket on resource: "
+    b'"arn:aws:s3:::pipeline-sandbox" because no identity-based policy allows the s3:ListBucket action</Message>'
+    b"<RequestId>4442587FB7D0A2F9</RequestId></Error>"
+)
+
+
+@pytest.mark.parametrize(
+    ("operation", "body", "permission", "resource"),
+    [
+        ("ListObjectsV2", S3_ACCESS_DENIED, "s3:ListBucket", "arn:aws:s3:::{bucket}"),
+        ("HeadObject", b"", "s3:GetObject", "arn:aws:s3:::{bucket}/*"),  # HEAD: no body, the code is "403"
+    ],
+)
+def test_every_browse_read_refused_names_its_permission(operation, body, permission, resource, sandbox_settings):
+    s3 = browse.s3_client(sandbox_settings)
+    _refuse(s3, operation, 403, body)
+    if operation == "ListObjectsV2":
+        with pytest.raises(browse.ListingDenied) as caught:
+            browse.list_page(s3, sandbox_settings)
+        err = caught.value
+    else:
+        err = browse.describe_object(s3, sandbox_settings, "any.png").head_error
+    assert err is not None and err.denied and (err.http_status, err.permission) == (403, permission)
+    grant = {"Effect": "Allow", "Action": permission, "Resource": resource.format(bucket=sandbox_settings.bucket)}
+    assert f"The console's role lacks {permission}" in err.cause and json.dumps(grant) in err.cause
+    assert f"Needs the IAM permission `{permission}`" in browse.error_text(err)
+    assert f"needs: {permission}" in browse.cli_error(err)
+
+
 def test_unknown_credentials_are_reported_as_credentials_not_as_a_permission(sandbox_settings):
     settings = with_aws(sandbox_settings, access_key_id="AKIAUNKNOWN000000000", secret_access_key="nope")
     with pytest.raises(browse.BrowseError) as caught:

@@ -478,16 +478,19 @@ SCENARIOS: list[tuple[str, Evidence, dict[str, Status], dict[str, list[str]], di
             "bucket.public_write": UNKNOWN,
             "bucket.public_read": UNKNOWN,
             "bucket.cdn_read_grant": UNKNOWN,
-            "lambda.role_put": PASS,
+            "lambda.role_put": UNKNOWN,  # the role's policies allow; a Deny in the unread bucket policy would win
         },
-        {"bucket.public_write": ["lacks s3:GetBucketPolicy"], "lambda.role_put": ["bucket policy was not read"]},
-        {},
+        {
+            "bucket.public_write": ["lacks s3:GetBucketPolicy"],
+            "lambda.role_put": ["lacks s3:GetBucketPolicy", "role's own policies allow the PUT"],
+        },
+        {"lambda.role_put": ['"Action": "s3:GetBucketPolicy"', f'"Resource": "arn:aws:s3:::{B}"']},
     ),
     (
         "AccessDenied on s3:GetBucketPolicy, live GET denied",
         evidence(bucket_policy=denied("s3:GetBucketPolicy")),
-        {"bucket.public_read": PASS},
-        {"bucket.public_read": ["403", "lacks s3:GetBucketPolicy"]},
+        {"bucket.public_read": UNKNOWN},  # the canary is not public; other keys may be
+        {"bucket.public_read": ["403", "lacks s3:GetBucketPolicy", "other keys"]},
         {},
     ),
     (
@@ -985,6 +988,15 @@ def test_cdn_fix_replaces_the_near_miss_and_states_the_secure_statement() -> Non
     ]
 
 
+def test_an_explicit_deny_in_the_role_is_a_verdict_even_with_the_bucket_policy_unread() -> None:
+    guard = doc({"Effect": "Deny", "Action": "s3:PutObject", "Resource": OBJECTS})
+    ev = evidence(bucket_policy=denied("s3:GetBucketPolicy"), role_policies=role_policies(("guard", guard)))
+    found = lambda_role.judge_role_put(ev)
+    assert found.status is FAIL and "explicit Deny" in found.title  # a Deny wins whatever the bucket policy says
+    fixed = lambda_role.judge_role_put(apply_fix(ev, found.fix))
+    assert fixed.status is UNKNOWN and fixed.title.startswith("The console's role lacks s3:GetBucketPolicy")
+
+
 def test_denied_is_unknown_but_missing_is_a_verdict() -> None:
     """The same absent document means different things: AccessDenied says nothing about the bucket."""
     cases = [
@@ -1004,7 +1016,11 @@ def test_denied_is_unknown_but_missing_is_a_verdict() -> None:
         on_denied = judge_(evidence(**{field_name: denied(call), "canary": canary(None)}))
         on_missing = judge_(evidence(**{field_name: missing(call, code), "canary": canary(None)}))
         assert (on_denied.status, on_missing.status) == (UNKNOWN, verdict), check_id
-        assert on_denied.fix == ""
+        assert on_denied.title.startswith(f"The console's role lacks {call}"), on_denied.title
+        policy_doc = next(document for kind, document in fix_parts(on_denied.fix) if kind == "json")
+        assert policy_doc["Statement"] == [
+            {"Sid": "PipelineConsoleRead", "Effect": "Allow", "Action": call, "Resource": f"arn:aws:s3:::{B}"}
+        ]
         assert on_denied.evidence and on_denied.evidence[0].state is ReadState.DENIED
 
 

@@ -666,7 +666,8 @@ CORS = [
 MISMATCH_PUT = put(
     403,
     "image/png",
-    s3_error("SignatureDoesNotMatch", "The request signature we calculated does not match", "application/png"),
+    # S3's CanonicalRequest echoes the type it received (the one sent), not the signed one
+    s3_error("SignatureDoesNotMatch", "The request signature we calculated does not match", "image/png"),
     url=sign(content_type="application/png"),
 )
 SEED_CANARY = canary(
@@ -810,6 +811,54 @@ CONTENT_TYPE = [
         "every Content-Type",
     ),
     case(
+        # S3's CanonicalRequest holds the type it received: it must never be reported as the signed one
+        "endpoint silent, no type accepted, S3 echoes the type it received",
+        "upload.content_type",
+        evidence(
+            canary=canary(
+                signed_content_type=None,
+                client_content_type="image/png",
+                put=put(
+                    403,
+                    "image/png",
+                    s3_error("SignatureDoesNotMatch", "", "image/png"),
+                    sign(content_type="application/png"),
+                ),
+                put_alternatives={
+                    "binary/octet-stream": put(403, "binary/octet-stream", s3_error("SignatureDoesNotMatch")),
+                },
+                head=None,
+                cdn_first=None,
+            )
+        ),
+        F,
+        "every Content-Type tried",
+        "content-type;host",
+        "sent 'image/png'",
+        "The endpoint did not say which type it signed",
+        absent=("signed for", "echoes the signed type"),
+    ),
+    case(
+        "the endpoint reports a type, S3 refused it and every other",
+        "upload.content_type",
+        evidence(
+            canary=canary(
+                signed_content_type="image/png",
+                put=put(
+                    403,
+                    "image/png",
+                    s3_error("SignatureDoesNotMatch", "", "image/png"),
+                    sign(content_type="application/png"),
+                ),
+                put_alternatives={"": put(403, "", s3_error("SignatureDoesNotMatch"))},
+            )
+        ),
+        F,
+        "every Content-Type tried",
+        "the type the presign reply says it signed",
+        absent=("signed for", "did not say"),
+    ),
+    case(
         "PUT failed otherwise",
         "upload.content_type",
         evidence(canary=canary(put=put(403, body=s3_error("AccessDenied")))),
@@ -846,7 +895,15 @@ STORED_TYPE = [
         "not image/png",
     ),
     case("no ContentType", "upload.stored_type", evidence(canary=canary(head=head(None))), W),
-    case("HEAD denied", "upload.stored_type", evidence(canary=canary(head=DENIED_HEAD)), U, "denied", "s3:GetObject"),
+    case(
+        "HEAD denied",
+        "upload.stored_type",
+        evidence(canary=canary(head=DENIED_HEAD)),
+        U,
+        "The console's role lacks s3:GetObject",
+        "s3:HeadObject answered 403",
+        f'"Resource": "arn:aws:s3:::{BUCKET}/*"',
+    ),
     case("HEAD not made", "upload.stored_type", evidence(canary=NOT_STARTED), U),
 ]
 

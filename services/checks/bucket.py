@@ -15,11 +15,12 @@ import json
 import re
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import unquote
 
 from services import policy, s3cors
+from services.checks.denied import denied_finding, is_denied
 from services.checks.evidence import Evidence
 from services.checks.model import Check, ConfigRead, Exchange, Finding, ReadState, Status
 
@@ -80,12 +81,13 @@ def call_name(read: ConfigRead, default: str) -> str:
 
 
 def unreadable(
-    check_id: str, read: ConfigRead | None, what: str, call: str, lacks: str | None = None
+    check_id: str, read: ConfigRead | None, what: str, call: str, resource: str, *, also: str = ""
 ) -> Finding | None:
     """The unknown/skip finding when `read` holds no document to judge; None when it is OK or MISSING.
 
     Why separate: AccessDenied on a read says the console's identity lacks a permission, nothing about the bucket;
-    it must never turn into a misconfiguration verdict.
+    it must never turn into a misconfiguration verdict. `resource` is the ARN the read was about (the fix grants
+    the read on it); `also` adds what was observed anyway.
     """
     if not isinstance(read, ConfigRead):
         detail = f"There is no {call} result in the evidence: its gatherer did not run or an earlier step failed."
@@ -98,16 +100,16 @@ def unreadable(
     if state in (ReadState.OK, ReadState.MISSING):
         return None
     if state is ReadState.DENIED:
-        detail = (
-            f"{name} answered {answer(read)}: the console's identity lacks {lacks or call}. This is not a verdict on "
-            f"the pipeline; allow {lacks or call} to the console's identity to have it judged."
-        )
-        return finding(check_id, Status.UNKNOWN, f"Cannot judge: the console may not read {what}", detail, "", (read,))
+        return denied_finding(check_id, read, what, resource, default_call=call, also=also)
     if state is ReadState.NOT_CONFIGURED:
         detail = f"{name} was not made: {answer(read)}."
         return finding(check_id, Status.SKIP, f"Not judged: the console was not told where to read {what}", detail)
     detail = f"{name} failed ({answer(read)}); nothing is concluded from it. Run the diagnosis again."
     return finding(check_id, Status.UNKNOWN, f"Cannot judge: reading {what} failed", detail, "", (read,))
+
+
+def bucket_arn(ev: Evidence) -> str:
+    return f"arn:aws:s3:::{ev.target.bucket}"
 
 
 def load_policy(value: Any, *, attached_to: str | None = None) -> tuple[policy.Policy, Mapping[str, Any]]:
@@ -283,7 +285,7 @@ def judge_cors(ev: Evidence) -> Finding:
             "https://app.example.com): CORS can only be judged against the origins the browser sends."
         )
         return finding(cid, Status.SKIP, "Not judged: no app origins configured", detail, "", (read,))
-    problem = unreadable(cid, read, "the bucket's CORS configuration", "s3:GetBucketCors")
+    problem = unreadable(cid, read, "the bucket's CORS configuration", "s3:GetBucketCors", bucket_arn(ev))
     if problem is not None or read is None:
         return problem or finding(cid, Status.UNKNOWN, "Cannot judge: the CORS configuration was not read")
     missing = read_state(read) is ReadState.MISSING
@@ -495,7 +497,7 @@ class _LoadedPolicy:
 
 def _load_bucket_policy(ev: Evidence, check_id: str) -> _LoadedPolicy:
     read = ev.bucket_policy
-    problem = unreadable(check_id, read, "the bucket policy", "s3:GetBucketPolicy")
+    problem = unreadable(check_id, read, "the bucket policy", "s3:GetBucketPolicy", bucket_arn(ev))
     if problem is not None or read is None:
         return _LoadedPolicy(problem=problem)
     if read_state(read) is ReadState.MISSING:
@@ -636,6 +638,35 @@ def _quoted(loaded: _LoadedPolicy, statements: Sequence[policy.Statement]) -> st
     return "\n".join(f"statement {s.label}: {quote_statement(loaded.raw, s)}" for s in statements)
 
 
+def _grant_effect_unknown(
+    cid: str, ev: Evidence, quoted: str, verb: str, fix: str, evidence: Sequence[object]
+) -> Finding:
+    """A public grant whose effect hangs on Block Public Access, which was not read: unknown, never a verdict."""
+    read = ev.public_access_block
+    also = (
+        f"{quoted}\nThis statement lets anyone {verb} unless RestrictPublicBuckets is on, which the console could not "
+        "read. Remove the grant either way."
+    )
+    title = f"whether the policy's public {verb} grant takes effect"
+    if isinstance(read, ConfigRead) and read_state(read) is ReadState.DENIED:
+        return denied_finding(
+            cid,
+            read,
+            title,
+            bucket_arn(ev),
+            default_call="s3:GetBucketPublicAccessBlock",
+            also=also,
+            evidence=evidence,
+            extra_fix="# and, whatever Block Public Access says, remove the public grant:\n" + fix,
+            title=f"The console's role lacks s3:GetBucketPublicAccessBlock: {title} is unknown",
+        )
+    _, bpa_line = _bpa(ev)
+    detail = f"{bpa_line}.\n{also}"
+    return finding(
+        cid, Status.UNKNOWN, f"Cannot judge {title}: Block Public Access was not read", detail, fix, evidence
+    )
+
+
 # --------------------------------------------------------------------------------------------------------------
 # bucket.public_write
 # --------------------------------------------------------------------------------------------------------------
@@ -660,7 +691,9 @@ def judge_public_write(ev: Evidence) -> Finding:
     settings, bpa_line = _bpa(ev)
     fix = _remove_public_fix(ev, loaded, grants)
     quoted = _quoted(loaded, grants)
-    if settings is not None and settings["RestrictPublicBuckets"]:
+    if settings is None:
+        return _grant_effect_unknown(cid, ev, quoted, "write", fix, evidence)
+    if settings["RestrictPublicBuckets"]:
         detail = (
             f"{quoted}\n{bpa_line}: RestrictPublicBuckets=true makes S3 ignore this grant for anonymous and "
             "cross-account callers, so it is dormant; turning Block Public Access off would let anyone PUT any key."
@@ -729,8 +762,13 @@ def judge_public_read(ev: Evidence) -> Finding:
     if loaded.problem is not None:
         if status != 403:
             return loaded.problem
-        detail = f"{probe_line}: this object is not public. The bucket policy was not judged: {loaded.problem.detail}"
-        return finding(cid, Status.PASS, "Anonymous GET straight to S3 is denied (403)", detail, "", evidence)
+        # the canary alone is not public; other keys may be (cdn.direct_s3_blocked judges the live answer)
+        seen = f"{probe_line}: the canary object is not public, but the policy may still make other keys public."
+        return replace(
+            loaded.problem,
+            detail=f"{loaded.problem.detail}\n{seen}",
+            evidence=tuple(item for item in (*loaded.problem.evidence, probe) if item is not None),
+        )
     if grants and restricted:
         detail = f"{quoted}\n{bpa_line}: RestrictPublicBuckets=true makes S3 ignore the grant, so it is dormant.\n{probe_line}."
         return finding(
@@ -773,6 +811,8 @@ def _policy_public_read(
             fix,
             evidence,
         )
+    if _bpa(ev)[0] is None:
+        return _grant_effect_unknown(cid, ev, f"{quoted}\n{probe_line}", "read", fix, evidence)
     detail = f"{quoted}\nAnyone can GET every object straight from S3, bypassing the CDN; {probe_line}."
     return finding(
         cid, Status.FAIL, "The bucket policy lets anyone read the objects without the CDN", detail, fix, evidence
@@ -788,7 +828,9 @@ def judge_public_access_block(ev: Evidence) -> Finding:
     """bucket.public_access_block: all four Block Public Access settings are on."""
     cid = "bucket.public_access_block"
     read = ev.public_access_block
-    problem = unreadable(cid, read, "the bucket's Block Public Access settings", "s3:GetBucketPublicAccessBlock")
+    problem = unreadable(
+        cid, read, "the bucket's Block Public Access configuration", "s3:GetBucketPublicAccessBlock", bucket_arn(ev)
+    )
     if problem is not None or read is None:
         return problem or finding(cid, Status.UNKNOWN, "Cannot judge: Block Public Access was not read")
     on = dict.fromkeys(BPA_SETTINGS, True)
@@ -877,6 +919,17 @@ def _no_distribution(ev: Evidence, loaded: _LoadedPolicy) -> Finding:
         ReadState.DENIED,
         ReadState.ERROR,
     )
+    if ev.target.distribution_id and isinstance(dist_read, ConfigRead) and read_state(dist_read) is ReadState.DENIED:
+        also = "Without the distribution's ARN (its account id) the bucket policy's grant cannot be matched to it."
+        return denied_finding(
+            cid,
+            dist_read,
+            "the distribution (its ARN)",
+            f"arn:aws:cloudfront::<account-id>:distribution/{ev.target.distribution_id}",
+            default_call="cloudfront:GetDistribution",
+            also=also,
+            evidence=(ev.bucket_policy,),
+        )
     if ev.target.distribution_id and unreadable_distribution:
         detail = (
             f"{call_name(dist_read, 'cloudfront:GetDistribution')} answered {answer(dist_read)}: the console "
@@ -935,10 +988,10 @@ def judge_cdn_read_grant(ev: Evidence) -> Finding:
     cid = "bucket.cdn_read_grant"
     loaded = _load_bucket_policy(ev, cid)
     arn, source = distribution_arn(ev, loaded.parsed)
+    if ev.target.distribution_id and loaded.problem is not None:
+        return loaded.problem
     if not ev.target.distribution_id or arn is None:
         return _no_distribution(ev, loaded)
-    if loaded.problem is not None:
-        return loaded.problem
     evidence = (ev.bucket_policy, ev.distribution)
     oac = "oac" in _origin_access(ev)
     if loaded.parsed is None:
@@ -950,6 +1003,20 @@ def judge_cdn_read_grant(ev: Evidence) -> Finding:
     except policy.PolicyError as err:
         return finding(cid, Status.UNKNOWN, "Cannot judge: the bucket policy does not parse", str(err), "", evidence)
     status, title = _grant_verdict(result, oac)
+    dist_read = ev.distribution
+    oac_unread = distribution_config(ev) is None and isinstance(dist_read, ConfigRead)
+    # an OAI grant is a warning when the distribution uses that OAI, a failure when it uses OAC: read it to know
+    if oac_unread and status is not Status.PASS and _NM.LEGACY_OAI in result.codes and is_denied(dist_read):
+        also = "The bucket grants a legacy Origin Access Identity; whether the distribution still uses it is unknown."
+        return denied_finding(
+            cid,
+            dist_read,
+            "the distribution (how its origin signs)",
+            arn,
+            default_call="cloudfront:GetDistribution",
+            also=also,
+            evidence=(ev.bucket_policy,),
+        )
     lines = [f"distribution {arn} ({source})", *(m.detail for m in result.near_misses)]
     lines += [f"statement {s.label}: {quote_statement(loaded.raw, s)}" for s in result.statements]
     for miss in result.near_misses:

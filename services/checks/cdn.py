@@ -15,6 +15,7 @@ from typing import Any
 
 from httplint import HttpResponseLinter
 
+from services.checks.denied import denied_finding, is_denied
 from services.checks.evidence import Canary, Evidence
 from services.checks.model import Check, ConfigRead, Exchange, Finding, ReadState, Status
 from services.checks.scrub import redacting, scrub
@@ -318,6 +319,15 @@ def check_cache_control(ev: Evidence) -> Finding:
     if canary is None:
         return _no_canary(cid, "Cache-Control")
     value, where, seen = _cache_control_source(canary)
+    if not seen and is_denied(canary.head):
+        return denied_finding(
+            cid,
+            canary.head,
+            "the stored object's Cache-Control (HeadObject; the CDN read failed too)",
+            f"arn:aws:s3:::{ev.target.bucket}/*",
+            default_call="s3:HeadObject",
+            evidence=_evidence(canary.cdn_first),
+        )
     if not seen:
         return _no_canary(cid, "successful CDN read or stored object")
     evidence = _evidence(canary.cdn_first, canary.head)
@@ -443,7 +453,24 @@ def check_compression(ev: Evidence) -> Finding:
         return Finding(cid, Status.FAIL, "A PNG is served with a Content-Encoding", detail, fix, evidence)
     if warns:
         return Finding(cid, Status.WARN, "CloudFront compression is off", detail, fix, evidence)
-    if compress is None and live is None:
+    dist_read = ev.distribution
+    unread = (
+        ev.target.distribution_id is not None
+        and isinstance(dist_read, ConfigRead)
+        and dist_read.state in (ReadState.DENIED, ReadState.ERROR)
+    )
+    if unread and is_denied(ev.distribution):
+        also = " ".join(notes)
+        return denied_finding(
+            cid,
+            ev.distribution,
+            "the distribution's compression setting",
+            f"arn:aws:cloudfront::<account-id>:distribution/{ev.target.distribution_id}",
+            default_call="cloudfront:GetDistribution",
+            also=redact_text(also),
+            evidence=evidence,
+        )
+    if unread or (compress is None and live is None):
         return Finding(cid, Status.UNKNOWN, "Could not read the compression setting", detail, "", evidence)
     title = "Compression is on; PNGs are served as stored" if compress else "PNGs are served as stored"
     return Finding(cid, Status.PASS, title, detail, "", evidence)
@@ -576,6 +603,18 @@ def _judge_ttls(config: Mapping[str, Any], fails: list[str], changes: dict[str, 
         wanted.update({"MinTTL": 1, "DefaultTTL": 86_400, "MaxTTL": 31_536_000})
 
 
+def _oac_note(read: ConfigRead | None) -> list[str]:
+    """The OAC document is evidence only (no verdict rests on it): a refused read is said, not judged."""
+    if not isinstance(read, ConfigRead) or read.state is ReadState.OK:
+        return []
+    if read.state is ReadState.DENIED:
+        return [
+            f"({read.call} was refused: the console's role lacks cloudfront:GetOriginAccessControl, so the OAC's "
+            "own settings are not shown; the verdict above rests on the distribution only.)"
+        ]
+    return [f"({read.call} → {read.state}{' ' + read.code if read.code else ''}: the OAC's settings are not shown.)"]
+
+
 @redacting
 def check_config(ev: Evidence) -> Finding:
     """The distribution: Origin Access Control attached, compression on, read-only methods, https for viewers."""
@@ -596,13 +635,13 @@ def check_config(ev: Evidence) -> Finding:
     evidence = _evidence(read, ev.origin_access_control)
     said = f"{read.call} → {read.state}{' ' + read.code if read.code else ''}: {_excerpt(read.message)}".rstrip(": ")
     if read.state is ReadState.DENIED:
-        return Finding(
+        return denied_finding(
             cid,
-            Status.UNKNOWN,
-            f"The console may not read distribution {dist_id} (cloudfront:GetDistribution denied)",
-            said + ".",
-            f"Allow the console's identity cloudfront:GetDistribution on arn:aws:cloudfront::<account-id>:distribution/{dist_id}.",
-            evidence,
+            read,
+            f"distribution {dist_id}",
+            f"arn:aws:cloudfront::<account-id>:distribution/{dist_id}",
+            default_call="cloudfront:GetDistribution",
+            evidence=evidence,
         )
     if read.state is ReadState.MISSING:
         return Finding(
@@ -624,7 +663,7 @@ def check_config(ev: Evidence) -> Finding:
     _judge_origins(config, fails, warns, changes)
     _judge_behaviour(config, warns, changes)
     _judge_ttls(config, fails, changes)
-    detail = redact_text(" ".join([*fails, *warns]))
+    detail = redact_text(" ".join([*fails, *warns, *_oac_note(ev.origin_access_control)]))
     fix = _update_distribution(dist_id, changes)
     if "Origins" in changes:
         fix = (
@@ -642,7 +681,8 @@ def check_config(ev: Evidence) -> Finding:
         Status.PASS,
         f"Distribution {dist_id}: OAC attached, compression on, GET/HEAD only, https for viewers",
         "Origins use Origin Access Control; DefaultCacheBehavior: Compress true, read-only methods, "
-        f"ViewerProtocolPolicy {_dig(config, 'DefaultCacheBehavior', 'ViewerProtocolPolicy')!r}.",
+        f"ViewerProtocolPolicy {_dig(config, 'DefaultCacheBehavior', 'ViewerProtocolPolicy')!r}."
+        + "".join(" " + note for note in _oac_note(ev.origin_access_control)),
         "",
         evidence,
     )

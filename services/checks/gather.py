@@ -47,7 +47,11 @@ MISSING_CODES = frozenset(
         "NoSuchBucket",
     }
 )
-DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AllAccessDisabled", "403"})
+#: the console's identity was refused (HEAD replies carry no body: botocore's code is then the status, "403").
+#: Not AllAccessDisabled (the bucket or account is suspended) nor credential errors: no grant would help those.
+DENIED_CODES = frozenset(
+    {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess", "Forbidden", "403"}
+)
 PROBE_EXTENSION = "png"
 ALTERNATIVE_TYPES = ("image/png", "application/png", "binary/octet-stream", "application/octet-stream", "")
 
@@ -110,11 +114,25 @@ def probe(
 # --- AWS reads ----------------------------------------------------------------------------------
 
 
-def read(call: str, fn: Callable[[], Any]) -> ConfigRead:
-    """Run one AWS read and say what came of it, translating errors at this boundary."""
+class CallFailed(Exception):
+    """One AWS call inside a multi-call read failed: names that call, so a refusal names the action it lacked."""
+
+    def __init__(self, call: str, error: Exception, resource: str | None = None) -> None:
+        super().__init__(f"{call}: {error}")
+        self.call, self.error, self.resource = call, error, resource
+
+
+def step(call: str, fn: Callable[[], Any], resource: str | None = None) -> Any:
+    """One call of a multi-call read (``read`` reports a failure under this call's name)."""
     try:
-        return ConfigRead(call, ReadState.OK, fn())
-    except ClientError as err:
+        return fn()
+    except (ClientError, BotoCoreError, ValueError) as err:
+        raise CallFailed(call, err, resource) from err
+
+
+def failed_read(call: str, err: Exception, resource: str | None = None) -> ConfigRead:
+    """What a failed AWS call means for the checks: missing, denied (the console's identity), or an error."""
+    if isinstance(err, ClientError):
         error = err.response.get("Error", {})
         code = str(error.get("Code", ""))
         state = (
@@ -124,27 +142,57 @@ def read(call: str, fn: Callable[[], Any]) -> ConfigRead:
             if code in DENIED_CODES
             else ReadState.ERROR
         )
-        return ConfigRead(call, state, None, code, str(error.get("Message", "")))
-    except (BotoCoreError, ValueError) as err:
-        return ConfigRead(call, ReadState.ERROR, None, type(err).__name__, redact_text(str(err)))
+        message = str(error.get("Message", "")) or _status_text(err)
+        return ConfigRead(call, state, None, code, redact_text(message), resource)
+    return ConfigRead(call, ReadState.ERROR, None, type(err).__name__, redact_text(str(err)), resource)
+
+
+def _status_text(err: ClientError) -> str:
+    """HEAD replies have no body: botocore's code is the status ("403") and the message is empty."""
+    status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return f"HTTP {status} (a HEAD reply has no error body)" if status else ""
+
+
+def read(call: str, fn: Callable[[], Any], resource: str | None = None) -> ConfigRead:
+    """Run one AWS read and say what came of it, translating errors at this boundary."""
+    try:
+        return ConfigRead(call, ReadState.OK, fn(), resource=resource)
+    except CallFailed as failed:
+        return failed_read(failed.call, failed.error, failed.resource or resource)
+    except (ClientError, BotoCoreError, ValueError) as err:
+        return failed_read(call, err, resource)
 
 
 @dataclass
 class Clients:
+    """The run's boto3 clients, built once in the calling thread and shared by the gatherers (clients are
+    thread-safe; building them is not). A client no needed gatherer uses is not built (None)."""
+
     s3: Any
     iam: Any
     lambda_: Any
     cloudfront: Any
 
     @classmethod
-    def for_settings(cls, settings: Settings) -> Clients:
-        target = settings.aws
-        return cls(
-            s3=make_client("s3", target),
-            iam=make_client("iam", target),
-            lambda_=make_client("lambda", target),
-            cloudfront=make_client("cloudfront", target),
-        )
+    def for_settings(cls, settings: Settings, needs: frozenset[str] | None = None) -> Clients:
+        """The clients the ``needs`` gatherers use (all four when None)."""
+        wanted = {
+            name for gatherer in (needs if needs is not None else GATHER) for name in CLIENTS_NEEDED.get(gatherer, ())
+        }
+        built = {name: make_client(service, settings.aws) for name, service in SERVICES.items() if name in wanted}
+        return cls(**{name: built.get(name) for name in SERVICES})
+
+
+#: Clients field -> boto3 service name
+SERVICES = {"s3": "s3", "iam": "iam", "lambda_": "lambda", "cloudfront": "cloudfront"}
+#: gatherer -> the Clients fields it uses
+CLIENTS_NEEDED: dict[str, tuple[str, ...]] = {
+    "bucket_config": ("s3",),
+    "bucket_preflight": ("s3",),
+    "canary": ("s3",),
+    "lambda": ("lambda_", "iam"),
+    "distribution": ("cloudfront",),
+}
 
 
 # --- gatherers: each returns the Evidence fields it fills ------------------------------------------
@@ -179,12 +227,14 @@ def gather_api_preflight(settings: Settings, session: requests.Session, clients:
 
 def gather_bucket_config(settings: Settings, session: requests.Session, clients: Clients) -> dict[str, Any]:
     bucket, s3 = settings.bucket, clients.s3
+    arn = f"arn:aws:s3:::{bucket}"
     return {
-        "bucket_cors": read("s3:GetBucketCors", lambda: s3.get_bucket_cors(Bucket=bucket)["CORSRules"]),
-        "bucket_policy": read("s3:GetBucketPolicy", lambda: s3.get_bucket_policy(Bucket=bucket)["Policy"]),
+        "bucket_cors": read("s3:GetBucketCors", lambda: s3.get_bucket_cors(Bucket=bucket)["CORSRules"], arn),
+        "bucket_policy": read("s3:GetBucketPolicy", lambda: s3.get_bucket_policy(Bucket=bucket)["Policy"], arn),
         "public_access_block": read(
             "s3:GetBucketPublicAccessBlock",
             lambda: s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"],
+            arn,
         ),
     }
 
@@ -269,7 +319,11 @@ def _after_put(
     )
     if not stored:
         return canary
-    head = read("s3:HeadObject", lambda: clients.s3.head_object(Bucket=settings.bucket, Key=key))
+    head = read(
+        "s3:HeadObject",
+        lambda: clients.s3.head_object(Bucket=settings.bucket, Key=key),
+        f"arn:aws:s3:::{settings.bucket}/*",  # a grant for every key: the canary's key is new each run
+    )
     cdn_url = cdn_object_url(settings.cdn_base(), key)
     first, first_body = probe(session, "GET", cdn_url, {"Accept-Encoding": "identity"})
     second, _ = probe(session, "GET", cdn_url, {"Accept-Encoding": "identity"})
@@ -296,7 +350,17 @@ def _head_value(head: ConfigRead) -> ConfigRead:
     if head.state != ReadState.OK:
         return head
     keep = ("ContentType", "ContentLength", "CacheControl", "ETag", "ServerSideEncryption", "ContentEncoding")
-    return ConfigRead(head.call, head.state, {k: head.value[k] for k in keep if k in head.value})
+    return ConfigRead(
+        head.call, head.state, {k: head.value[k] for k in keep if k in head.value}, resource=head.resource
+    )
+
+
+def function_arn(settings: Settings) -> str:
+    """The presign function's ARN as far as the console knows it (the account only when configured as an ARN)."""
+    name = str(settings.lambda_function)
+    if name.startswith("arn:"):
+        return name
+    return f"arn:aws:lambda:{settings.aws.region or '<region>'}:<account-id>:function:{name}"
 
 
 def gather_lambda(settings: Settings, session: requests.Session, clients: Clients) -> dict[str, Any]:
@@ -305,33 +369,53 @@ def gather_lambda(settings: Settings, session: requests.Session, clients: Client
     config = read(
         "lambda:GetFunctionConfiguration",
         lambda: clients.lambda_.get_function_configuration(FunctionName=settings.lambda_function),
+        function_arn(settings),
     )
     if config.state != ReadState.OK:
         return {"lambda_config": config}
-    role_name = str(config.value.get("Role", "")).rsplit("/", 1)[-1]
+    role_arn = str(config.value.get("Role", ""))
+    role_name = role_arn.rsplit("/", 1)[-1]
     return {
         "lambda_config": config,
-        "role_policies": read("iam:ListRolePolicies", lambda: _role_documents(clients.iam, role_name)),
+        "role_policies": read(
+            "iam:ListRolePolicies", lambda: _role_documents(clients.iam, role_name, role_arn), role_arn or None
+        ),
     }
 
 
-def _role_documents(iam: Any, role_name: str) -> list[dict[str, Any]]:
+def _pages(iam: Any, operation: str, key: str, **params: Any) -> list[Any]:
+    """Every item of a paginated IAM listing (a role may have more policies than one page holds)."""
+    return [item for page in iam.get_paginator(operation).paginate(**params) for item in page.get(key, [])]
+
+
+def _role_documents(iam: Any, role_name: str, role_arn: str) -> list[dict[str, Any]]:
+    """The role's inline and attached managed policy documents; a failed call is reported under its own name."""
     documents = []
-    for name in iam.list_role_policies(RoleName=role_name)["PolicyNames"]:
-        documents.append(
-            {"name": name, "document": iam.get_role_policy(RoleName=role_name, PolicyName=name)["PolicyDocument"]}
+    names = step(
+        "iam:ListRolePolicies", lambda: _pages(iam, "list_role_policies", "PolicyNames", RoleName=role_name), role_arn
+    )
+    for name in names:
+        got = step("iam:GetRolePolicy", lambda n=name: iam.get_role_policy(RoleName=role_name, PolicyName=n), role_arn)
+        documents.append({"name": name, "document": got["PolicyDocument"]})
+    attached = step(
+        "iam:ListAttachedRolePolicies",
+        lambda: _pages(iam, "list_attached_role_policies", "AttachedPolicies", RoleName=role_name),
+        role_arn,
+    )
+    for item in attached:
+        arn = item["PolicyArn"]
+        policy = step("iam:GetPolicy", lambda a=arn: iam.get_policy(PolicyArn=a)["Policy"], arn)
+        version = step(
+            "iam:GetPolicyVersion",
+            lambda a=arn, v=policy["DefaultVersionId"]: iam.get_policy_version(PolicyArn=a, VersionId=v),
+            arn,
         )
-    for attached in iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"]:
-        policy = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]
-        version = iam.get_policy_version(PolicyArn=attached["PolicyArn"], VersionId=policy["DefaultVersionId"])
-        documents.append(
-            {
-                "name": attached["PolicyName"],
-                "arn": attached["PolicyArn"],
-                "document": version["PolicyVersion"]["Document"],
-            }
-        )
+        documents.append({"name": item["PolicyName"], "arn": arn, "document": version["PolicyVersion"]["Document"]})
     return documents
+
+
+def distribution_arn(distribution_id: str, account: str = "<account-id>") -> str:
+    return f"arn:aws:cloudfront::{account}:distribution/{distribution_id}"
 
 
 def gather_distribution(settings: Settings, session: requests.Session, clients: Clients) -> dict[str, Any]:
@@ -340,15 +424,19 @@ def gather_distribution(settings: Settings, session: requests.Session, clients: 
     distribution = read(
         "cloudfront:GetDistribution",
         lambda: clients.cloudfront.get_distribution(Id=settings.distribution_id)["Distribution"],
+        distribution_arn(settings.distribution_id),
     )
     fields: dict[str, Any] = {"distribution": distribution}
     if distribution.state == ReadState.OK:
         origins = distribution.value.get("DistributionConfig", {}).get("Origins", {}).get("Items", [])
         oac_id = next((o.get("OriginAccessControlId") for o in origins if o.get("OriginAccessControlId")), None)
+        arn = str(distribution.value.get("ARN", ""))
+        account = arn.split(":")[4] if arn.count(":") >= 5 and arn.split(":")[4] else "<account-id>"
         if oac_id:
             fields["origin_access_control"] = read(
                 "cloudfront:GetOriginAccessControl",
                 lambda: clients.cloudfront.get_origin_access_control(Id=oac_id)["OriginAccessControl"],
+                f"arn:aws:cloudfront::{account}:origin-access-control/{oac_id}",
             )
     return fields
 
@@ -366,7 +454,7 @@ GATHER: dict[str, Callable[[Settings, requests.Session, Clients], dict[str, Any]
 
 def gather(settings: Settings, needs: frozenset[str], clients: Clients | None = None) -> Evidence:
     """Run the needed gatherers concurrently (independent probes) and assemble the evidence."""
-    clients = clients or Clients.for_settings(settings)
+    clients = clients or Clients.for_settings(settings, needs)
     fields: dict[str, Any] = {}
     names = [name for name in GATHER if name in needs]
     with ThreadPoolExecutor(max_workers=max(1, len(names)), thread_name_prefix="gather") as pool:

@@ -27,6 +27,7 @@ from services.checks.bucket import (
     read_state,
     unreadable,
 )
+from services.checks.denied import denied_finding, is_denied
 from services.checks.evidence import Evidence
 from services.checks.model import Check, ConfigRead, Finding, ReadState, Status
 
@@ -41,7 +42,6 @@ IAM_READS = (
     "iam:GetPolicyVersion",
 )
 _ROLE_ARN = re.compile(r"arn:([a-z0-9-]+):iam::(\d{12}):role/(?:[^/\s]+/)*([\w+=,.@-]+)")
-_DENIED_ACTION = re.compile(r"perform: ([a-z0-9-]+:[A-Za-z0-9]+)")
 _POLICY_ARN = re.compile(r"arn:[a-z0-9-]+:iam::(\d{12}|aws):policy/\S+")
 
 
@@ -219,8 +219,8 @@ def _examined(policies: Sequence[_Named], bucket_line: str) -> str:
 def _unread_config(ev: Evidence, function: str) -> Finding | _Role:
     """The function's role, or the finding saying why it is unknown."""
     read = ev.lambda_config
-    lacks = f"lambda:GetFunctionConfiguration on {function}"
-    problem = unreadable(CHECK_ID, read, "the function's configuration", "lambda:GetFunctionConfiguration", lacks)
+    resource = _function_arn(ev, function)
+    problem = unreadable(CHECK_ID, read, "the function's configuration", "lambda:GetFunctionConfiguration", resource)
     if problem is not None or read is None:
         return problem or finding(CHECK_ID, Status.UNKNOWN, "Cannot judge: the function was not read")
     if read_state(read) is ReadState.MISSING:
@@ -239,12 +239,10 @@ def _unread_config(ev: Evidence, function: str) -> Finding | _Role:
     return role
 
 
-def _denied_action(read: ConfigRead | None) -> str | None:
-    """The IAM action an AccessDenied message names ("... is not authorized to perform: iam:GetRolePolicy ..."):
-    the gatherer records every role-policy read under one call name, whichever inner call was refused."""
-    message = str(read.message or "") if isinstance(read, ConfigRead) else ""
-    match = _DENIED_ACTION.search(message)
-    return match.group(1) if match else None
+def _function_arn(ev: Evidence, function: str) -> str:
+    if function.startswith("arn:"):
+        return function
+    return f"arn:aws:lambda:{ev.target.region or '<region>'}:<account-id>:function:{function}"
 
 
 def judge_role_put(ev: Evidence) -> Finding:
@@ -260,8 +258,8 @@ def judge_role_put(ev: Evidence) -> Finding:
     if isinstance(role, Finding):
         return role
     read = ev.role_policies
-    lacks = _denied_action(read) or ", ".join(IAM_READS)
-    problem = unreadable(CHECK_ID, read, "the role's policies", "iam:GetRolePolicy", lacks)
+    # the gatherer names the call that was refused (iam:GetRolePolicy, iam:GetPolicyVersion ...) and its resource
+    problem = unreadable(CHECK_ID, read, "the role's policies", "iam:ListRolePolicies", role.arn)
     if problem is not None or read is None:
         return problem or finding(CHECK_ID, Status.UNKNOWN, "Cannot judge: the role's policies were not read")
     return _judge_policies(ev, role, read)
@@ -287,6 +285,8 @@ def _judge_policies(ev: Evidence, role: _Role, read: ConfigRead) -> Finding:
     if errors:
         detail = f"{head}\n" + "\n".join(errors)
         return finding(CHECK_ID, Status.UNKNOWN, "Cannot judge: a policy document does not parse", detail, "", evidence)
+    if bucket is None and _bucket_policy_unread(ev):
+        return _bucket_policy_unknown(ev, head, decision, evidence)
     if decision.allowed:
         detail = f"{head}\ndecision: {decision.reason}\n" + _quoted(policies, decision.statements)
         if bucket is not None and _only_public(decision, bucket):
@@ -302,6 +302,35 @@ def _judge_policies(ev: Evidence, role: _Role, read: ConfigRead) -> Finding:
     detail = f"{head}\ndecision: {decision.reason}. Presigning still works (it is local signing); the PUT is refused."
     title = "The Lambda role may not s3:PutObject to the bucket: presigned PUTs will get 403 AccessDenied"
     return finding(CHECK_ID, Status.FAIL, title, detail, _allow_fix(ev, role, named), evidence)
+
+
+def _bucket_policy_unread(ev: Evidence) -> bool:
+    read = ev.bucket_policy
+    return not isinstance(read, ConfigRead) or read_state(read) not in (ReadState.OK, ReadState.MISSING)
+
+
+def _bucket_policy_unknown(ev: Evidence, head: str, decision: policy.Decision, evidence: Sequence[object]) -> Finding:
+    """The role's own policies decided nothing final (no explicit Deny) and the bucket policy, which may grant or deny
+    the same PUT, was not read: unknown, never a verdict."""
+    said = "allow" if decision.allowed else "do not allow"
+    also = (
+        f"{head}\nThe role's own policies {said} the PUT ({decision.reason}); the bucket policy can grant it too, or "
+        "deny it, so the answer is unknown."
+    )
+    read = ev.bucket_policy
+    if is_denied(read):
+        return denied_finding(
+            CHECK_ID,
+            read,
+            "the bucket policy",
+            f"arn:aws:s3:::{ev.target.bucket}",
+            default_call="s3:GetBucketPolicy",
+            also=also,
+            evidence=evidence,
+        )
+    why = answer(read) if isinstance(read, ConfigRead) else "not gathered"
+    detail = f"The bucket policy was not read ({why}).\n{also}"
+    return finding(CHECK_ID, Status.UNKNOWN, "Cannot judge: the bucket policy was not read", detail, "", evidence)
 
 
 def _only_public(decision: policy.Decision, bucket: _Named) -> bool:

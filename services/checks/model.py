@@ -68,6 +68,7 @@ class ConfigRead:
     value: Any = None
     code: str | None = None  # the AWS error code when not OK
     message: str | None = None
+    resource: str | None = None  # the ARN a grant of this read names (a refusal's fix grants it on that)
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,18 @@ import json
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
+from services.checks.denied import denied_finding
 from services.checks.evidence import Canary, Evidence
 from services.checks.model import Check, ConfigRead, Exchange, Finding, ReadState, Status
 from services.checks.scrub import redacting, scrub
-from services.explain import AwsErrorBody, explain_cdn, explain_put, parse_s3_error, signed_content_type, signed_headers
+from services.explain import (
+    AwsErrorBody,
+    explain_cdn,
+    explain_put,
+    parse_s3_error,
+    received_content_type,
+    signed_headers,
+)
 from services.redact import redact_text, redact_url
 
 #: what the key's extension should be stored as
@@ -58,12 +66,13 @@ def _signed(url: str | None) -> tuple[str, ...]:
         return ()
 
 
-def _explain_put(status: int, error: AwsErrorBody, sent: str, url: str) -> str:
+def _explain_put(status: int, error: AwsErrorBody, sent: str, url: str, signed: str | None) -> str:
+    """``signed``: the presign reply's contentType (None: the endpoint did not say)."""
     try:
         urlsplit(url)
     except ValueError:
         url = ""  # an unparseable URL signs nothing
-    return explain_put(status, error, sent, url)
+    return explain_put(status, error, sent, url, signed)
 
 
 def _s3_code(exchange: Exchange) -> str | None:
@@ -198,7 +207,9 @@ def check_roundtrip(ev: Evidence) -> Finding:
             cause = f"the PUT got {_answer(put)}."
         else:
             error = parse_s3_error(put.body)
-            cause = _explain_put(put.status, error, sent, put.url)
+            accepted = _alternatives(canary)[0]  # a type S3 then accepted is the signed one, proven
+            signed = accepted[0] if accepted else canary.signed_content_type
+            cause = _explain_put(put.status, error, sent, put.url, signed)
         return Finding(
             cid,
             Status.FAIL,
@@ -292,18 +303,23 @@ def _alternatives(canary: Canary) -> tuple[list[str], list[str]]:
 
 
 def _signature_mismatch(ev: Evidence, canary: Canary, put: Exchange) -> Finding:
+    """SignatureDoesNotMatch on the canary PUT. The signed type is known only from a type S3 then accepted, or from
+    the presign reply's contentType; S3's echoed CanonicalRequest holds the type it *received*, never the signed one."""
     cid = "upload.content_type"
     accepted, lines = _alternatives(canary)
     sent = _sent_type(canary) or "(none)"
     client = _client_type(ev, canary)
-    echoed = signed_content_type(parse_s3_error(put.body))
-    signed = (accepted[0] if accepted else None) or canary.signed_content_type or echoed
+    reported = canary.signed_content_type
+    signed = (accepted[0] if accepted else None) or reported
     evidence = _evidence(put, *[x for x in dict(canary.put_alternatives or {}).values() if isinstance(x, Exchange)])
     tried = f" Tried: {'; '.join(lines)}." if lines else ""
     observed = f"PUT with Content-Type {sent!r} → {_answer(put)}.{tried}"
+    received = received_content_type(parse_s3_error(put.body))
+    if received is not None and received != sent:
+        observed += f" S3 received Content-Type {received!r} (the CanonicalRequest it echoes)."
     signs_type = "content-type" in _signed(put.url)
     if not accepted and not (signs_type and signed and signed != sent):
-        cause = _explain_put(put.status or 403, parse_s3_error(put.body), sent, put.url)
+        cause = _explain_put(put.status or 403, parse_s3_error(put.body), sent, put.url, reported)
         return Finding(
             cid,
             Status.FAIL,
@@ -313,8 +329,7 @@ def _signature_mismatch(ev: Evidence, canary: Canary, put: Exchange) -> Finding:
             "and the bucket's region.",
             evidence,
         )
-    signed = signed or (accepted[0] if accepted else "(unknown)")
-    reported = canary.signed_content_type
+    signed = signed or "(unknown)"
     fix = _type_fix(ev, signed)
     if reported and accepted and reported not in accepted:
         title = f"The endpoint reports contentType {reported} but signed {signed}"
@@ -329,7 +344,7 @@ def _signature_mismatch(ev: Evidence, canary: Canary, put: Exchange) -> Finding:
     which = (
         f"S3 accepted {accepted[0]!r} (the signed type)."
         if accepted
-        else f"S3's error echoes the signed type {signed!r}."
+        else f"The presign reply says it signed {signed!r} (contentType)."
     )
     return Finding(
         cid,
@@ -431,6 +446,15 @@ def check_stored_type(ev: Evidence) -> Finding:
     if canary is None or not isinstance(head, ConfigRead):
         return Finding(cid, Status.UNKNOWN, "The stored object was not read (HEAD)", "No s3:HeadObject evidence.")
     evidence = _evidence(head)
+    if head.state is ReadState.DENIED:
+        return denied_finding(
+            cid,
+            head,
+            "the stored object's Content-Type (HeadObject)",
+            f"arn:aws:s3:::{ev.target.bucket}/*",
+            default_call="s3:HeadObject",
+            also=f"The canary {canary.key!r} was stored; only reading its metadata back was refused.",
+        )
     if head.state is not ReadState.OK:
         why = {
             ReadState.DENIED: "the console may not read the object (s3:GetObject needed for HeadObject)",
