@@ -271,17 +271,11 @@ def _expired_cause(error: AwsErrorBody, url: str, now: datetime, presign_ms: flo
 
 
 def _signature_cause(error: AwsErrorBody, sent_type: str, url: str, grant: PresignGrant) -> str:
+    """explain_put's verdict, told the type the endpoint says it signed (None: it did not say), and the signed headers."""
     headers = signed_headers(url)
     listed = ", ".join(headers) if headers else "none listed (the URL has no X-Amz-SignedHeaders: not SigV4)"
-    said = f" Signed headers (X-Amz-SignedHeaders): {listed}. Content-Type sent: {sent_type!r}"
-    if grant.content_type is not None:
-        said += ", the type the presign reply says it signed (contentType)."
-    else:
-        said += (
-            "; the presign reply did not say which type it signed (no contentType): have the function return it, "
-            "or set PIPELINE_CLIENT_CONTENT_TYPE to the type it signs (the seed's signs application/<ext>)."
-        )
-    return explain_put(403, error, sent_type, url) + said
+    verdict = explain_put(403, error, sent_type, url, grant.content_type)
+    return f"{verdict} Signed headers (X-Amz-SignedHeaders): {listed}; Content-Type sent: {sent_type!r}."
 
 
 def _put_cause(
