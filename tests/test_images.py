@@ -286,12 +286,16 @@ def test_frame_limit(monkeypatch: pytest.MonkeyPatch, fmt: str, count: str) -> N
     assert_refused("a", data, f"the animation has {count} frames, over the limit of 3 frames")
 
 
-def test_gif_frame_count_stops_at_the_limit_and_agrees_with_pillow_below_it() -> None:
+def test_gif_frame_count_stops_at_the_limit_and_agrees_with_pillow_below_it(monkeypatch: pytest.MonkeyPatch) -> None:
     data = animated("GIF", 7)
+    with Image.open(io.BytesIO(data)) as img:
+        assert img.n_frames == 7  # the premise
 
-    assert images._gif_frames_up_to(data, 100) == 7
-    assert images._gif_frames_up_to(data, 3) == 3
-    assert images._gif_frames_up_to(data[:40], 100) < 7  # damage ends the count; the full decode says why
+    assert images.polyglot_layout(data, "GIF").frames == 7
+    assert images.polyglot_layout(data[:40], "GIF").frames < 7  # damage ends the count; the full decode says why
+    monkeypatch.setattr(images, "MAX_FRAMES", 3)
+    layout = images.polyglot_layout(data, "GIF")
+    assert (layout.frames, layout.end) == (4, None)  # one past the cap, and no further
 
 
 def test_jpeg_with_extra_mpf_pictures_is_a_jpeg() -> None:
