@@ -52,6 +52,21 @@ def sandbox_env(sandbox: Sandbox) -> dict[str, str]:
     return env
 
 
+def point_console_at(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
+    """Replace every PIPELINE_* / AWS_* variable of this process with those of ``env`` (for the test's duration)."""
+    for name in [n for n in os.environ if n.startswith(("PIPELINE_", "AWS_"))]:
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        if name.startswith(("PIPELINE_", "AWS_")):
+            monkeypatch.setenv(name, value)
+
+
+@pytest.fixture
+def configured(monkeypatch: pytest.MonkeyPatch, sandbox_env: dict[str, str]) -> None:
+    """The console (pages run by AppTest in this process) configured for the session's sandbox."""
+    point_console_at(monkeypatch, sandbox_env)
+
+
 @pytest.fixture
 def switch(sandbox: Sandbox):
     """Turn break switches on for one test; every switch is off again afterwards, whatever happens."""

@@ -6,7 +6,6 @@ The sign-in round trip itself, with a real OIDC provider and chromium, is tests/
 
 from __future__ import annotations
 
-import os
 import re
 import tomllib
 from contextlib import ExitStack
@@ -319,16 +318,6 @@ def test_console_options_keep_their_positional_shape() -> None:
 
 DASHBOARD = str(PROJECT_ROOT / "dashboard.py")
 ALICE = {"is_logged_in": True, "email": "alice@example.com", "email_verified": True, "name": "Alice"}
-
-
-@pytest.fixture
-def configured(monkeypatch, sandbox_env):
-    """The console pointed at the session's sandbox, with no PIPELINE_* (so no allowlist) from outside."""
-    for name in [n for n in os.environ if n.startswith(("PIPELINE_", "AWS_"))]:
-        monkeypatch.delenv(name)
-    for name, value in sandbox_env.items():
-        if name.startswith(("PIPELINE_", "AWS_")):
-            monkeypatch.setenv(name, value)
 
 
 def console(user: dict, secrets: dict) -> AppTest:

@@ -6,7 +6,6 @@ integration notes); until then they fail with a message saying so.
 
 from __future__ import annotations
 
-import os
 import uuid
 from typing import Any
 
@@ -18,7 +17,7 @@ import services.browse
 from pages._shared import Keys
 from services.sandbox import Sandbox, layout
 from services.upload import cdn_object_url
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, point_console_at
 from tests.support import image_bytes
 from tests.test_browse import ODD_KEYS, ODD_NON_IMAGE, SCALE_PREFIX, ensure_odd_objects, ensure_scale_objects
 
@@ -40,11 +39,7 @@ def odd_objects(sandbox: Sandbox) -> dict[str, bytes]:
 def configured(monkeypatch, sandbox_env):
     """The console configured for the session's sandbox; a fresh identity fingerprint, so the page's
     cached client and pages from other tests are not reused here."""
-    for name in [n for n in os.environ if n.startswith(("PIPELINE_", "AWS_"))]:
-        monkeypatch.delenv(name)
-    for name, value in sandbox_env.items():
-        if name.startswith(("PIPELINE_", "AWS_")):
-            monkeypatch.setenv(name, value)
+    point_console_at(monkeypatch, sandbox_env)
     monkeypatch.setenv("AWS_CONSOLE_TEST_RUN", uuid.uuid4().hex)  # ignored by boto3; changes the fingerprint
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 from collections.abc import Iterator
 
@@ -24,7 +23,7 @@ from services.redact import guard_library_logs
 from services.sandbox import layout
 from services.settings import Settings
 from services.upload import UploadInput, upload_batch
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, point_console_at
 from tests.support import cli, image_bytes
 
 DASHBOARD = str(PROJECT_ROOT / "dashboard.py")
@@ -43,12 +42,8 @@ def leaks(text: str) -> list[str]:
 @pytest.fixture
 def as_presign_role(monkeypatch, sandbox_env) -> dict[str, str]:
     """The console configured for the sandbox, signing its own AWS calls as the presign role."""
-    for name in [n for n in os.environ if n.startswith(("PIPELINE_", "AWS_"))]:
-        monkeypatch.delenv(name)
     env = dict(sandbox_env, AWS_ACCESS_KEY_ID=layout.PRESIGN_ROLE_KEY, AWS_SECRET_ACCESS_KEY=SECRET)
-    for name, value in env.items():
-        if name.startswith(("PIPELINE_", "AWS_")):
-            monkeypatch.setenv(name, value)
+    point_console_at(monkeypatch, env)
     return env
 
 

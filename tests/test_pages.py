@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import PROJECT_ROOT
@@ -12,16 +11,6 @@ from tests.support import image_bytes
 
 DASHBOARD = str(PROJECT_ROOT / "dashboard.py")
 TIMEOUT = 60
-
-
-@pytest.fixture
-def configured(monkeypatch, sandbox_env):
-    """The console configured (PIPELINE_* variables) for the session's sandbox."""
-    for name in [n for n in os.environ if n.startswith(("PIPELINE_", "AWS_"))]:
-        monkeypatch.delenv(name)
-    for name, value in sandbox_env.items():
-        if name.startswith(("PIPELINE_", "AWS_")):
-            monkeypatch.setenv(name, value)
 
 
 def upload_page() -> AppTest:

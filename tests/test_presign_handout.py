@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -94,15 +93,6 @@ def test_cli_presign_failure_exits_1_with_a_redacted_reason(sandbox_env):
     env = dict(sandbox_env, PIPELINE_PRESIGN_URL="http://127.0.0.1:9/presign")
     run = cli("presign", env=env)
     assert run.returncode == 1 and "could not connect to the presign endpoint" in run.stderr
-
-
-@pytest.fixture
-def configured(monkeypatch, sandbox_env):
-    for name in [n for n in os.environ if n.startswith(("PIPELINE_", "AWS_"))]:
-        monkeypatch.delenv(name)
-    for name, value in sandbox_env.items():
-        if name.startswith(("PIPELINE_", "AWS_")):
-            monkeypatch.setenv(name, value)
 
 
 def test_the_page_shows_the_url_once_to_the_session_that_asked(configured):

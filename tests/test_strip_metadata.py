@@ -9,7 +9,6 @@ import dataclasses
 import hashlib
 import io
 import json
-import os
 import struct
 import warnings
 import zlib
@@ -570,16 +569,6 @@ def test_cli_without_the_flag_uploads_the_files_own_bytes(tmp_path: Path, sandbo
     result = json.loads(done.stdout)
     assert s3.get_object(Bucket=sandbox.endpoints.bucket, Key=result["key"])["Body"].read() == photo.read_bytes()
     assert result["steps"][0]["note"] is None
-
-
-@pytest.fixture
-def configured(monkeypatch, sandbox_env):
-    """The console configured (PIPELINE_* variables) for the session's sandbox."""
-    for name in [n for n in os.environ if n.startswith(("PIPELINE_", "AWS_"))]:
-        monkeypatch.delenv(name)
-    for name, value in sandbox_env.items():
-        if name.startswith(("PIPELINE_", "AWS_")):
-            monkeypatch.setenv(name, value)
 
 
 def _upload_page_with(data: bytes, strip: bool | None) -> AppTest:
