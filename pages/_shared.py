@@ -27,6 +27,9 @@ class Keys:
     UPLOAD_RESULTS = "upload.results"
     PRESIGN_EXTENSION = "upload.presign_extension"
     CHECK_REPORT = "checks.report"
+    CHECK_FIX_CONFIRM = "checks.fix_confirm."  # + the check id
+    CHECK_FIX_APPLY = "checks.fix_apply."  # + the check id
+    CHECK_FIX_NOTICE = "checks.fix_notice"
     BROWSE_PREFIX = "browse.prefix"
     BROWSE_ORDER = "browse.order"
     BROWSE_PAGE_SIZE = "browse.page_size"

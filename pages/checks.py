@@ -5,8 +5,10 @@ import json
 import streamlit as st
 
 from pages._shared import Keys, get_target
-from services.checks.model import Status
+from services.checks import remedy as remedies
+from services.checks.model import Finding, Status
 from services.checks.runner import run_checks
+from services.errors import ConsoleError
 
 #: colour-coded Material icons render everywhere (emoji fonts are not a given)
 BADGES = {
@@ -17,7 +19,46 @@ BADGES = {
     Status.SKIP: ":gray[:material/remove_circle_outline:]",
 }
 
+NOTICES = {"ok": st.success, "warn": st.warning, "error": st.error}
+
 target = get_target()
+
+
+def _literal(text: str) -> str:
+    """Text shown as itself, not as Markdown."""
+    return text.replace("*", "\\*").replace("_", "\\_").replace("[", "\\[")
+
+
+def _apply(finding: Finding) -> None:
+    # the service checks the writes switch and the typed name again, before any AWS call
+    typed = st.session_state.get(Keys.CHECK_FIX_CONFIRM + finding.id)
+    try:
+        outcome = remedies.apply_fix(finding, target.settings, confirm=typed)
+    except ConsoleError as err:
+        st.session_state[Keys.CHECK_FIX_NOTICE] = ("error", "  \n".join(remedies.error_lines(err)))
+        return
+    st.session_state[Keys.CHECK_REPORT] = st.session_state[Keys.CHECK_REPORT].with_finding(outcome.after)
+    st.session_state[Keys.CHECK_FIX_NOTICE] = ("ok" if outcome.passed else "warn", _literal(outcome.text))
+
+
+def _remedy_controls(finding: Finding) -> None:
+    remedy = finding.remedy
+    assert remedy is not None
+    st.markdown(f"**Apply this fix here:** {_literal(remedy.summary)}")
+    if not target.settings.allow_writes:
+        st.caption(remedies.WRITES_OFF_HINT)
+        return
+    typed = st.text_input(f"Type `{remedy.resource}` to confirm", key=Keys.CHECK_FIX_CONFIRM + finding.id)
+    st.button(
+        "Apply fix",
+        key=Keys.CHECK_FIX_APPLY + finding.id,
+        type="primary",
+        icon=":material/build:",
+        disabled=typed != remedy.resource,
+        on_click=_apply,
+        args=(finding,),
+    )
+
 
 st.title("Checks")
 st.caption(
@@ -34,6 +75,9 @@ report = st.session_state.get(Keys.CHECK_REPORT)
 if report is None:
     st.info("Press **Run all checks**. The canary upload puts one 8×8 PNG in the bucket, as the web app would.")
     st.stop()
+
+if notice := st.session_state.pop(Keys.CHECK_FIX_NOTICE, None):
+    NOTICES[notice[0]](notice[1])
 
 counts = report.counts()
 columns = st.columns(len(counts))
@@ -57,8 +101,7 @@ for _hop, title, findings in report.by_hop():
     st.subheader(title)
     for finding in findings:
         worst_first = finding.status in (Status.FAIL, Status.WARN)
-        title = finding.title.replace("*", "\\*").replace("_", "\\_").replace("[", "\\[")  # literal, not Markdown
-        label = f"{BADGES[finding.status]} **{str(finding.status).upper()}** `{finding.id}` — {title}"
+        label = f"{BADGES[finding.status]} **{str(finding.status).upper()}** `{finding.id}` — {_literal(finding.title)}"
         with st.expander(label, expanded=worst_first):
             st.markdown(f"**Status:** `{finding.status}` · **Check:** `{finding.id}`")
             if finding.detail:
@@ -66,6 +109,8 @@ for _hop, title, findings in report.by_hop():
             if finding.fix:
                 st.markdown("**Fix** (copy with the button at the right)")
                 st.code(finding.fix, language="bash")
+            if finding.remedy is not None:
+                _remedy_controls(finding)
             if finding.evidence:
                 st.markdown("**Evidence** (signatures and credentials redacted)")
                 st.json([item for item in finding.to_json()["evidence"]], expanded=False)

@@ -129,11 +129,13 @@ def test_cli_check_json_and_exit_codes(sandbox_env, switch):
     doc = json.loads(healthy.stdout)
     assert set(doc) >= {"target", "findings"} and doc["target"]["bucket"] == layout.BUCKET
     assert {f["id"] for f in doc["findings"]} == set(CHECK_IDS)
-    assert all({"id", "status", "title", "detail", "fix", "evidence"} <= set(f) for f in doc["findings"])
+    assert all({"id", "status", "title", "detail", "fix", "evidence", "remedy"} <= set(f) for f in doc["findings"])
+    assert {f["remedy"] is None for f in doc["findings"]} == {True}  # healthy: nothing to apply
     assert "X-Amz-Signature=" not in healthy.stdout.replace("X-Amz-Signature=REDACTED", "")
     switch("lambda-role-no-put")
     broken = cli("check", "--only", "lambda.role_put", env=sandbox_env)
     assert broken.returncode == 1 and "FAIL" in broken.stdout and "lambda.role_put" in broken.stdout
     assert "aws iam put-role-policy" in broken.stdout
+    assert f"--apply lambda.role_put --confirm {layout.PRESIGN_ROLE_NAME}" in broken.stdout
     unknown = cli("check", "--only", "no.such.check", env=sandbox_env)
     assert unknown.returncode == 2 and "unknown check id" in unknown.stderr

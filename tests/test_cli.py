@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from botocore.exceptions import ClientError
+
+from services.sandbox import layout
 from tests.support import cli, closed_port, image_bytes
 
 
@@ -74,3 +77,70 @@ def test_with_nothing_configured_the_cli_uses_a_temporary_sandbox(tmp_path: Path
     assert done.returncode == 0, done.stderr
     assert "temporary sandbox" in done.stderr
     assert json.loads(done.stdout)["content_type"] == "image/gif"
+
+
+def test_check_prints_the_fix_of_unknown_findings_too(sandbox_env):
+    # the presign function's role as the console's identity: refused the CORS read, so bucket.cors is unknown and its
+    # fix is the IAM grant the console's identity needs, which must reach the terminal
+    env = dict(sandbox_env, AWS_ACCESS_KEY_ID=layout.PRESIGN_ROLE_KEY, AWS_SECRET_ACCESS_KEY=layout.PRESIGN_ROLE_SECRET)
+    done = cli("check", "--only", "bucket.cors", env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("== S3 bucket\nUNKNOWN bucket.cors")
+    fix = done.stdout.split("fix:\n", 1)[1]
+    assert '"Action": "s3:GetBucketCors"' in fix and "aws iam put-" in fix
+
+
+def _policy(admin_s3) -> str | None:
+    try:
+        return admin_s3.get_bucket_policy(Bucket=layout.BUCKET)["Policy"]
+    except ClientError as err:
+        assert err.response["Error"]["Code"] == "NoSuchBucketPolicy"
+        return None
+
+
+def test_check_apply_needs_writes_a_remedy_and_the_bucket_typed_then_exits_0_on_pass(sandbox_env, switch, admin_s3):
+    switch("cdn-grant-missing")
+    apply = ("check", "--apply", "bucket.cdn_read_grant", "--confirm")
+    off = cli(*apply, layout.BUCKET, env=sandbox_env)
+    assert off.returncode == 2 and "Applying fixes is off (read-only)" in off.stderr
+    assert "PIPELINE_ALLOW_WRITES=true" in off.stderr
+    assert "FAIL    bucket.cdn_read_grant" in off.stdout and "put-bucket-policy" in off.stdout  # the command to run
+    assert f"--apply bucket.cdn_read_grant --confirm {layout.BUCKET}" in off.stdout
+    writes = dict(sandbox_env, PIPELINE_ALLOW_WRITES="true")
+    wrong = cli(*apply, "pipeline", env=writes)
+    assert wrong.returncode == 2 and "type the bucket name 'pipeline-sandbox' exactly" in wrong.stderr
+    none = cli("check", "--apply", "cdn.read", "--confirm", layout.BUCKET, env=writes)
+    assert none.returncode == 2 and "no fix the console can apply" in none.stderr
+    assert _policy(admin_s3) is None  # nothing written by any of them
+    done = cli(*apply, layout.BUCKET, env=writes)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "-- Applied PutBucketPolicy on bucket pipeline-sandbox" in done.stdout
+    assert done.stdout.rstrip().splitlines()[-1].startswith("PASS    bucket.cdn_read_grant")
+    assert layout.DISTRIBUTION_ID in (_policy(admin_s3) or "")
+    again = cli(*apply, layout.BUCKET, env=writes)
+    assert again.returncode == 0 and "nothing to apply: bucket.cdn_read_grant passes" in again.stderr
+
+
+def test_check_apply_json_says_what_was_applied_and_the_new_verdict(sandbox_env, switch):
+    switch("lambda-role-no-put")
+    writes = dict(sandbox_env, PIPELINE_ALLOW_WRITES="true")
+    done = cli("check", "--apply", "lambda.role_put", "--confirm", layout.PRESIGN_ROLE_NAME, "--json", env=writes)
+    assert done.returncode == 0, done.stdout + done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["before"]["status"] == "fail" and doc["after"]["status"] == "pass"
+    assert doc["applied"]["remedy"]["operation"] == "PutRolePolicy"
+    assert doc["applied"]["remedy"]["params"]["RoleName"] == layout.PRESIGN_ROLE_NAME
+    assert doc["before"]["remedy"] == doc["applied"]["remedy"]
+
+
+def test_check_apply_usage_errors_exit_2(sandbox_env):
+    writes = dict(sandbox_env, PIPELINE_ALLOW_WRITES="true")
+    for args, said in [
+        (("--confirm", layout.BUCKET), "--confirm goes with --apply"),
+        (("--apply", "bucket", "--confirm", layout.BUCKET), "--apply takes one check id"),
+        (("--apply", "bucket.cors"), "--apply needs --confirm NAME"),
+        (("--apply", "bucket.cors", "--confirm", layout.BUCKET, "--only", "cdn"), "drop --only"),
+    ]:
+        done = cli("check", *args, env=writes)
+        assert done.returncode == 2 and said in done.stderr, (args, done.stderr)
+        assert done.stdout == ""  # refused before anything ran

@@ -6,7 +6,10 @@ Stable ids: ``bucket.cors``, ``bucket.cors_preflight``, ``bucket.public_write``,
 values, policies the parser refuses) yields a Finding; a read the console could not make is ``unknown``, never a
 verdict on the bucket.
 
-A few helpers here (`finding`, `unreadable`, `load_policy`, `dump`) are shared with ``lambda_role.py``.
+A few helpers here (`finding`, `unreadable`, `load_policy`, `dump`, `Fix`) are shared with ``lambda_role.py``.
+
+A fix that is one AWS call also comes as a `Remedy` (PutBucketCors, PutBucketPolicy / DeleteBucketPolicy,
+PutPublicAccessBlock), built here from the very document the fix text shows; ``remedy.py`` applies it.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from urllib.parse import unquote
 from services import policy, s3cors
 from services.checks.denied import denied_finding, is_denied
 from services.checks.evidence import Evidence
-from services.checks.model import Check, ConfigRead, Exchange, Finding, ReadState, Status
+from services.checks.model import Check, ConfigRead, Exchange, Finding, ReadState, Remedy, Status
 
 POLICY_VERSION = "2012-10-17"
 CLOUDFRONT_SID = "AllowCloudFrontServicePrincipal"
@@ -44,18 +47,33 @@ _DIMENSIONS = {
 # --------------------------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Fix:
+    """A fix's text, and the same change as one AWS call when it is one (None: text only)."""
+
+    text: str
+    remedy: Remedy | None = None
+
+    def also(self, lines: Sequence[str]) -> Fix:
+        """The fix with lines appended to its text (notes, steps by hand); the remedy is unchanged."""
+        return replace(self, text="\n".join([self.text, *lines]))
+
+
 def finding(
     check_id: str,
     status: Status,
     title: str,
     detail: str = "",
-    fix: str = "",
+    fix: str | Fix = "",
     evidence: Iterable[object] = (),
 ) -> Finding:
-    """A Finding with a one-line title, no fix on pass/skip, and only real evidence items (Nones dropped)."""
+    """A Finding with a one-line title, no fix (nor remedy) on pass/skip, and only real evidence items (Nones
+    dropped)."""
     items = tuple(item for item in evidence if isinstance(item, Exchange | ConfigRead))
-    keep_fix = fix if status not in (Status.PASS, Status.SKIP) else ""
-    return Finding(check_id, status, " ".join(title.split()), detail, keep_fix, items)
+    text, remedy = (fix.text, fix.remedy) if isinstance(fix, Fix) else (fix, None)
+    if status in (Status.PASS, Status.SKIP):
+        text, remedy = "", None
+    return Finding(check_id, status, " ".join(title.split()), detail, text, items, remedy)
 
 
 def dump(value: Any, *, indent: int | None = None) -> str:
@@ -182,20 +200,74 @@ def _bucket_arg(ev: Evidence) -> str:
     return shlex.quote(str(ev.target.bucket))
 
 
-def bucket_policy_fix(ev: Evidence, doc: Mapping[str, Any] | None, notes: Sequence[str] = ()) -> str:
-    """The JSON to save as policy.json and the command applying it (delete-bucket-policy when nothing is left)."""
+def bucket_policy_fix(
+    ev: Evidence,
+    doc: Mapping[str, Any] | None,
+    notes: Sequence[str] = (),
+    *,
+    change: str | None = None,
+    based_on: Mapping[str, Any] | None = None,
+) -> Fix:
+    """The JSON to save as policy.json and the command applying it (delete-bucket-policy when nothing is left).
+
+    With `change` (what the new document does, in words), the same document as a PutBucketPolicy (or
+    DeleteBucketPolicy) remedy, valid while the policy is still `based_on`; without it, text only."""
+    bucket = str(ev.target.bucket)
     if doc is None:
         lines = [
             "# no statement is left, so remove the policy:",
             f"aws s3api delete-bucket-policy --bucket {_bucket_arg(ev)}",
         ]
-        return "\n".join([*lines, *notes])
+        change = f"{change}; no statement is left" if change else None
+        remedy = _bucket_remedy("DeleteBucketPolicy", bucket, {}, change, based_on) if change else None
+        return Fix("\n".join([*lines, *notes]), remedy)
     command = f"aws s3api put-bucket-policy --bucket {_bucket_arg(ev)} --policy file://policy.json"
-    return "\n".join([dump(doc, indent=2), "", "# save the JSON above as policy.json, then:", command, *notes])
+    text = "\n".join([dump(doc, indent=2), "", "# save the JSON above as policy.json, then:", command, *notes])
+    remedy = _bucket_remedy("PutBucketPolicy", bucket, {"Policy": dump(doc)}, change, based_on) if change else None
+    return Fix(text, remedy)
 
 
-def _bpa_command(ev: Evidence) -> str:
-    settings = ",".join(f"{name}=true" for name in BPA_SETTINGS)
+#: the IAM action each bucket write needs (PutBucketCors is authorised by s3:PutBucketCORS)
+_BUCKET_WRITES = {
+    "PutBucketCors": "s3:PutBucketCORS",
+    "PutBucketPolicy": "s3:PutBucketPolicy",
+    "DeleteBucketPolicy": "s3:DeleteBucketPolicy",
+    "PutPublicAccessBlock": "s3:PutBucketPublicAccessBlock",
+}
+
+
+def _bucket_remedy(operation: str, bucket: str, params: Mapping[str, Any], change: str, based_on: Any) -> Remedy:
+    summary = f"{operation} on bucket {bucket}: {change}"
+    permission = _BUCKET_WRITES[operation]
+    return Remedy("s3", operation, {"Bucket": bucket, **params}, bucket, "bucket", permission, summary, based_on)
+
+
+def _label(raw: Any, index: int) -> str:
+    """A raw statement named as `policy.Statement.label` names it: 'Sid', or #index."""
+    sid = raw.get("Sid") if isinstance(raw, Mapping) else None
+    return f"'{sid}'" if isinstance(sid, str) and sid else f"#{index}"
+
+
+def policy_change(doc: Mapping[str, Any] | None, drop: Iterable[int], add: Sequence[Mapping[str, Any]]) -> str:
+    """What `policy_document(doc, drop, add)` changes, in words: the statements removed, added and kept."""
+    dropped = set(drop)
+    raws = raw_statements(doc)
+    removed = [_label(raws[i], i) for i in sorted(dropped) if i < len(raws)]
+    added = [_label(raw, len(raws) + n) for n, raw in enumerate(add)]
+    replaced = [label for label in added if label in removed]  # a statement rewritten under its own Sid
+    parts = [f"replaces statement(s) {', '.join(replaced)}"] if replaced else []
+    for verb, labels in (("removes", removed), ("adds", added)):
+        if [label for label in labels if label not in replaced]:
+            parts.append(f"{verb} statement(s) {', '.join(label for label in labels if label not in replaced)}")
+    kept = len(raws) - len(dropped & set(range(len(raws))))
+    if kept:
+        parts.append(f"keeps {kept} other statement(s)")
+    return "; ".join(parts) or "no change"
+
+
+def _bpa_command(ev: Evidence, on: Mapping[str, bool] | None = None) -> str:
+    values = on if on is not None else dict.fromkeys(BPA_SETTINGS, True)
+    settings = ",".join(f"{name}={str(values[name]).lower()}" for name in BPA_SETTINGS)
     return (
         f"aws s3api put-public-access-block --bucket {_bucket_arg(ev)} --public-access-block-configuration {settings}"
     )
@@ -253,7 +325,17 @@ def fixed_cors_rules(rules: Sequence[Any] | None, origins: Sequence[str]) -> lis
     return fixed
 
 
-def cors_fix(ev: Evidence, rules: Sequence[Any], notes: Sequence[str] = ()) -> str:
+def cors_fix(
+    ev: Evidence,
+    rules: Sequence[Any],
+    notes: Sequence[str] = (),
+    *,
+    origins: Sequence[str] | None = None,
+    based_on: Sequence[Any] | None = None,
+) -> Fix:
+    """The whole CORS configuration to put, and the command. With `origins` (the rules were read, so the JSON
+    keeps them all), the same document as a PutBucketCors remedy, valid while the stored rules are still
+    `based_on`; without, text only (it must be merged by hand)."""
     doc = {"CORSRules": list(rules)}
     command = f"aws s3api put-bucket-cors --bucket {_bucket_arg(ev)} --cors-configuration {shlex.quote(dump(doc))}"
     lines = [
@@ -262,7 +344,16 @@ def cors_fix(ev: Evidence, rules: Sequence[Any], notes: Sequence[str] = ()) -> s
         command,
         "# put-bucket-cors replaces the whole configuration; the JSON keeps the other rules",
     ]
-    return "\n".join([*lines, *notes])
+    remedy = None
+    if origins is not None:
+        kept = "its other rules kept" if based_on else "the bucket had none"
+        change = (
+            f"{len(rules)} rule(s) letting {', '.join(origins)} PUT with content-type, ETag exposed "
+            f"(replaces the whole CORS configuration; {kept})"
+        )
+        params = {"CORSConfiguration": doc}
+        remedy = _bucket_remedy("PutBucketCors", str(ev.target.bucket), params, change, based_on)
+    return Fix("\n".join([*lines, *notes]), remedy)
 
 
 def _refusal(verdict: s3cors.CorsVerdict) -> str:
@@ -295,7 +386,7 @@ def judge_cors(ev: Evidence) -> Finding:
         return finding(
             cid, Status.UNKNOWN, "Cannot judge: the CORS configuration has an unexpected shape", detail, "", (read,)
         )
-    fix = cors_fix(ev, fixed_cors_rules(rules, origins))
+    fix = cors_fix(ev, fixed_cors_rules(rules, origins), origins=origins, based_on=rules)
     if rules is None:
         detail = (
             f"s3:GetBucketCors answered {answer(read)}: with no CORS configuration S3 answers every preflight "
@@ -314,7 +405,7 @@ def judge_cors(ev: Evidence) -> Finding:
 
 
 def _judge_allowed_cors(
-    ev: Evidence, rules: Sequence[Any], verdicts: Sequence[s3cors.CorsVerdict], fix: str, read: ConfigRead
+    ev: Evidence, rules: Sequence[Any], verdicts: Sequence[s3cors.CorsVerdict], fix: Fix, read: ConfigRead
 ) -> Finding:
     cid = "bucket.cors"
     allowed = "\n".join(v.reason for v in verdicts)
@@ -330,7 +421,7 @@ def _judge_allowed_cors(
     )
     detail = allowed + "\n" + "\n".join(str(p) for p in problems)
     others = [f"# also correct by hand: {p}" for p in problems if p.code != "expose-etag"]
-    return finding(cid, Status.WARN, title, detail, "\n".join([fix, *others]), (read,))
+    return finding(cid, Status.WARN, title, detail, fix.also(others), (read,))
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -428,8 +519,10 @@ def _preflight(origin: str, ex: Any) -> _Preflight:
     return _Preflight(origin, Status.FAIL, line, cors_refusal, region)
 
 
-def _preflight_fix(ev: Evidence, failing: Sequence[_Preflight]) -> str:
-    parts = []
+def _preflight_fix(ev: Evidence, failing: Sequence[_Preflight]) -> Fix:
+    """The CORS rules to put (a remedy too when the stored rules were read, so none is lost, and the CORS refusal
+    is the only problem), and/or how to address the bucket when the preflight did not reach it."""
+    parts: list[Fix] = []
     refused = [p.origin for p in failing if p.cors_refusal and p.origin]
     if refused:
         origins = list(dict.fromkeys([*app_origins(ev), *refused]))
@@ -437,20 +530,25 @@ def _preflight_fix(ev: Evidence, failing: Sequence[_Preflight]) -> str:
         state = read_state(read) if isinstance(read, ConfigRead) else None
         rules = _cors_rules(read.value) if read is not None and state is ReadState.OK else None
         notes: list[str] = []
-        if rules is None and state is not ReadState.MISSING:
+        known = rules is not None or state is ReadState.MISSING
+        if not known:
             notes.append(
                 f"# the bucket's current rules were not read: merge this rule into them "
                 f"(aws s3api get-bucket-cors --bucket {_bucket_arg(ev)})"
             )
-        parts.append(cors_fix(ev, fixed_cors_rules(rules, origins), notes))
+        fix = cors_fix(ev, fixed_cors_rules(rules, origins), notes, origins=origins if known else None, based_on=rules)
+        parts.append(fix)
     if any(not p.cors_refusal for p in failing):
         region = next((p.region for p in failing if p.region), None) or "<region>"
         parts.append(
-            "# the preflight did not reach the bucket: address it at its own regional endpoint, "
-            f"https://{ev.target.bucket}.s3.{region}.amazonaws.com/<key>, and presign for that region:\n"
-            f"aws s3api get-bucket-location --bucket {_bucket_arg(ev)}"
+            Fix(
+                "# the preflight did not reach the bucket: address it at its own regional endpoint, "
+                f"https://{ev.target.bucket}.s3.{region}.amazonaws.com/<key>, and presign for that region:\n"
+                f"aws s3api get-bucket-location --bucket {_bucket_arg(ev)}"
+            )
         )
-    return "\n\n".join(parts)
+    remedy = parts[0].remedy if len(parts) == 1 else None  # one call fixes it only when it is the only step
+    return Fix("\n\n".join(part.text for part in parts), remedy)
 
 
 def judge_cors_preflight(ev: Evidence) -> Finding:
@@ -616,22 +714,29 @@ def _grants_after(doc: Mapping[str, Any] | None, bucket: str, arn: str) -> bool:
         return False
 
 
-def _remove_public_fix(ev: Evidence, loaded: _LoadedPolicy, statements: Sequence[policy.Statement]) -> str:
+def _remove_public_fix(ev: Evidence, loaded: _LoadedPolicy, statements: Sequence[policy.Statement]) -> Fix:
     """The policy without the public statements (others kept), with the OAC grant added when those statements were
-    how CloudFront read and the distribution is known; then Block Public Access on."""
+    how CloudFront read and the distribution is known; then Block Public Access on.
+
+    The policy step is a remedy unless CloudFront may have read through the removed grant and its own grant cannot
+    be written (no distribution ARN): applying it alone could cut the CDN off."""
     drop = {s.index for s in statements}
-    doc = policy_document(loaded.raw, drop)
+    add: list[dict[str, Any]] = []
     notes = ["# then turn Block Public Access on (it also refuses any new public statement):", _bpa_command(ev)]
+    applicable = True
     if any(_covers(s, "s3:GetObject") for s in statements):
         arn, _ = distribution_arn(ev, loaded.parsed)
         bucket = str(ev.target.bucket)
-        if arn is not None and not _grants_after(doc, bucket, arn):
-            doc = policy_document(loaded.raw, drop, [cloudfront_statement(bucket, arn, _free_sid(loaded.raw, drop))])
+        if arn is not None and not _grants_after(policy_document(loaded.raw, drop), bucket, arn):
+            add = [cloudfront_statement(bucket, arn, _free_sid(loaded.raw, drop))]
         elif arn is None:
+            applicable = False
             notes.append(
                 "# CloudFront may have read through the removed grant: add its OAC grant (see bucket.cdn_read_grant)"
             )
-    return bucket_policy_fix(ev, doc, notes)
+    change = f"{policy_change(loaded.raw, drop, add)} (Block Public Access is bucket.public_access_block's fix)"
+    new = policy_document(loaded.raw, drop, add)
+    return bucket_policy_fix(ev, new, notes, change=change if applicable else None, based_on=loaded.raw)
 
 
 def _quoted(loaded: _LoadedPolicy, statements: Sequence[policy.Statement]) -> str:
@@ -639,7 +744,7 @@ def _quoted(loaded: _LoadedPolicy, statements: Sequence[policy.Statement]) -> st
 
 
 def _grant_effect_unknown(
-    cid: str, ev: Evidence, quoted: str, verb: str, fix: str, evidence: Sequence[object]
+    cid: str, ev: Evidence, quoted: str, verb: str, fix: Fix, evidence: Sequence[object]
 ) -> Finding:
     """A public grant whose effect hangs on Block Public Access, which was not read: unknown, never a verdict."""
     read = ev.public_access_block
@@ -657,7 +762,7 @@ def _grant_effect_unknown(
             default_call="s3:GetBucketPublicAccessBlock",
             also=also,
             evidence=evidence,
-            extra_fix="# and, whatever Block Public Access says, remove the public grant:\n" + fix,
+            extra_fix="# and, whatever Block Public Access says, remove the public grant:\n" + fix.text,
             title=f"The console's role lacks s3:GetBucketPublicAccessBlock: {title} is unknown",
         )
     _, bpa_line = _bpa(ev)
@@ -724,17 +829,16 @@ def _live_probe(ev: Evidence) -> tuple[Exchange | None, str]:
     return probe, f"the live anonymous GET {probe.url} answered {probe.status}" + (f" {code}" if code else "")
 
 
-def _public_read_fix(ev: Evidence, loaded: _LoadedPolicy, grants: Sequence[policy.Statement]) -> str:
+def _public_read_fix(ev: Evidence, loaded: _LoadedPolicy, grants: Sequence[policy.Statement]) -> Fix:
     if grants:
         return _remove_public_fix(ev, loaded, grants)
     ownership = shlex.quote("Rules=[{ObjectOwnership=BucketOwnerEnforced}]")
-    return "\n".join(
-        [
-            "# no public policy statement was found: the object is likely public through an ACL",
-            _bpa_command(ev),
-            f"aws s3api put-bucket-ownership-controls --bucket {_bucket_arg(ev)} --ownership-controls {ownership}",
-        ]
-    )
+    lines = [
+        "# no public policy statement was found: the object is likely public through an ACL",
+        _bpa_command(ev),
+        f"aws s3api put-bucket-ownership-controls --bucket {_bucket_arg(ev)} --ownership-controls {ownership}",
+    ]
+    return Fix("\n".join(lines))  # two calls, and a guess: text only
 
 
 def judge_public_read(ev: Evidence) -> Finding:
@@ -834,7 +938,13 @@ def judge_public_access_block(ev: Evidence) -> Finding:
     if problem is not None or read is None:
         return problem or finding(cid, Status.UNKNOWN, "Cannot judge: Block Public Access was not read")
     on = dict.fromkeys(BPA_SETTINGS, True)
-    fix = "\n".join([dump(on, indent=2), "", _bpa_command(ev)])
+    value = None if read_state(read) is ReadState.MISSING else _bpa_value(read.value)
+    off = [name for name in BPA_SETTINGS if value is None or value.get(name) is not True]
+    change = f"turns on {', '.join(off)} (all four settings true)"
+    params = {"PublicAccessBlockConfiguration": on}
+    based_on = dict(value) if value is not None else None
+    remedy = _bucket_remedy("PutPublicAccessBlock", str(ev.target.bucket), params, change, based_on)
+    fix = Fix("\n".join([dump(on, indent=2), "", _bpa_command(ev, on)]), remedy)
     account = " Account-level Block Public Access (s3control) is not read by the console; when on, it applies too."
     if read_state(read) is ReadState.MISSING:
         detail = (
@@ -844,11 +954,9 @@ def judge_public_access_block(ev: Evidence) -> Finding:
         return finding(
             cid, Status.FAIL, "Block Public Access is off: the bucket has no configuration", detail, fix, (read,)
         )
-    value = _bpa_value(read.value)
     if value is None:
         detail = f"s3:GetBucketPublicAccessBlock returned {_short(read.value)}; expected the four settings."
         return finding(cid, Status.UNKNOWN, "Cannot judge: unexpected Block Public Access value", detail, "", (read,))
-    off = [name for name in BPA_SETTINGS if value.get(name) is not True]
     quoted = _bpa_text(value)
     if not off:
         return finding(cid, Status.PASS, "Block Public Access is fully on", quoted, "", (read,))
@@ -962,8 +1070,9 @@ def _no_distribution(ev: Evidence, loaded: _LoadedPolicy) -> Finding:
     )
 
 
-def _cdn_fix(ev: Evidence, loaded: _LoadedPolicy, result: policy.GrantResult | None, arn: str, oac: bool) -> str:
-    """The policy with near-miss statements replaced by the secure OAC grant (other statements kept)."""
+def _cdn_fix(ev: Evidence, loaded: _LoadedPolicy, result: policy.GrantResult | None, arn: str, oac: bool) -> Fix:
+    """The policy with near-miss statements replaced by the secure OAC grant (other statements kept); a remedy
+    unless the distribution must first move from its OAI to OAC (more than one call)."""
     drop: set[int] = set()
     for miss in result.near_misses if result is not None else ():
         if miss.code in _REPLACED or (miss.code is _NM.LEGACY_OAI and oac):
@@ -980,7 +1089,8 @@ def _cdn_fix(ev: Evidence, loaded: _LoadedPolicy, result: policy.GrantResult | N
             '# set the origin\'s OriginAccessControlId to the new id and S3OriginConfig.OriginAccessIdentity to "" '
             "(aws cloudfront update-distribution)",
         ]
-    return bucket_policy_fix(ev, policy_document(loaded.raw, drop, add), notes)
+    change = None if notes else f"{policy_change(loaded.raw, drop, add)} (CloudFront {arn} may read every object)"
+    return bucket_policy_fix(ev, policy_document(loaded.raw, drop, add), notes, change=change, based_on=loaded.raw)
 
 
 def judge_cdn_read_grant(ev: Evidence) -> Finding:
@@ -1022,7 +1132,7 @@ def judge_cdn_read_grant(ev: Evidence) -> Finding:
     for miss in result.near_misses:
         lines.append(f"statement {miss.statement.label}: {quote_statement(loaded.raw, miss.statement)}")
     detail = "\n".join(dict.fromkeys(lines))
-    fix = "" if status is Status.PASS else _cdn_fix(ev, loaded, result, arn, oac)
+    fix = Fix("") if status is Status.PASS else _cdn_fix(ev, loaded, result, arn, oac)
     return finding(cid, status, title, detail, fix, evidence)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from services import policy
 from services.checks.bucket import (
+    Fix,
     answer,
     bucket_policy_fix,
     dump,
@@ -29,7 +30,7 @@ from services.checks.bucket import (
 )
 from services.checks.denied import denied_finding, is_denied
 from services.checks.evidence import Evidence
-from services.checks.model import Check, ConfigRead, Finding, ReadState, Status
+from services.checks.model import Check, ConfigRead, Finding, ReadState, Remedy, Status
 
 CHECK_ID = "lambda.role_put"
 POLICY_NAME = "presign-put"
@@ -133,9 +134,9 @@ def _evaluate(policies: Sequence[_Named], request: policy.Request) -> policy.Dec
         return f"PolicyError: {err}"
 
 
-def _allow_fix(ev: Evidence, role: _Role, named: Sequence[_Named]) -> str:
+def _allow_fix(ev: Evidence, role: _Role, named: Sequence[_Named]) -> Fix:
     """The inline policy granting the PUT, merged into an existing inline policy of the same name (put-role-policy
-    replaces it)."""
+    replaces it); the same document as a PutRolePolicy remedy."""
     statement = {
         "Effect": "Allow",
         "Action": "s3:PutObject",
@@ -152,7 +153,16 @@ def _allow_fix(ev: Evidence, role: _Role, named: Sequence[_Named]) -> str:
         f"aws iam put-role-policy --role-name {shlex.quote(role.name)} --policy-name {POLICY_NAME} "
         f"--policy-document {shlex.quote(dump(doc))}"
     )
-    return "\n".join([dump(doc, indent=2), "", command, *notes])
+    how = "replaces" if existing else "creates"
+    kept = f", keeping its {len(raw_statements(existing.raw))} statement(s)" if existing else ""
+    summary = (
+        f"PutRolePolicy on role {role.name}: {how} inline policy {POLICY_NAME!r}{kept}, allowing s3:PutObject on "
+        f"{statement['Resource']}"
+    )
+    params = {"RoleName": role.name, "PolicyName": POLICY_NAME, "PolicyDocument": dump(doc)}
+    based_on = dict(existing.raw) if existing else None
+    remedy = Remedy("iam", "PutRolePolicy", params, role.name, "role", "iam:PutRolePolicy", summary, based_on)
+    return Fix("\n".join([dump(doc, indent=2), "", command, *notes]), remedy)
 
 
 def _without_deny_fix(ev: Evidence, role: _Role, culprit: _Named, statements: Sequence[policy.Statement]) -> str:
@@ -161,7 +171,7 @@ def _without_deny_fix(ev: Evidence, role: _Role, culprit: _Named, statements: Se
     labels = ", ".join(s.label for s in statements)
     head = f"# {culprit.label}: remove (or narrow) statement(s) {labels}, which deny the PUT"
     if culprit.kind == "bucket":
-        return head + "\n" + bucket_policy_fix(ev, doc)
+        return head + "\n" + bucket_policy_fix(ev, doc).text
     role_arg = shlex.quote(role.name)
     if doc is None:
         command = (
@@ -207,7 +217,7 @@ def _deny_fix(ev: Evidence, role: _Role, policies: Sequence[_Named], request: po
             remaining.append(named)
     after = _evaluate(remaining, request)
     if not (isinstance(after, policy.Decision) and after.allowed):
-        parts.append(_allow_fix(ev, role, remaining))
+        parts.append(_allow_fix(ev, role, remaining).text)
     return "\n\n".join(parts)
 
 

@@ -72,6 +72,41 @@ class ConfigRead:
 
 
 @dataclass(frozen=True)
+class Remedy:
+    """A finding's fix as one AWS call the console can make (``services/checks/remedy.py`` applies it).
+
+    Built by the judge from the same document its ``fix`` text shows, so the two never disagree. ``params`` are the
+    boto3 call's keyword arguments exactly (``Policy`` as the JSON text S3 stores); ``resource`` is what the call
+    writes to (the bucket or the role name), which a person must type to confirm; ``permission`` is the IAM action
+    the console's own identity needs for it. ``based_on`` is the configuration the fix was computed from (None: there
+    was none); the remedy is applied only while it is still that, so a stale one never undoes a later change.
+    """
+
+    service: str  # boto3 service name: "s3", "iam"
+    operation: str  # the API operation: "PutBucketPolicy", "PutRolePolicy" ...
+    params: Mapping[str, Any]
+    resource: str
+    resource_kind: str  # "bucket" or "role"
+    permission: str  # e.g. "s3:PutBucketPolicy"
+    summary: str  # one line: "PutBucketPolicy on bucket X: adds statement AllowCloudFrontServicePrincipal"
+    based_on: Any = None
+
+    def to_json(self) -> dict[str, Any]:
+        import json
+
+        return {
+            "service": self.service,
+            "operation": self.operation,
+            "params": json.loads(json.dumps(dict(self.params), default=str)),
+            "resource": self.resource,
+            "resource_kind": self.resource_kind,
+            "permission": self.permission,
+            "summary": self.summary,
+            "based_on": json.loads(json.dumps(self.based_on, default=str)),
+        }
+
+
+@dataclass(frozen=True)
 class Finding:
     id: str
     status: Status
@@ -79,6 +114,7 @@ class Finding:
     detail: str = ""
     fix: str = ""  # exact JSON to apply and/or the AWS CLI command
     evidence: tuple[Exchange | ConfigRead, ...] = ()
+    remedy: Remedy | None = None  # the fix as one call the console can make, when it is one
 
     @property
     def hop(self) -> str:
@@ -92,6 +128,7 @@ class Finding:
             "detail": self.detail,
             "fix": self.fix,
             "evidence": [_evidence_json(item) for item in self.evidence],
+            "remedy": self.remedy.to_json() if self.remedy is not None else None,
         }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -44,6 +44,11 @@ class Report:
             if found:
                 groups.append((hop, title, found))
         return groups
+
+    def with_finding(self, finding: Finding) -> Report:
+        """This report with the finding of the same check replaced by `finding` (a check run again)."""
+        found = tuple(finding if f.id == finding.id else f for f in self.findings)
+        return replace(self, findings=found)
 
     def worst(self, hop: str) -> Status | None:
         statuses = {f.status for f in self.findings if f.hop == hop}
