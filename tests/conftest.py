@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -63,8 +64,10 @@ def point_console_at(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> No
 
 @pytest.fixture
 def configured(monkeypatch: pytest.MonkeyPatch, sandbox_env: dict[str, str]) -> None:
-    """The console (pages run by AppTest in this process) configured for the session's sandbox."""
+    """The console (pages run by AppTest in this process) configured for the session's sandbox, with a fresh
+    configuration fingerprint, so the target, clients and pages cached by other tests are not reused."""
     point_console_at(monkeypatch, sandbox_env)
+    monkeypatch.setenv("AWS_CONSOLE_TEST_RUN", uuid.uuid4().hex)  # ignored by boto3; changes the fingerprint
 
 
 @pytest.fixture

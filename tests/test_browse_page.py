@@ -17,7 +17,7 @@ import services.browse
 from pages._shared import Keys
 from services.sandbox import Sandbox, layout
 from services.upload import cdn_object_url
-from tests.conftest import PROJECT_ROOT, point_console_at
+from tests.conftest import PROJECT_ROOT
 from tests.support import image_bytes
 from tests.test_browse import ODD_KEYS, ODD_NON_IMAGE, SCALE_PREFIX, ensure_odd_objects, ensure_scale_objects
 
@@ -33,14 +33,6 @@ def scale_keys(sandbox: Sandbox) -> list[str]:
 @pytest.fixture(scope="module")
 def odd_objects(sandbox: Sandbox) -> dict[str, bytes]:
     return ensure_odd_objects(sandbox)
-
-
-@pytest.fixture
-def configured(monkeypatch, sandbox_env):
-    """The console configured for the session's sandbox; a fresh identity fingerprint, so the page's
-    cached client and pages from other tests are not reused here."""
-    point_console_at(monkeypatch, sandbox_env)
-    monkeypatch.setenv("AWS_CONSOLE_TEST_RUN", uuid.uuid4().hex)  # ignored by boto3; changes the fingerprint
 
 
 @pytest.fixture

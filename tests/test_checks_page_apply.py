@@ -4,8 +4,6 @@ over HTTP: read-only by default, then only after typing the bucket's name, and t
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from typing import Any
 
 import pytest
@@ -20,17 +18,6 @@ from tests.conftest import PROJECT_ROOT
 DASHBOARD = str(PROJECT_ROOT / "dashboard.py")
 TIMEOUT = 90
 CHECK = "bucket.cdn_read_grant"
-
-
-@pytest.fixture
-def configured(monkeypatch, sandbox_env):
-    """The console configured for the session's sandbox, with a fresh configuration fingerprint (its own target)."""
-    for name in [n for n in os.environ if n.startswith(("PIPELINE_", "AWS_"))]:
-        monkeypatch.delenv(name)
-    for name, value in sandbox_env.items():
-        if name.startswith(("PIPELINE_", "AWS_")):
-            monkeypatch.setenv(name, value)
-    monkeypatch.setenv("AWS_CONSOLE_TEST_RUN", uuid.uuid4().hex)  # ignored by boto3; changes the fingerprint
 
 
 @pytest.fixture
