@@ -10,8 +10,10 @@ input closes), with two optional extras applied inside this process before the r
   tens of thousands per second. The objects are real moto keys: listing, HEAD and GET see them as any other.
 - ``--what-if NAME`` applies a bench-only patch to measure a proposed sandbox fix (never used for the headline
   numbers). Known: ``moto-dispatch-cache`` (moto's dispatcher lists its package directory on every request;
-  cache that list); ``tcp-nodelay`` (the sandbox's HTTP servers set TCP_NODELAY on accepted sockets); ``latency-30ms`` (not a fix: a model
-  of network latency, 30 ms slept before every gateway, CDN and S3 reply).
+  cache that list) and ``tcp-nodelay`` (the sandbox's HTTP servers set TCP_NODELAY on accepted sockets), both
+  shipped in ``services/sandbox`` since (S3 requests no longer pass moto's dispatcher; the handlers set
+  TCP_NODELAY), so they change nothing now and are kept so older commands still run; ``latency-30ms`` (not a
+  fix: a model of network latency, 30 ms slept before every gateway, CDN and S3 reply).
 
 The ready line gains ``bench_objects``, ``bench_seed_seconds`` and ``bench_what_if``.
 """

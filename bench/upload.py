@@ -1,6 +1,7 @@
 """Batch upload through the whole pipeline (presign, PUT, CDN read-back) against the baselines a user would compare.
 
     python bench/upload.py [--files 200] [--size 51200] [--rounds 3] [--no-what-if] [--no-write]
+                           [--compare-sandbox TREE]
 
 On one sandbox, in one run, each round (order rotated) times:
 
@@ -12,17 +13,23 @@ On one sandbox, in one run, each round (order rotated) times:
 
 Then diagnostics: CPU seconds spent in this process vs in the sandbox process, new TCP connections, the sandbox's
 CPU per hop, and (unless ``--no-what-if``) the console with proposed fixes applied in this process only.
+``--compare-sandbox TREE`` adds the console against the sandbox of another source tree (a before/after of a
+sandbox change: ``git worktree add /tmp/before <commit>``), interleaved with this tree's.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import logging
+import selectors
+import subprocess
 import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import _common
@@ -32,6 +39,7 @@ from services import upload
 from services.aws import make_client
 from services.presign import request_grant
 from services.sandbox import Sandbox
+from services.sandbox.process import Endpoints
 from services.transport import SessionPool, new_session
 from services.upload import DEFAULT_WORKERS, UploadInput, cdn_object_url, upload_batch
 
@@ -355,6 +363,8 @@ def report(args: argparse.Namespace, items: list[UploadInput], data: dict[str, A
             f"(a') {slow['seed_read'].wall / slow['console'].wall:.2f}×. When requests wait on the network rather "
             "than on one shared CPU, the console's 8 workers overlap the waits.",
         ]
+    if data.get("compare"):
+        lines += compare_report(n, data["compare"])
     return "\n".join(lines)
 
 
@@ -366,6 +376,13 @@ def main() -> int:
     parser.add_argument("--no-what-if", dest="what_if", action="store_false")
     parser.add_argument("--sweep", action="store_true", help="also time the console with 1, 2, 4, 8, 16 workers")
     parser.add_argument("--no-write", dest="write", action="store_false", help="print only; leave RESULTS.md")
+    parser.add_argument(
+        "--compare-sandbox",
+        type=Path,
+        metavar="TREE",
+        help="also time the console against the sandbox of another source tree (e.g. a git worktree of an older "
+        "commit), interleaved with this tree's",
+    )
     args = parser.parse_args()
 
     started = time.perf_counter()
@@ -411,6 +428,8 @@ def main() -> int:
         data["sweep"] = sweep(items)
     if args.what_if:
         data["what_if"] = what_if(args, items)
+    if args.compare_sandbox:
+        data["compare"] = compare_sandboxes(args.rounds, args.compare_sandbox.resolve(), items)
     text = report(args, items, data)
     print(text)
     if args.write:
@@ -488,7 +507,9 @@ def what_if(args: argparse.Namespace, items: list[UploadInput]) -> dict[str, Any
     finally:
         fresh.stop()
     single: dict[str, _common.Sample] = {}
-    for patches in ([], ["moto-dispatch-cache"], ["tcp-nodelay"]):
+    # the sandbox-side what-ifs of earlier runs (`moto-dispatch-cache`, `tcp-nodelay`) are shipped in
+    # services/sandbox now; `--compare-sandbox` measures the sandbox against another source tree instead
+    for patches in ([],):
         box, _ = _common.start_host_sandbox(what_if=patches)
         try:
             label = "console as shipped, fresh sandbox" + (f" with `{patches[0]}`" if patches else " (control)")
@@ -500,7 +521,7 @@ def what_if(args: argparse.Namespace, items: list[UploadInput]) -> dict[str, Any
             single[patches[0] if patches else "as shipped"] = sample
         finally:
             box.stop()
-    fixed, _ = _common.start_host_sandbox(what_if=["moto-dispatch-cache", "tcp-nodelay"])
+    fixed, _ = _common.start_host_sandbox()
     baselines: dict[str, list[_common.Sample]] = {}
     try:
         groups.append(
@@ -509,7 +530,7 @@ def what_if(args: argparse.Namespace, items: list[UploadInput]) -> dict[str, Any
                 paired(
                     args.rounds,
                     fixed,
-                    [("all fixes: `trust_env = False`, sandbox with both patches", NoEnvPool)],
+                    [("all fixes: `trust_env = False` (the sandbox's fixes are shipped)", NoEnvPool)],
                     items,
                 ),
             )
@@ -530,6 +551,89 @@ def what_if(args: argparse.Namespace, items: list[UploadInput]) -> dict[str, Any
         "latency": latency_model(items),
         "single": single,
     }
+
+
+def start_tree_sandbox(root: Path, timeout: float = 120.0) -> tuple[Sandbox, float]:
+    """The sandbox of another source tree (``git worktree add /tmp/before <commit>``), started as the console
+    starts its own (``python -m services.sandbox.server``); returns it and the seconds to its ready line."""
+    env = _common.clean_env()
+    env.update(MOTO_DISABLE_GLOBAL_CORS="true", PYTHONPATH=str(root))
+    started = time.perf_counter()
+    proc = subprocess.Popen(  # our interpreter, a module of the given tree, no shell
+        [sys.executable, "-m", "services.sandbox.server"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        cwd=root,
+        env=env,
+    )
+    assert proc.stdout is not None
+    with selectors.DefaultSelector() as selector:
+        selector.register(proc.stdout, selectors.EVENT_READ)
+        ready = selector.select(timeout=timeout)
+    doc = json.loads(proc.stdout.readline() or b"{}") if ready else {}
+    if not doc.get("ready"):
+        proc.kill()
+        proc.wait(timeout=10)
+        raise RuntimeError(f"the sandbox of {root} did not start: {doc}")
+    return Sandbox(endpoints=Endpoints.from_ready_line(doc), process=proc), time.perf_counter() - started
+
+
+def compare_sandboxes(rounds: int, other: Path, items: list[UploadInput]) -> list[tuple[str, float, list[Any]]]:
+    """The console against this tree's sandbox and another tree's, interleaved round by round (a before/after of a
+    sandbox change on one machine in one run); per sandbox: its label, start seconds and the samples."""
+    started = time.perf_counter()
+    here = Sandbox.start()
+    boxes = [("this tree", here, time.perf_counter() - started)]
+    try:
+        there, seconds = start_tree_sandbox(other)
+        boxes.append((str(other), there, seconds))
+        samples: dict[str, list[_common.Sample]] = {label: [] for label, _, _ in boxes}
+        for _, box, _ in boxes:
+            run_console(items[:16], box)  # warm
+        for round_no in range(rounds):
+            for label, box, _ in boxes if round_no % 2 == 0 else boxes[::-1]:
+                with _common.measured(box.process.pid) as sample:
+                    run_console(items, box)
+                samples[label].append(sample)
+                print(f"compare round {round_no + 1} {label}: {sample.wall:.2f} s", file=sys.stderr)
+    finally:
+        for _, box, _ in boxes:
+            box.stop()
+    return [(label, seconds, samples[label]) for label, _, seconds in boxes]
+
+
+def compare_report(n: int, rows: list[tuple[str, float, list[Any]]]) -> list[str]:
+    other = summarise(rows[-1][2])
+    lines = [
+        "",
+        "Sandbox against another source tree (`--compare-sandbox`; the same console, interleaved rounds, medians):",
+        "",
+    ]
+    table = []
+    for label, seconds, samples in rows:
+        s = summarise(samples)
+        table.append(
+            [
+                label,
+                f"{seconds:.2f}",
+                _common.fmt_s(s.wall),
+                f"{other.wall / s.wall:.2f}×",
+                f"{s.server_cpu / n * 1000:.1f}",
+                f"{s.client_cpu / n * 1000:.1f}",
+            ]
+        )
+    lines += _common.table(
+        [
+            "sandbox from",
+            "start s (to the ready line)",
+            "console wall s",
+            "speed vs the other",
+            "sandbox CPU ms/file",
+            "client CPU ms/file",
+        ],
+        table,
+    )
+    return lines
 
 
 def latency_model(items: list[UploadInput]) -> dict[str, _common.Sample]:

@@ -6,13 +6,18 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 
 import requests
+from werkzeug.serving import make_server
 
 from services.sandbox import Sandbox
+from services.sandbox.httpd import QuietHandler, Server
+from services.sandbox.server import ColdStart, S3RequestHandler
 from tests.conftest import PROJECT_ROOT
 from tests.support import image_bytes
 
@@ -136,3 +141,50 @@ def test_presign_errors_come_back_as_json_with_cors(sandbox):
     assert reply.status_code == 400
     assert json.loads(reply.content)["error"] == "unsupported_extension"
     assert reply.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
+
+
+def _nodelay(sock: socket.socket) -> bool:
+    return bool(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+
+def test_every_sandbox_server_sets_tcp_nodelay_on_its_connections():
+    """Replies go out as headers then body; without TCP_NODELAY a keep-alive client's delayed ACK holds the
+    body ~40 ms (Nagle). The emulated services' handler and the S3 endpoint's handler both set it."""
+
+    class Probe(QuietHandler):
+        def do_GET(self) -> None:
+            self.send_reply(200, {"Content-Type": "text/plain"}, str(_nodelay(self.connection)).encode())
+
+    def probe_app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [str(_nodelay(environ["werkzeug.socket"])).encode()]
+
+    emulated = Server(("127.0.0.1", 0), Probe)
+    s3 = make_server("127.0.0.1", 0, probe_app, threaded=True, request_handler=S3RequestHandler)
+    threading.Thread(target=s3.serve_forever, daemon=True).start()
+    emulated.start("probe")
+    try:
+        for port in (emulated.port, s3.server_port):
+            assert requests.get(f"http://127.0.0.1:{port}/", timeout=10).text == "True"
+    finally:
+        for server in (emulated, s3):
+            server.shutdown()
+            server.server_close()
+
+
+def test_the_functions_cold_start_builds_its_client_once_whoever_asks_first():
+    built: list[object] = []
+
+    def build() -> object:
+        time.sleep(0.05)  # the warm-up and a request race for it
+        built.append(object())
+        return built[-1]
+
+    cold = ColdStart(build)
+    seen: list[object] = []
+    threads = [threading.Thread(target=lambda: seen.append(cold.client())) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert len(built) == 1 and seen == built * 8

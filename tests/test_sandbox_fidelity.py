@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import time
 import xml.etree.ElementTree as ET
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
@@ -140,6 +141,80 @@ def test_block_public_access_overrides_a_public_policy(sandbox, admin_s3):
     assert requests.get(f"{sandbox.endpoints.s3}/bpa-lab/k.png", timeout=10).status_code == 200
     admin_s3.put_public_access_block(Bucket="bpa-lab", PublicAccessBlockConfiguration=layout.PUBLIC_ACCESS_BLOCK_ON)
     assert requests.get(f"{sandbox.endpoints.s3}/bpa-lab/k.png", timeout=10).status_code == 403
+
+
+def put_with_fresh_url(sandbox) -> requests.Response:
+    grant = presign(sandbox)
+    return requests.put(
+        grant["presignedUrl"], data=image_bytes(), headers={"Content-Type": grant["contentType"]}, timeout=10
+    )
+
+
+def test_policy_changes_decide_the_very_next_request(sandbox, switch, admin_s3):
+    """Parsed policies are cached by their text: a changed policy (API or break switch) is a new text."""
+    role_denied = json.loads(layout.secure_bucket_policy())
+    role_denied["Statement"].append(
+        {
+            "Sid": "NoUploadsByTheFunction",
+            "Effect": "Deny",
+            "Principal": {"AWS": layout.PRESIGN_ROLE_ARN},
+            "Action": "s3:PutObject",
+            "Resource": f"arn:aws:s3:::{layout.BUCKET}/*",
+        }
+    )
+    assert put_with_fresh_url(sandbox).status_code == 200
+    try:
+        admin_s3.put_bucket_policy(Bucket=layout.BUCKET, Policy=json.dumps(role_denied))
+        denied = put_with_fresh_url(sandbox)
+        assert denied.status_code == 403 and s3_error(denied)["Code"] == "AccessDenied"
+    finally:
+        admin_s3.put_bucket_policy(Bucket=layout.BUCKET, Policy=layout.secure_bucket_policy())
+    assert put_with_fresh_url(sandbox).status_code == 200
+    switch("lambda-role-no-put")
+    assert put_with_fresh_url(sandbox).status_code == 403
+    sandbox.set_switch("lambda-role-no-put", False)
+    assert put_with_fresh_url(sandbox).status_code == 200
+
+
+def test_the_configuration_reads_back_through_the_aws_apis(sandbox, admin_s3):
+    """The sandbox writes its configuration into moto directly; the APIs read back what the calls would store."""
+    target = sandbox.aws_target()
+    iam, lambda_ = (
+        boto3.client(
+            name,
+            region_name=layout.REGION,
+            endpoint_url=target.endpoint_url,
+            aws_access_key_id=target.access_key_id,
+            aws_secret_access_key=target.secret_access_key,
+        )
+        for name in ("iam", "lambda")
+    )
+    cors = admin_s3.get_bucket_cors(Bucket=layout.BUCKET)["CORSRules"]
+    assert cors == layout.seed_cors_rules(layout.APP_ORIGINS, layout.SANDBOX_EXPOSE_HEADERS)
+    policy = admin_s3.get_bucket_policy(Bucket=layout.BUCKET)["Policy"]
+    assert json.loads(policy) == json.loads(layout.secure_bucket_policy())
+    assert admin_s3.get_public_access_block(Bucket=layout.BUCKET)["PublicAccessBlockConfiguration"] == (
+        layout.PUBLIC_ACCESS_BLOCK_ON
+    )
+    assert admin_s3.get_bucket_location(Bucket=layout.BUCKET)["LocationConstraint"] == layout.REGION
+    assert iam.list_role_policies(RoleName=layout.PRESIGN_ROLE_NAME)["PolicyNames"] == ["presign-put"]
+    document = iam.get_role_policy(RoleName=layout.PRESIGN_ROLE_NAME, PolicyName="presign-put")["PolicyDocument"]
+    assert document == json.loads(layout.presign_role_policy())
+    role = iam.get_role(RoleName=layout.PRESIGN_ROLE_NAME)["Role"]
+    assert role["Arn"] == layout.PRESIGN_ROLE_ARN and role["Path"] == "/"
+    function = lambda_.get_function_configuration(FunctionName=layout.LAMBDA_FUNCTION)
+    assert (function["Runtime"], function["Handler"], function["Role"], function["Architectures"]) == (
+        "python3.12",
+        "lambda_function.lambda_handler",
+        layout.PRESIGN_ROLE_ARN,
+        ["arm64"],
+    )
+    assert function["Environment"]["Variables"] == {
+        "BUCKET_NAME": layout.BUCKET,
+        "BUCKET_REGION": layout.REGION,
+        "URL_EXPIRES_SECONDS": "300",
+    }
+    assert function["CodeSize"] > 0
 
 
 def test_unknown_access_key_is_invalid_access_key_id(sandbox):
@@ -292,6 +367,31 @@ def test_cdn_reads_need_this_distributions_grant_and_errors_stay_cached_until_in
     assert requests.get(f"{sandbox.endpoints.cdn}/grant.png", timeout=10).status_code == 200  # ... until invalidated
     switch("cdn-grant-other-distribution")
     assert requests.get(f"{sandbox.endpoints.cdn}/other.png", timeout=10).status_code == 403
+
+
+def test_cdn_serves_what_s3_answers_the_distribution(sandbox, admin_s3):
+    """The edge reads its origin in process, as the distribution (OAC): the same headers and bytes S3 gives."""
+    body = image_bytes()
+    admin_s3.put_object(
+        Bucket=layout.BUCKET, Key="origin/plain.png", Body=body, ContentType="image/png", CacheControl="max-age=60"
+    )
+    admin_s3.put_object(Bucket=layout.BUCKET, Key="origin/untyped", Body=b"untyped")
+    admin_s3.put_object(
+        Bucket=layout.BUCKET, Key="origin/cold.png", Body=b"cold", ContentType="image/png", StorageClass="GLACIER"
+    )
+    for key, data in (("origin/plain.png", body), ("origin/untyped", b"untyped")):
+        stored = admin_s3.get_object(Bucket=layout.BUCKET, Key=key)
+        reply = requests.get(f"{sandbox.endpoints.cdn}/{key}", timeout=10)
+        assert reply.status_code == 200 and reply.content == data
+        assert reply.headers["Content-Type"] == stored["ContentType"]
+        assert reply.headers["ETag"] == stored["ETag"]
+        assert reply.headers["Last-Modified"] == stored["ResponseMetadata"]["HTTPHeaders"]["last-modified"]
+    assert requests.get(f"{sandbox.endpoints.cdn}/origin/plain.png", timeout=10).headers["Cache-Control"] == (
+        "max-age=60"
+    )
+    cold = requests.get(f"{sandbox.endpoints.cdn}/origin/cold.png", timeout=10)
+    assert cold.status_code == 403 and cold.headers["X-Cache"] == "Error from cloudfront"
+    assert s3_error(cold)["Code"] == "InvalidObjectState"
 
 
 def test_cdn_error_cache_expires_after_the_error_ttl(sandbox):

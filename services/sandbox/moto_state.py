@@ -1,7 +1,9 @@
-"""Read the configuration moto stores, in the sandbox process, for the behaviour layered in front of it.
+"""moto's stored state, in the sandbox process: read for the behaviour layered in front of it, written for the
+sandbox's own configuration.
 
 moto is the store of objects and configuration; this adapter is the one place that knows moto's
-internal models (pinned in requirements.txt). Everything it returns is in the shapes the AWS APIs use.
+internal models (pinned in requirements.txt). Everything it returns is in the shapes the AWS APIs use;
+everything it writes is what moto's own API layer would store for the same call.
 """
 
 from __future__ import annotations
@@ -68,6 +70,45 @@ def bucket_config(bucket: str) -> BucketConfig:
     )
 
 
+@dataclass(frozen=True)
+class StoredObject:
+    """An object's GET answer as moto's S3 API gives it: its headers and bytes."""
+
+    headers: dict[str, str]
+    body: bytes
+
+
+def plain_object(bucket: str, key: str) -> StoredObject | None:
+    """The GET answer for a plain object, read straight from moto's store; None whenever moto's own GET must
+    answer instead (no such key, a delete marker, a versioned or logging bucket, an archive storage class,
+    encryption, no stored Content-Type, or a bucket policy moto itself would apply a Deny from).
+
+    For the common case it is moto's answer without moto's HTTP layer (Flask, request parsing), which is most of
+    the cost of a CDN miss; callers still decide who may read (the S3 front's authorisation) before asking.
+    """
+    from moto.iam.access_control import PermissionResult
+    from moto.s3.exceptions import MissingBucket
+
+    backend = _s3_backend()
+    try:
+        found = backend.get_bucket(bucket)
+    except MissingBucket:
+        return None
+    if found.is_versioned or found.logging:
+        return None
+    obj = backend.get_object(bucket, key)
+    if obj is None or obj.storage_class != "STANDARD" or obj.encryption is not None:
+        return None
+    if "content-type" not in obj.metadata:
+        return None
+    if found.get_permission("s3:GetObject", f"arn:{found.partition}:s3:::{bucket}/{key}") == PermissionResult.DENIED:
+        return None
+    headers = {str(name): str(value) for name, value in obj.response_dict.items()}
+    headers.update({str(name): str(value) for name, value in obj.metadata.items()})
+    headers["Accept-Ranges"] = "bytes"
+    return StoredObject(headers, obj.value)
+
+
 def role_policies(role_name: str) -> list[str]:
     """Every policy document attached to the role (inline and managed), as JSON text."""
     from moto.iam.models import iam_backends
@@ -124,3 +165,89 @@ def distribution_behaviour(distribution_id: str) -> dict[str, Any] | None:
 def set_distribution_ttls(distribution_id: str, min_ttl: int, default_ttl: int, max_ttl: int) -> None:
     behaviour = _cloudfront_backend().distributions[distribution_id].distribution_config.DefaultCacheBehavior
     behaviour.min_ttl, behaviour.default_ttl, behaviour.max_ttl = min_ttl, default_ttl, max_ttl
+
+
+# --- writes: the sandbox's own configuration, put into moto's backends in process ---------------------
+#
+# Each writer hands moto's backend exactly what moto's own HTTP layer hands it for the same API call from
+# boto3 (same shapes, same defaults), so what the APIs read back is the same as if it had been configured
+# over HTTP; it only skips botocore, a socket and moto's request parsing (most of the sandbox's start-up).
+
+
+def create_bucket(bucket: str, region: str) -> None:
+    """CreateBucket with ``LocationConstraint=region`` (no ACL, Object Lock or ownership headers)."""
+    _s3_backend().create_bucket(bucket, region)
+
+
+def put_bucket_cors(bucket: str, rules: list[dict[str, Any]]) -> None:
+    """PutBucketCors with rules in boto3's shape (``AllowedMethods`` ...), as moto's XML parsing hands them on."""
+    parsed = []
+    for rule in rules:
+        item: dict[str, Any] = {}
+        for plural, singular in _CORS_LISTS:
+            if rule.get(plural):  # an empty list is no element at all in the XML boto3 sends
+                item[singular] = list(rule[plural])
+        if rule.get("MaxAgeSeconds") is not None:
+            item["MaxAgeSeconds"] = str(rule["MaxAgeSeconds"])
+        if rule.get("ID"):
+            item["ID"] = str(rule["ID"])
+        parsed.append(item)
+    _s3_backend().put_bucket_cors(bucket, parsed)
+
+
+_CORS_LISTS = (
+    ("AllowedHeaders", "AllowedHeader"),
+    ("AllowedMethods", "AllowedMethod"),
+    ("AllowedOrigins", "AllowedOrigin"),
+    ("ExposeHeaders", "ExposeHeader"),
+)
+
+
+def put_bucket_policy(bucket: str, document: str | None) -> None:
+    """PutBucketPolicy (moto keeps the request body's bytes), or DeleteBucketPolicy for None."""
+    if document is None:
+        _s3_backend().delete_bucket_policy(bucket)
+    else:
+        _s3_backend().put_bucket_policy(bucket, document.encode())
+
+
+def put_public_access_block(bucket: str, settings: dict[str, bool] | None) -> None:
+    """PutPublicAccessBlock, or DeletePublicAccessBlock for None."""
+    if settings is None:
+        _s3_backend().delete_public_access_block(bucket)
+    else:
+        _s3_backend().put_public_access_block(bucket, dict(settings))
+
+
+def _iam_backend() -> Any:
+    from moto.iam.models import iam_backends
+
+    return iam_backends[layout.ACCOUNT_ID]["aws"]
+
+
+def create_role(role_name: str, trust_policy: str) -> None:
+    """CreateRole with only RoleName and AssumeRolePolicyDocument (moto's defaults for the rest)."""
+    _iam_backend().create_role(role_name, trust_policy, None, None, None, [], 3600)
+
+
+def put_role_policy(role_name: str, policy_name: str, document: str) -> None:
+    _iam_backend().put_role_policy(role_name, policy_name, document)
+
+
+def create_function(region: str, spec: dict[str, Any]) -> None:
+    """CreateFunction with the request's JSON body (``Code.ZipFile`` base64, as boto3 sends it)."""
+    from moto.awslambda.models import lambda_backends
+
+    lambda_backends[layout.ACCOUNT_ID][region].create_function(spec)
+
+
+def create_origin_access_control(config: dict[str, Any]) -> str:
+    """CreateOriginAccessControl; returns the new control's id."""
+    return str(_cloudfront_backend().create_origin_access_control(dict(config)).id)
+
+
+def create_distribution(config: dict[str, Any]) -> str:
+    """CreateDistribution with ``DistributionConfig`` in boto3's shape (moto parses the XML into the same);
+    returns moto's id for it."""
+    dist, _location, _etag = _cloudfront_backend().create_distribution(distribution_config=config, tags=[])
+    return str(dist.distribution_id)

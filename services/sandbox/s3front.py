@@ -13,7 +13,9 @@ passes through ``S3Front`` first, which:
   anonymous requests by the bucket policy under Block Public Access;
 - turns a missing key into 403 AccessDenied when the caller may not ``s3:ListBucket``, as S3 does.
 
-Requests for other AWS services (IAM, CloudFront configuration) go straight to moto.
+S3 requests go to moto's S3 application directly; requests for other AWS services (IAM, CloudFront
+configuration) go to moto's dispatcher. ``S3Front.read_object`` is the same decision for a reader inside
+the sandbox (the CDN's origin), without the HTTP round trip and the signature it would only check again.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from services.sandbox import layout, moto_state
 
@@ -36,6 +38,8 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 _VIRTUAL_HOST = re.compile(
     r"^(?P<bucket>[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])\.s3(?:[.-](?P<region>[a-z0-9-]+))?\.localhost$"
 )
+_S3_CONTROL_PATH = "/v20180820/"  # S3 Control signs as "s3" too; moto answers it with another backend
+_ORIGIN_HOST = f"s3.{layout.REGION}.amazonaws.com"  # path-style, as the front hands moto every request
 _INVALIDATION_PATH = re.compile(r"^/\d{4}-\d{2}-\d{2}/distribution/[^/]+/invalidation/?$")
 _CREDENTIAL_SERVICE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/]+/(?P<service>[^/]+)/aws4_request")
 #: sub-resources that make a bucket-level request a configuration call (admin only in the sandbox)
@@ -111,8 +115,6 @@ def raw_path_of(environ: Mapping[str, Any]) -> str:
     uri = environ.get("RAW_URI") or environ.get("REQUEST_URI")
     if uri:
         return str(uri).split("?", 1)[0]
-    from urllib.parse import quote
-
     return quote(environ.get("PATH_INFO", "/").encode("latin-1").decode("utf-8", "replace"), safe="/~")
 
 
@@ -176,8 +178,15 @@ def now() -> datetime:
 class S3Front:
     """WSGI middleware: S3's behaviour in front of moto's WSGI application."""
 
-    def __init__(self, moto_app: WsgiApp, clock: Callable[[], datetime] = now) -> None:
+    def __init__(
+        self, moto_app: WsgiApp, clock: Callable[[], datetime] = now, *, s3_app: WsgiApp | None = None
+    ) -> None:
+        """``moto_app`` answers every AWS service (moto's host dispatcher); ``s3_app``, when given, is moto's S3
+        application, which the front hands S3 requests to directly: it already knows they are S3, and the
+        dispatcher would work that out again on every request (a directory listing and a regex per backend,
+        under a global lock)."""
         self._moto = moto_app
+        self._s3 = s3_app or moto_app
         self._clock = clock
         #: called with the paths of every CloudFront invalidation created through the API
         self.on_invalidation: Callable[[list[str]], int] | None = None
@@ -195,7 +204,52 @@ class S3Front:
         denial = self._authorize(request, identity, config)
         if denial is not None:
             return self._reply(start_response, *denial, cors=self._cors_headers(request, config))
-        return self._forward(environ, start_response, request, identity, config)
+        return self._reply(start_response, *self._forward(environ, request, identity, config))
+
+    def read_object(self, identity: Identity, bucket: str, key: str) -> tuple[int, dict[str, str], bytes]:
+        """GET an object as ``identity``, in process: what S3 answers that identity, decided as for a request on
+        the wire (bucket policy, IAM, Block Public Access, a missing key hidden without ``s3:ListBucket``).
+
+        For callers inside the sandbox that would sign a request only to have it verified here (the CDN's
+        origin read, signed with Origin Access Control); the signature is not checked, everything else is.
+        """
+        raw_path = "/" + quote(bucket, safe="") + "/" + quote(key, safe="/~")
+        environ = {
+            "REQUEST_METHOD": "GET",
+            "SCRIPT_NAME": "",
+            "PATH_INFO": unquote(raw_path).encode("utf-8").decode("latin-1"),  # WSGI's str-of-bytes, as werkzeug
+            "RAW_URI": raw_path,
+            "REQUEST_URI": raw_path,
+            "QUERY_STRING": "",
+            "SERVER_NAME": _ORIGIN_HOST,
+            "SERVER_PORT": "80",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "127.0.0.1",
+            "HTTP_HOST": _ORIGIN_HOST,
+            "HTTP_USER_AGENT": "Amazon CloudFront",
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(b""),
+            "wsgi.errors": io.StringIO(),
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
+        }
+        if identity.access_key_id:
+            # moto looks at who signed (the account, "authenticated or anonymous"), never at the signature
+            scope = f"{self._clock():%Y%m%d}/{layout.REGION}/s3/aws4_request"
+            environ["HTTP_AUTHORIZATION"] = (
+                f"AWS4-HMAC-SHA256 Credential={identity.access_key_id}/{scope}, SignedHeaders=host, Signature=-"
+            )
+        request = parse_request(environ)
+        config = moto_state.bucket_config(bucket)
+        denial = self._authorize(request, identity, config)
+        if denial is not None:
+            return denial
+        stored = moto_state.plain_object(bucket, key)
+        if stored is not None:
+            return 200, dict(stored.headers), stored.body
+        return self._forward(environ, request, identity, config)
 
     def _other_service(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         """IAM, CloudFront ...: moto answers; a created invalidation also clears the CDN's cache."""
@@ -309,13 +363,8 @@ class S3Front:
         return dict(s3cors.actual_request_headers(config.cors_rules, origin, request.method))
 
     def _forward(
-        self,
-        environ: dict[str, Any],
-        start_response: Callable[..., Any],
-        request: S3Request,
-        identity: Identity,
-        config: Any,
-    ) -> Iterable[bytes]:
+        self, environ: dict[str, Any], request: S3Request, identity: Identity, config: Any
+    ) -> tuple[int, dict[str, str], bytes]:
         if request.virtual_hosted:
             environ = dict(environ)
             path = "/" + (request.bucket or "") + (environ.get("PATH_INFO") or "/")
@@ -329,7 +378,8 @@ class S3Front:
             captured["status"], captured["headers"] = status, headers
             return lambda _data: None
 
-        body = b"".join(self._moto(environ, capture))
+        app = self._moto if str(environ.get("PATH_INFO", "")).startswith(_S3_CONTROL_PATH) else self._s3
+        body = b"".join(app(environ, capture))
         status_code = int(captured["status"].split()[0])
         headers = dict(captured["headers"])
         hidden = status_code == 404 and request.key and identity.kind != "admin" and b"<Code>NoSuchKey</Code>" in body
@@ -337,7 +387,7 @@ class S3Front:
             # Without s3:ListBucket, S3 does not reveal whether a key exists: 403 AccessDenied instead.
             status_code, headers, body = error_response(403, "AccessDenied", "Access Denied", request.resource)
         headers.update(self._cors_headers(request, config))
-        return self._reply(start_response, status_code, headers, body)
+        return status_code, headers, body
 
     @staticmethod
     def _reply(

@@ -4,6 +4,10 @@ Runs moto's S3 (global CORS off) behind a port of its own, the shipped presign f
 emulated API Gateway, and an emulated CloudFront in front of the bucket. Prints one JSON line with the
 endpoints when ready, then serves until its standard input closes (the console exited) or it is
 signalled.
+
+Start-up is on the console's first page, so it does only what the first request needs: the account's
+configuration is written into moto's backends in process (no boto3 clients, no requests to itself), and
+the function's own boto3 client (its cold start) is built after the ready line.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import os
 os.environ.setdefault("MOTO_DISABLE_GLOBAL_CORS", "true")  # before moto is imported: S3 CORS must be the bucket's own
 
 import argparse
+import base64
 import io
 import json
 import logging
@@ -20,30 +25,31 @@ import signal
 import sys
 import threading
 import time
+import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from botocore.exceptions import ClientError
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from presign_function import lambda_function
 from presign_function.lambda_function import HandlerConfig, handle, make_s3_client
-from services.aws import make_client
 from services.sandbox import layout, moto_state, switches
 from services.sandbox.cdn import CachePolicy, EdgeCache, OriginReply, make_cdn
 from services.sandbox.gateway import ApiCors, make_gateway
 from services.sandbox.httpd import QuietHandler, Server
-from services.sandbox.s3front import S3Front
-from services.settings import AwsTarget
+from services.sandbox.s3front import IDENTITIES, S3Front
 
 LOG = logging.getLogger("sandbox")
 
 
 class S3RequestHandler(WSGIRequestHandler):
+    disable_nagle_algorithm = True  # TCP_NODELAY, as the other servers (httpd.QuietHandler): no delayed-ACK stalls
+
     def version_string(self) -> str:
         return "AmazonS3"  # S3's Server header, not werkzeug's
 
@@ -55,6 +61,20 @@ class S3RequestHandler(WSGIRequestHandler):
 class Running:
     servers: list[Any]
     endpoints: dict[str, Any]
+    #: work that start-up leaves for later (the function's cold start), run by ``warm_up`` once ready
+    deferred: list[Callable[[], Any]] = field(default_factory=list)
+
+    def warm_up(self) -> None:
+        """Run the deferred work on a background thread; a request that needs it first waits for it."""
+
+        def run() -> None:
+            for work in self.deferred:
+                try:
+                    work()
+                except Exception:  # logged; a request that needs it builds it again and reports the error
+                    LOG.exception("warming up the sandbox failed")
+
+        threading.Thread(target=run, name="sandbox-warm-up", daemon=True).start()
 
     def stop(self) -> None:
         for server in self.servers:
@@ -62,34 +82,42 @@ class Running:
             server.server_close()
 
 
-def make_origin_fetch(s3: Any, bucket: str) -> Callable[[str], OriginReply]:
-    """Read an object as the distribution does: signed as cloudfront.amazonaws.com (Origin Access Control)."""
+def make_origin_fetch(front: S3Front, bucket: str) -> Callable[[str], OriginReply]:
+    """Read an object as the distribution does: as cloudfront.amazonaws.com with this distribution's ARN
+    (Origin Access Control), judged by the S3 front exactly as a signed request from it would be, in process."""
+    identity = IDENTITIES[layout.CDN_KEY][1]
 
     def fetch(key: str) -> OriginReply:
         try:
-            obj = s3.get_object(Bucket=bucket, Key=key)
-        except ClientError as err:
-            status = int(err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 502))
-            error = err.response.get("Error", {})
+            status, reply_headers, body = front.read_object(identity, bucket, key)
+        except Exception:  # moto failed: S3 answers 500 InternalError, and so does the origin here (logged)
+            LOG.exception("the CDN's origin read of %r failed", key)
+            error = {"Code": "InternalError", "Message": "We encountered an internal error. Please try again."}
+            return OriginReply(500, {"Content-Type": "application/xml", "Server": "AmazonS3"}, _error_xml(error, key))
+        found = {name.lower(): value for name, value in reply_headers.items()}
+        if status >= 300:
             return OriginReply(
-                status, {"Content-Type": "application/xml", "Server": "AmazonS3"}, _error_xml(error, key)
+                status, {"Content-Type": "application/xml", "Server": "AmazonS3"}, _error_xml(_error_of(body), key)
             )
-        body = obj["Body"].read()
         headers = {"Server": "AmazonS3", "Accept-Ranges": "bytes"}
-        names = {
-            "ContentType": "Content-Type",
-            "ETag": "ETag",
-            "CacheControl": "Cache-Control",
-            "ContentEncoding": "Content-Encoding",
-        }
-        for field_name, header in names.items():
-            if obj.get(field_name):
-                headers[header] = str(obj[field_name])
-        if obj.get("LastModified"):
-            headers["Last-Modified"] = obj["LastModified"].strftime("%a, %d %b %Y %H:%M:%S GMT")
+        for header in ("Content-Type", "ETag", "Cache-Control", "Content-Encoding"):
+            if found.get(header.lower()):
+                headers[header] = found[header.lower()]
+        if found.get("last-modified"):
+            modified = parsedate_to_datetime(found["last-modified"])
+            headers["Last-Modified"] = modified.strftime("%a, %d %b %Y %H:%M:%S GMT")
         return OriginReply(200, headers, body)
 
     return fetch
+
+
+def _error_of(body: bytes) -> dict[str, str]:
+    """Code and Message of an S3 error body (as an SDK reads them)."""
+    try:
+        document = ET.fromstring(body)  # noqa: S314 - an error document from the sandbox's own S3 front
+    except ET.ParseError:
+        return {}
+    return {child.tag: child.text or "" for child in document if child.tag in ("Code", "Message")}
 
 
 def _error_xml(error: Mapping[str, Any], key: str) -> bytes:
@@ -109,11 +137,28 @@ class Live:
     gateway_delay: float = 0.0
 
 
-def make_function(live: Live, client: Any) -> Callable[[Mapping[str, Any], Any], Mapping[str, Any]]:
+class ColdStart:
+    """What the function builds once per execution environment, as a Lambda does on its first invocation: its
+    boto3 S3 client (loading botocore's endpoint data and S3 model takes a quarter of a second). Built on first
+    use, or ahead of it by the sandbox's warm-up after the ready line, never twice."""
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build = build
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def client(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                self._client = self._build()
+            return self._client
+
+
+def make_function(live: Live, cold: ColdStart) -> Callable[[Mapping[str, Any], Any], Mapping[str, Any]]:
     """The shipped handler with the live configuration; switches can make it answer like the seed's."""
 
     def invoke(event: Mapping[str, Any], context: Any = None) -> Mapping[str, Any]:
-        reply = handle(event, live.function, client)
+        reply = handle(event, live.function, cold.client())
         if live.gateway_delay:
             time.sleep(live.gateway_delay)  # the reply arrives after the URL's short life has run out
         if not live.report_content_type and reply.get("statusCode") == 200:
@@ -129,8 +174,6 @@ def make_function(live: Live, client: Any) -> Callable[[Mapping[str, Any], Any],
 class PipelineState:
     """The running pipeline and the handles break switches turn."""
 
-    admin_s3: Any
-    admin_iam: Any
     live: Live
     api_cors: ApiCors
     edge_cache: EdgeCache
@@ -141,19 +184,14 @@ class PipelineState:
         """Make the sandbox's configuration exactly ``desired_config(active)``."""
         config = switches.desired_config(active)
         with self.lock:
-            s3, bucket = self.admin_s3, layout.BUCKET
-            s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": config.cors_rules})
+            bucket = layout.BUCKET
+            moto_state.put_bucket_cors(bucket, config.cors_rules)
             if config.public_access_block is None:
-                s3.delete_public_access_block(Bucket=bucket)
-            if config.bucket_policy is None:
-                s3.delete_bucket_policy(Bucket=bucket)
-            else:
-                s3.put_bucket_policy(Bucket=bucket, Policy=config.bucket_policy)
+                moto_state.put_public_access_block(bucket, None)
+            moto_state.put_bucket_policy(bucket, config.bucket_policy)
             if config.public_access_block is not None:
-                s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=config.public_access_block)
-            self.admin_iam.put_role_policy(
-                RoleName=layout.PRESIGN_ROLE_NAME, PolicyName="presign-put", PolicyDocument=config.role_policy
-            )
+                moto_state.put_public_access_block(bucket, config.public_access_block)
+            moto_state.put_role_policy(layout.PRESIGN_ROLE_NAME, "presign-put", config.role_policy)
             self.live.function = replace(
                 self.live.function, content_type_style=config.content_type_style, expires_in=config.url_expires
             )
@@ -181,24 +219,36 @@ def function_zip() -> bytes:
     return buffer.getvalue()
 
 
-def configure_account(s3: Any, iam: Any, cloudfront: Any, lambda_: Any) -> None:
-    """The seed's bucket (secure policy shape), the presign function and its role, the distribution with OAC."""
-    s3.create_bucket(Bucket=layout.BUCKET, CreateBucketConfiguration={"LocationConstraint": layout.REGION})
-    iam.create_role(RoleName=layout.PRESIGN_ROLE_NAME, AssumeRolePolicyDocument=layout.LAMBDA_TRUST_POLICY)
-    lambda_.create_function(
-        FunctionName=layout.LAMBDA_FUNCTION,
-        Runtime="python3.12",
-        Role=layout.PRESIGN_ROLE_ARN,
-        Handler="lambda_function.lambda_handler",
-        Code={"ZipFile": function_zip()},
-        Architectures=["arm64"],
-        Environment={
-            "Variables": {"BUCKET_NAME": layout.BUCKET, "BUCKET_REGION": layout.REGION, "URL_EXPIRES_SECONDS": "300"}
+def configure_account() -> None:
+    """The seed's bucket (secure policy shape), the presign function and its role, the distribution with OAC.
+
+    Written straight into moto's backends (``moto_state``), in the shapes moto's API layer would store: the
+    same state as the same calls through boto3 and HTTP, without building four boto3 clients and sending
+    five requests to ourselves at start-up.
+    """
+    moto_state.create_bucket(layout.BUCKET, layout.REGION)
+    moto_state.create_role(layout.PRESIGN_ROLE_NAME, layout.LAMBDA_TRUST_POLICY)
+    moto_state.create_function(
+        layout.REGION,
+        {
+            "FunctionName": layout.LAMBDA_FUNCTION,
+            "Runtime": "python3.12",
+            "Role": layout.PRESIGN_ROLE_ARN,
+            "Handler": "lambda_function.lambda_handler",
+            "Code": {"ZipFile": base64.b64encode(function_zip()).decode()},
+            "Architectures": ["arm64"],
+            "Environment": {
+                "Variables": {
+                    "BUCKET_NAME": layout.BUCKET,
+                    "BUCKET_REGION": layout.REGION,
+                    "URL_EXPIRES_SECONDS": "300",
+                }
+            },
         },
     )
-    oac = cloudfront.create_origin_access_control(OriginAccessControlConfig=layout.OAC_CONFIG)["OriginAccessControl"]
-    created = cloudfront.create_distribution(DistributionConfig=layout.distribution_config(oac["Id"]))["Distribution"]
-    moto_state.adopt_distribution(created["Id"], layout.DISTRIBUTION_ID, oac["Id"])
+    oac_id = moto_state.create_origin_access_control(layout.OAC_CONFIG)
+    created = moto_state.create_distribution(layout.distribution_config(oac_id))
+    moto_state.adopt_distribution(created, layout.DISTRIBUTION_ID, oac_id)
 
 
 def distribution_policy() -> CachePolicy:
@@ -273,37 +323,31 @@ def start(host: str = "127.0.0.1", breaks: tuple[str, ...] = ()) -> Running:
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     logging.getLogger("presign_function.lambda_function").setLevel(logging.WARNING)  # one line per upload is noise here
-    front = S3Front(DomainDispatcherApplication(create_backend_app))
+    front = S3Front(DomainDispatcherApplication(create_backend_app), s3_app=create_backend_app("s3"))
     s3_server = make_server(host, 0, front, threaded=True, request_handler=S3RequestHandler)
     threading.Thread(target=s3_server.serve_forever, name="sandbox-s3", daemon=True).start()
     port = s3_server.server_port
     s3_url = f"http://{host}:{port}"
 
-    def target(key: str, secret: str) -> AwsTarget:
-        return AwsTarget(region=layout.REGION, endpoint_url=s3_url, access_key_id=key, secret_access_key=secret)
-
-    admin = target(layout.ACCESS_KEY_ID, layout.SECRET_ACCESS_KEY)
-    admin_s3, admin_iam = make_client("s3", admin), make_client("iam", admin)
-    configure_account(admin_s3, admin_iam, make_client("cloudfront", admin), make_client("lambda", admin))
+    configure_account()
 
     # The function signs as its role, virtual-hosted on a *.localhost name, as AWS issues URLs.
     fn_config = HandlerConfig(bucket=layout.BUCKET, region=layout.REGION, expires_in=300, addressing_style="virtual")
-    fn_client = make_s3_client(
-        fn_config,
-        endpoint_url=f"http://s3.{layout.REGION}.localhost:{port}",
-        aws_access_key_id=layout.PRESIGN_ROLE_KEY,
-        aws_secret_access_key=layout.PRESIGN_ROLE_SECRET,
+    cold = ColdStart(
+        lambda: make_s3_client(
+            fn_config,
+            endpoint_url=f"http://s3.{layout.REGION}.localhost:{port}",
+            aws_access_key_id=layout.PRESIGN_ROLE_KEY,
+            aws_secret_access_key=layout.PRESIGN_ROLE_SECRET,
+        )
     )
     live = Live(function=fn_config)
     api_cors = ApiCors(layout.APP_ORIGINS)
-    gateway = make_gateway(host, 0, make_function(live, fn_client), api_cors, layout.PRESIGN_ROUTE)
+    gateway = make_gateway(host, 0, make_function(live, cold), api_cors, layout.PRESIGN_ROUTE)
     edge_cache = EdgeCache()
     front.on_invalidation = edge_cache.invalidate
-    cdn_s3 = make_client(
-        "s3", target(layout.CDN_KEY, layout.CDN_SECRET), retries={"mode": "standard", "max_attempts": 1}
-    )
-    cdn = make_cdn(host, 0, make_origin_fetch(cdn_s3, layout.BUCKET), distribution_policy, edge_cache)
-    sandbox = PipelineState(admin_s3, admin_iam, live, api_cors, edge_cache)
+    cdn = make_cdn(host, 0, make_origin_fetch(front, layout.BUCKET), distribution_policy, edge_cache)
+    sandbox = PipelineState(live, api_cors, edge_cache)
     sandbox.apply(frozenset(breaks))
     control = make_control(host, sandbox)
     for name, server in (("gateway", gateway), ("cdn", cdn), ("control", control)):
@@ -320,7 +364,16 @@ def start(host: str = "127.0.0.1", breaks: tuple[str, ...] = ()) -> Running:
         "app_origins": list(layout.APP_ORIGINS),
         "pid": os.getpid(),
     }
-    return Running(servers=[s3_server, gateway, cdn, control], endpoints=endpoints)
+    return Running(
+        servers=[s3_server, gateway, cdn, control], endpoints=endpoints, deferred=[cold.client, _import_request_path]
+    )
+
+
+def _import_request_path() -> None:
+    """Import (and, without cached bytecode, compile) what the first S3 request would otherwise load."""
+    import services.s3cors
+    import services.sandbox.access
+    import services.sandbox.sigv  # noqa: F401
 
 
 def _wait_for_parent(done: threading.Event) -> None:
@@ -348,6 +401,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(json.dumps({"ready": True, **running.endpoints}), flush=True)
     sys.stdout = sys.stderr  # nothing else may fill the pipe the parent stopped reading
+    running.warm_up()
     threading.Thread(target=_wait_for_parent, args=(done,), daemon=True).start()
     done.wait()
     running.stop()
