@@ -137,11 +137,8 @@ import json, os, sys, time
 t0 = time.perf_counter()
 os.environ.setdefault("MOTO_DISABLE_GLOBAL_CORS", "true")
 from services.sandbox import server
-import boto3
-out = {"import services.sandbox.server (moto, boto3, werkzeug, the presign function)": time.perf_counter() - t0}
-spent = {"make_client": 0.0, "configure_account": 0.0}
-shared = "--shared-session" in sys.argv
-sessions = {}
+out = {"import services.sandbox.server (boto3, werkzeug, the presign function)": time.perf_counter() - t0}
+spent = {"configure_account": 0.0}
 
 def timed(name, fn):
     def wrapper(*args, **kwargs):
@@ -152,34 +149,25 @@ def timed(name, fn):
             spent[name] += time.perf_counter() - started
     return wrapper
 
-if shared:
-    from services.aws import client_config
-    def make_client(service, target, **overrides):
-        key = (target.access_key_id, target.secret_access_key, target.region)
-        if key not in sessions:
-            sessions[key] = boto3.session.Session(
-                aws_access_key_id=target.access_key_id, aws_secret_access_key=target.secret_access_key,
-                region_name=target.region)
-        return sessions[key].client(service, endpoint_url=target.endpoint_url, config=client_config(**overrides))
-    server.make_client = timed("make_client", make_client)
-else:
-    server.make_client = timed("make_client", server.make_client)
 server.configure_account = timed("configure_account", server.configure_account)
 t1 = time.perf_counter()
 running = server.start()
 total = time.perf_counter() - t1
-out["server.start(): building boto3 clients (services.aws.make_client, a new boto3 Session each)"] = spent["make_client"]
-out["server.start(): configure_account (moto creates bucket, role, function, distribution)"] = spent["configure_account"]
-out["server.start(): the rest (servers, switches, CDN)"] = total - spent["make_client"] - spent["configure_account"]
-out["total"] = time.perf_counter() - t0
+out["server.start(): configure_account (bucket, role, function, distribution written into moto)"] = spent["configure_account"]
+out["server.start(): the rest (importing moto's server app, moto's S3 app, servers, switches)"] = total - spent["configure_account"]
+out["total (to the ready line)"] = time.perf_counter() - t0
+t2 = time.perf_counter()
+for work in running.deferred:
+    work()
+out["after the ready line, in the background: the function's boto3 client (its cold start)"] = time.perf_counter() - t2
 running.stop()
 print(json.dumps(out))
 """
 
 
-def sandbox_breakdown(shared_session: bool = False) -> dict[str, float]:
+def sandbox_breakdown() -> dict[str, float]:
     """Where ``Sandbox.start()``'s time goes, timed inside a fresh sandbox-like process (bench-only wrappers)."""
-    command = [sys.executable, "-c", BREAKDOWN, *(["--shared-session"] if shared_session else [])]
+    command = [sys.executable, "-c", BREAKDOWN]
     env = {**_common.clean_env(), "PYTHONPATH": str(_common.ROOT)}
     done = subprocess.run(command, cwd=_common.ROOT, env=env, capture_output=True, timeout=180)
     if done.returncode != 0:
@@ -280,15 +268,8 @@ def report(args: argparse.Namespace, data: dict[str, Any]) -> str:
         lines += ["", "Where `Sandbox.start()`'s time goes (a fresh process timing the same calls; medians):", ""]
         names = list(data["breakdown"][0])
         lines += _common.table(
-            ["part", "s", "with one boto3 Session shared by the sandbox's clients (what-if)"],
-            [
-                [
-                    name,
-                    _common.fmt_s(_common.median(b[name] for b in data["breakdown"])),
-                    _common.fmt_s(_common.median(b[name] for b in data["breakdown_shared"])),
-                ]
-                for name in names
-            ],
+            ["part", "s"],
+            [[name, _common.fmt_s(_common.median(b[name] for b in data["breakdown"]))] for name in names],
         )
     runs, clicks = data["pages"]
     lines += ["", "Page script runs (AppTest through `dashboard.py` + `switch_page`, configured for a sandbox):", ""]
@@ -319,7 +300,6 @@ def main() -> int:
         data["sandbox"] = sandbox_starts(args.rounds)
         data["sandbox_fresh"] = sandbox_start_in_a_fresh_process()
         data["breakdown"] = [sandbox_breakdown() for _ in range(args.rounds)]
-        data["breakdown_shared"] = [sandbox_breakdown(shared_session=True) for _ in range(args.rounds)]
     data["pages"] = page_runs(args.rounds)
     text = report(args, data)
     print(text)
