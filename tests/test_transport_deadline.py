@@ -12,7 +12,15 @@ import time
 
 import pytest
 
-from services.transport import Deadline, DeadlineExceeded, enforce, exchange, new_session
+from services.transport import (
+    ENVIRONMENT_SETTINGS,
+    Deadline,
+    DeadlineExceeded,
+    enforce,
+    environment_matters,
+    exchange,
+    new_session,
+)
 from services.upload import DEFAULT_POLICY, UploadInput, upload_one
 from tests.support import http_server, image_bytes, raw_server, read_http_request
 
@@ -153,3 +161,41 @@ def test_the_upload_service_names_the_cdn_hop_when_its_headers_drip(sandbox_sett
     assert step.name == "cdn_read" and "did not finish sending the object within" in step.error, step
     assert time.monotonic() - started < 4
     assert result.steps[2].name == "put" and result.steps[2].ok
+
+
+@pytest.mark.parametrize(
+    ("environ", "trusted"),
+    [
+        ({}, False),
+        ({"HOME": "/root", "PATH": "/usr/bin"}, False),
+        ({"HTTPS_PROXY": "http://proxy:3128"}, True),
+        ({"https_proxy": "http://proxy:3128"}, True),
+        ({"NO_PROXY": "localhost"}, True),
+        ({"REQUESTS_CA_BUNDLE": "/etc/ssl/corp.pem"}, True),
+        ({"CURL_CA_BUNDLE": "/etc/ssl/corp.pem"}, True),
+        ({"HTTPS_PROXY": ""}, False),
+    ],
+)
+def test_sessions_read_the_environment_only_when_a_proxy_or_ca_bundle_is_set(monkeypatch, environ, trusted):
+    for name in ENVIRONMENT_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    assert environment_matters() is trusted
+    with new_session() as session:
+        assert session.trust_env is trusted
+
+
+def test_a_netrc_entry_never_adds_credentials_to_a_presigned_request(monkeypatch, tmp_path):
+    """requests would send ~/.netrc's login as Basic auth; S3 refuses a presigned URL that also carries a header."""
+    for name in ENVIRONMENT_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    netrc = tmp_path / ".netrc"
+    netrc.write_text("machine 127.0.0.1 login alice password secret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    with http_server(lambda req: (200, {}, b"ok")) as (base, calls), new_session() as session:
+        exchange(session, "GET", f"{base}/k.png?X-Amz-Signature=abc", headers={}, deadline_s=5, limit=64)
+    assert "Authorization" not in calls[0]["headers"]
