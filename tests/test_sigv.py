@@ -23,6 +23,7 @@ from botocore.awsrequest import AWSRequest, AWSResponse
 from botocore.config import Config
 from botocore.credentials import Credentials
 
+from services.redact import RedactingFilter
 from services.sandbox import sigv
 
 ACCESS_KEY = "AKIASANDBOXEXAMPLE01"
@@ -81,6 +82,20 @@ def presign(
     client = s3_client(signature_version, endpoint, addressing, region, token)
     params = {"Bucket": BUCKET, "Key": key, "ContentType": SIGNED_TYPE}
     return client.generate_presigned_url("put_object", Params=params, ExpiresIn=expires, HttpMethod="PUT")
+
+
+@pytest.fixture(autouse=True)
+def unredacted_signer_log():
+    """These tests compare the sandbox's echo with what botocore's signer logged, so they need that log whole:
+    the console's redacting filter (services.redact.guard_library_logs, installed by the entrypoints and by any
+    earlier test that ran a page) is lifted for each test and put back after it."""
+    logger = logging.getLogger("botocore.auth")
+    installed = [f for f in logger.filters if isinstance(f, RedactingFilter)]
+    for f in installed:
+        logger.removeFilter(f)
+    yield
+    for f in installed:
+        logger.addFilter(f)
 
 
 def botocore_log(caplog: pytest.LogCaptureFixture) -> dict[str, str]:
