@@ -41,6 +41,8 @@ S3_HOST = re.compile(
 #: a host name (letters, digits, dots, hyphens) or a bracketed IPv6 literal, then an optional port
 NETLOC = re.compile(r"^(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(?::\d{1,5})?$")
 LOCAL_NAMES = ("localhost",)
+#: what no presigned URL contains: control characters and space (up to 0x20), backslash, DEL
+_UNSAFE_CHAR = re.compile(r"[\x00-\x20\\\x7f]")
 
 
 @dataclass(frozen=True)
@@ -247,7 +249,7 @@ def _refuse(message: str, cause: str) -> PipelineError:
 
 def _split(url: str) -> tuple[SplitResult, str, int]:
     """The URL's parts, lower-case host and effective port; refuses what no presigned URL looks like."""
-    if not url.isascii() or any(ch <= " " or ch in "\\\x7f" for ch in url):
+    if not url.isascii() or _UNSAFE_CHAR.search(url):
         raise _refuse(
             "presign reply's presignedUrl contains spaces, control characters, backslashes or non-ASCII",
             "A presigned S3 URL is plain ASCII; clients disagree on how to read anything else.",
@@ -355,9 +357,15 @@ def _style(parts: SplitResult, host: str, port: int, allow: UrlAllowlist) -> str
 
 
 def _same_for_requests(url: str, parts: SplitResult, host: str, port: int) -> bool:
-    """Does the HTTP client read the URL as we did? (urllib3 parses URLs itself, and drops dot segments.)"""
+    """Does the HTTP client read the URL as we did? (urllib3 parses URLs itself, and drops dot segments.)
+
+    Only the scheme, host, port, credentials and path are compared, and ``_split`` has refused fragments,
+    backslashes, spaces and non-ASCII: both parsers end the path at the first "?". So urllib3 is given the
+    URL without its query, which it would only re-escape byte by byte in Python (the signature, the
+    credential: ~100 µs of a ~140 µs parse, per file).
+    """
     try:
-        theirs = urllib3.util.parse_url(url)
+        theirs = urllib3.util.parse_url(url.partition("?")[0])
     except (LocationParseError, ValueError):
         return False
     their_host = (theirs.host or "").strip("[]").lower()

@@ -187,11 +187,15 @@ def test_sessions_read_the_environment_only_when_a_proxy_or_ca_bundle_is_set(mon
         assert session.trust_env is trusted
 
 
-def test_a_netrc_entry_never_adds_credentials_to_a_presigned_request(monkeypatch, tmp_path):
-    """requests would send ~/.netrc's login as Basic auth; S3 refuses a presigned URL that also carries a header."""
+@pytest.mark.parametrize("ca_bundle", [None, "/etc/ssl/certs/ca-certificates.crt"], ids=["no-env", "ca-bundle-set"])
+def test_a_netrc_entry_never_adds_credentials_to_a_presigned_request(monkeypatch, tmp_path, ca_bundle):
+    """requests would send ~/.netrc's login as Basic auth; S3 refuses a presigned URL that also carries a header.
+    Also with a CA bundle in the environment, which turns requests' trust_env (and its netrc lookup) on."""
     for name in ENVIRONMENT_SETTINGS:
         monkeypatch.delenv(name, raising=False)
         monkeypatch.delenv(name.upper(), raising=False)
+    if ca_bundle:
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", ca_bundle)
     netrc = tmp_path / ".netrc"
     netrc.write_text("machine 127.0.0.1 login alice password secret\n")
     netrc.chmod(0o600)
