@@ -178,7 +178,7 @@ def hop_costs(sandbox: Sandbox, item: UploadInput, count: int) -> list[tuple[str
     with _common.measured(pid) as miss:
         for url in urls:
             session.get(url).close()
-    rows.append(("CDN GET, miss (edge + origin GET through boto3 -> S3 front -> moto)", miss))
+    rows.append(("CDN GET, miss (edge + origin read in process: authorisation, moto's store)", miss))
     with _common.measured(pid) as hit:
         for url in urls:
             session.get(url).close()
