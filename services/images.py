@@ -35,6 +35,8 @@ FORMATS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "WEBP": ("webp", "image/webp", ()),
 }
 ALLOWED_EXTENSIONS = ("png", "jpg", "jpeg", "gif", "webp")
+#: extension (as the presign endpoint takes it in x-extension) -> the MIME type an object of it is stored as
+MIME_BY_EXTENSION: dict[str, str] = {name: mime for ext, mime, aliases in FORMATS.values() for name in (ext, *aliases)}
 MAX_BYTES = 25 * 1024 * 1024  # keep in step with server.maxUploadSize in .streamlit/config.toml
 MAX_PIXELS = 50_000_000  # per frame; far above any photo, far below a decompression bomb
 MAX_FRAMES = 1_000

@@ -23,6 +23,7 @@ from urllib3.exceptions import LocationParseError
 
 from services.errors import PipelineError
 from services.explain import explain_presign
+from services.images import MIME_BY_EXTENSION
 from services.settings import Settings
 from services.transport import TIMEOUT, Answer, AttemptLog, Backoff, DeadlineExceeded, exchange, retrying
 
@@ -489,14 +490,6 @@ def request_grant(
 
 
 # --- a URL handed to a person ---------------------------------------------------------------------------
-
-MIME_BY_EXTENSION = {
-    "png": "image/png",
-    "jpg": "image/jpeg",
-    "jpeg": "image/jpeg",
-    "gif": "image/gif",
-    "webp": "image/webp",
-}
 
 
 @dataclass(frozen=True)

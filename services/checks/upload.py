@@ -22,16 +22,11 @@ from services.explain import (
     received_content_type,
     signed_headers,
 )
+from services.images import MIME_BY_EXTENSION
 from services.redact import redact_text, redact_url
 
 #: what the key's extension should be stored as
-IMAGE_TYPES: Mapping[str, str] = {
-    "png": "image/png",
-    "jpg": "image/jpeg",
-    "jpeg": "image/jpeg",
-    "gif": "image/gif",
-    "webp": "image/webp",
-}
+IMAGE_TYPES: Mapping[str, str] = MIME_BY_EXTENSION
 CLOUDFRONT_GRANT = (
     '{"Sid": "AllowCloudFrontServicePrincipalReadOnly", "Effect": "Allow", '
     '"Principal": {"Service": "cloudfront.amazonaws.com"}, "Action": "s3:GetObject", '
