@@ -13,6 +13,7 @@ import pytest
 from services.aws import make_client
 from services.sandbox import Sandbox
 from services.settings import Settings
+from tests.browse_data import ensure_odd_objects, ensure_scale_objects
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -82,6 +83,18 @@ def switch(sandbox: Sandbox):
     yield on
     for name in turned:
         sandbox.set_switch(name, False)
+
+
+@pytest.fixture(scope="module")
+def scale_keys(sandbox: Sandbox) -> list[str]:
+    """The browse tests' scale prefix (tests/browse_data.py), put once per session."""
+    return ensure_scale_objects(sandbox)
+
+
+@pytest.fixture(scope="module")
+def odd_objects(sandbox: Sandbox) -> dict[str, bytes]:
+    """Keys with spaces, unicode, `+`, `%`, `~` and parentheses, and one text file (tests/browse_data.py)."""
+    return ensure_odd_objects(sandbox)
 
 
 @pytest.fixture(scope="session")

@@ -15,24 +15,14 @@ from streamlit.testing.v1 import AppTest
 
 import services.browse
 from pages._shared import Keys
-from services.sandbox import Sandbox, layout
+from services.sandbox import layout
 from services.upload import cdn_object_url
+from tests.browse_data import ODD_KEYS, ODD_NON_IMAGE, SCALE_PREFIX
 from tests.conftest import PROJECT_ROOT
 from tests.support import image_bytes
-from tests.test_browse import ODD_KEYS, ODD_NON_IMAGE, SCALE_PREFIX, ensure_odd_objects, ensure_scale_objects
 
 DASHBOARD = PROJECT_ROOT / "dashboard.py"
 TIMEOUT = 60
-
-
-@pytest.fixture(scope="module")
-def scale_keys(sandbox: Sandbox) -> list[str]:
-    return ensure_scale_objects(sandbox)
-
-
-@pytest.fixture(scope="module")
-def odd_objects(sandbox: Sandbox) -> dict[str, bytes]:
-    return ensure_odd_objects(sandbox)
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ import pytest
 from services import browse
 from services.aws import make_client
 from services.sandbox import Sandbox
+from tests.browse_data import ODD_KEYS, SCALE_PREFIX, ensure_odd_objects, ensure_scale_objects
 from tests.browsing import require_chromium, running_console
-from tests.test_browse import ODD_KEYS, SCALE_PREFIX, ensure_odd_objects, ensure_scale_objects
 
 pytestmark = pytest.mark.browser
 require_chromium()
