@@ -11,8 +11,9 @@ import boto3
 import pytest
 
 from services import aws
-from services.aws import SessionCache, make_client, session_key
+from services.aws import SessionCache, make_client, session_key, shared_client
 from services.checks.gather import Clients
+from services.checks.runner import run_checks
 from services.settings import AwsTarget, Settings
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -153,3 +154,55 @@ def test_a_check_run_builds_only_the_clients_its_gatherers_use(monkeypatch):
     built.clear()
     Clients.for_settings(settings)
     assert sorted(built) == ["cloudfront", "iam", "lambda", "s3"]
+
+
+@pytest.fixture
+def shared_cache(monkeypatch: pytest.MonkeyPatch) -> aws.ClientCache:
+    cache = aws.ClientCache(size=3)
+    monkeypatch.setattr(aws, "SHARED_CLIENTS", cache)
+    return cache
+
+
+def test_a_shared_client_is_one_per_identity_service_and_endpoint(shared_cache):
+    s3 = shared_client("s3", TARGET)
+    assert shared_client("s3", TARGET) is s3
+    assert shared_client("iam", TARGET) is not s3
+    moved = AwsTarget(region=TARGET.region, endpoint_url="http://127.0.0.1:10", access_key_id=TARGET.access_key_id,
+                      secret_access_key=SECRET)  # fmt: skip
+    assert shared_client("s3", moved) is not s3 and shared_client("s3", moved).meta.endpoint_url.endswith(":10")
+    assert len(shared_cache) == 3
+    assert make_client("s3", TARGET) is not s3  # make_client never hands out a shared one
+
+
+def test_the_shared_clients_are_bounded_least_recently_used_first(shared_cache):
+    first = shared_client("s3", TARGET)
+    shared_client("iam", TARGET)
+    shared_client("lambda", TARGET)
+    assert shared_client("s3", TARGET) is first  # used again: now the most recent
+    shared_client("cloudfront", TARGET)  # drops iam, the least recently used
+    assert len(shared_cache) == 3 and shared_client("s3", TARGET) is first
+
+
+def test_a_changed_identity_never_gets_the_old_shared_client(shared_cache, monkeypatch):
+    plain = AwsTarget(region="us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAFIRST00000000000")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "first-secret")
+    first = shared_client("s3", plain)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIASECOND0000000000")
+    second = shared_client("s3", plain)
+    assert second is not first and second._request_signer._credentials.access_key == "AKIASECOND0000000000"
+
+
+def test_repeated_check_runs_build_their_clients_once(sandbox, shared_cache, monkeypatch):
+    """A plain run_checks (the Checks page, the CLI) built its four clients on every run (~40-60 ms)."""
+    monkeypatch.setattr(aws, "SHARED_CLIENTS", aws.ClientCache())
+    built: list[str] = []
+    real = aws.make_client
+    monkeypatch.setattr(aws, "make_client", lambda service, target: built.append(service) or real(service, target))
+    settings = sandbox.settings()
+    run_checks(settings)
+    assert sorted(built) == ["cloudfront", "iam", "lambda", "s3"]
+    run_checks(settings)
+    assert len(built) == 4
+    explicit = Clients.for_settings(settings)  # what a caller registering hooks asks for: its own clients
+    assert explicit.s3 is not shared_client("s3", settings.aws)

@@ -6,7 +6,7 @@ The URLs are real ones: boto3 signs them offline with fake credentials (no netwo
 from __future__ import annotations
 
 import socket
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import boto3
 import pytest
@@ -15,6 +15,7 @@ from botocore.config import Config
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from services import redact
 from services.redact import REDACTED, redact_text, redact_url
 
 ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
@@ -220,3 +221,24 @@ def test_requests_connection_error_message_is_redacted() -> None:
     assert "X-Amz-Signature=" in message  # the premise: requests quotes the URL
 
     assert_no_secrets(redact_text(message), url)
+
+
+def _every_pattern(text: str) -> str:
+    """redact_text without its shortcuts: all three substitutions, always."""
+    text = redact._URL_IN_TEXT.sub(lambda match: redact_url(match.group(0)), text)
+    text = redact._PARAM_IN_TEXT.sub(
+        lambda m: f"{m.group(1)}={redact._redacted_value(m.group(1), unquote(m.group(2)))}", text
+    )
+    return redact._XML_SECRETS.sub(r"\1REDACTED\3", text)
+
+
+PIECES = ["https://", "http://", "://", "b.s3.amazonaws.com/k.png", "?", "&", "=", "X-Amz-Signature", "x-amz-credential",
+          "AKIA/20261126/us-east-1/s3/aws4_request", "Signature", "<SignatureProvided>", "</SignatureProvided>", "<", "/",
+          ">", "abc", " ", "%2F", "\n", "é"]  # fmt: skip
+
+
+@given(st.lists(st.sampled_from(PIECES), max_size=12).map("".join))
+@settings(max_examples=400, deadline=None)
+def test_the_shortcuts_never_change_what_is_redacted(text: str) -> None:
+    """redact_text skips a pattern when its marker ("://", "=", "</") is absent; the result must be the same."""
+    assert redact_text(text) == _every_pattern(text)

@@ -22,7 +22,7 @@ import requests
 from botocore.exceptions import BotoCoreError, ClientError
 from PIL import Image
 
-from services.aws import make_client
+from services.aws import make_client, shared_client
 from services.checks.evidence import Canary, CheckTarget, Evidence
 from services.checks.model import ConfigRead, Exchange, ReadState
 from services.presign import client_content_type
@@ -174,12 +174,14 @@ class Clients:
     cloudfront: Any
 
     @classmethod
-    def for_settings(cls, settings: Settings, needs: frozenset[str] | None = None) -> Clients:
-        """The clients the ``needs`` gatherers use (all four when None)."""
+    def for_settings(cls, settings: Settings, needs: frozenset[str] | None = None, *, shared: bool = False) -> Clients:
+        """The clients the ``needs`` gatherers use (all four when None): new ones, or with ``shared`` the
+        process's shared clients for this target (what a plain ``run_checks`` uses: no hooks are registered)."""
         wanted = {
             name for gatherer in (needs if needs is not None else GATHER) for name in CLIENTS_NEEDED.get(gatherer, ())
         }
-        built = {name: make_client(service, settings.aws) for name, service in SERVICES.items() if name in wanted}
+        factory = shared_client if shared else make_client
+        built = {name: factory(service, settings.aws) for name, service in SERVICES.items() if name in wanted}
         return cls(**{name: built.get(name) for name in SERVICES})
 
 
@@ -319,16 +321,15 @@ def _after_put(
     )
     if not stored:
         return canary
-    head = read(
-        "s3:HeadObject",
-        lambda: clients.s3.head_object(Bucket=settings.bucket, Key=key),
-        f"arn:aws:s3:::{settings.bucket}/*",  # a grant for every key: the canary's key is new each run
-    )
     cdn_url = cdn_object_url(settings.cdn_base(), key)
-    first, first_body = probe(session, "GET", cdn_url, {"Accept-Encoding": "identity"})
-    second, _ = probe(session, "GET", cdn_url, {"Accept-Encoding": "identity"})
-    gzip_probe, _ = probe(session, "GET", cdn_url, {"Accept-Encoding": "gzip, br"})
-    direct, _ = probe(session, "GET", object_url(clients, settings.bucket, key), {})
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="canary") as pool:
+        # S3's view of the object is independent of the CDN's: read it while the CDN probes run (which must
+        # stay in order: the first identity read misses, the second hits, and only then the compressed one)
+        direct_future = pool.submit(_direct_read, clients, settings.bucket, key)
+        first, first_body = probe(session, "GET", cdn_url, {"Accept-Encoding": "identity"})
+        second, _ = probe(session, "GET", cdn_url, {"Accept-Encoding": "identity"})
+        gzip_probe, _ = probe(session, "GET", cdn_url, {"Accept-Encoding": "gzip, br"})
+        head, direct = direct_future.result()
     return Canary(
         presign=presign_exchange,
         key=key,
@@ -344,6 +345,21 @@ def _after_put(
         cdn_gzip=gzip_probe,
         direct_s3=direct,
     )
+
+
+def _direct_read(clients: Clients, bucket: str, key: str) -> tuple[ConfigRead, Exchange]:
+    """The canary as S3 has it (HeadObject with the console's identity), and an anonymous GET straight to S3."""
+    head = read(
+        "s3:HeadObject",
+        lambda: clients.s3.head_object(Bucket=bucket, Key=key),
+        f"arn:aws:s3:::{bucket}/*",  # a grant for every key: the canary's key is new each run
+    )
+    session = new_session()  # this runs beside the gatherer's own session, and sessions are not shared
+    try:
+        direct, _ = probe(session, "GET", object_url(clients, bucket, key), {})
+    finally:
+        session.close()
+    return head, direct
 
 
 def _head_value(head: ConfigRead) -> ConfigRead:
@@ -388,30 +404,48 @@ def _pages(iam: Any, operation: str, key: str, **params: Any) -> list[Any]:
     return [item for page in iam.get_paginator(operation).paginate(**params) for item in page.get(key, [])]
 
 
+#: IAM reads in flight at once for one role (a role holds up to 10 managed policies by default)
+IAM_READS = 4
+
+
 def _role_documents(iam: Any, role_name: str, role_arn: str) -> list[dict[str, Any]]:
-    """The role's inline and attached managed policy documents; a failed call is reported under its own name."""
-    documents = []
-    names = step(
-        "iam:ListRolePolicies", lambda: _pages(iam, "list_role_policies", "PolicyNames", RoleName=role_name), role_arn
-    )
-    for name in names:
-        got = step("iam:GetRolePolicy", lambda n=name: iam.get_role_policy(RoleName=role_name, PolicyName=n), role_arn)
-        documents.append({"name": name, "document": got["PolicyDocument"]})
-    attached = step(
-        "iam:ListAttachedRolePolicies",
-        lambda: _pages(iam, "list_attached_role_policies", "AttachedPolicies", RoleName=role_name),
-        role_arn,
-    )
-    for item in attached:
-        arn = item["PolicyArn"]
-        policy = step("iam:GetPolicy", lambda a=arn: iam.get_policy(PolicyArn=a)["Policy"], arn)
-        version = step(
-            "iam:GetPolicyVersion",
-            lambda a=arn, v=policy["DefaultVersionId"]: iam.get_policy_version(PolicyArn=a, VersionId=v),
-            arn,
+    """The role's inline and attached managed policy documents, inline first, each in listing order.
+
+    The two listings, and then the documents they name, are read concurrently (over a network each read is a
+    round trip). A failed call is reported under its own name; with several failures, the first in that order.
+    """
+    with ThreadPoolExecutor(max_workers=IAM_READS, thread_name_prefix="iam") as pool:
+        names_future = pool.submit(
+            step,
+            "iam:ListRolePolicies",
+            lambda: _pages(iam, "list_role_policies", "PolicyNames", RoleName=role_name),
+            role_arn,
         )
-        documents.append({"name": item["PolicyName"], "arn": arn, "document": version["PolicyVersion"]["Document"]})
-    return documents
+        attached_future = pool.submit(
+            step,
+            "iam:ListAttachedRolePolicies",
+            lambda: _pages(iam, "list_attached_role_policies", "AttachedPolicies", RoleName=role_name),
+            role_arn,
+        )
+        inline = list(pool.map(lambda name: _inline_document(iam, role_name, role_arn, name), names_future.result()))
+        managed = list(pool.map(lambda item: _managed_document(iam, item), attached_future.result()))
+    return inline + managed
+
+
+def _inline_document(iam: Any, role_name: str, role_arn: str, name: str) -> dict[str, Any]:
+    got = step("iam:GetRolePolicy", lambda: iam.get_role_policy(RoleName=role_name, PolicyName=name), role_arn)
+    return {"name": name, "document": got["PolicyDocument"]}
+
+
+def _managed_document(iam: Any, item: Mapping[str, Any]) -> dict[str, Any]:
+    arn = item["PolicyArn"]
+    policy = step("iam:GetPolicy", lambda: iam.get_policy(PolicyArn=arn)["Policy"], arn)
+    version = step(
+        "iam:GetPolicyVersion",
+        lambda: iam.get_policy_version(PolicyArn=arn, VersionId=policy["DefaultVersionId"]),
+        arn,
+    )
+    return {"name": item["PolicyName"], "arn": arn, "document": version["PolicyVersion"]["Document"]}
 
 
 def distribution_arn(distribution_id: str, account: str = "<account-id>") -> str:
@@ -454,7 +488,7 @@ GATHER: dict[str, Callable[[Settings, requests.Session, Clients], dict[str, Any]
 
 def gather(settings: Settings, needs: frozenset[str], clients: Clients | None = None) -> Evidence:
     """Run the needed gatherers concurrently (independent probes) and assemble the evidence."""
-    clients = clients or Clients.for_settings(settings, needs)
+    clients = clients or Clients.for_settings(settings, needs, shared=True)
     fields: dict[str, Any] = {}
     names = [name for name in GATHER if name in needs]
     with ThreadPoolExecutor(max_workers=max(1, len(names)), thread_name_prefix="gather") as pool:

@@ -1,0 +1,119 @@
+"""services/checks/gather.py: the role's policy documents are read concurrently, complete and in listing order.
+
+Over a network every IAM read is a round trip: a role with k inline and m managed policies took 3 + k + 2m of
+them in a row. The reads now overlap; what the checks are given, and which failure they are told of, must not
+change. Runs against the sandbox's real IAM over HTTP; the hooks only watch calls or refuse one.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from services.aws import make_client
+from services.checks.gather import Clients, gather
+from services.checks.model import ReadState
+from services.sandbox import layout
+
+ROLE = layout.PRESIGN_ROLE_NAME
+INLINE = ("zeta-extra", "alpha-extra", "mid-extra")
+MANAGED = ("gather-test-one", "gather-test-two")
+
+
+def _document(action: str) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": "*"}]}
+
+
+@pytest.fixture(scope="module")
+def many_policies(sandbox) -> Iterator[None]:
+    """Three more inline policies and two managed ones on the presign role, removed afterwards."""
+    iam = make_client("iam", sandbox.aws_target())
+    arns: list[str] = []
+    try:
+        for name in INLINE:
+            iam.put_role_policy(RoleName=ROLE, PolicyName=name, PolicyDocument=json.dumps(_document(f"logs:{name}")))
+        for name in MANAGED:
+            arn = iam.create_policy(PolicyName=name, PolicyDocument=json.dumps(_document(f"sqs:{name}")))["Policy"]
+            arns.append(arn["Arn"])
+            iam.attach_role_policy(RoleName=ROLE, PolicyArn=arn["Arn"])
+        yield
+    finally:
+        for name in INLINE:
+            iam.delete_role_policy(RoleName=ROLE, PolicyName=name)
+        for arn in arns:
+            iam.detach_role_policy(RoleName=ROLE, PolicyArn=arn)
+            iam.delete_policy(PolicyArn=arn)
+
+
+def read_one_by_one(iam: Any) -> list[dict[str, Any]]:
+    """The documents as a plain sequential reading of IAM gives them: inline in listing order, then managed."""
+    documents = []
+    for name in iam.list_role_policies(RoleName=ROLE)["PolicyNames"]:
+        got = iam.get_role_policy(RoleName=ROLE, PolicyName=name)
+        documents.append({"name": name, "document": got["PolicyDocument"]})
+    for item in iam.list_attached_role_policies(RoleName=ROLE)["AttachedPolicies"]:
+        version = iam.get_policy(PolicyArn=item["PolicyArn"])["Policy"]["DefaultVersionId"]
+        got = iam.get_policy_version(PolicyArn=item["PolicyArn"], VersionId=version)
+        documents.append(
+            {"name": item["PolicyName"], "arn": item["PolicyArn"], "document": got["PolicyVersion"]["Document"]}
+        )
+    return documents
+
+
+def test_the_documents_are_all_there_in_listing_order(sandbox, many_policies):
+    settings = sandbox.settings()
+    evidence = gather(settings, frozenset({"lambda"}), Clients.for_settings(settings))
+    assert evidence.role_policies is not None and evidence.role_policies.state is ReadState.OK, evidence.role_policies
+    expected = read_one_by_one(make_client("iam", sandbox.aws_target()))
+    assert len(expected) >= len(INLINE) + len(MANAGED) + 1  # the sandbox's own presign-put policy too
+    assert evidence.role_policies.value == expected
+
+
+def test_the_reads_overlap(sandbox, many_policies):
+    settings = sandbox.settings()
+    clients = Clients.for_settings(settings)
+    lock, in_flight, most = threading.Lock(), [0], [0]
+
+    def started(**_: Any) -> None:
+        with lock:
+            in_flight[0] += 1
+            most[0] = max(most[0], in_flight[0])
+        time.sleep(0.05)  # a round trip's worth: a sequential reader never has two calls in flight
+
+    def finished(**_: Any) -> None:
+        with lock:
+            in_flight[0] -= 1
+
+    clients.iam.meta.events.register("before-call.iam", started)
+    clients.iam.meta.events.register("after-call.iam", finished)
+    evidence = gather(settings, frozenset({"lambda"}), clients)
+    assert evidence.role_policies is not None and evidence.role_policies.state is ReadState.OK
+    assert most[0] >= 2, "the role's IAM reads ran one after another"
+
+
+def test_with_two_failures_the_first_in_reading_order_is_named(sandbox, many_policies):
+    """ListRolePolicies -> GetRolePolicy comes before ListAttachedRolePolicies: the sequential reader would have
+    stopped at GetRolePolicy, and so must the concurrent one, whichever failure happens first in time."""
+    settings = sandbox.settings()
+    clients = Clients.for_settings(settings)
+
+    def refuse(operation: str, delay: float) -> None:
+        def send(**_: Any) -> None:
+            time.sleep(delay)
+            error = {"Error": {"Code": "AccessDenied", "Message": f"not authorized to perform: iam:{operation}"}}
+            raise ClientError(error, operation)
+
+        clients.iam.meta.events.register_first(f"before-send.iam.{operation}", send)
+
+    refuse("GetRolePolicy", 0.2)  # fails last in time
+    refuse("ListAttachedRolePolicies", 0.0)  # fails first in time
+    evidence = gather(settings, frozenset({"lambda"}), clients)
+    read = evidence.role_policies
+    assert read is not None and read.state is ReadState.DENIED, read
+    assert read.call == "iam:GetRolePolicy", read
