@@ -18,7 +18,8 @@ from httplint import HttpResponseLinter
 from services.checks.denied import denied_finding, is_denied
 from services.checks.evidence import Canary, Evidence
 from services.checks.model import Check, ConfigRead, Exchange, Finding, ReadState, Status
-from services.checks.scrub import redacting, scrub
+from services.checks.scrub import evidence_items as _evidence
+from services.checks.scrub import redacting
 from services.explain import explain_cdn, parse_s3_error
 from services.redact import redact_text, redact_url
 
@@ -28,10 +29,6 @@ TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9a-z]+$")
 READ_ONLY_METHODS = ({"GET", "HEAD"}, {"GET", "HEAD", "OPTIONS"})
 SECURE_VIEWER_POLICIES = ("redirect-to-https", "https-only")
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"  # the managed CachingOptimized cache policy
-
-
-def _evidence(*items: Exchange | ConfigRead | None) -> tuple[Exchange | ConfigRead, ...]:
-    return tuple(scrub(item) if isinstance(item, Exchange) else item for item in items if item is not None)
 
 
 def _ok(exchange: Exchange | None) -> bool:

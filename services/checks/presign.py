@@ -14,7 +14,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from services.checks.evidence import Evidence
 from services.checks.model import Check, Exchange, Finding, Status
-from services.checks.scrub import redacting, scrub
+from services.checks.scrub import evidence_items as _evidence
+from services.checks.scrub import redacting
 from services.explain import explain_presign
 from services.redact import REDACTED, redact_text, redact_url
 
@@ -140,10 +141,6 @@ def _presigned_url(ev: Evidence) -> str | None:
 
 def _is_2xx(exchange: Exchange | None) -> bool:
     return exchange is not None and exchange.status is not None and 200 <= exchange.status < 300
-
-
-def _evidence(*items: Exchange | None) -> tuple[Exchange, ...]:
-    return tuple(scrub(item) for item in items if item is not None)
 
 
 # --- presign.reachable ------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import replace
+from typing import TypeVar
 
 from services.checks.evidence import Evidence
 from services.checks.model import Exchange, Finding
@@ -31,6 +32,15 @@ def redact_finding(finding: Finding) -> Finding:
         fix=redact_text(finding.fix),
         evidence=tuple(scrub(item) if isinstance(item, Exchange) else item for item in finding.evidence),
     )
+
+
+T = TypeVar("T")
+
+
+def evidence_items(*items: T | None) -> tuple[T, ...]:
+    """A finding's evidence: the items present. Not scrubbed here: a ``@redacting`` judge scrubs its finding's
+    evidence once, on the way out (scrubbing here too did it twice)."""
+    return tuple(item for item in items if item is not None)
 
 
 def redacting(judge: Callable[[Evidence], Finding]) -> Callable[[Evidence], Finding]:

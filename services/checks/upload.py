@@ -13,7 +13,8 @@ from urllib.parse import urlsplit
 from services.checks.denied import denied_finding
 from services.checks.evidence import Canary, Evidence
 from services.checks.model import Check, ConfigRead, Exchange, Finding, ReadState, Status
-from services.checks.scrub import redacting, scrub
+from services.checks.scrub import evidence_items as _evidence
+from services.checks.scrub import redacting
 from services.explain import (
     AwsErrorBody,
     explain_cdn,
@@ -33,10 +34,6 @@ CLOUDFRONT_GRANT = (
     '"Resource": "arn:aws:s3:::{bucket}/*", "Condition": {"StringEquals": {"AWS:SourceArn": '
     '"arn:aws:cloudfront::<account-id>:distribution/{distribution}"}}}'
 )
-
-
-def _evidence(*items: Exchange | ConfigRead | None) -> tuple[Exchange | ConfigRead, ...]:
-    return tuple(scrub(item) if isinstance(item, Exchange) else item for item in items if item is not None)
 
 
 def _ok(exchange: Exchange | None) -> bool:
