@@ -1,8 +1,9 @@
-"""services/checks/gather.py: the role's policy documents are read concurrently, complete and in listing order.
+"""services/checks/gather.py: independent reads overlap; what the checks are given stays complete and in order.
 
-Over a network every IAM read is a round trip: a role with k inline and m managed policies took 3 + k + 2m of
-them in a row. The reads now overlap; what the checks are given, and which failure they are told of, must not
-change. Runs against the sandbox's real IAM over HTTP; the hooks only watch calls or refuse one.
+Over a network every read is a round trip: a role with k inline and m managed policies took 3 + k + 2m of them
+in a row, the presign endpoint's probes 3 + one per app origin. The reads now overlap; what the checks are given,
+and which failure they are told of, must not change. Runs against the sandbox's real IAM over HTTP and a real
+local HTTP server; the hooks only watch calls or refuse one.
 """
 
 from __future__ import annotations
@@ -11,15 +12,17 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
 from services.aws import make_client
-from services.checks.gather import Clients, gather
+from services.checks.gather import Clients, gather, probe_each
 from services.checks.model import ReadState
 from services.sandbox import layout
+from services.transport import new_session
 
 ROLE = layout.PRESIGN_ROLE_NAME
 INLINE = ("zeta-extra", "alpha-extra", "mid-extra")
@@ -117,3 +120,56 @@ def test_with_two_failures_the_first_in_reading_order_is_named(sandbox, many_pol
     read = evidence.role_policies
     assert read is not None and read.state is ReadState.DENIED, read
     assert read.call == "iam:GetRolePolicy", read
+
+
+class _SlowEcho(BaseHTTPRequestHandler):
+    """Answers after 50 ms with the request's x-probe header, counting the requests in flight."""
+
+    lock = threading.Lock()
+    in_flight = 0
+    most = 0
+
+    def _answer(self) -> None:
+        cls = type(self)
+        with cls.lock:
+            cls.in_flight += 1
+            cls.most = max(cls.most, cls.in_flight)
+        time.sleep(0.05)
+        body = (self.headers.get("x-probe") or "").encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        with cls.lock:
+            cls.in_flight -= 1
+
+    do_GET = do_OPTIONS = _answer
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def slow_echo() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowEcho)
+    _SlowEcho.in_flight = _SlowEcho.most = 0
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/presign"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("method", ["GET", "OPTIONS"])
+def test_independent_probes_overlap_and_come_back_in_order(slow_echo, method):
+    session = new_session()
+    try:
+        exchanges = probe_each(session, method, slow_echo, [{"x-probe": f"p{n}"} for n in range(6)])
+    finally:
+        session.close()
+    assert [x.status for x in exchanges] == [200] * 6
+    assert [x.body for x in exchanges] == [f"p{n}" for n in range(6)]
+    assert [x.request_headers for x in exchanges] == [{"x-probe": f"p{n}"} for n in range(6)]
+    assert _SlowEcho.most >= 2, "the probes went one after another"

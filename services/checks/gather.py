@@ -11,7 +11,7 @@ import hashlib
 import io
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -200,31 +200,57 @@ CLIENTS_NEEDED: dict[str, tuple[str, ...]] = {
 # --- gatherers: each returns the Evidence fields it fills ------------------------------------------
 
 
+#: independent probes of one gatherer in flight at once (over a network each is a round trip)
+PROBES_IN_FLIGHT = 4
+
+
+def probe_each(
+    session: requests.Session, method: str, url: str, header_sets: Sequence[Mapping[str, str]]
+) -> list[Exchange]:
+    """One probe per header set, concurrently: the first on ``session``, the others each on a session of its own
+    (sessions are not shared across threads). Exchanges in the order of ``header_sets``."""
+    if len(header_sets) <= 1:
+        return [probe(session, method, url, headers)[0] for headers in header_sets]
+
+    def alone(headers: Mapping[str, str]) -> Exchange:
+        own = new_session()
+        try:
+            return probe(own, method, url, headers)[0]
+        finally:
+            own.close()
+
+    with ThreadPoolExecutor(max_workers=PROBES_IN_FLIGHT, thread_name_prefix="probe") as pool:
+        rest = pool.map(alone, header_sets[1:])
+        first = probe(session, method, url, header_sets[0])[0]
+        return [first, *rest]
+
+
 def gather_presign(settings: Settings, session: requests.Session, clients: Clients) -> dict[str, Any]:
-    url = settings.presign_url
-    ok, _ = probe(session, "GET", url, {"x-extension": PROBE_EXTENSION})
-    missing, _ = probe(session, "GET", url, {})
-    bad, _ = probe(session, "GET", url, {"x-extension": "exe"})
-    with_origin = {
-        origin: probe(session, "GET", url, {"x-extension": PROBE_EXTENSION, "Origin": origin})[0]
-        for origin in settings.app_origins
-    }
+    origins = list(settings.app_origins)
+    ok, missing, bad, *with_origin = probe_each(
+        session,
+        "GET",
+        settings.presign_url,
+        [
+            {"x-extension": PROBE_EXTENSION},
+            {},
+            {"x-extension": "exe"},
+            *({"x-extension": PROBE_EXTENSION, "Origin": origin} for origin in origins),
+        ],
+    )
     return {
         "presign_ok": ok,
         "presign_missing_extension": missing,
         "presign_bad_extension": bad,
-        "presign_with_origin": with_origin,
+        "presign_with_origin": dict(zip(origins, with_origin, strict=True)),
     }
 
 
 def gather_api_preflight(settings: Settings, session: requests.Session, clients: Clients) -> dict[str, Any]:
     headers = {"Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "x-extension,content-type"}
-    return {
-        "api_preflights": {
-            origin: probe(session, "OPTIONS", settings.presign_url, {**headers, "Origin": origin})[0]
-            for origin in settings.app_origins
-        }
-    }
+    origins = list(settings.app_origins)
+    preflights = probe_each(session, "OPTIONS", settings.presign_url, [{**headers, "Origin": o} for o in origins])
+    return {"api_preflights": dict(zip(origins, preflights, strict=True))}
 
 
 def gather_bucket_config(settings: Settings, session: requests.Session, clients: Clients) -> dict[str, Any]:
@@ -250,10 +276,9 @@ def object_url(clients: Clients, bucket: str, key: str) -> str:
 def gather_bucket_preflight(settings: Settings, session: requests.Session, clients: Clients) -> dict[str, Any]:
     url = object_url(clients, settings.bucket, "cors-preflight-probe.png")
     headers = {"Access-Control-Request-Method": "PUT", "Access-Control-Request-Headers": "content-type"}
-    preflights = {
-        origin: probe(session, "OPTIONS", url, {**headers, "Origin": origin})[0] for origin in settings.app_origins
-    }
-    return {"bucket_preflights": preflights, "object_url": url}
+    origins = list(settings.app_origins)
+    preflights = probe_each(session, "OPTIONS", url, [{**headers, "Origin": origin} for origin in origins])
+    return {"bucket_preflights": dict(zip(origins, preflights, strict=True)), "object_url": url}
 
 
 def canary_png() -> bytes:
