@@ -157,6 +157,12 @@ def report(args: argparse.Namespace, data: dict[str, Any]) -> str:
                 _common.verdict(full_c / singles_c[slowest_c] <= TARGET_RATIO),
             ],
             ["whole suite, absolute, on the sandbox", f"{full:.2f} s", "(reported)", ""],
+            [
+                "whole suite / slowest single check: the least this machine's CPU allows",
+                f"{ceiling(*data['cpu']) / data['cpu_single'][0]:.2f}×",
+                "(reported)",
+                "",
+            ],
         ],
     )
     lines += ["", "Each evidence gatherer alone (clients built beforehand; the suite runs them concurrently):", ""]
