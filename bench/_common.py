@@ -128,10 +128,21 @@ def self_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def self_user_cpu() -> float:
+    """User-mode CPU seconds of this process (Python runs here, one thread at a time: the GIL)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_utime
+
+
 def process_cpu(pid: int) -> float:
     """CPU seconds (user + system) another process has used so far (from /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def process_user_cpu(pid: int) -> float:
+    """User-mode CPU seconds another process has used so far (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) / CLK_TCK
 
 
 @dataclass
@@ -139,20 +150,27 @@ class Sample:
     wall: float
     client_cpu: float
     server_cpu: float
+    #: user-mode CPU only: Python bytecode runs there, under the GIL, one thread at a time; the kernel's share
+    #: (sockets, loopback TCP) runs beside it on other cores
+    client_user: float = 0.0
+    server_user: float = 0.0
 
 
 @contextmanager
 def measured(server_pid: int | None) -> Iterator[Sample]:
     """Wall time, this process's CPU and the server process's CPU over the ``with`` block."""
     sample = Sample(0.0, 0.0, 0.0)
-    wall0, cpu0 = time.perf_counter(), self_cpu()
+    wall0, cpu0, user0 = time.perf_counter(), self_cpu(), self_user_cpu()
     srv0 = process_cpu(server_pid) if server_pid else 0.0
+    srv_user0 = process_user_cpu(server_pid) if server_pid else 0.0
     try:
         yield sample
     finally:
         sample.wall = time.perf_counter() - wall0
         sample.client_cpu = self_cpu() - cpu0
+        sample.client_user = self_user_cpu() - user0
         sample.server_cpu = (process_cpu(server_pid) - srv0) if server_pid else 0.0
+        sample.server_user = (process_user_cpu(server_pid) - srv_user0) if server_pid else 0.0
 
 
 # --- memory -----------------------------------------------------------------------------------------

@@ -116,35 +116,46 @@ def make_client(service: str, target: AwsTarget, **config_overrides: Any) -> Any
         return entry.session.client(service, **kwargs)
 
 
+@dataclass
+class _Slot:
+    client: Any = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
 class ClientCache:
     """At most ``size`` shared clients, least recently used dropped first, keyed by identity, service and endpoint.
 
+    A client is built under its own slot's lock, not the cache's: building can take seconds (a credential
+    process, an instance-metadata timeout), and one slow identity must not hold up every other caller.
     botocore clients are thread-safe once built; a dropped client's connections close when it is collected."""
 
     def __init__(self, size: int = MAX_SHARED_CLIENTS) -> None:
         self._size = size
-        self._clients: OrderedDict[tuple[str, str, str | None, str | None], Any] = OrderedDict()
+        self._slots: OrderedDict[tuple[str, str, str | None, str | None], _Slot] = OrderedDict()
         self._lock = threading.Lock()
 
     def client(self, service: str, target: AwsTarget) -> Any:
         key = (session_key(target), service, target.endpoint_url, target.s3_endpoint_url)
-        with self._lock:  # building under the lock: two callers never build the same client twice
-            found = self._clients.get(key)
-            if found is None:
-                found = self._clients[key] = make_client(service, target)
-                while len(self._clients) > self._size:
-                    self._clients.popitem(last=False)
+        with self._lock:
+            slot = self._slots.get(key)
+            if slot is None:
+                slot = self._slots[key] = _Slot()
+                while len(self._slots) > self._size:
+                    self._slots.popitem(last=False)
             else:
-                self._clients.move_to_end(key)
-            return found
+                self._slots.move_to_end(key)
+        with slot.lock:  # two callers of one key build it once; callers of other keys go on meanwhile
+            if slot.client is None:
+                slot.client = make_client(service, target)
+            return slot.client
 
     def __len__(self) -> int:
         with self._lock:
-            return len(self._clients)
+            return len(self._slots)
 
     def clear(self) -> None:
         with self._lock:
-            self._clients.clear()
+            self._slots.clear()
 
 
 SHARED_CLIENTS = ClientCache()

@@ -193,7 +193,7 @@ def test_a_changed_identity_never_gets_the_old_shared_client(shared_cache, monke
     assert second is not first and second._request_signer._credentials.access_key == "AKIASECOND0000000000"
 
 
-def test_repeated_check_runs_build_their_clients_once(sandbox, shared_cache, monkeypatch):
+def test_repeated_check_runs_build_their_clients_once(sandbox, monkeypatch):
     """A plain run_checks (the Checks page, the CLI) built its four clients on every run (~40-60 ms)."""
     monkeypatch.setattr(aws, "SHARED_CLIENTS", aws.ClientCache())
     built: list[str] = []
@@ -206,3 +206,25 @@ def test_repeated_check_runs_build_their_clients_once(sandbox, shared_cache, mon
     assert len(built) == 4
     explicit = Clients.for_settings(settings)  # what a caller registering hooks asks for: its own clients
     assert explicit.s3 is not shared_client("s3", settings.aws)
+
+
+def test_a_slow_build_holds_up_only_its_own_key(shared_cache, monkeypatch):
+    """Building a client can take seconds (a credential process, an IMDS timeout): other keys must not wait."""
+    release, building = threading.Event(), threading.Event()
+    real = aws.make_client
+
+    def make(service: str, target: AwsTarget) -> Any:
+        if service == "iam":
+            building.set()
+            assert release.wait(10)
+        return real(service, target)
+
+    monkeypatch.setattr(aws, "make_client", make)
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        slow = [pool.submit(shared_client, "iam", TARGET) for _ in range(2)]
+        assert building.wait(10)
+        s3 = pool.submit(shared_client, "s3", TARGET).result(timeout=10)  # not behind the slow iam build
+        assert s3.meta.service_model.service_name == "s3" and not any(f.done() for f in slow)
+        release.set()
+        first, second = (f.result(timeout=10) for f in slow)
+    assert first is second  # the two callers of one key got the one client, built once

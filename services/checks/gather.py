@@ -202,14 +202,21 @@ CLIENTS_NEEDED: dict[str, tuple[str, ...]] = {
 
 #: independent probes of one gatherer in flight at once (over a network each is a round trip)
 PROBES_IN_FLIGHT = 4
+#: GETs of the presign endpoint in flight at once, per gatherer: each invokes the function, and a function with
+#: a small reserved concurrency would throttle a burst (429) for reasons that are not the pipeline's
+PRESIGN_CALLS_IN_FLIGHT = 2
 
 
 def probe_each(
-    session: requests.Session, method: str, url: str, header_sets: Sequence[Mapping[str, str]]
+    session: requests.Session,
+    method: str,
+    url: str,
+    header_sets: Sequence[Mapping[str, str]],
+    in_flight: int = PROBES_IN_FLIGHT,
 ) -> list[Exchange]:
-    """One probe per header set, concurrently: the first on ``session``, the others each on a session of its own
-    (sessions are not shared across threads). Exchanges in the order of ``header_sets``."""
-    if len(header_sets) <= 1:
+    """One probe per header set, at most ``in_flight`` at once: the first on ``session``, the others each on a
+    session of its own (sessions are not shared across threads). Exchanges in the order of ``header_sets``."""
+    if len(header_sets) <= 1 or in_flight <= 1:
         return [probe(session, method, url, headers)[0] for headers in header_sets]
 
     def alone(headers: Mapping[str, str]) -> Exchange:
@@ -219,7 +226,7 @@ def probe_each(
         finally:
             own.close()
 
-    with ThreadPoolExecutor(max_workers=PROBES_IN_FLIGHT, thread_name_prefix="probe") as pool:
+    with ThreadPoolExecutor(max_workers=in_flight - 1, thread_name_prefix="probe") as pool:  # + this thread
         rest = pool.map(alone, header_sets[1:])
         first = probe(session, method, url, header_sets[0])[0]
         return [first, *rest]
@@ -237,6 +244,7 @@ def gather_presign(settings: Settings, session: requests.Session, clients: Clien
             {"x-extension": "exe"},
             *({"x-extension": PROBE_EXTENSION, "Origin": origin} for origin in origins),
         ],
+        in_flight=PRESIGN_CALLS_IN_FLIGHT,
     )
     return {
         "presign_ok": ok,
@@ -438,6 +446,8 @@ def _role_documents(iam: Any, role_name: str, role_arn: str) -> list[dict[str, A
 
     The two listings, and then the documents they name, are read concurrently (over a network each read is a
     round trip). A failed call is reported under its own name; with several failures, the first in that order.
+    So a refused ListRolePolicies is the one reported even though ListAttachedRolePolicies was sent beside it
+    (and waited for): one more denied call in CloudTrail, in exchange for one round trip less when all is well.
     """
     with ThreadPoolExecutor(max_workers=IAM_READS, thread_name_prefix="iam") as pool:
         names_future = pool.submit(

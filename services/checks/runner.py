@@ -12,6 +12,7 @@ from services.checks.gather import Clients, gather
 from services.checks.model import Check, Finding, Status
 from services.checks.report import Report
 from services.errors import ConfigError
+from services.redact import redact_text
 from services.settings import Settings
 
 #: every check, in pipeline order: endpoint, role, bucket, upload, CDN
@@ -38,7 +39,7 @@ def judge(check: Check, evidence: Evidence) -> Finding:
             check.id,
             Status.UNKNOWN,
             f"{check.title}: could not be evaluated",
-            f"internal error in the check: {type(err).__name__}: {err}",
+            redact_text(f"internal error in the check: {type(err).__name__}: {err}"),
         )
 
 
