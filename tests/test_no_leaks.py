@@ -18,7 +18,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from pages._shared import Keys
+from services.checks.model import Check, Finding, Status
 from services.checks.report import Report
+from services.checks.runner import judge
 from services.redact import guard_library_logs
 from services.sandbox import layout
 from services.settings import Settings
@@ -148,3 +150,15 @@ def test_cli_output_shows_no_secret_and_no_signature(as_presign_role, switch, tm
     for run in runs:
         assert leaks(run.stdout + run.stderr) == [], run.args
     assert "SignatureDoesNotMatch" in runs[0].stdout
+
+
+def test_a_check_that_breaks_on_a_signed_url_reports_it_redacted():
+    """A judge's bug is reported in the finding as the exception's text, which may quote evidence: redacted."""
+    url = "https://b.s3.amazonaws.com/k.png?X-Amz-Credential=ASIA/x&X-Amz-Signature=" + "ab12" * 16
+
+    def broken(_: object) -> Finding:
+        raise ValueError(f"could not parse {url}")
+
+    finding = judge(Check("test.broken", "A broken check", frozenset(), broken), object())
+    assert finding.status is Status.UNKNOWN and "ValueError: could not parse https://b.s3" in finding.detail
+    assert leaks(finding.detail) == [] and "REDACTED" in finding.detail
