@@ -79,15 +79,18 @@ def test_another_identity_or_region_gets_its_own_session(other, sessions_built):
     assert len(sessions_built) == 2
 
 
-def test_a_changed_aws_variable_is_a_new_identity(monkeypatch, sessions_built):
-    """boto3's chain reads AWS_* variables once per Session: a changed one must not reuse the old credentials."""
+@pytest.mark.parametrize("factory", [make_client, shared_client], ids=["make_client", "shared_client"])
+def test_a_changed_aws_variable_is_a_new_identity(factory, monkeypatch, sessions_built):
+    """boto3's chain reads AWS_* variables once per Session: a changed one must not reuse the old credentials,
+    neither through a new client nor through the shared one of the old identity."""
+    monkeypatch.setattr(aws, "SHARED_CLIENTS", aws.ClientCache())
     plain = AwsTarget(region="us-east-1")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAFIRST00000000000")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "first-secret")
-    first = make_client("s3", plain)
+    first = factory("s3", plain)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIASECOND0000000000")
-    second = make_client("s3", plain)
-    assert len(sessions_built) == 2
+    second = factory("s3", plain)
+    assert len(sessions_built) == 2 and second is not first
     assert first._request_signer._credentials.access_key == "AKIAFIRST00000000000"
     assert second._request_signer._credentials.access_key == "AKIASECOND0000000000"
 
@@ -181,16 +184,6 @@ def test_the_shared_clients_are_bounded_least_recently_used_first(shared_cache):
     assert shared_client("s3", TARGET) is first  # used again: now the most recent
     shared_client("cloudfront", TARGET)  # drops iam, the least recently used
     assert len(shared_cache) == 3 and shared_client("s3", TARGET) is first
-
-
-def test_a_changed_identity_never_gets_the_old_shared_client(shared_cache, monkeypatch):
-    plain = AwsTarget(region="us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAFIRST00000000000")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "first-secret")
-    first = shared_client("s3", plain)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIASECOND0000000000")
-    second = shared_client("s3", plain)
-    assert second is not first and second._request_signer._credentials.access_key == "AKIASECOND0000000000"
 
 
 def test_repeated_check_runs_build_their_clients_once(sandbox, monkeypatch):

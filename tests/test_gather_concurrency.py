@@ -173,3 +173,18 @@ def test_independent_probes_overlap_and_come_back_in_order(slow_echo, method):
     assert [x.body for x in exchanges] == [f"p{n}" for n in range(6)]
     assert [x.request_headers for x in exchanges] == [{"x-probe": f"p{n}"} for n in range(6)]
     assert _SlowEcho.most >= 2, "the probes went one after another"
+
+
+def test_the_canary_reads_s3_beside_the_cdn_and_the_cdn_reads_stay_in_order(sandbox):
+    """The HEAD and the direct S3 GET now run beside the CDN probes; the CDN probes themselves must stay one after
+    another: the first identity read misses, the second hits, then the compressed read."""
+    settings = sandbox.settings()
+    canary = gather(settings, frozenset({"canary"}), Clients.for_settings(settings)).canary
+    assert canary is not None and canary.put is not None and canary.put.status == 200, canary
+    first, second, gzipped = canary.cdn_first, canary.cdn_second, canary.cdn_gzip
+    assert first is not None and second is not None and gzipped is not None
+    assert (first.header("X-Cache") or "").startswith("Miss"), first
+    assert (second.header("X-Cache") or "").startswith("Hit"), second
+    assert gzipped.request_headers == {"Accept-Encoding": "gzip, br"} and gzipped.status == 200
+    assert canary.head is not None and canary.head.state is ReadState.OK and canary.head.value["ContentType"]
+    assert canary.direct_s3 is not None and canary.direct_s3.status == 403  # anonymous, around the CDN: refused
