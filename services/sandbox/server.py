@@ -35,6 +35,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.wsgi import LimitedStream
 
 from presign_function import lambda_function
 from presign_function.lambda_function import HandlerConfig, handle, make_s3_client
@@ -48,7 +49,102 @@ LOG = logging.getLogger("sandbox")
 
 
 class S3RequestHandler(WSGIRequestHandler):
+    """werkzeug's request parsing, with a WSGI runner of our own that keeps connections alive as S3 does.
+
+    werkzeug's dev server closes every connection: after each reply it reads whatever else is in the socket,
+    which on a kept-alive connection is the client's next request. Here the body is read through a stream that
+    knows its length; after the application, up to ``DRAIN_LIMIT`` unread bytes of it are skipped and the
+    connection stays open. Beyond that, after a 5xx, or for a body whose length is unknown, the reply says
+    ``Connection: close`` and the connection closes, as S3's does then.
+    """
+
     disable_nagle_algorithm = True  # TCP_NODELAY, as the other servers (httpd.QuietHandler): no delayed-ACK stalls
+    protocol_version = "HTTP/1.1"
+    DRAIN_LIMIT = 1024 * 1024
+
+    def make_environ(self) -> dict[str, Any]:
+        environ = super().make_environ()
+        self._body: Any = None
+        self._keep_alive = True
+        if "wsgi.input_terminated" in environ:  # chunked: werkzeug's DechunkedInput knows where the body ends
+            self._body = environ["wsgi.input"]
+        else:
+            try:
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = -1
+            if length < 0:
+                self._keep_alive = False
+            else:
+                self._body = environ["wsgi.input"] = LimitedStream(self.rfile, length)
+        return environ
+
+    def run_wsgi(self) -> None:
+        if self.headers.get("Expect", "").lower().strip() == "100-continue":
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        self.environ = environ = self.make_environ()
+        reply: list[Any] = []  # [status, headers]
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            if exc_info is not None and reply:
+                raise exc_info[1].with_traceback(exc_info[2])
+            reply[:] = [status, headers]
+            return chunks.append  # WSGI's write(): kept with the rest of the body
+
+        chunks: list[bytes] = []
+        try:
+            result = self.server.app(environ, start_response)
+            try:
+                chunks.extend(result)
+            finally:
+                if hasattr(result, "close"):
+                    result.close()
+        except Exception:  # the emulator's own fault: a 500, logged, as werkzeug would
+            LOG.exception("sandbox S3 endpoint: error on %s %s", self.command, self.path)
+            reply[:] = ["500 Internal Server Error", [("Content-Type", "text/plain")]]
+            chunks = [b"internal error in the sandbox"]
+        if not reply:  # the application never started a reply: the emulator's fault too
+            reply, chunks = ["500 Internal Server Error", [("Content-Type", "text/plain")]], [b"no reply"]
+        self._reply(environ, reply, b"".join(chunks))
+
+    def _reply(self, environ: dict[str, Any], reply: list[Any], body: bytes) -> None:
+        status, headers = reply
+        code_text, _, message = status.partition(" ")
+        code = int(code_text)
+        keep = self._keep_alive and code < 500 and self._drained()
+        self.send_response(code, message)
+        declared = None
+        for name, value in headers:
+            lowered = name.lower()
+            if lowered == "content-length":
+                declared = value
+            elif lowered not in ("connection", "transfer-encoding"):
+                self.send_header(name, value)
+        head = environ["REQUEST_METHOD"] == "HEAD"
+        if head and declared is not None:
+            self.send_header("Content-Length", declared)  # a HEAD states the length of what a GET would send
+        elif not (100 <= code < 200 or code in (204, 304) or head):
+            self.send_header("Content-Length", str(len(body)))
+        if not keep:
+            self.send_header("Connection", "close")  # sets close_connection
+        self.end_headers()
+        if body and not head and code not in (204, 304):
+            self.wfile.write(body)
+
+    def _drained(self) -> bool:
+        """Whether the request's body is read to its end (reading what is left, up to ``DRAIN_LIMIT``)."""
+        if self._body is None:
+            return False
+        left = self.DRAIN_LIMIT
+        try:
+            while left > 0:
+                chunk = self._body.read(min(left, 64 * 1024))
+                if not chunk:
+                    return True
+                left -= len(chunk)
+            return not self._body.read(1)
+        except (OSError, ValueError):
+            return False
 
     def version_string(self) -> str:
         return "AmazonS3"  # S3's Server header, not werkzeug's
