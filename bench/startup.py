@@ -285,7 +285,7 @@ def report(args: argparse.Namespace, data: dict[str, Any]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--no-browser", dest="browser", action="store_false")
     parser.add_argument("--no-write", dest="write", action="store_false", help="print only; leave RESULTS.md")
     args = parser.parse_args()
