@@ -18,9 +18,9 @@ import hashlib
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import boto3
 from botocore.config import Config
@@ -33,6 +33,8 @@ READ_TIMEOUT = 30
 MAX_SESSIONS = 8
 #: shared clients: four services for each of a few targets
 MAX_SHARED_CLIENTS = 16
+
+V = TypeVar("V")
 
 
 def client_config(**overrides: Any) -> Config:
@@ -60,33 +62,19 @@ def session_key(target: AwsTarget, environ: Mapping[str, str] | None = None) -> 
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
-@dataclass
-class _Entry:
-    session: boto3.session.Session
-    lock: threading.Lock = field(default_factory=threading.Lock)
+class _Lru(Generic[V]):
+    """At most ``size`` values by key, least recently used dropped first, made on first use under one lock."""
 
-
-class SessionCache:
-    """At most ``size`` boto3 Sessions, least recently used dropped first; one lock each for building clients."""
-
-    def __init__(self, size: int = MAX_SESSIONS) -> None:
+    def __init__(self, size: int) -> None:
         self._size = size
-        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._entries: OrderedDict[Hashable, V] = OrderedDict()
         self._lock = threading.Lock()
 
-    def entry(self, target: AwsTarget) -> _Entry:
-        key = session_key(target)
+    def _get_or_add(self, key: Hashable, make: Callable[[], V]) -> V:
         with self._lock:
             found = self._entries.get(key)
             if found is None:
-                found = self._entries[key] = _Entry(
-                    boto3.session.Session(
-                        profile_name=target.profile,
-                        aws_access_key_id=target.access_key_id,
-                        aws_secret_access_key=target.secret_access_key,
-                        region_name=target.region,
-                    )
-                )
+                found = self._entries[key] = make()
                 while len(self._entries) > self._size:
                     self._entries.popitem(last=False)
             else:
@@ -100,6 +88,32 @@ class SessionCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+
+
+@dataclass
+class _Entry:
+    session: boto3.session.Session
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class SessionCache(_Lru[_Entry]):
+    """At most ``size`` boto3 Sessions, least recently used dropped first; one lock each for building clients."""
+
+    def __init__(self, size: int = MAX_SESSIONS) -> None:
+        super().__init__(size)
+
+    def entry(self, target: AwsTarget) -> _Entry:
+        return self._get_or_add(
+            session_key(target),
+            lambda: _Entry(
+                boto3.session.Session(
+                    profile_name=target.profile,
+                    aws_access_key_id=target.access_key_id,
+                    aws_secret_access_key=target.secret_access_key,
+                    region_name=target.region,
+                )
+            ),
+        )
 
 
 SESSIONS = SessionCache()
@@ -122,7 +136,7 @@ class _Slot:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-class ClientCache:
+class ClientCache(_Lru[_Slot]):
     """At most ``size`` shared clients, least recently used dropped first, keyed by identity, service and endpoint.
 
     A client is built under its own slot's lock, not the cache's: building can take seconds (a credential
@@ -130,32 +144,14 @@ class ClientCache:
     botocore clients are thread-safe once built; a dropped client's connections close when it is collected."""
 
     def __init__(self, size: int = MAX_SHARED_CLIENTS) -> None:
-        self._size = size
-        self._slots: OrderedDict[tuple[str, str, str | None, str | None], _Slot] = OrderedDict()
-        self._lock = threading.Lock()
+        super().__init__(size)
 
     def client(self, service: str, target: AwsTarget) -> Any:
-        key = (session_key(target), service, target.endpoint_url, target.s3_endpoint_url)
-        with self._lock:
-            slot = self._slots.get(key)
-            if slot is None:
-                slot = self._slots[key] = _Slot()
-                while len(self._slots) > self._size:
-                    self._slots.popitem(last=False)
-            else:
-                self._slots.move_to_end(key)
+        slot = self._get_or_add((session_key(target), service, target.endpoint_url, target.s3_endpoint_url), _Slot)
         with slot.lock:  # two callers of one key build it once; callers of other keys go on meanwhile
             if slot.client is None:
                 slot.client = make_client(service, target)
             return slot.client
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._slots)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._slots.clear()
 
 
 SHARED_CLIENTS = ClientCache()
