@@ -188,3 +188,22 @@ def test_the_canary_reads_s3_beside_the_cdn_and_the_cdn_reads_stay_in_order(sand
     assert gzipped.request_headers == {"Accept-Encoding": "gzip, br"} and gzipped.status == 200
     assert canary.head is not None and canary.head.state is ReadState.OK and canary.head.value["ContentType"]
     assert canary.direct_s3 is not None and canary.direct_s3.status == 403  # anonymous, around the CDN: refused
+
+
+def test_each_helper_thread_keeps_one_session_and_every_one_is_closed(slow_echo, monkeypatch):
+    made: list[Any] = []
+
+    def counted() -> Any:
+        session = new_session()
+        made.append(session)
+        return session
+
+    monkeypatch.setattr("services.checks.gather.new_session", counted)
+    session = new_session()
+    try:
+        exchanges = probe_each(session, "GET", slow_echo, [{"x-probe": f"p{n}"} for n in range(6)], in_flight=3)
+    finally:
+        session.close()
+    assert [x.body for x in exchanges] == [f"p{n}" for n in range(6)]
+    assert 1 <= len(made) <= 2  # two helper threads at most, whatever the number of probes
+    assert all(not s.adapters["http://"].poolmanager.pools for s in made)  # closed: their pools are emptied

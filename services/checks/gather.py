@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -214,22 +215,27 @@ def probe_each(
     header_sets: Sequence[Mapping[str, str]],
     in_flight: int = PROBES_IN_FLIGHT,
 ) -> list[Exchange]:
-    """One probe per header set, at most ``in_flight`` at once: the first on ``session``, the others each on a
-    session of its own (sessions are not shared across threads). Exchanges in the order of ``header_sets``."""
+    """One probe per header set, at most ``in_flight`` at once: the first on ``session``, the others on one
+    session per helper thread (sessions are not shared across threads). Exchanges in the order of ``header_sets``."""
     if len(header_sets) <= 1 or in_flight <= 1:
         return [probe(session, method, url, headers)[0] for headers in header_sets]
+    local, opened = threading.local(), []
 
     def alone(headers: Mapping[str, str]) -> Exchange:
-        own = new_session()
-        try:
-            return probe(own, method, url, headers)[0]
-        finally:
-            own.close()
+        own = getattr(local, "session", None)
+        if own is None:
+            own = local.session = new_session()
+            opened.append(own)
+        return probe(own, method, url, headers)[0]
 
-    with ThreadPoolExecutor(max_workers=in_flight - 1, thread_name_prefix="probe") as pool:  # + this thread
-        rest = pool.map(alone, header_sets[1:])
-        first = probe(session, method, url, header_sets[0])[0]
-        return [first, *rest]
+    try:
+        with ThreadPoolExecutor(max_workers=in_flight - 1, thread_name_prefix="probe") as pool:  # + this thread
+            rest = pool.map(alone, header_sets[1:])
+            first = probe(session, method, url, header_sets[0])[0]
+            return [first, *rest]
+    finally:
+        for own in opened:
+            own.close()
 
 
 def gather_presign(settings: Settings, session: requests.Session, clients: Clients) -> dict[str, Any]:
