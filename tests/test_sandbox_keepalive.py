@@ -88,6 +88,27 @@ def test_an_unread_body_beyond_the_drain_limit_closes_the_connection(server, mon
     conn.close()
 
 
+def test_a_large_body_sent_to_a_refusing_url_still_gets_the_refusal(server):
+    """The application refuses without reading; the client keeps sending 16 MB: it must read the 403 (what S3
+    said), not a connection reset, and may go on using the connection."""
+    conn = http.client.HTTPConnection(*server, timeout=10)
+    status, connection, _, body = ask(conn, "PUT", "/ignore", b"\0" * (16 * 1024 * 1024))
+    assert (status, connection) == (403, None) and b"AccessDenied" in body
+    assert ask(conn, "PUT", "/echo", b"next")[::3] == (200, b"next")
+    conn.close()
+
+
+def test_a_body_that_ends_early_gets_its_reply_and_the_connection_closed(server):
+    with socket.create_connection(server, timeout=5) as raw:
+        raw.sendall(b"PUT /ignore HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n" + b"x" * 10)
+        raw.shutdown(socket.SHUT_WR)  # the client is gone after 10 of the 1000 bytes it announced
+        received = b""
+        while chunk := raw.recv(65536):
+            received += chunk
+    head = received.split(b"\r\n\r\n", 1)[0].lower()
+    assert head.startswith(b"http/1.1 403") and b"connection: close" in head
+
+
 @pytest.mark.parametrize("path", ["/fail", "/boom"])
 def test_a_server_error_closes_the_connection(server, path):
     conn = http.client.HTTPConnection(*server, timeout=5)

@@ -53,14 +53,15 @@ class S3RequestHandler(WSGIRequestHandler):
 
     werkzeug's dev server closes every connection: after each reply it reads whatever else is in the socket,
     which on a kept-alive connection is the client's next request. Here the body is read through a stream that
-    knows its length; after the application, up to ``DRAIN_LIMIT`` unread bytes of it are skipped and the
-    connection stays open. Beyond that, after a 5xx, or for a body whose length is unknown, the reply says
-    ``Connection: close`` and the connection closes, as S3's does then.
+    knows its length; once the application is done, what it left unread of the body is read and dropped before
+    the reply goes out (so a client sending a large body to a refused URL still gets the refusal, not a reset),
+    and the connection stays open. Beyond ``DRAIN_LIMIT``, after a 5xx, or for a body whose length is unknown or
+    that ends early, the reply says ``Connection: close`` and the connection closes, as S3's does then.
     """
 
     disable_nagle_algorithm = True  # TCP_NODELAY, as the other servers (httpd.QuietHandler): no delayed-ACK stalls
     protocol_version = "HTTP/1.1"
-    DRAIN_LIMIT = 1024 * 1024
+    DRAIN_LIMIT = 5 * 1024**3  # S3's largest single PUT: any body S3 would take is read to its end
 
     def make_environ(self) -> dict[str, Any]:
         environ = super().make_environ()
@@ -143,7 +144,7 @@ class S3RequestHandler(WSGIRequestHandler):
                     return True
                 left -= len(chunk)
             return not self._body.read(1)
-        except (OSError, ValueError):
+        except Exception:  # noqa: BLE001 - a client gone mid-body (werkzeug's ClientDisconnected), a reset: close
             return False
 
     def version_string(self) -> str:
