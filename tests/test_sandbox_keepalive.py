@@ -109,6 +109,18 @@ def test_a_body_that_ends_early_gets_its_reply_and_the_connection_closed(server)
     assert head.startswith(b"http/1.1 403") and b"connection: close" in head
 
 
+def test_a_body_shorter_than_announced_gets_s3s_incomplete_body(server):
+    with socket.create_connection(server, timeout=5) as raw:
+        raw.sendall(b"PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n" + b"x" * 10)
+        raw.shutdown(socket.SHUT_WR)  # the application reads the body, which ends 990 bytes early
+        received = b""
+        while chunk := raw.recv(65536):
+            received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert head.lower().startswith(b"http/1.1 400") and b"connection: close" in head.lower()
+    assert b"<Code>IncompleteBody</Code>" in body
+
+
 @pytest.mark.parametrize("path", ["/fail", "/boom"])
 def test_a_server_error_closes_the_connection(server, path):
     conn = http.client.HTTPConnection(*server, timeout=5)

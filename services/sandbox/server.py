@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
+from werkzeug.exceptions import ClientDisconnected
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wsgi import LimitedStream
 
@@ -46,6 +47,12 @@ from services.sandbox.httpd import QuietHandler, Server
 from services.sandbox.s3front import IDENTITIES, S3Front
 
 LOG = logging.getLogger("sandbox")
+
+
+INCOMPLETE_BODY = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>IncompleteBody</Code><Message>You did not provide the '
+    b"number of bytes specified by the Content-Length HTTP header</Message></Error>"
+)
 
 
 class S3RequestHandler(WSGIRequestHandler):
@@ -100,6 +107,10 @@ class S3RequestHandler(WSGIRequestHandler):
             finally:
                 if hasattr(result, "close"):
                     result.close()
+        except ClientDisconnected:  # the body ended before its Content-Length: S3's answer, no traceback
+            self._keep_alive = False
+            reply[:] = ["400 Bad Request", [("Content-Type", "application/xml")]]
+            chunks = [INCOMPLETE_BODY]
         except Exception:  # the emulator's own fault: a 500, logged, as werkzeug would
             LOG.exception("sandbox S3 endpoint: error on %s %s", self.command, self.path)
             reply[:] = ["500 Internal Server Error", [("Content-Type", "text/plain")]]
