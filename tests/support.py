@@ -14,7 +14,14 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import pytest
 from PIL import Image
+
+from services.errors import InvalidImage
+from services.images import inspect_image
+from services.settings import Settings
+from services.transport import new_session
+from services.upload import UploadInput, UploadResult, upload_batch, upload_one
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -115,25 +122,71 @@ def raw_server(handle: Callable[[socket.socket], None]) -> Iterator[str]:
         listener.close()
 
 
-def read_http_request(conn: socket.socket) -> bytes:
+@contextmanager
+def counting_pipeline() -> Iterator[tuple[Settings, list[dict]]]:
+    """Settings whose presign endpoint and CDN are one real local server that answers 500 to everything and
+    records every request it gets."""
+    with http_server(lambda _request: (500, {"Content-Type": "application/json"}, b'{"message": "unexpected"}')) as (
+        base,
+        seen,
+    ):
+        yield Settings(presign_url=f"{base}/presign", bucket="photos", cdn_url=base), seen
+
+
+def upload_refused_before_any_request(items: list[UploadInput], *, strip: bool) -> list[UploadResult]:
+    """``items`` uploaded as a batch, and the first alone, through ``counting_pipeline``. Asserts that not one
+    request was made (no presign call, no PUT, no CDN read) and that every result stopped at validation having
+    uploaded nothing; returns the results, for the caller to check their messages."""
+    with counting_pipeline() as (settings, seen):
+        results = dict(upload_batch(items, settings, strip_metadata=strip))
+        with new_session() as session:
+            single = upload_one(items[0], settings, session, strip_metadata=strip)
+    assert seen == []
+    assert len(results) == len(items)
+    for result in [*results.values(), single]:
+        assert not result.ok
+        assert [step.name for step in result.steps] == ["validate"]
+        assert "nothing was uploaded" in result.failed_step.cause
+    return [*results.values(), single]
+
+
+def assert_refused(name: str, data: bytes, *words: str) -> InvalidImage:
+    """``inspect_image`` refuses the file, in plain words containing each of ``words``."""
+    with pytest.raises(InvalidImage) as caught:
+        inspect_image(name, data)
+    message = str(caught.value)
+    for word in words:
+        assert word in message, message
+    assert "Error" not in message.split("(")[0]  # the sentence itself is plain words, no exception names
+    return caught.value
+
+
+def read_http_head(conn: socket.socket) -> bytes:
+    """A request's line and headers, up to and with the blank line, and not one byte of its body (read a byte at a
+    time, so a test can then read the body at its own pace)."""
     conn.settimeout(10)
     data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = conn.recv(65536)
+    while not data.endswith(b"\r\n\r\n"):
+        chunk = conn.recv(1)
         if not chunk:
             return data
         data += chunk
-    head, _, rest = data.partition(b"\r\n\r\n")
+    return data
+
+
+def read_http_request(conn: socket.socket) -> bytes:
+    head = read_http_head(conn)
     length = next(
         (int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")),
         0,
     )
+    rest = b""
     while len(rest) < length:
         chunk = conn.recv(65536)
         if not chunk:
             break
         rest += chunk
-    return head
+    return head.removesuffix(b"\r\n\r\n")
 
 
 def dripper(status: str, headers: dict[str, str], body: bytes, interval: float, seen: list[bytes]):

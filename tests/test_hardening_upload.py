@@ -26,7 +26,7 @@ from services.presign import Endpoint, UrlAllowlist, check_upload_url
 from services.settings import Settings
 from services.transport import Backoff, DeadlineExceeded, equal_jitter, exchange, new_session
 from services.upload import DEFAULT_POLICY, UploadInput, UploadPolicy, upload_batch, upload_one
-from tests.support import dripper, http_server, image_bytes, raw_server
+from tests.support import dripper, http_server, image_bytes, raw_server, read_http_head
 
 JSON = {"Content-Type": "application/json"}
 XML = {"Content-Type": "application/xml"}
@@ -376,7 +376,7 @@ def test_a_put_body_is_not_sent_past_its_deadline():
     received: list[int] = []
 
     def slow_reader(conn: socket.socket) -> None:
-        read_http_request_head(conn)
+        read_http_head(conn)
         total = 0
         while True:
             chunk = conn.recv(4096)
@@ -401,16 +401,6 @@ def test_a_put_body_is_not_sent_past_its_deadline():
     assert time.monotonic() - started < 3
     time.sleep(0.2)
     assert received and received[-1] < 16 * 1024 * 1024
-
-
-def read_http_request_head(conn: socket.socket) -> None:
-    conn.settimeout(10)
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = conn.recv(1)
-        if not chunk:
-            return
-        data += chunk
 
 
 def test_every_request_has_a_timeout_and_never_follows_redirects(sandbox_settings, switch):

@@ -22,6 +22,7 @@ from PIL import Image
 from services import images
 from services.errors import InvalidImage
 from services.images import ImageInfo, display_name, file_extension, inspect_image
+from tests.support import assert_refused
 
 NOT_AN_IMAGE = "not a PNG, JPEG, GIF or WebP"
 
@@ -67,16 +68,6 @@ GIF = encode("GIF", mode="P")
 WEBP = encode("WEBP")
 WEBP_LOSSLESS = encode("WEBP", lossless=True)
 SVG = b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>'
-
-
-def assert_refused(name: str, data: bytes, *words: str) -> InvalidImage:
-    with pytest.raises(InvalidImage) as caught:
-        inspect_image(name, data)
-    message = str(caught.value)
-    for word in words:
-        assert word in message, message
-    assert "Error" not in message.split("(")[0]  # the sentence itself is plain words, no exception names
-    return caught.value
 
 
 # ---------------------------------------------------------------- accepted images

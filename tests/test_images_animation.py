@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 
 import pytest
 from PIL import GifImagePlugin, Image, ImageFile, WebPImagePlugin
@@ -15,10 +15,9 @@ from PIL import GifImagePlugin, Image, ImageFile, WebPImagePlugin
 from services import images
 from services.errors import InvalidImage
 from services.images import inspect_image, strip_metadata
-from services.settings import Settings
 from services.transport import new_session
-from services.upload import UploadInput, upload_batch, upload_one
-from tests.support import http_server
+from services.upload import UploadInput, upload_one
+from tests.support import counting_pipeline, upload_refused_before_any_request
 
 FRAMES = 10_000
 FORMATS = {"GIF": "anim.gif", "PNG": "anim.png", "WEBP": "anim.webp"}
@@ -109,36 +108,18 @@ def test_stripping_metadata_refuses_a_10000_frame_animation_too(huge_animations)
             strip_metadata(name, huge_animations[fmt])
 
 
-def _counting_pipeline() -> AbstractContextManager[tuple[str, list[dict]]]:
-    """A presign endpoint and CDN on one real local server that counts every request it gets."""
-    return http_server(lambda _request: (500, {"Content-Type": "application/json"}, b'{"message": "unexpected"}'))
-
-
 @pytest.mark.parametrize("strip", [False, True], ids=["as-is", "strip-metadata"])
 def test_upload_sends_no_request_for_10000_frame_animations(huge_animations, strip: bool) -> None:
     items = [UploadInput(name, huge_animations[fmt]) for fmt, name in FORMATS.items()]
-    with _counting_pipeline() as (base, seen):
-        settings = Settings(presign_url=f"{base}/presign", bucket="photos", cdn_url=base)
-        results = dict(upload_batch(items, settings, strip_metadata=strip))
-        with new_session() as session:
-            single = upload_one(items[0], settings, session, strip_metadata=strip)
-
-    assert seen == []  # not a presign call, not a PUT, not a CDN read
-    for result in [*results.values(), single]:
-        assert not result.ok
-        assert [step.name for step in result.steps] == ["validate"]
-        step = result.failed_step
-        assert CAP_MESSAGE in step.error
-        assert "nothing was uploaded" in step.cause
+    for result in upload_refused_before_any_request(items, strip=strip):
+        assert CAP_MESSAGE in result.failed_step.error
         assert result.key is None and result.cdn_url is None
 
 
 def test_the_counting_server_does_count() -> None:
     # the control: a small animation does reach the (counting) presign endpoint
-    with _counting_pipeline() as (base, seen):
-        settings = Settings(presign_url=f"{base}/presign", bucket="photos", cdn_url=base)
-        with new_session() as session:
-            result = upload_one(UploadInput("small.gif", _animation("GIF", 3)), settings, session)
+    with counting_pipeline() as (settings, seen), new_session() as session:
+        result = upload_one(UploadInput("small.gif", _animation("GIF", 3)), settings, session)
 
     assert result.failed_step.name == "presign"
     assert [request["method"] for request in seen] == ["GET"]

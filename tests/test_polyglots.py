@@ -21,10 +21,9 @@ from PIL import Image, PngImagePlugin
 from services import images
 from services.errors import InvalidImage
 from services.images import MAX_PADDING, inspect_image, polyglot_layout, strip_metadata
-from services.settings import Settings
 from services.transport import new_session
-from services.upload import UploadInput, upload_batch, upload_one
-from tests.support import http_server
+from services.upload import UploadInput, upload_one
+from tests.support import assert_refused, counting_pipeline, upload_refused_before_any_request
 
 NAMES = {"PNG": "PNG", "JPEG": "JPEG", "GIF": "GIF", "WEBP": "WebP"}
 RESAVE = "Re-save the image (export it again as a new file) and upload that"
@@ -113,15 +112,6 @@ def pillow_accepts(data: bytes) -> bool:
     return True
 
 
-def refused(name: str, data: bytes, *words: str) -> str:
-    with pytest.raises(InvalidImage) as caught:
-        inspect_image(name, data)
-    message = str(caught.value)
-    for word in words:
-        assert word in message, message
-    return message
-
-
 # ---------------------------------------------------------------- appended files
 
 
@@ -135,7 +125,7 @@ def test_image_with_a_file_appended_is_refused_naming_what_follows(fmt: str, pay
     if payload == "zip":
         assert zipfile.ZipFile(io.BytesIO(polyglot)).read("Payload.class").startswith(b"\xca\xfe")  # a real JAR too
 
-    refused(
+    assert_refused(
         f"photo.{fmt.lower()}",
         polyglot,
         f"{len(extra):,} bytes after the end of the {NAMES[fmt]} image",
@@ -163,20 +153,20 @@ def test_animations_lossless_progressive_and_mpo_with_a_zip_appended_are_refused
 ) -> None:
     inspect_image(name, data)  # the premise: accepted alone
 
-    refused(name, data + zip_archive(), "bytes after the end of the " + fmt + " image", "ZIP archive")
+    assert_refused(name, data + zip_archive(), "bytes after the end of the " + fmt + " image", "ZIP archive")
 
 
 def test_a_second_jpeg_appended_without_an_mpf_index_is_refused() -> None:
     # MPO pictures are declared in the first picture's MPF index; a JPEG merely joined on is not one of them
     joined = SEEDS["JPEG"] + encode("JPEG", picture((8, 8), seed=9))
 
-    refused("photo.jpg", joined, "after the end of the JPEG image", "another JPEG image")
+    assert_refused("photo.jpg", joined, "after the end of the JPEG image", "another JPEG image")
 
 
 def test_a_phone_motion_photo_video_after_the_jpeg_is_refused_and_named() -> None:
     video = struct.pack(">I", 24) + b"ftypmp42" + bytes(12) + struct.pack(">I", 8) + b"mdat"
 
-    refused("PXL_20240101_MP.jpg", SEEDS["JPEG"] + video, "MP4/QuickTime video", "motion photo")
+    assert_refused("PXL_20240101_MP.jpg", SEEDS["JPEG"] + video, "MP4/QuickTime video", "motion photo")
 
 
 # ---------------------------------------------------------------- the end must be reached
@@ -199,7 +189,7 @@ def test_image_whose_end_marker_was_replaced_by_a_file_is_refused(
     assert pillow_accepts(polyglot)
     assert polyglot.index(payload) > 1024  # past the first bytes
 
-    refused("x", polyglot, f"structure does not reach its {end_name}", "truncated", "polyglot", RESAVE)
+    assert_refused("x", polyglot, f"structure does not reach its {end_name}", "truncated", "polyglot", RESAVE)
 
 
 @pytest.mark.parametrize(("fmt", "cut"), [("PNG", 12), ("JPEG", 2)])
@@ -208,7 +198,7 @@ def test_image_whose_end_marker_was_replaced_by_a_zip_is_refused(fmt: str, cut: 
     assert pillow_accepts(polyglot)
     assert zipfile.ZipFile(io.BytesIO(polyglot)).read("Payload.class").startswith(b"\xca\xfe")
 
-    refused("x", polyglot, "a ZIP archive's directory inside the image", "polyglot", RESAVE)
+    assert_refused("x", polyglot, "a ZIP archive's directory inside the image", "polyglot", RESAVE)
 
 
 def test_zip_hidden_in_a_png_chunk_is_refused() -> None:
@@ -219,7 +209,7 @@ def test_zip_hidden_in_a_png_chunk_is_refused() -> None:
     assert zipfile.ZipFile(io.BytesIO(polyglot)).read("Payload.class").startswith(b"\xca\xfe")
     assert polyglot_layout(polyglot, "PNG").end == len(polyglot)  # nothing follows IEND: only this check sees it
 
-    refused("x.png", polyglot, "a ZIP archive's directory inside the image", "polyglot", RESAVE)
+    assert_refused("x.png", polyglot, "a ZIP archive's directory inside the image", "polyglot", RESAVE)
 
 
 def test_zip_signature_bytes_alone_inside_an_image_are_not_a_zip() -> None:
@@ -242,7 +232,9 @@ def test_gif_javascript_polyglot_is_refused() -> None:
     assert polyglot.find(b"*/") == polyglot.index(script)  # the first */ is the one closing the comment
     assert pillow_accepts(polyglot)
 
-    refused("cat.gif", polyglot, "opens a JavaScript comment right after 'GIF89a'", "GIF/JavaScript polyglot", RESAVE)
+    assert_refused(
+        "cat.gif", polyglot, "opens a JavaScript comment right after 'GIF89a'", "GIF/JavaScript polyglot", RESAVE
+    )
 
 
 def test_gif_of_an_ordinary_width_with_the_same_comment_is_accepted() -> None:
@@ -275,14 +267,14 @@ def test_markup_in_the_first_bytes_is_refused(markup: bytes, shown: str) -> None
     assert data.index(markup) < 1024  # the premise: within the first 1,024 bytes
     assert pillow_accepts(data)
 
-    refused("x.png", data, f"HTML/script markup ({shown}) inside the image's first 1,024 bytes", RESAVE)
+    assert_refused("x.png", data, f"HTML/script markup ({shown}) inside the image's first 1,024 bytes", RESAVE)
 
 
 def test_pdf_header_in_the_first_bytes_is_refused() -> None:
     text = PngImagePlugin.PngInfo()
     text.add_text("Comment", "%PDF-1.7 1 0 obj")
 
-    refused("x.png", encode("PNG", pnginfo=text), "a PDF header (%PDF-)", "first 1,024 bytes", "polyglot")
+    assert_refused("x.png", encode("PNG", pnginfo=text), "a PDF header (%PDF-)", "first 1,024 bytes", "polyglot")
 
 
 @pytest.mark.parametrize(
@@ -321,7 +313,7 @@ def test_script_in_a_png_text_chunk_after_the_pixels_is_refused(kind: bytes, bod
         img.load()
         assert "<" in next(iter(img.text.values()))  # the premise: Pillow reads the markup as the chunk's text
 
-    refused("x.png", data, "HTML/script markup", f"in the image's metadata ({where})", "without its metadata")
+    assert_refused("x.png", data, "HTML/script markup", f"in the image's metadata ({where})", "without its metadata")
 
 
 @pytest.mark.parametrize("deep", [False, True], ids=["near-the-start", "past-1024-bytes"])
@@ -335,7 +327,7 @@ def test_script_in_a_jpeg_comment_is_refused(deep: bool) -> None:
         expected = "inside the image's first 1,024 bytes"
     assert pillow_accepts(data)
 
-    refused("x.jpg", data, "HTML/script markup (<script)", expected)
+    assert_refused("x.jpg", data, "HTML/script markup (<script)", expected)
 
 
 XMP_WITH_SCRIPT = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><dc:title><script>alert(1)</script></dc:title></x:xmpmeta>'
@@ -352,7 +344,7 @@ def test_script_in_xmp_is_refused(fmt: str) -> None:
     assert data.index(b"<script") > 1024
     assert pillow_accepts(data)
 
-    refused("x", data, "HTML/script markup (<script)", f"in the image's metadata ({where})")
+    assert_refused("x", data, "HTML/script markup (<script)", f"in the image's metadata ({where})")
 
 
 def test_script_in_a_gif_comment_is_refused() -> None:
@@ -361,7 +353,7 @@ def test_script_in_a_gif_comment_is_refused() -> None:
     data = data[:-1] + b"\x21\xfe\x04<scr\x0cipt>alert(1)\x00;"
     assert pillow_accepts(data)
 
-    refused("x.gif", data, "HTML/script markup (<script)", "(a GIF comment)")
+    assert_refused("x.gif", data, "HTML/script markup (<script)", "(a GIF comment)")
 
 
 def test_benign_jpeg_comment_and_png_text_are_accepted() -> None:
@@ -394,7 +386,7 @@ def test_padding_after_the_end_is_accepted_up_to_the_bound(fmt: str, pad: bytes)
 
     assert inspect_image("x", image + pad * 512).size == len(image) + 512
     assert inspect_image("x", image + pad * MAX_PADDING).size == len(image) + MAX_PADDING
-    refused(
+    assert_refused(
         "x",
         image + pad * (MAX_PADDING + 1),
         f"{MAX_PADDING + 1:,} bytes of padding (0x{pad.hex().upper()})",
@@ -410,7 +402,7 @@ def test_mpo_with_padding_after_its_last_picture_is_accepted() -> None:
     "tail", [b"\x00\xff", b"\x00" * 100 + b"A", b"\x01", b" "], ids=["00-ff", "zeros-then-A", "01", "space"]
 )
 def test_padding_mixed_with_anything_else_is_refused(tail: bytes) -> None:
-    refused("x.jpg", SEEDS["JPEG"] + tail, f"{len(tail):,} bytes after the end of the JPEG image")
+    assert_refused("x.jpg", SEEDS["JPEG"] + tail, f"{len(tail):,} bytes after the end of the JPEG image")
 
 
 def test_jpeg_with_restart_markers_and_camera_segments_is_accepted() -> None:
@@ -462,10 +454,6 @@ def test_stripping_does_not_let_a_polyglot_through(data: bytes) -> None:
 # ---------------------------------------------------------------- no network call
 
 
-def _counting_pipeline():
-    return http_server(lambda _request: (500, {"Content-Type": "application/json"}, b'{"message": "unexpected"}'))
-
-
 @pytest.mark.parametrize("strip", [False, True], ids=["as-is", "strip-metadata"])
 def test_upload_sends_no_request_for_a_polyglot(strip: bool) -> None:
     items = [
@@ -474,27 +462,14 @@ def test_upload_sends_no_request_for_a_polyglot(strip: bool) -> None:
         UploadInput("doc.jpg", SEEDS["JPEG"] + PDF),
         UploadInput("x.webp", SEEDS["WEBP"] + zip_archive()),
     ]
-    with _counting_pipeline() as (base, seen):
-        settings_ = Settings(presign_url=f"{base}/presign", bucket="photos", cdn_url=base)
-        results = dict(upload_batch(items, settings_, strip_metadata=strip))
-        with new_session() as session:
-            single = upload_one(items[0], settings_, session, strip_metadata=strip)
-
-    assert seen == []  # not a presign call, not a PUT, not a CDN read
-    assert len(results) == len(items)
-    for result in [*results.values(), single]:
-        assert not result.ok
-        assert [step.name for step in result.steps] == ["validate"]
+    for result in upload_refused_before_any_request(items, strip=strip):
         assert "an appended file (a polyglot)?" in result.failed_step.error
-        assert "nothing was uploaded" in result.failed_step.cause
 
 
 def test_the_counting_server_does_count_a_clean_image() -> None:
     # the control for the test above: the same image without its payload reaches the presign endpoint
-    with _counting_pipeline() as (base, seen):
-        settings_ = Settings(presign_url=f"{base}/presign", bucket="photos", cdn_url=base)
-        with new_session() as session:
-            result = upload_one(UploadInput("gifar.gif", SEEDS["GIF"]), settings_, session)
+    with counting_pipeline() as (settings_, seen), new_session() as session:
+        result = upload_one(UploadInput("gifar.gif", SEEDS["GIF"]), settings_, session)
 
     assert result.failed_step.name == "presign"
     assert [request["method"] for request in seen] == ["GET"]
