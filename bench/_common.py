@@ -286,7 +286,7 @@ def start_host_sandbox(objects: int = 0, what_if: Sequence[str] = (), timeout: f
     import selectors
     import subprocess
 
-    from services import localdns
+    from services.core import localdns
     from services.sandbox.process import Endpoints, Sandbox
 
     localdns.install()

@@ -6,7 +6,7 @@ The bucket is filled inside a sandbox process this script starts (``bench/_sandb
 puts the keys straight into moto's S3 backend (through the HTTP front it would take ~100 objects/s). The console
 then lists them over HTTP as it would any bucket.
 
-- First page: ``services.browse.list_page`` (what the Browse page and the CLI call) against the bare
+- First page: ``services.pipeline.browse.list_page`` (what the Browse page and the CLI call) against the bare
   ``list_objects_v2(Bucket, MaxKeys)`` for the same page, same client, alternating, medians.
 - Memory: ``tracemalloc`` while paging forward 20 pages the way the Browse page does (a ``Cursor`` of continuation
   tokens; one page in hand at a time); the same for bare calls keeping only the token.
@@ -23,8 +23,8 @@ from typing import Any
 
 import _common
 
-from services import browse
-from services.aws import make_client
+from services.core.clients import make_client
+from services.pipeline import browse
 
 TARGET_RATIO = 1.3
 #: "flat": a page's peak does not grow with the page number, and once the bounded library caches are full

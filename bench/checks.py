@@ -116,7 +116,7 @@ def report(args: argparse.Namespace, data: dict[str, Any]) -> str:
     lines += [
         f"- {len(CHECK_IDS)} checks in `REGISTRY`; {args.rounds} round(s) on one sandbox; medians. "
         "`run_checks` is called as the Checks page and `python -m services check` call it (no clients passed: "
-        "it uses the process's shared boto3 clients, built by the first run, `services.aws.shared_client`).",
+        "it uses the process's shared boto3 clients, built by the first run, `services.core.clients.shared_client`).",
         "",
     ]
     lines += _common.table(

@@ -46,11 +46,11 @@ def tiny_png() -> bytes:
 def child(mode: str, path: Path) -> dict[str, Any]:
     import requests
 
-    from services.aws import make_client
+    from services.core.clients import make_client
+    from services.core.settings import AwsTarget
+    from services.core.transport import new_session
+    from services.pipeline.upload import UploadInput, upload_batch, upload_one
     from services.runtime import resolve_target
-    from services.settings import AwsTarget
-    from services.transport import new_session
-    from services.upload import UploadInput, upload_batch, upload_one
 
     settings = resolve_target(os.environ).settings  # configured by PIPELINE_* (and installs *.localhost)
     s3 = make_client("s3", AwsTarget(region=os.environ["AWS_REGION"], endpoint_url=os.environ["AWS_ENDPOINT_URL"]))
@@ -199,7 +199,7 @@ def main() -> int:
         print(json.dumps(child(args.child, args.file)))
         return 0
 
-    from services.images import MAX_BYTES
+    from services.pipeline.images import MAX_BYTES
     from services.sandbox import Sandbox
 
     started = time.perf_counter()

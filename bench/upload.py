@@ -5,7 +5,7 @@
 
 On one sandbox, in one run, each round (order rotated) times:
 
-- console: ``services.upload.upload_batch`` with its default workers (validate, presign, PUT, CDN read + sha256);
+- console: ``services.pipeline.upload.upload_batch`` with its default workers (validate, presign, PUT, CDN read + sha256);
 - seed: the seed's client flow one file at a time, a fresh connection per request (``requests`` without a
   Session): GET presign with ``x-extension``, PUT with the signed type; and the same plus a CDN GET (fair to the
   console, which reads back);
@@ -35,13 +35,13 @@ from typing import Any
 import _common
 import requests
 
-from services import upload
-from services.aws import make_client
-from services.presign import request_grant
+from services.core.clients import make_client
+from services.core.transport import SessionPool, new_session
+from services.pipeline import upload
+from services.pipeline.presign import request_grant
+from services.pipeline.upload import DEFAULT_WORKERS, UploadInput, cdn_object_url, upload_batch
 from services.sandbox import Sandbox
 from services.sandbox.process import Endpoints
-from services.transport import SessionPool, new_session
-from services.upload import DEFAULT_WORKERS, UploadInput, cdn_object_url, upload_batch
 
 TARGET_VS_SEED = 4.0
 TARGET_VS_BOTO3 = 0.5

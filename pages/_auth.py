@@ -16,9 +16,9 @@ from typing import Any, NoReturn
 import streamlit as st
 
 from pages._shared import _ensure_routed
-from services.auth import SECRETS_SETTING, SETTING, decide_claims, sign_in_problems
-from services.errors import ConfigError
-from services.settings import load_allowlist
+from services.core.auth import SECRETS_SETTING, SETTING, decide_claims, sign_in_problems
+from services.core.errors import ConfigError
+from services.core.settings import load_allowlist
 
 PAGES_DIR = Path(__file__).resolve().parent
 _MARKDOWN_SPECIALS = "\\`*_{}[]()<>#|~$:"  # what could turn a claim into a link, image, emphasis or icon

@@ -11,8 +11,8 @@ from typing import Any
 
 import streamlit as st
 
-from services.errors import ConfigError, SandboxError
-from services.redact import guard_library_logs
+from services.core.errors import ConfigError, SandboxError
+from services.core.redact import guard_library_logs
 from services.runtime import Target, resolve_target
 from services.sandbox import Sandbox
 

@@ -5,9 +5,9 @@ import os
 import streamlit as st
 
 from pages._shared import Keys, get_target
-from services import browse
-from services.errors import ConsoleError
-from services.settings import Settings
+from services.core.errors import ConsoleError
+from services.core.settings import Settings
+from services.pipeline import browse
 
 target = get_target()
 settings = target.settings

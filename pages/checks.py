@@ -8,7 +8,7 @@ from pages._shared import Keys, get_target
 from services.checks import remedy as remedies
 from services.checks.model import Finding, Status
 from services.checks.runner import run_checks
-from services.errors import ConsoleError
+from services.core.errors import ConsoleError
 
 #: colour-coded Material icons render everywhere (emoji fonts are not a given)
 BADGES = {

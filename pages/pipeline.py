@@ -3,8 +3,8 @@
 import streamlit as st
 
 from pages._shared import Keys, get_target
-from services.errors import SandboxError
-from services.pipeline_view import hop_states, hop_states_from_findings, pipeline_dot
+from services.core.errors import SandboxError
+from services.views.diagram import hop_states, hop_states_from_findings, pipeline_dot
 
 target = get_target()
 

@@ -3,12 +3,12 @@
 import streamlit as st
 
 from pages._shared import Keys, get_target
-from services.errors import PipelineError
-from services.images import ALLOWED_EXTENSIONS, MAX_BYTES
-from services.presign import hand_out_url
-from services.redact import redact_text
-from services.transport import new_session
-from services.upload import HOP_NAMES, UploadInput, UploadResult, upload_batch
+from services.core.errors import PipelineError
+from services.core.redact import redact_text
+from services.core.transport import new_session
+from services.pipeline.images import ALLOWED_EXTENSIONS, MAX_BYTES
+from services.pipeline.presign import hand_out_url
+from services.pipeline.upload import HOP_NAMES, UploadInput, UploadResult, upload_batch
 
 target = get_target()
 settings = target.settings

@@ -1,5 +1,5 @@
 from services.cli import main
-from services.redact import guard_library_logs
+from services.core.redact import guard_library_logs
 
 guard_library_logs()
 raise SystemExit(main())

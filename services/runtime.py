@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from services import localdns
+from services.core import localdns
+from services.core.settings import Settings, load_options, load_settings
 from services.sandbox import Sandbox
-from services.settings import Settings, load_options, load_settings
 
 
 @dataclass

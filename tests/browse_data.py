@@ -9,8 +9,8 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from services.aws import make_client
-from services.images import MIME_BY_EXTENSION
+from services.core.clients import make_client
+from services.pipeline.images import MIME_BY_EXTENSION
 from services.sandbox import Sandbox
 from tests.support import image_bytes
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from services.aws import make_client
+from services.core.clients import make_client
+from services.core.settings import Settings
 from services.sandbox import Sandbox
-from services.settings import Settings
 from tests.browse_data import ensure_odd_objects, ensure_scale_objects
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]

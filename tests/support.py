@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from services.errors import InvalidImage
-from services.images import inspect_image
-from services.settings import Settings
-from services.transport import new_session
-from services.upload import UploadInput, UploadResult, upload_batch, upload_one
+from services.core.errors import InvalidImage
+from services.core.settings import Settings
+from services.core.transport import new_session
+from services.pipeline.images import inspect_image
+from services.pipeline.upload import UploadInput, UploadResult, upload_batch, upload_one
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 

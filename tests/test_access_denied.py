@@ -20,13 +20,13 @@ from typing import Any
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from services.aws import make_client
 from services.checks.denied import grant_fix, required_action
 from services.checks.gather import Clients
 from services.checks.model import ConfigRead, Finding, ReadState, Status
 from services.checks.runner import CHECK_IDS, run_checks
+from services.core.clients import make_client
+from services.core.settings import AwsTarget, Settings
 from services.sandbox import layout
-from services.settings import AwsTarget, Settings
 
 CONSOLE = f"arn:aws:sts::{layout.ACCOUNT_ID}:assumed-role/pipeline-console/streamlit"
 REQUEST_ID = "4442587FB7D0A2F9"

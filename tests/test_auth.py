@@ -1,4 +1,4 @@
-"""Optional sign-in: the allowlist (services/auth.py, services/settings.py) and the gate every page passes
+"""Optional sign-in: the allowlist (services/core/auth.py, services/core/settings.py) and the gate every page passes
 (pages/_auth.py, run through dashboard.py by Streamlit's AppTest with an injected ``st.user``).
 
 The sign-in round trip itself, with a real OIDC provider and chromium, is tests/test_browser_auth.py.
@@ -16,7 +16,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
-from services.auth import (
+from services.core.auth import (
     ABSENT,
     MIN_COOKIE_SECRET,
     SETTING,
@@ -27,8 +27,8 @@ from services.auth import (
     parse_allowlist,
     sign_in_problems,
 )
-from services.errors import ConfigError
-from services.settings import ConsoleOptions, load_allowlist, load_options
+from services.core.errors import ConfigError
+from services.core.settings import ConsoleOptions, load_allowlist, load_options
 from tests.conftest import PROJECT_ROOT
 
 ALLOWLIST = ("alice@example.com", "@example.org")

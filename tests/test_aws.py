@@ -1,4 +1,4 @@
-"""services/aws.py: one boto3 Session per identity and region, clients built under its lock, no secret in a key."""
+"""services/core/clients.py: one boto3 Session per identity and region, clients built under its lock, no secret in a key."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from typing import Any
 import boto3
 import pytest
 
-from services import aws
-from services.aws import SessionCache, make_client, session_key, shared_client
 from services.checks.gather import Clients
 from services.checks.runner import run_checks
-from services.settings import AwsTarget, Settings
+from services.core import clients as aws
+from services.core.clients import SessionCache, make_client, session_key, shared_client
+from services.core.settings import AwsTarget, Settings
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 TARGET = AwsTarget(

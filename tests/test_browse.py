@@ -1,4 +1,4 @@
-"""services/browse.py: pure pieces table-driven; listing, detail, writes and errors over the real sandbox (HTTP)."""
+"""services/pipeline/browse.py: pure pieces table-driven; listing, detail, writes and errors over the real sandbox (HTTP)."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 import requests
 
-from services import browse
-from services.aws import make_client
-from services.errors import ConfigError
+from services.core.clients import make_client
+from services.core.errors import ConfigError
+from services.core.settings import Settings
+from services.pipeline import browse
+from services.pipeline.upload import cdn_object_url
 from services.sandbox import Sandbox, layout
-from services.settings import Settings
-from services.upload import cdn_object_url
 from tests.browse_data import ODD_KEYS, ODD_NON_IMAGE, SCALE_PREFIX
 from tests.conftest import PROJECT_ROOT
 from tests.support import cli, closed_port, image_bytes
@@ -124,7 +124,7 @@ def test_invalidation_path_is_the_cdn_url_path_with_the_same_encoding():
 
 
 def test_the_service_never_imports_streamlit():
-    tree = ast.parse((PROJECT_ROOT / "services" / "browse.py").read_text())
+    tree = ast.parse((PROJECT_ROOT / "services" / "pipeline" / "browse.py").read_text())
     imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert imported and not any(name.split(".")[0] == "streamlit" for name in imported)
@@ -463,7 +463,7 @@ def test_an_empty_bucket_and_a_prefix_with_nothing_under_it_each_say_so(empty_bu
     )
 
 
-# --- the CLI (`python -m services browse`, once services/cli.py routes it) -------------------------------------------
+# --- the CLI (`python -m services browse`, once services/cli/__init__.py routes it) -------------------------------------------
 
 
 def test_cli_browse_lists_keys_in_key_order_with_size_type_date_and_cdn_url(odd_objects, sandbox_env, sandbox):

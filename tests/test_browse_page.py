@@ -1,6 +1,6 @@
 """The Browse page, run by Streamlit's AppTest through dashboard.py against the real sandbox over HTTP.
 
-These need the page routed in dashboard.py and its Keys in pages/_shared.py (see services/browse.py's
+These need the page routed in dashboard.py and its Keys in pages/_shared.py (see services/pipeline/browse.py's
 integration notes); until then they fail with a message saying so.
 """
 
@@ -13,10 +13,10 @@ import pytest
 import requests
 from streamlit.testing.v1 import AppTest
 
-import services.browse
+import services.pipeline.browse
 from pages._shared import Keys
+from services.pipeline.upload import cdn_object_url
 from services.sandbox import layout
-from services.upload import cdn_object_url
 from tests.browse_data import ODD_KEYS, ODD_NON_IMAGE, SCALE_PREFIX
 from tests.conftest import PROJECT_ROOT
 from tests.support import image_bytes
@@ -29,14 +29,14 @@ TIMEOUT = 60
 def list_calls(monkeypatch) -> list[dict[str, Any]]:
     """Every ListObjectsV2 request the page's S3 clients send (botocore's before-call event)."""
     calls: list[dict[str, Any]] = []
-    real = services.browse.make_client
+    real = services.pipeline.browse.make_client
 
     def counting(service: str, target: Any, **overrides: Any) -> Any:
         client = real(service, target, **overrides)
         client.meta.events.register(f"before-call.{service}.ListObjectsV2", lambda params, **_: calls.append(params))
         return client
 
-    monkeypatch.setattr(services.browse, "make_client", counting)
+    monkeypatch.setattr(services.pipeline.browse, "make_client", counting)
     return calls
 
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from services import browse
-from services.aws import make_client
+from services.core.clients import make_client
+from services.pipeline import browse
 from services.sandbox import Sandbox
 from tests.browse_data import ODD_KEYS, SCALE_PREFIX, ensure_odd_objects, ensure_scale_objects
 from tests.browsing import require_chromium, running_console

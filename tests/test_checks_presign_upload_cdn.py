@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from services.checks import cdn, presign, upload
 from services.checks.evidence import Canary, CheckTarget, Evidence
 from services.checks.model import GATHERERS, Check, ConfigRead, Exchange, Finding, ReadState, Status
-from services.redact import REDACTED, redact_text
+from services.core.redact import REDACTED, redact_text
 
 ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"

@@ -9,8 +9,8 @@ import pytest
 
 from services.checks.model import Status
 from services.checks.runner import CHECK_IDS, run_checks
+from services.core.settings import AwsTarget
 from services.sandbox import layout
-from services.settings import AwsTarget
 from tests.support import cli
 
 #: switch -> the checks that must fail under it
@@ -91,7 +91,7 @@ def test_applying_the_policy_fix_makes_the_check_pass(name, check, sandbox, swit
 
 
 def test_applying_the_role_fix_makes_the_check_pass(sandbox, switch, sandbox_settings):
-    from services.aws import make_client
+    from services.core.clients import make_client
 
     switch("lambda-role-no-put")
     (finding,) = run_checks(sandbox_settings, only=["lambda.role_put"]).findings

@@ -9,7 +9,7 @@ import sys
 
 import requests
 
-from services.images import MAX_BYTES
+from services.pipeline.images import MAX_BYTES
 from tests.browsing import running_console
 from tests.conftest import PROJECT_ROOT
 

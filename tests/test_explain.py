@@ -1,4 +1,4 @@
-"""services/explain.py: what a hop answered -> the cause a person can act on. Pure functions over evidence.
+"""services/pipeline/explain.py: what a hop answered -> the cause a person can act on. Pure functions over evidence.
 
 The error bodies below are shaped like the ones S3, API Gateway and CloudFront really send.
 """
@@ -9,7 +9,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from services.explain import (
+from services.pipeline.explain import (
     AwsErrorBody,
     explain_cdn,
     explain_presign,

@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from services.aws import make_client
 from services.checks.gather import Clients, gather, probe_each
 from services.checks.model import ReadState
+from services.core.clients import make_client
+from services.core.transport import new_session
 from services.sandbox import layout
-from services.transport import new_session
 
 ROLE = layout.PRESIGN_ROLE_NAME
 INLINE = ("zeta-extra", "alpha-extra", "mid-extra")

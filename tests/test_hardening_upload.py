@@ -21,11 +21,11 @@ import requests
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from services.errors import PipelineError
-from services.presign import Endpoint, UrlAllowlist, check_upload_url
-from services.settings import Settings
-from services.transport import Backoff, DeadlineExceeded, equal_jitter, exchange, new_session
-from services.upload import DEFAULT_POLICY, UploadInput, UploadPolicy, upload_batch, upload_one
+from services.core.errors import PipelineError
+from services.core.settings import Settings
+from services.core.transport import Backoff, DeadlineExceeded, equal_jitter, exchange, new_session
+from services.pipeline.presign import Endpoint, UrlAllowlist, check_upload_url
+from services.pipeline.upload import DEFAULT_POLICY, UploadInput, UploadPolicy, upload_batch, upload_one
 from tests.support import dripper, http_server, image_bytes, raw_server, read_http_head
 
 JSON = {"Content-Type": "application/json"}
@@ -604,7 +604,7 @@ def test_every_fault_leaves_the_batch_going_and_only_good_files_are_stored(
     sandbox_settings, sandbox, bucket_keys, monkeypatch
 ):
     """One presign endpoint that misbehaves differently per file type, in front of the real one."""
-    monkeypatch.setattr("services.upload.DEFAULT_POLICY", policy())
+    monkeypatch.setattr("services.pipeline.upload.DEFAULT_POLICY", policy())
     before = bucket_keys()
 
     def per_type(req):

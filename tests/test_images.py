@@ -1,4 +1,4 @@
-"""services/images.py: a file is judged by its bytes, never by its name, before anything is sent.
+"""services/pipeline/images.py: a file is judged by its bytes, never by its name, before anything is sent.
 
 Images are generated with Pillow in the tests; damaged ones are cut or crafted from those.
 """
@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
 from PIL import Image
 
-from services import images
-from services.errors import InvalidImage
-from services.images import ImageInfo, display_name, file_extension, inspect_image
+from services.core.errors import InvalidImage
+from services.pipeline import images
+from services.pipeline.images import ImageInfo, display_name, file_extension, inspect_image
 from tests.support import assert_refused
 
 NOT_AN_IMAGE = "not a PNG, JPEG, GIF or WebP"

@@ -12,11 +12,11 @@ from contextlib import contextmanager
 import pytest
 from PIL import GifImagePlugin, Image, ImageFile, WebPImagePlugin
 
-from services import images
-from services.errors import InvalidImage
-from services.images import inspect_image, strip_metadata
-from services.transport import new_session
-from services.upload import UploadInput, upload_one
+from services.core.errors import InvalidImage
+from services.core.transport import new_session
+from services.pipeline import images
+from services.pipeline.images import inspect_image, strip_metadata
+from services.pipeline.upload import UploadInput, upload_one
 from tests.support import counting_pipeline, upload_refused_before_any_request
 
 FRAMES = 10_000

@@ -63,10 +63,10 @@ def builds_boto3_clients(path) -> bool:
 
 
 def test_aws_clients_come_from_the_one_factory():
-    # the sandbox plays AWS itself (its own identities and endpoints); everything else uses services.aws
+    # the sandbox plays AWS itself (its own identities and endpoints); everything else uses services.core.clients
     offenders = [
         str(path.relative_to(PROJECT_ROOT))
         for path in (PROJECT_ROOT / "services").rglob("*.py")
-        if path.name != "aws.py" and "sandbox" not in path.parts and builds_boto3_clients(path)
+        if path.name != "clients.py" and "sandbox" not in path.parts and builds_boto3_clients(path)
     ]
     assert offenders == []

@@ -21,10 +21,10 @@ from pages._shared import Keys
 from services.checks.model import Check, Finding, Status
 from services.checks.report import Report
 from services.checks.runner import judge
-from services.redact import guard_library_logs
+from services.core.redact import guard_library_logs
+from services.core.settings import Settings
+from services.pipeline.upload import UploadInput, upload_batch
 from services.sandbox import layout
-from services.settings import Settings
-from services.upload import UploadInput, upload_batch
 from tests.conftest import PROJECT_ROOT, point_console_at
 from tests.support import cli, image_bytes
 

@@ -1,4 +1,4 @@
-"""services.policy over real policy documents: parsing, IAM wildcard matching, evaluation, diagnostics."""
+"""services.aws_model.policy over real policy documents: parsing, IAM wildcard matching, evaluation, diagnostics."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import Phase, find, given, settings
 from hypothesis import strategies as st
 
-from services.policy import (
+from services.aws_model.policy import (
     ANONYMOUS,
     NearMissCode,
     Policy,

@@ -18,11 +18,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, PngImagePlugin
 
-from services import images
-from services.errors import InvalidImage
-from services.images import MAX_PADDING, inspect_image, polyglot_layout, strip_metadata
-from services.transport import new_session
-from services.upload import UploadInput, upload_one
+from services.core.errors import InvalidImage
+from services.core.transport import new_session
+from services.pipeline import images
+from services.pipeline.images import MAX_PADDING, inspect_image, polyglot_layout, strip_metadata
+from services.pipeline.upload import UploadInput, upload_one
 from tests.support import assert_refused, counting_pipeline, upload_refused_before_any_request
 
 NAMES = {"PNG": "PNG", "JPEG": "JPEG", "GIF": "GIF", "WEBP": "WebP"}

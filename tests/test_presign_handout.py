@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from services.errors import PipelineError
-from services.presign import hand_out_url, url_expiry
-from services.transport import new_session
+from services.core.errors import PipelineError
+from services.core.transport import new_session
+from services.pipeline.presign import hand_out_url, url_expiry
 from tests.conftest import PROJECT_ROOT
 from tests.support import cli, http_server, image_bytes
 

@@ -1,4 +1,4 @@
-"""services/redact.py: a presigned URL is a bearer credential; only its owner sees it whole.
+"""services/core/redact.py: a presigned URL is a bearer credential; only its owner sees it whole.
 
 The URLs are real ones: boto3 signs them offline with fake credentials (no network needed).
 """
@@ -15,8 +15,8 @@ from botocore.config import Config
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from services import redact
-from services.redact import REDACTED, redact_text, redact_url
+from services.core import redact
+from services.core.redact import REDACTED, redact_text, redact_url
 
 ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"

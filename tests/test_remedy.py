@@ -19,13 +19,13 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 import services.checks.remedy
-from services.aws import make_client
 from services.checks import bucket, remedy
 from services.checks.evidence import Evidence
 from services.checks.model import Finding, Remedy, Status
 from services.checks.runner import run_checks
+from services.core.clients import make_client
+from services.core.settings import AwsTarget, Settings
 from services.sandbox import Sandbox, layout
-from services.settings import AwsTarget, Settings
 from tests import test_checks_bucket as recorded
 from tests.test_checks_sandbox import fix_json
 

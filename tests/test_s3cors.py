@@ -1,4 +1,4 @@
-"""services/s3cors.py: S3's CORS algorithm, as a browser meets it (preflight, actual request) and as the
+"""services/aws_model/s3cors.py: S3's CORS algorithm, as a browser meets it (preflight, actual request) and as the
 diagnostics explain and fix it.
 
 Expected answers follow S3's recorded behaviour (LocalStack's AWS-validated snapshots, ceph s3-tests);
@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.s3cors import (
+from services.aws_model.s3cors import (
     NOT_ALLOWED_MESSAGE,
     NOT_ENABLED_MESSAGE,
     S3_CORS_METHODS,

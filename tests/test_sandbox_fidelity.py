@@ -13,8 +13,8 @@ import pytest
 import requests
 from botocore.config import Config
 
+from services.pipeline.upload import UploadInput, upload_batch
 from services.sandbox import layout
-from services.upload import UploadInput, upload_batch
 from tests.support import image_bytes
 
 

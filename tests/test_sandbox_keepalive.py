@@ -18,7 +18,7 @@ import pytest
 import urllib3.connection
 from werkzeug.serving import make_server
 
-from services.aws import make_client
+from services.core.clients import make_client
 from services.sandbox.server import S3RequestHandler
 
 

@@ -1,4 +1,4 @@
-"""services/settings.py: what the console is pointed at, from PIPELINE_* variables and ``[pipeline]`` secrets.
+"""services/core/settings.py: what the console is pointed at, from PIPELINE_* variables and ``[pipeline]`` secrets.
 
 Table-driven over (env, secrets) mappings, as an operator would write them.
 """
@@ -9,8 +9,8 @@ from dataclasses import replace
 
 import pytest
 
-from services.errors import ConfigError
-from services.settings import (
+from services.core.errors import ConfigError
+from services.core.settings import (
     AwsTarget,
     ConsoleOptions,
     Settings,

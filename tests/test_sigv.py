@@ -23,7 +23,7 @@ from botocore.awsrequest import AWSRequest, AWSResponse
 from botocore.config import Config
 from botocore.credentials import Credentials
 
-from services.redact import RedactingFilter
+from services.core.redact import RedactingFilter
 from services.sandbox import sigv
 
 ACCESS_KEY = "AKIASANDBOXEXAMPLE01"
@@ -87,7 +87,7 @@ def presign(
 @pytest.fixture(autouse=True)
 def unredacted_signer_log():
     """These tests compare the sandbox's echo with what botocore's signer logged, so they need that log whole:
-    the console's redacting filter (services.redact.guard_library_logs, installed by the entrypoints and by any
+    the console's redacting filter (services.core.redact.guard_library_logs, installed by the entrypoints and by any
     earlier test that ran a page) is lifted for each test and put back after it."""
     logger = logging.getLogger("botocore.auth")
     installed = [f for f in logger.filters if isinstance(f, RedactingFilter)]

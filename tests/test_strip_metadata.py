@@ -21,11 +21,11 @@ from PIL import ExifTags, Image, ImageChops, ImageCms, ImageOps, ImageSequence, 
 from PIL.PngImagePlugin import PngInfo
 from streamlit.testing.v1 import AppTest
 
-from services import images
-from services.errors import InvalidImage
-from services.images import StrippedImage, inspect_image, strip_metadata
-from services.transport import new_session
-from services.upload import UploadInput, upload_batch, upload_one
+from services.core.errors import InvalidImage
+from services.core.transport import new_session
+from services.pipeline import images
+from services.pipeline.images import StrippedImage, inspect_image, strip_metadata
+from services.pipeline.upload import UploadInput, upload_batch, upload_one
 from tests.conftest import PROJECT_ROOT
 from tests.support import cli, http_server
 

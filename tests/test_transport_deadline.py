@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from services.transport import (
+from services.core.transport import (
     ENVIRONMENT_SETTINGS,
     Deadline,
     DeadlineExceeded,
@@ -22,7 +22,7 @@ from services.transport import (
     exchange,
     new_session,
 )
-from services.upload import DEFAULT_POLICY, UploadInput, upload_one
+from services.pipeline.upload import DEFAULT_POLICY, UploadInput, upload_one
 from tests.support import http_server, image_bytes, raw_server, read_http_request
 
 STATUS = b"HTTP/1.1 200 OK\r\n"

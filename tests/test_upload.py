@@ -10,9 +10,9 @@ import re
 import pytest
 import requests
 
-from services.settings import Settings
-from services.transport import new_session
-from services.upload import UploadInput, upload_batch, upload_one
+from services.core.settings import Settings
+from services.core.transport import new_session
+from services.pipeline.upload import UploadInput, upload_batch, upload_one
 from tests.support import closed_port, http_server, image_bytes
 
 

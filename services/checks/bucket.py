@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import unquote
 
-from services import policy, s3cors
+from services.aws_model import policy, s3cors
 from services.checks.denied import denied_finding, is_denied
 from services.checks.evidence import Evidence
 from services.checks.model import Check, ConfigRead, Exchange, Finding, ReadState, Remedy, Status

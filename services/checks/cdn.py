@@ -20,8 +20,8 @@ from services.checks.evidence import Canary, Evidence
 from services.checks.model import Check, ConfigRead, Exchange, Finding, ReadState, Status
 from services.checks.scrub import evidence_items as _evidence
 from services.checks.scrub import redacting
-from services.explain import explain_cdn, parse_s3_error
-from services.redact import redact_text, redact_url
+from services.core.redact import redact_text, redact_url
+from services.pipeline.explain import explain_cdn, parse_s3_error
 
 LONG_CACHE = "public, max-age=31536000, immutable"
 MIN_MAX_AGE = 86_400  # a day: uuid keys never change, so anything shorter only costs origin fetches

@@ -23,14 +23,14 @@ import requests
 from botocore.exceptions import BotoCoreError, ClientError
 from PIL import Image
 
-from services.aws import make_client, shared_client
 from services.checks.evidence import Canary, CheckTarget, Evidence
 from services.checks.model import ConfigRead, Exchange, ReadState
-from services.presign import client_content_type
-from services.redact import redact_text, redact_url
-from services.settings import Settings
-from services.transport import TIMEOUT, new_session
-from services.upload import cdn_object_url
+from services.core.clients import make_client, shared_client
+from services.core.redact import redact_text, redact_url
+from services.core.settings import Settings
+from services.core.transport import TIMEOUT, new_session
+from services.pipeline.presign import client_content_type
+from services.pipeline.upload import cdn_object_url
 
 BODY_LIMIT = 4096
 MISSING_CODES = frozenset(

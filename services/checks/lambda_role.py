@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from services import policy
+from services.aws_model import policy
 from services.checks.bucket import (
     Fix,
     answer,

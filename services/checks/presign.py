@@ -16,8 +16,8 @@ from services.checks.evidence import Evidence
 from services.checks.model import Check, Exchange, Finding, Status
 from services.checks.scrub import evidence_items as _evidence
 from services.checks.scrub import redacting
-from services.explain import explain_presign
-from services.redact import REDACTED, redact_text, redact_url
+from services.core.redact import REDACTED, redact_text, redact_url
+from services.pipeline.explain import explain_presign
 
 UUID4_KEY = re.compile(
     r"^(?:[\w\-]+/)*[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\.png$", re.IGNORECASE

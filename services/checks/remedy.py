@@ -20,14 +20,14 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from services import policy
-from services.aws import make_client
+from services.aws_model import policy
 from services.checks.bucket import load_policy
 from services.checks.model import Finding, Remedy, Status
 from services.checks.runner import run_checks
-from services.errors import ConsoleError, PipelineError
-from services.redact import redact_text
-from services.settings import Settings
+from services.core.clients import make_client
+from services.core.errors import ConsoleError, PipelineError
+from services.core.redact import redact_text
+from services.core.settings import Settings
 
 WRITES_OFF_HINT = (
     "Applying fixes is off (read-only). Set PIPELINE_ALLOW_WRITES=true to apply it here, or run the command above."

@@ -11,9 +11,9 @@ from services.checks.evidence import Evidence
 from services.checks.gather import Clients, gather
 from services.checks.model import Check, Finding, Status
 from services.checks.report import Report
-from services.errors import ConfigError
-from services.redact import redact_text
-from services.settings import Settings
+from services.core.errors import ConfigError
+from services.core.redact import redact_text
+from services.core.settings import Settings
 
 #: every check, in pipeline order: endpoint, role, bucket, upload, CDN
 REGISTRY: tuple[Check, ...] = (*presign.CHECKS, *lambda_role.CHECKS, *bucket.CHECKS, *upload.CHECKS, *cdn.CHECKS)

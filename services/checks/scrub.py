@@ -9,7 +9,7 @@ from typing import TypeVar
 
 from services.checks.evidence import Evidence
 from services.checks.model import Exchange, Finding
-from services.redact import redact_text, redact_url
+from services.core.redact import redact_text, redact_url
 
 
 def scrub(exchange: Exchange) -> Exchange:

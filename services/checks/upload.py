@@ -15,7 +15,8 @@ from services.checks.evidence import Canary, Evidence
 from services.checks.model import Check, ConfigRead, Exchange, Finding, ReadState, Status
 from services.checks.scrub import evidence_items as _evidence
 from services.checks.scrub import redacting
-from services.explain import (
+from services.core.redact import redact_text, redact_url
+from services.pipeline.explain import (
     AwsErrorBody,
     explain_cdn,
     explain_put,
@@ -23,8 +24,7 @@ from services.explain import (
     received_content_type,
     signed_headers,
 )
-from services.images import MIME_BY_EXTENSION
-from services.redact import redact_text, redact_url
+from services.pipeline.images import MIME_BY_EXTENSION
 
 #: what the key's extension should be stored as
 IMAGE_TYPES: Mapping[str, str] = MIME_BY_EXTENSION

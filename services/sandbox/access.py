@@ -1,6 +1,6 @@
 """Who may do what in the sandbox's bucket: the bucket policy, Block Public Access and IAM, as S3 decides.
 
-Pure over what moto stores (read through ``moto_state``); the policy language itself is ``services.policy``.
+Pure over what moto stores (read through ``moto_state``); the policy language itself is ``services.aws_model.policy``.
 Object ACLs are not modelled: buckets are created with the owner-only ACL and Object Ownership
 "bucket owner enforced", so on AWS too they would play no part.
 """
@@ -11,7 +11,7 @@ import functools
 import logging
 from typing import TYPE_CHECKING
 
-from services import policy
+from services.aws_model import policy
 from services.sandbox import layout, moto_state
 
 if TYPE_CHECKING:

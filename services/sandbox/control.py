@@ -7,8 +7,8 @@ from typing import Any
 
 import requests
 
-from services.errors import SandboxError
-from services.transport import TIMEOUT
+from services.core.errors import SandboxError
+from services.core.transport import TIMEOUT
 
 
 @dataclass(frozen=True)

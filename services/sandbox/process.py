@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from services import localdns
-from services.errors import SandboxError
+from services.core import localdns
+from services.core.errors import SandboxError
+from services.core.settings import SANDBOX_CLIENT_CONTENT_TYPE, AwsTarget, ConsoleOptions, Settings
 from services.sandbox import control, layout
-from services.settings import SANDBOX_CLIENT_CONTENT_TYPE, AwsTarget, ConsoleOptions, Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 60.0

@@ -340,7 +340,7 @@ class S3Front:
     def _preflight(
         self, request: S3Request, config: moto_state.BucketConfig | None
     ) -> tuple[int, dict[str, str], bytes]:
-        from services import s3cors
+        from services.aws_model import s3cors
 
         if config is None or not config.exists:
             return error_response(404, "NoSuchBucket", "The specified bucket does not exist", request.resource)
@@ -355,7 +355,7 @@ class S3Front:
         return answer.status, dict(answer.headers), answer.body
 
     def _cors_headers(self, request: S3Request, config: moto_state.BucketConfig | None) -> dict[str, str]:
-        from services import s3cors
+        from services.aws_model import s3cors
 
         origin = request.headers.get("origin")
         if not origin or config is None or not config.exists or not config.cors_rules:

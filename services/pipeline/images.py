@@ -25,7 +25,7 @@ from pathlib import PurePosixPath, PureWindowsPath
 
 from PIL import ExifTags, Image, JpegImagePlugin, PngImagePlugin, UnidentifiedImageError
 
-from services.errors import InvalidImage
+from services.core.errors import InvalidImage
 
 #: Pillow format name -> (canonical extension, MIME type, other extensions naming the same format)
 FORMATS: dict[str, tuple[str, str, tuple[str, ...]]] = {

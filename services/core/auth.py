@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from services.errors import ConfigError
+from services.core.errors import ConfigError
 
 SETTING: Final = "PIPELINE_ALLOWED_EMAILS"
 SECRETS_SETTING: Final = "allowed_emails in [pipeline] of .streamlit/secrets.toml"

@@ -26,13 +26,13 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from services.aws import make_client
-from services.errors import ConfigError, ConsoleError, PipelineError
-from services.explain import explain_cdn, parse_s3_error
-from services.images import file_extension
-from services.settings import Settings
-from services.transport import TIMEOUT, new_session
-from services.upload import cdn_object_url
+from services.core.clients import make_client
+from services.core.errors import ConfigError, ConsoleError, PipelineError
+from services.core.settings import Settings
+from services.core.transport import TIMEOUT, new_session
+from services.pipeline.explain import explain_cdn, parse_s3_error
+from services.pipeline.images import file_extension
+from services.pipeline.upload import cdn_object_url
 
 PAGE_SIZES = (24, 48, 96, 200)
 DEFAULT_PAGE_SIZE = 48

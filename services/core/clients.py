@@ -25,7 +25,7 @@ from typing import Any, Generic, TypeVar
 import boto3
 from botocore.config import Config
 
-from services.settings import AwsTarget
+from services.core.settings import AwsTarget
 
 CONNECT_TIMEOUT = 5
 READ_TIMEOUT = 30

@@ -29,20 +29,10 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import requests
 
-from services.errors import InvalidImage, PipelineError
-from services.explain import AwsErrorBody, explain_cdn, explain_put, parse_s3_error, signed_headers
-from services.images import ImageInfo, display_name, inspect_image, strip_metadata
-from services.presign import (
-    DEFAULT_BACKOFF,
-    PRESIGN_DEADLINE,
-    PresignGrant,
-    UrlAllowlist,
-    client_content_type,
-    request_grant,
-)
-from services.redact import redact_text
-from services.settings import Settings
-from services.transport import (
+from services.core.errors import InvalidImage, PipelineError
+from services.core.redact import redact_text
+from services.core.settings import Settings
+from services.core.transport import (
     TIMEOUT,
     Answer,
     AttemptLog,
@@ -55,6 +45,16 @@ from services.transport import (
     iter_body,
     read_body,
     retrying,
+)
+from services.pipeline.explain import AwsErrorBody, explain_cdn, explain_put, parse_s3_error, signed_headers
+from services.pipeline.images import ImageInfo, display_name, inspect_image, strip_metadata
+from services.pipeline.presign import (
+    DEFAULT_BACKOFF,
+    PRESIGN_DEADLINE,
+    PresignGrant,
+    UrlAllowlist,
+    client_content_type,
+    request_grant,
 )
 
 STEPS = ("validate", "presign", "put", "cdn_read")
@@ -575,7 +575,7 @@ def upload_one(
     """Run one file through every hop; never raises for anything the pipeline or the file does wrong.
 
     ``strip_metadata`` (off by default) re-encodes the image without its metadata before it is sent:
-    the upload then stores other bytes than the file's (see services.images.strip_metadata).
+    the upload then stores other bytes than the file's (see services.pipeline.images.strip_metadata).
     """
     return _Run(item, settings, session, policy or DEFAULT_POLICY, strip_metadata).run()
 

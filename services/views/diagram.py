@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from services.checks.model import Finding, Status
-from services.upload import UploadResult
+from services.pipeline.upload import UploadResult
 
 #: (id, label) in pipeline order; ids match upload step names
 HOPS: tuple[tuple[str, str], ...] = (

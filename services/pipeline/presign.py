@@ -21,11 +21,11 @@ import requests
 import urllib3.util
 from urllib3.exceptions import LocationParseError
 
-from services.errors import PipelineError
-from services.explain import explain_presign
-from services.images import MIME_BY_EXTENSION
-from services.settings import Settings
-from services.transport import TIMEOUT, Answer, AttemptLog, Backoff, DeadlineExceeded, exchange, retrying
+from services.core.errors import PipelineError
+from services.core.settings import Settings
+from services.core.transport import TIMEOUT, Answer, AttemptLog, Backoff, DeadlineExceeded, exchange, retrying
+from services.pipeline.explain import explain_presign
+from services.pipeline.images import MIME_BY_EXTENSION
 
 MAX_REPLY_BYTES = 64 * 1024  # a presign reply is a few hundred bytes; anything larger is not one
 #: API Gateway's answers that mean "try again": bad gateway, throttled or unavailable, integration timeout

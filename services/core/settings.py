@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from services.auth import SECRETS_SETTING, parse_allowlist
-from services.errors import ConfigError
+from services.core.auth import SECRETS_SETTING, parse_allowlist
+from services.core.errors import ConfigError
 
 PREFIX = "PIPELINE_"
 #: Without all three the console cannot operate a real pipeline; with none it starts the sandbox.
@@ -135,7 +135,7 @@ class ConsoleOptions:
 
     allow_writes: bool = False
     client_content_type: str | None = None  # None: the mode's default (seed's type on AWS, {mime} in the sandbox)
-    #: who may use the console when sign-in ([auth]) is on: addresses and @domains, normalised (services/auth.py)
+    #: who may use the console when sign-in ([auth]) is on: addresses and @domains, normalised (services/core/auth.py)
     allowed_emails: tuple[str, ...] = ()
 
 

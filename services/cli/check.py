@@ -1,0 +1,118 @@
+"""``python -m services check``: every check, each failure explained with its exact fix; ``--apply`` one fix."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from typing import TextIO
+
+from services.checks import remedy as remedies
+from services.checks.model import Finding, Status
+from services.checks.report import Report
+from services.checks.runner import CHECK_IDS, run_checks, select
+from services.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Command
+from services.core.errors import ConfigError, ConsoleError
+from services.runtime import Target
+
+
+def print_finding(finding: Finding, out: TextIO) -> None:
+    print(f"{str(finding.status).upper():8}{finding.id:28}{finding.title}", file=out)
+    if finding.status not in (Status.FAIL, Status.WARN, Status.UNKNOWN):
+        return
+    for line in finding.detail.splitlines():
+        print(f"{'':8}{line}", file=out)
+    if finding.fix:  # an unknown finding's fix is the grant the console's own identity needs
+        print(f"{'':8}fix:", file=out)
+        for line in finding.fix.splitlines():
+            print(f"{'':10}{line}", file=out)
+    if finding.remedy is not None:
+        print(f"{'':8}apply it from here: {finding.remedy.summary}", file=out)
+        command = f"python -m services check --apply {finding.id} --confirm {shlex.quote(finding.remedy.resource)}"
+        print(f"{'':10}{command}  # with PIPELINE_ALLOW_WRITES=true", file=out)
+
+
+def print_report(report: Report, out: TextIO) -> None:
+    for _hop, title, findings in report.by_hop():
+        print(f"== {title}", file=out)
+        for finding in findings:
+            print_finding(finding, out)
+    counts = ", ".join(f"{n} {s}" for s, n in report.counts().items() if n)
+    print(f"-- {len(report.findings)} checks in {report.duration_ms / 1000:.1f} s: {counts}", file=out)
+
+
+def _apply_fix(args: argparse.Namespace, target: Target, out: TextIO) -> int:
+    """Run one check, apply its finding's remedy, run it again: 0 when it then passes, 1 when not, 2 refused."""
+    (before,) = run_checks(target.settings, only=[args.apply]).findings
+    doc: dict[str, object] = {"check": args.apply, "before": before.to_json(), "applied": None, "after": None}
+    if not args.json:
+        print_finding(before, out)
+    if before.status == Status.PASS:
+        return _apply_done(args, doc, f"nothing to apply: {before.id} passes", EXIT_OK, out)
+    try:
+        outcome = remedies.apply_fix(before, target.settings, confirm=args.confirm)
+    except remedies.RemedyFailed as err:
+        return _apply_done(args, doc, "\n".join(remedies.error_lines(err)), EXIT_FAILED, out)
+    except ConsoleError as err:
+        return _apply_done(args, doc, str(err), EXIT_USAGE, out)
+    doc.update(applied=outcome.applied.to_json(), after=outcome.after.to_json())
+    if args.json:
+        print(json.dumps(doc, indent=2), file=out)
+    else:
+        print(f"-- {outcome.applied.text}; the check again:", file=out)
+        print_finding(outcome.after, out)
+    return EXIT_OK if outcome.passed else EXIT_FAILED
+
+
+def _apply_done(args: argparse.Namespace, doc: dict[str, object], message: str, code: int, out: TextIO) -> int:
+    """Report an --apply that wrote nothing (refused, failed, or nothing to do) and return its exit code."""
+    if args.json:
+        print(json.dumps({**doc, "error" if code else "note": message}, indent=2), file=out)
+    print(("error: " if code else "note: ") + message, file=sys.stderr)
+    return code
+
+
+def run(args: argparse.Namespace, target: Target, out: TextIO) -> int:
+    if args.apply:
+        return _apply_fix(args, target, out)
+    report = run_checks(target.settings, only=args.only)
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2), file=out)
+    else:
+        print_report(report, out)
+    return EXIT_FAILED if report.failed else EXIT_OK
+
+
+def validate(args: argparse.Namespace) -> None:
+    """Unknown ids, and --apply without one check id and a confirmation, are usage errors (ConfigError, exit 2)."""
+    select(args.only)
+    if args.apply is None:
+        if args.confirm is not None:
+            raise ConfigError("--confirm goes with --apply ID")
+        return
+    if args.apply not in CHECK_IDS:
+        raise ConfigError(f"--apply takes one check id, not {args.apply!r}; known: {', '.join(CHECK_IDS)}")
+    if args.only:
+        raise ConfigError("--apply runs only the check it fixes: drop --only")
+    if args.confirm is None:
+        raise ConfigError("--apply needs --confirm NAME: the bucket (or role) the fix writes to, typed out")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help='print {"target": {...}, "findings": [...]}')
+    parser.add_argument(
+        "--only", nargs="+", metavar="ID", help="check ids or hops (presign, lambda, bucket, upload, cdn)"
+    )
+    parser.add_argument(
+        "--apply",
+        metavar="ID",
+        help="run this one check and apply its finding's fix (needs PIPELINE_ALLOW_WRITES=true and --confirm); "
+        "exit 0 when the check then passes",
+    )
+    parser.add_argument("--confirm", metavar="NAME", help="with --apply: the bucket or role name the fix writes to")
+
+
+COMMAND = Command(
+    "check", "check every hop and explain each failure with its exact fix", add_arguments, run, validate=validate
+)

@@ -1,0 +1,1 @@
+"""What the pages and the CLI show, computed: the pipeline diagram and other view models. Pure functions."""
