@@ -39,6 +39,7 @@ __all__ = [
     "action_matches",
     "arn_matches",
     "cloudfront_read_grant",
+    "covers_action",
     "evaluate",
     "grants_public",
     "parse_policy",
@@ -755,11 +756,11 @@ def _policy_hits(policy: Policy, request: Request, context: Mapping[str, tuple[s
 
 
 def _applies_to(statement: Statement, action: str, resource: str, context: Mapping[str, tuple[str, ...]]) -> bool:
-    covered = _covers_action(statement, action) and _covers_resource(statement, resource)
+    covered = covers_action(statement, action) and _covers_resource(statement, resource)
     return covered and _conditions_hold(statement, context)
 
 
-def _covers_action(statement: Statement, action: str) -> bool:
+def covers_action(statement: Statement, action: str) -> bool:
     if statement.actions:
         return any(action_matches(p, action) for p in statement.actions)
     return not any(action_matches(p, action) for p in statement.not_actions)
@@ -981,7 +982,7 @@ def grants_public(policy: Policy, action: str) -> list[Statement]:
 
     A non-empty answer for s3:PutObject means anyone can write the bucket without a presigned URL.
     """
-    return [s for s in public_statements(policy) if _covers_action(s, action)]
+    return [s for s in public_statements(policy) if covers_action(s, action)]
 
 
 def _grants_everyone(statement: Statement) -> bool:
@@ -1110,7 +1111,7 @@ def _judge_statement(
     statement: Statement, target: _Target, granting: list[Statement], readers: list[Statement]
 ) -> list[NearMiss]:
     """Near misses of one statement; appends to `granting`/`readers` when it grants the read."""
-    if not _covers_action(statement, "s3:GetObject"):
+    if not covers_action(statement, "s3:GetObject"):
         return []
     if statement.effect == "Deny":
         return _deny_miss(statement, target)

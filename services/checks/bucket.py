@@ -6,7 +6,8 @@ Stable ids: ``bucket.cors``, ``bucket.cors_preflight``, ``bucket.public_write``,
 values, policies the parser refuses) yields a Finding; a read the console could not make is ``unknown``, never a
 verdict on the bucket.
 
-A few helpers here (`finding`, `unreadable`, `load_policy`, `dump`, `Fix`) are shared with ``lambda_role.py``.
+The helpers every judge shares live in ``findings.py`` (Fix, finding, unreadable) and ``policy_docs.py`` (policy
+documents quoted, edited and applied).
 
 A fix that is one AWS call also comes as a `Remedy` (PutBucketCors, PutBucketPolicy / DeleteBucketPolicy,
 PutPublicAccessBlock), built here from the very document the fix text shows; ``remedy.py`` applies it.
@@ -14,25 +15,33 @@ PutPublicAccessBlock), built here from the very document the fix text shows; ``r
 
 from __future__ import annotations
 
-import json
 import re
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import unquote
 
 from services.aws_model import policy, s3cors
 from services.checks.denied import denied_finding, is_denied
 from services.checks.evidence import Evidence
-from services.checks.model import Check, ConfigRead, Exchange, Finding, ReadState, Remedy, Status
+from services.checks.findings import Fix, answer, call_name, dump, finding, read_state, short, unreadable
+from services.checks.model import Check, ConfigRead, Exchange, Finding, ReadState, Status
+from services.checks.policy_docs import (
+    bucket_arg,
+    bucket_arn,
+    bucket_policy_fix,
+    bucket_remedy,
+    load_policy,
+    policy_change,
+    policy_document,
+    quote_statement,
+    raw_statements,
+)
 
-POLICY_VERSION = "2012-10-17"
 CLOUDFRONT_SID = "AllowCloudFrontServicePrincipal"
 CORS_HEADERS = ("content-type",)
 BPA_SETTINGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 _POLICY_SETTINGS = ("BlockPublicPolicy", "RestrictPublicBuckets")  # the two that govern bucket policies
-_STATEMENT_KEYS = ("Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction", "Resource", "NotResource")
 _S3_ERROR_FIELD = re.compile(r"<(Code|Message)>(.*?)</\1>", re.S)
 _DIMENSIONS = {
     "origin": "origin (not in AllowedOrigins)",
@@ -47,241 +56,10 @@ _DIMENSIONS = {
 # --------------------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Fix:
-    """A fix's text, and the same change as one AWS call when it is one (None: text only)."""
-
-    text: str
-    remedy: Remedy | None = None
-
-    def also(self, lines: Sequence[str]) -> Fix:
-        """The fix with lines appended to its text (notes, steps by hand); the remedy is unchanged."""
-        return replace(self, text="\n".join([self.text, *lines]))
-
-
-def finding(
-    check_id: str,
-    status: Status,
-    title: str,
-    detail: str = "",
-    fix: str | Fix = "",
-    evidence: Iterable[object] = (),
-) -> Finding:
-    """A Finding with a one-line title, no fix (nor remedy) on pass/skip, and only real evidence items (Nones
-    dropped)."""
-    items = tuple(item for item in evidence if isinstance(item, Exchange | ConfigRead))
-    text, remedy = (fix.text, fix.remedy) if isinstance(fix, Fix) else (fix, None)
-    if status in (Status.PASS, Status.SKIP):
-        text, remedy = "", None
-    return Finding(check_id, status, " ".join(title.split()), detail, text, items, remedy)
-
-
-def dump(value: Any, *, indent: int | None = None) -> str:
-    """JSON for details and fixes; never raises on what a gatherer may hand over (datetimes, odd keys)."""
-    return json.dumps(value, indent=indent, default=str, skipkeys=True)
-
-
-def read_state(read: ConfigRead) -> ReadState | None:
-    try:
-        return ReadState(read.state)
-    except (ValueError, TypeError):
-        return None
-
-
-def answer(read: ConfigRead) -> str:
-    """What an AWS read answered when it failed, e.g. ``AccessDenied: Access Denied``."""
-    parts = [str(part) for part in (read.code, read.message) if part]
-    return ": ".join(parts) if parts else "no error code recorded"
-
-
-def call_name(read: ConfigRead, default: str) -> str:
-    return read.call if isinstance(read.call, str) and read.call else default
-
-
-def unreadable(
-    check_id: str, read: ConfigRead | None, what: str, call: str, resource: str, *, also: str = ""
-) -> Finding | None:
-    """The unknown/skip finding when `read` holds no document to judge; None when it is OK or MISSING.
-
-    Why separate: AccessDenied on a read says the console's identity lacks a permission, nothing about the bucket;
-    it must never turn into a misconfiguration verdict. `resource` is the ARN the read was about (the fix grants
-    the read on it); `also` adds what was observed anyway.
-    """
-    if not isinstance(read, ConfigRead):
-        detail = f"There is no {call} result in the evidence: its gatherer did not run or an earlier step failed."
-        return finding(check_id, Status.UNKNOWN, f"Cannot judge: {what} was not read", detail)
-    state = read_state(read)
-    name = call_name(read, call)
-    if state is ReadState.MISSING and read.code == "NoSuchBucket":
-        detail = f"{name} answered {answer(read)}: check PIPELINE_BUCKET and the region the console reads."
-        return finding(check_id, Status.UNKNOWN, "Cannot judge: the bucket does not exist", detail, "", (read,))
-    if state in (ReadState.OK, ReadState.MISSING):
-        return None
-    if state is ReadState.DENIED:
-        return denied_finding(check_id, read, what, resource, default_call=call, also=also)
-    if state is ReadState.NOT_CONFIGURED:
-        detail = f"{name} was not made: {answer(read)}."
-        return finding(check_id, Status.SKIP, f"Not judged: the console was not told where to read {what}", detail)
-    detail = f"{name} failed ({answer(read)}); nothing is concluded from it. Run the diagnosis again."
-    return finding(check_id, Status.UNKNOWN, f"Cannot judge: reading {what} failed", detail, "", (read,))
-
-
-def bucket_arn(ev: Evidence) -> str:
-    return f"arn:aws:s3:::{ev.target.bucket}"
-
-
-def load_policy(value: Any, *, attached_to: str | None = None) -> tuple[policy.Policy, Mapping[str, Any]]:
-    """Parse a policy as a read returns it (JSON text, URL-encoded IAM text, bytes, a mapping, or
-    ``{"Policy": text}`` as get_bucket_policy answers); also return the decoded document, to quote and edit its
-    statements. Raises only `policy.PolicyError`."""
-    doc = _decode_policy(value)
-    return policy.parse_policy(doc, attached_to=attached_to), doc
-
-
-def _decode_policy(value: Any) -> Mapping[str, Any]:
-    if isinstance(value, Mapping) and set(value) == {"Policy"}:
-        value = value["Policy"]
-    if isinstance(value, bytes | bytearray):
-        try:
-            value = bytes(value).decode("utf-8")
-        except UnicodeDecodeError as err:
-            raise policy.PolicyError(f"policy bytes are not UTF-8: {err}") from err
-    if isinstance(value, str):
-        text = value.strip()
-        if text[:3].upper() == "%7B":  # IAM's API hands documents URL-encoded
-            text = unquote(text)
-        try:
-            value = json.loads(text)
-        except (ValueError, RecursionError) as err:
-            raise policy.PolicyError(f"policy is not valid JSON: {err}") from err
-    if not isinstance(value, Mapping):
-        raise policy.PolicyError(f"a policy must be a JSON object, got {type(value).__name__}")
-    return value
-
-
-def raw_statements(doc: Mapping[str, Any] | None) -> list[Any]:
-    """The document's statements as a list, indexed like `policy.Statement.index`."""
-    if doc is None:
-        return []
-    raw = doc.get("Statement")
-    if isinstance(raw, Mapping):
-        return [raw]
-    return list(raw) if isinstance(raw, list | tuple) else []
-
-
-def quote_statement(doc: Mapping[str, Any] | None, statement: policy.Statement) -> str:
-    """One statement as compact JSON (Sid, Effect, Principal, Action, Resource, Condition), as the policy holds it."""
-    raws = raw_statements(doc)
-    raw = raws[statement.index] if statement.index < len(raws) else None
-    if not isinstance(raw, Mapping):
-        return f"statement {statement.label}"
-    shown = {key: raw[key] for key in (*_STATEMENT_KEYS, "Condition") if key in raw}
-    return dump(shown)
-
-
-def policy_document(
-    doc: Mapping[str, Any] | None, drop: Iterable[int] = (), add: Sequence[Mapping[str, Any]] = ()
-) -> dict[str, Any] | None:
-    """`doc` with the statements at `drop` removed and `add` appended (Version/Id kept); None when nothing is left."""
-    dropped = set(drop)
-    statements = [raw for index, raw in enumerate(raw_statements(doc)) if index not in dropped]
-    statements += [dict(item) for item in add]
-    if not statements:
-        return None
-    version = doc.get("Version") if doc is not None else None
-    result: dict[str, Any] = {"Version": version if isinstance(version, str) else POLICY_VERSION}
-    if doc is not None and isinstance(doc.get("Id"), str):
-        result["Id"] = doc["Id"]
-    result["Statement"] = statements
-    return result
-
-
-def _bucket_arg(ev: Evidence) -> str:
-    return shlex.quote(str(ev.target.bucket))
-
-
-def bucket_policy_fix(
-    ev: Evidence,
-    doc: Mapping[str, Any] | None,
-    notes: Sequence[str] = (),
-    *,
-    change: str | None = None,
-    based_on: Mapping[str, Any] | None = None,
-) -> Fix:
-    """The JSON to save as policy.json and the command applying it (delete-bucket-policy when nothing is left).
-
-    With `change` (what the new document does, in words), the same document as a PutBucketPolicy (or
-    DeleteBucketPolicy) remedy, valid while the policy is still `based_on`; without it, text only."""
-    bucket = str(ev.target.bucket)
-    if doc is None:
-        lines = [
-            "# no statement is left, so remove the policy:",
-            f"aws s3api delete-bucket-policy --bucket {_bucket_arg(ev)}",
-        ]
-        change = f"{change}; no statement is left" if change else None
-        remedy = _bucket_remedy("DeleteBucketPolicy", bucket, {}, change, based_on) if change else None
-        return Fix("\n".join([*lines, *notes]), remedy)
-    command = f"aws s3api put-bucket-policy --bucket {_bucket_arg(ev)} --policy file://policy.json"
-    text = "\n".join([dump(doc, indent=2), "", "# save the JSON above as policy.json, then:", command, *notes])
-    remedy = _bucket_remedy("PutBucketPolicy", bucket, {"Policy": dump(doc)}, change, based_on) if change else None
-    return Fix(text, remedy)
-
-
-#: the IAM action each bucket write needs (PutBucketCors is authorised by s3:PutBucketCORS)
-_BUCKET_WRITES = {
-    "PutBucketCors": "s3:PutBucketCORS",
-    "PutBucketPolicy": "s3:PutBucketPolicy",
-    "DeleteBucketPolicy": "s3:DeleteBucketPolicy",
-    "PutPublicAccessBlock": "s3:PutBucketPublicAccessBlock",
-}
-
-
-def _bucket_remedy(operation: str, bucket: str, params: Mapping[str, Any], change: str, based_on: Any) -> Remedy:
-    summary = f"{operation} on bucket {bucket}: {change}"
-    permission = _BUCKET_WRITES[operation]
-    return Remedy("s3", operation, {"Bucket": bucket, **params}, bucket, "bucket", permission, summary, based_on)
-
-
-def _label(raw: Any, index: int) -> str:
-    """A raw statement named as `policy.Statement.label` names it: 'Sid', or #index."""
-    sid = raw.get("Sid") if isinstance(raw, Mapping) else None
-    return f"'{sid}'" if isinstance(sid, str) and sid else f"#{index}"
-
-
-def policy_change(doc: Mapping[str, Any] | None, drop: Iterable[int], add: Sequence[Mapping[str, Any]]) -> str:
-    """What `policy_document(doc, drop, add)` changes, in words: the statements removed, added and kept."""
-    dropped = set(drop)
-    raws = raw_statements(doc)
-    removed = [_label(raws[i], i) for i in sorted(dropped) if i < len(raws)]
-    added = [_label(raw, len(raws) + n) for n, raw in enumerate(add)]
-    replaced = [label for label in added if label in removed]  # a statement rewritten under its own Sid
-    parts = [f"replaces statement(s) {', '.join(replaced)}"] if replaced else []
-    for verb, labels in (("removes", removed), ("adds", added)):
-        if [label for label in labels if label not in replaced]:
-            parts.append(f"{verb} statement(s) {', '.join(label for label in labels if label not in replaced)}")
-    kept = len(raws) - len(dropped & set(range(len(raws))))
-    if kept:
-        parts.append(f"keeps {kept} other statement(s)")
-    return "; ".join(parts) or "no change"
-
-
 def _bpa_command(ev: Evidence, on: Mapping[str, bool] | None = None) -> str:
     values = on if on is not None else dict.fromkeys(BPA_SETTINGS, True)
     settings = ",".join(f"{name}={str(values[name]).lower()}" for name in BPA_SETTINGS)
-    return (
-        f"aws s3api put-public-access-block --bucket {_bucket_arg(ev)} --public-access-block-configuration {settings}"
-    )
-
-
-def _short(value: Any, limit: int = 200) -> str:
-    text = dump(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _covers(statement: policy.Statement, action: str) -> bool:
-    if statement.actions:
-        return any(policy.action_matches(p, action) for p in statement.actions)
-    return not any(policy.action_matches(p, action) for p in statement.not_actions)
+    return f"aws s3api put-public-access-block --bucket {bucket_arg(ev)} --public-access-block-configuration {settings}"
 
 
 def _arn_partition(arn: str | None) -> str:
@@ -337,7 +115,7 @@ def cors_fix(
     keeps them all), the same document as a PutBucketCors remedy, valid while the stored rules are still
     `based_on`; without, text only (it must be merged by hand)."""
     doc = {"CORSRules": list(rules)}
-    command = f"aws s3api put-bucket-cors --bucket {_bucket_arg(ev)} --cors-configuration {shlex.quote(dump(doc))}"
+    command = f"aws s3api put-bucket-cors --bucket {bucket_arg(ev)} --cors-configuration {shlex.quote(dump(doc))}"
     lines = [
         dump(doc, indent=2),
         "",
@@ -352,7 +130,7 @@ def cors_fix(
             f"(replaces the whole CORS configuration; {kept})"
         )
         params = {"CORSConfiguration": doc}
-        remedy = _bucket_remedy("PutBucketCors", str(ev.target.bucket), params, change, based_on)
+        remedy = bucket_remedy("PutBucketCors", str(ev.target.bucket), params, change, based_on)
     return Fix("\n".join([*lines, *notes]), remedy)
 
 
@@ -382,7 +160,7 @@ def judge_cors(ev: Evidence) -> Finding:
     missing = read_state(read) is ReadState.MISSING
     rules = None if missing else _cors_rules(read.value)
     if rules is None and not missing:
-        detail = f"s3:GetBucketCors returned {_short(read.value)}; expected the CORSRules list."
+        detail = f"s3:GetBucketCors returned {short(read.value)}; expected the CORSRules list."
         return finding(
             cid, Status.UNKNOWN, "Cannot judge: the CORS configuration has an unexpected shape", detail, "", (read,)
         )
@@ -534,7 +312,7 @@ def _preflight_fix(ev: Evidence, failing: Sequence[_Preflight]) -> Fix:
         if not known:
             notes.append(
                 f"# the bucket's current rules were not read: merge this rule into them "
-                f"(aws s3api get-bucket-cors --bucket {_bucket_arg(ev)})"
+                f"(aws s3api get-bucket-cors --bucket {bucket_arg(ev)})"
             )
         fix = cors_fix(ev, fixed_cors_rules(rules, origins), notes, origins=origins if known else None, based_on=rules)
         parts.append(fix)
@@ -544,7 +322,7 @@ def _preflight_fix(ev: Evidence, failing: Sequence[_Preflight]) -> Fix:
             Fix(
                 "# the preflight did not reach the bucket: address it at its own regional endpoint, "
                 f"https://{ev.target.bucket}.s3.{region}.amazonaws.com/<key>, and presign for that region:\n"
-                f"aws s3api get-bucket-location --bucket {_bucket_arg(ev)}"
+                f"aws s3api get-bucket-location --bucket {bucket_arg(ev)}"
             )
         )
     remedy = parts[0].remedy if len(parts) == 1 else None  # one call fixes it only when it is the only step
@@ -724,7 +502,7 @@ def _remove_public_fix(ev: Evidence, loaded: _LoadedPolicy, statements: Sequence
     add: list[dict[str, Any]] = []
     notes = ["# then turn Block Public Access on (it also refuses any new public statement):", _bpa_command(ev)]
     applicable = True
-    if any(_covers(s, "s3:GetObject") for s in statements):
+    if any(policy.covers_action(s, "s3:GetObject") for s in statements):
         arn, _ = distribution_arn(ev, loaded.parsed)
         bucket = str(ev.target.bucket)
         if arn is not None and not _grants_after(policy_document(loaded.raw, drop), bucket, arn):
@@ -836,7 +614,7 @@ def _public_read_fix(ev: Evidence, loaded: _LoadedPolicy, grants: Sequence[polic
     lines = [
         "# no public policy statement was found: the object is likely public through an ACL",
         _bpa_command(ev),
-        f"aws s3api put-bucket-ownership-controls --bucket {_bucket_arg(ev)} --ownership-controls {ownership}",
+        f"aws s3api put-bucket-ownership-controls --bucket {bucket_arg(ev)} --ownership-controls {ownership}",
     ]
     return Fix("\n".join(lines))  # two calls, and a guess: text only
 
@@ -943,7 +721,7 @@ def judge_public_access_block(ev: Evidence) -> Finding:
     change = f"turns on {', '.join(off)} (all four settings true)"
     params = {"PublicAccessBlockConfiguration": on}
     based_on = dict(value) if value is not None else None
-    remedy = _bucket_remedy("PutPublicAccessBlock", str(ev.target.bucket), params, change, based_on)
+    remedy = bucket_remedy("PutPublicAccessBlock", str(ev.target.bucket), params, change, based_on)
     fix = Fix("\n".join([dump(on, indent=2), "", _bpa_command(ev, on)]), remedy)
     account = " Account-level Block Public Access (s3control) is not read by the console; when on, it applies too."
     if read_state(read) is ReadState.MISSING:
@@ -955,7 +733,7 @@ def judge_public_access_block(ev: Evidence) -> Finding:
             cid, Status.FAIL, "Block Public Access is off: the bucket has no configuration", detail, fix, (read,)
         )
     if value is None:
-        detail = f"s3:GetBucketPublicAccessBlock returned {_short(read.value)}; expected the four settings."
+        detail = f"s3:GetBucketPublicAccessBlock returned {short(read.value)}; expected the four settings."
         return finding(cid, Status.UNKNOWN, "Cannot judge: unexpected Block Public Access value", detail, "", (read,))
     quoted = _bpa_text(value)
     if not off:
@@ -990,7 +768,7 @@ def _cloudfront_grants(parsed: policy.Policy | None) -> list[str]:
     """Which distributions (or OAIs) the policy lets read, in words, whatever distribution is configured."""
     found = []
     for s in parsed.statements if parsed is not None else ():
-        if s.effect != "Allow" or s.principal is None or not _covers(s, "s3:GetObject"):
+        if s.effect != "Allow" or s.principal is None or not policy.covers_action(s, "s3:GetObject"):
             continue
         oai = [v for v in s.principal.aws if v.startswith(policy.OAI_PRINCIPAL_PREFIX)]
         if any(v.lower() == policy.CLOUDFRONT_SERVICE for v in s.principal.service):

@@ -15,22 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.aws_model import policy
-from services.checks.bucket import (
-    Fix,
-    answer,
-    bucket_policy_fix,
-    dump,
-    finding,
-    load_policy,
-    policy_document,
-    quote_statement,
-    raw_statements,
-    read_state,
-    unreadable,
-)
 from services.checks.denied import denied_finding, is_denied
 from services.checks.evidence import Evidence
+from services.checks.findings import Fix, answer, dump, finding, read_state, unreadable
 from services.checks.model import Check, ConfigRead, Finding, ReadState, Remedy, Status
+from services.checks.policy_docs import bucket_policy_fix, load_policy, policy_document, quote_statement, raw_statements
 
 CHECK_ID = "lambda.role_put"
 POLICY_NAME = "presign-put"

@@ -21,8 +21,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from services.aws_model import policy
-from services.checks.bucket import load_policy
 from services.checks.model import Finding, Remedy, Status
+from services.checks.policy_docs import load_policy
 from services.checks.runner import run_checks
 from services.core.clients import make_client
 from services.core.errors import ConsoleError, PipelineError
