@@ -68,7 +68,7 @@ def apply_what_if(name: str) -> None:
         backends.list_of_moto_modules = functools.lru_cache(maxsize=1)(lambda: listed)
     elif name == "tcp-nodelay":
         from services.sandbox.httpd import QuietHandler
-        from services.sandbox.server import S3RequestHandler
+        from services.sandbox.wsgi import S3RequestHandler
 
         # the emulated services write headers and body separately: with Nagle on, a keep-alive client's
         # delayed ACK holds the body back ~40 ms

@@ -17,7 +17,8 @@ from werkzeug.serving import make_server
 
 from services.sandbox import Sandbox
 from services.sandbox.httpd import QuietHandler, Server
-from services.sandbox.server import ColdStart, S3RequestHandler
+from services.sandbox.lambda_host import ColdStart
+from services.sandbox.wsgi import S3RequestHandler
 from tests.conftest import PROJECT_ROOT
 from tests.support import image_bytes
 

@@ -1,7 +1,7 @@
 """The sandbox's S3 endpoint keeps connections alive, as S3 does, without ever reading one request into another.
 
 werkzeug's dev server closed every connection (so every boto3 call and every PUT reconnected); the sandbox's
-handler (services.sandbox.server.S3RequestHandler) keeps them open and skips what the application left unread
+handler (services.sandbox.wsgi.S3RequestHandler) keeps them open and skips what the application left unread
 of a body. These tests run that handler in a real server on loopback, with small WSGI applications that misbehave
 on purpose, and then the sandbox itself under boto3.
 """
@@ -19,7 +19,7 @@ import urllib3.connection
 from werkzeug.serving import make_server
 
 from services.core.clients import make_client
-from services.sandbox.server import S3RequestHandler
+from services.sandbox.wsgi import S3RequestHandler
 
 
 def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:

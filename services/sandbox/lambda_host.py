@@ -1,0 +1,67 @@
+"""The presign function as Lambda hosts it in the sandbox: the shipped handler, its configuration (changed by break
+switches) and its cold start (its own boto3 client, built once, after the sandbox is ready)."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+import zipfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from presign_function import lambda_function
+from presign_function.lambda_function import HandlerConfig, handle
+
+
+@dataclass
+class Live:
+    """What break switches change in the running sandbox, besides the bucket and IAM (stored in moto)."""
+
+    function: HandlerConfig
+    report_content_type: bool = True
+    gateway_delay: float = 0.0
+
+
+class ColdStart:
+    """What the function builds once per execution environment, as a Lambda does on its first invocation: its
+    boto3 S3 client (loading botocore's endpoint data and S3 model takes a quarter of a second). Built on first
+    use, or ahead of it by the sandbox's warm-up after the ready line, never twice."""
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build = build
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def client(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                self._client = self._build()
+            return self._client
+
+
+def make_function(live: Live, cold: ColdStart) -> Callable[[Mapping[str, Any], Any], Mapping[str, Any]]:
+    """The shipped handler with the live configuration; switches can make it answer like the seed's."""
+
+    def invoke(event: Mapping[str, Any], context: Any = None) -> Mapping[str, Any]:
+        reply = handle(event, live.function, cold.client())
+        if live.gateway_delay:
+            time.sleep(live.gateway_delay)  # the reply arrives after the URL's short life has run out
+        if not live.report_content_type and reply.get("statusCode") == 200:
+            body = json.loads(reply["body"])
+            body.pop("contentType", None)
+            reply = {**reply, "body": json.dumps(body)}
+        return reply
+
+    return invoke
+
+
+def function_zip() -> bytes:
+    """The shipped function's deployment package, as staff would upload it."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.write(Path(lambda_function.__file__), "lambda_function.py")
+    return buffer.getvalue()
