@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.aws_model import policy, s3cors
+from services.aws_model import iam, s3cors
 from services.checks import bucket, lambda_role
 from services.checks.evidence import Canary, CheckTarget, Evidence
 from services.checks.model import GATHERERS, Check, ConfigRead, Exchange, Finding, ReadState, Status
@@ -278,15 +278,15 @@ def _resimulate_direct_get(ev: Evidence) -> Evidence:
         return ev
     allowed = False
     if ev.bucket_policy is not None and ev.bucket_policy.state is ReadState.OK:
-        parsed = policy.parse_policy(ev.bucket_policy.value)
+        parsed = iam.parse_policy(ev.bucket_policy.value)
         bpa = (
             ev.public_access_block.value
             if ev.public_access_block and ev.public_access_block.state is ReadState.OK
             else {}
         )
-        restricted = bool(bpa.get("RestrictPublicBuckets")) and bool(policy.public_statements(parsed))
-        request = policy.Request(policy.ANONYMOUS, "s3:GetObject", f"arn:aws:s3:::{B}/{CANARY_KEY}")
-        allowed = not restricted and policy.evaluate([parsed], request).allowed
+        restricted = bool(bpa.get("RestrictPublicBuckets")) and bool(iam.public_statements(parsed))
+        request = iam.Request(iam.ANONYMOUS, "s3:GetObject", f"arn:aws:s3:::{B}/{CANARY_KEY}")
+        allowed = not restricted and iam.evaluate([parsed], request).allowed
     return dataclasses.replace(ev, canary=dataclasses.replace(ev.canary, direct_s3=direct_get(200 if allowed else 403)))
 
 
@@ -1478,16 +1478,16 @@ def test_every_judge_is_total(ev: Evidence) -> None:
 def test_public_write_agrees_with_s3_for_anonymous_puts(document: dict[str, Any], bpa: bool) -> None:
     """Whenever the policy lets an anonymous caller PUT the canary key (as S3 decides), public_write does not pass."""
     try:
-        parsed = policy.parse_policy(document)
-    except policy.PolicyError:
+        parsed = iam.parse_policy(document)
+    except iam.PolicyError:
         return
     if parsed.is_identity_policy:
         return
-    request = policy.Request(policy.ANONYMOUS, "s3:PutObject", f"arn:aws:s3:::{B}/{CANARY_KEY}")
+    request = iam.Request(iam.ANONYMOUS, "s3:PutObject", f"arn:aws:s3:::{B}/{CANARY_KEY}")
     settings_ = dict.fromkeys(bucket.BPA_SETTINGS, bpa)
     ev = evidence(
         bucket_policy=policy_read(document), public_access_block=ok("s3:GetBucketPublicAccessBlock", settings_)
     )
     found = bucket.judge_public_write(ev)
-    if policy.evaluate([parsed], request).allowed:
+    if iam.evaluate([parsed], request).allowed:
         assert found.status is (WARN if bpa else FAIL), found.detail

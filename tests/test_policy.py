@@ -1,4 +1,4 @@
-"""services.aws_model.policy over real policy documents: parsing, IAM wildcard matching, evaluation, diagnostics."""
+"""services.aws_model.iam (and the CloudFront grant diagnosis, services.checks.cloudfront_grant) over real policy documents: parsing, IAM wildcard matching, evaluation, diagnostics."""
 
 from __future__ import annotations
 
@@ -9,22 +9,21 @@ import pytest
 from hypothesis import Phase, find, given, settings
 from hypothesis import strategies as st
 
-from services.aws_model.policy import (
+from services.aws_model.iam import (
     ANONYMOUS,
-    NearMissCode,
     Policy,
     PolicyError,
     Principal,
     Request,
     action_matches,
     arn_matches,
-    cloudfront_read_grant,
     evaluate,
     grants_public,
     parse_policy,
     public_statements,
     wildcard_match,
 )
+from services.checks.cloudfront_grant import NearMissCode, cloudfront_read_grant
 from services.sandbox import layout
 
 ACCOUNT = "123456789012"

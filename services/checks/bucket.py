@@ -21,7 +21,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from services.aws_model import policy, s3cors
+from services.aws_model import iam, s3cors
+from services.checks import cloudfront_grant
 from services.checks.denied import denied_finding, is_denied
 from services.checks.evidence import Evidence
 from services.checks.findings import Fix, answer, call_name, dump, finding, read_state, short, unreadable
@@ -366,7 +367,7 @@ def judge_cors_preflight(ev: Evidence) -> Finding:
 class _LoadedPolicy:
     """The bucket policy as a check sees it: parsed (None when there is none), or why it cannot be judged."""
 
-    parsed: policy.Policy | None = None
+    parsed: iam.Policy | None = None
     raw: Mapping[str, Any] | None = None
     problem: Finding | None = None
 
@@ -380,7 +381,7 @@ def _load_bucket_policy(ev: Evidence, check_id: str) -> _LoadedPolicy:
         return _LoadedPolicy()
     try:
         parsed, raw = load_policy(read.value)
-    except policy.PolicyError as err:
+    except iam.PolicyError as err:
         detail = f"s3:GetBucketPolicy returned a document the console cannot parse: {err}"
         return _LoadedPolicy(
             problem=finding(
@@ -437,11 +438,11 @@ def _is_distribution_arn(value: Any) -> bool:
     return len(parts) == 6 and parts[0] == "arn" and parts[2] == "cloudfront" and parts[5].startswith("distribution/")
 
 
-def _source_arns(statement: policy.Statement) -> list[str]:
+def _source_arns(statement: iam.Statement) -> list[str]:
     return [v for c in statement.conditions if c.key.lower() == "aws:sourcearn" for v in c.values]
 
 
-def distribution_arn(ev: Evidence, parsed: policy.Policy | None) -> tuple[str | None, str]:
+def distribution_arn(ev: Evidence, parsed: iam.Policy | None) -> tuple[str | None, str]:
     """The ARN of the configured distribution and where it came from.
 
     From cloudfront:GetDistribution when read; otherwise from an AWS:SourceArn in the bucket policy naming the same
@@ -465,7 +466,7 @@ def cloudfront_statement(bucket: str, arn: str, sid: str = CLOUDFRONT_SID) -> di
     return {
         "Sid": sid,
         "Effect": "Allow",
-        "Principal": {"Service": policy.CLOUDFRONT_SERVICE},
+        "Principal": {"Service": iam.CLOUDFRONT_SERVICE},
         "Action": "s3:GetObject",
         "Resource": f"arn:{_arn_partition(arn)}:s3:::{bucket}/*",
         "Condition": {"StringEquals": {"AWS:SourceArn": arn}},
@@ -487,12 +488,12 @@ def _grants_after(doc: Mapping[str, Any] | None, bucket: str, arn: str) -> bool:
     if doc is None:
         return False
     try:
-        return policy.cloudfront_read_grant(policy.parse_policy(doc), bucket, arn).granted
-    except policy.PolicyError:
+        return cloudfront_grant.cloudfront_read_grant(iam.parse_policy(doc), bucket, arn).granted
+    except iam.PolicyError:
         return False
 
 
-def _remove_public_fix(ev: Evidence, loaded: _LoadedPolicy, statements: Sequence[policy.Statement]) -> Fix:
+def _remove_public_fix(ev: Evidence, loaded: _LoadedPolicy, statements: Sequence[iam.Statement]) -> Fix:
     """The policy without the public statements (others kept), with the OAC grant added when those statements were
     how CloudFront read and the distribution is known; then Block Public Access on.
 
@@ -502,7 +503,7 @@ def _remove_public_fix(ev: Evidence, loaded: _LoadedPolicy, statements: Sequence
     add: list[dict[str, Any]] = []
     notes = ["# then turn Block Public Access on (it also refuses any new public statement):", _bpa_command(ev)]
     applicable = True
-    if any(policy.covers_action(s, "s3:GetObject") for s in statements):
+    if any(iam.covers_action(s, "s3:GetObject") for s in statements):
         arn, _ = distribution_arn(ev, loaded.parsed)
         bucket = str(ev.target.bucket)
         if arn is not None and not _grants_after(policy_document(loaded.raw, drop), bucket, arn):
@@ -517,7 +518,7 @@ def _remove_public_fix(ev: Evidence, loaded: _LoadedPolicy, statements: Sequence
     return bucket_policy_fix(ev, new, notes, change=change if applicable else None, based_on=loaded.raw)
 
 
-def _quoted(loaded: _LoadedPolicy, statements: Sequence[policy.Statement]) -> str:
+def _quoted(loaded: _LoadedPolicy, statements: Sequence[iam.Statement]) -> str:
     return "\n".join(f"statement {s.label}: {quote_statement(loaded.raw, s)}" for s in statements)
 
 
@@ -567,7 +568,7 @@ def judge_public_write(ev: Evidence) -> Finding:
         return finding(
             cid, Status.PASS, "No bucket policy: nobody outside the account can write the bucket", detail, "", evidence
         )
-    grants = policy.grants_public(loaded.parsed, "s3:PutObject")
+    grants = iam.grants_public(loaded.parsed, "s3:PutObject")
     if not grants:
         detail = f"{len(loaded.parsed.statements)} statement(s) examined; none grants s3:PutObject to everyone without a restricting condition."
         return finding(cid, Status.PASS, "No statement lets everyone write the bucket", detail, "", evidence)
@@ -607,7 +608,7 @@ def _live_probe(ev: Evidence) -> tuple[Exchange | None, str]:
     return probe, f"the live anonymous GET {probe.url} answered {probe.status}" + (f" {code}" if code else "")
 
 
-def _public_read_fix(ev: Evidence, loaded: _LoadedPolicy, grants: Sequence[policy.Statement]) -> Fix:
+def _public_read_fix(ev: Evidence, loaded: _LoadedPolicy, grants: Sequence[iam.Statement]) -> Fix:
     if grants:
         return _remove_public_fix(ev, loaded, grants)
     ownership = shlex.quote("Rules=[{ObjectOwnership=BucketOwnerEnforced}]")
@@ -626,7 +627,7 @@ def judge_public_read(ev: Evidence) -> Finding:
     probe, probe_line = _live_probe(ev)
     status = probe.status if probe is not None else None
     evidence = (ev.bucket_policy, ev.public_access_block, probe)
-    grants = policy.grants_public(loaded.parsed, "s3:GetObject") if loaded.parsed is not None else []
+    grants = iam.grants_public(loaded.parsed, "s3:GetObject") if loaded.parsed is not None else []
     settings, bpa_line = _bpa(ev)
     restricted = settings is not None and settings["RestrictPublicBuckets"]
     quoted = _quoted(loaded, grants) if grants else "no statement grants s3:GetObject to everyone"
@@ -670,7 +671,7 @@ def judge_public_read(ev: Evidence) -> Finding:
 def _policy_public_read(
     ev: Evidence,
     loaded: _LoadedPolicy,
-    grants: Sequence[policy.Statement],
+    grants: Sequence[iam.Statement],
     probe_line: str,
     status: int | None,
     evidence: Sequence[object],
@@ -750,7 +751,7 @@ def judge_public_access_block(ev: Evidence) -> Finding:
 # bucket.cdn_read_grant
 # --------------------------------------------------------------------------------------------------------------
 
-_NM = policy.NearMissCode
+_NM = cloudfront_grant.NearMissCode
 _REPLACED = frozenset(
     {
         _NM.OTHER_DISTRIBUTION,
@@ -764,14 +765,14 @@ _REPLACED = frozenset(
 )
 
 
-def _cloudfront_grants(parsed: policy.Policy | None) -> list[str]:
+def _cloudfront_grants(parsed: iam.Policy | None) -> list[str]:
     """Which distributions (or OAIs) the policy lets read, in words, whatever distribution is configured."""
     found = []
     for s in parsed.statements if parsed is not None else ():
-        if s.effect != "Allow" or s.principal is None or not policy.covers_action(s, "s3:GetObject"):
+        if s.effect != "Allow" or s.principal is None or not iam.covers_action(s, "s3:GetObject"):
             continue
-        oai = [v for v in s.principal.aws if v.startswith(policy.OAI_PRINCIPAL_PREFIX)]
-        if any(v.lower() == policy.CLOUDFRONT_SERVICE for v in s.principal.service):
+        oai = [v for v in s.principal.aws if v.startswith(iam.OAI_PRINCIPAL_PREFIX)]
+        if any(v.lower() == iam.CLOUDFRONT_SERVICE for v in s.principal.service):
             arns = _source_arns(s)
             named = f"distribution(s) {', '.join(arns)}" if arns else "any distribution (no AWS:SourceArn)"
             found.append(f"statement {s.label} grants CloudFront read for {named}")
@@ -848,7 +849,9 @@ def _no_distribution(ev: Evidence, loaded: _LoadedPolicy) -> Finding:
     )
 
 
-def _cdn_fix(ev: Evidence, loaded: _LoadedPolicy, result: policy.GrantResult | None, arn: str, oac: bool) -> Fix:
+def _cdn_fix(
+    ev: Evidence, loaded: _LoadedPolicy, result: cloudfront_grant.GrantResult | None, arn: str, oac: bool
+) -> Fix:
     """The policy with near-miss statements replaced by the secure OAC grant (other statements kept); a remedy
     unless the distribution must first move from its OAI to OAC (more than one call)."""
     drop: set[int] = set()
@@ -887,8 +890,8 @@ def judge_cdn_read_grant(ev: Evidence) -> Finding:
         fix = _cdn_fix(ev, loaded, None, arn, oac)
         return finding(cid, Status.FAIL, "No bucket policy: CloudFront cannot read the bucket", detail, fix, evidence)
     try:
-        result = policy.cloudfront_read_grant(loaded.parsed, str(ev.target.bucket), arn)
-    except policy.PolicyError as err:
+        result = cloudfront_grant.cloudfront_read_grant(loaded.parsed, str(ev.target.bucket), arn)
+    except iam.PolicyError as err:
         return finding(cid, Status.UNKNOWN, "Cannot judge: the bucket policy does not parse", str(err), "", evidence)
     status, title = _grant_verdict(result, oac)
     dist_read = ev.distribution
@@ -914,7 +917,7 @@ def judge_cdn_read_grant(ev: Evidence) -> Finding:
     return finding(cid, status, title, detail, fix, evidence)
 
 
-def _grant_verdict(result: policy.GrantResult, oac: bool) -> tuple[Status, str]:
+def _grant_verdict(result: cloudfront_grant.GrantResult, oac: bool) -> tuple[Status, str]:
     codes = result.codes
     if result.granted:
         if _NM.NO_SOURCE_ARN in codes:

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from services.aws_model import policy
+from services.aws_model import iam
 from services.checks.denied import denied_finding, is_denied
 from services.checks.evidence import Evidence
 from services.checks.findings import Fix, answer, dump, finding, read_state, unreadable
@@ -41,7 +41,7 @@ class _Named:
 
     name: str
     raw: Mapping[str, Any]
-    parsed: policy.Policy
+    parsed: iam.Policy
     kind: str  # "inline", "managed" or "bucket"
     arn: str | None = None  # managed policies: the policy ARN
 
@@ -85,7 +85,7 @@ def _role_policies(value: Any, role: _Role) -> tuple[list[_Named], list[str]]:
         arn = next((v for v in (entry.get("arn"), name) if isinstance(v, str) and _POLICY_ARN.fullmatch(v)), None)
         try:
             parsed, raw = load_policy(entry.get("document"), attached_to=role.arn)
-        except policy.PolicyError as err:
+        except iam.PolicyError as err:
             errors.append(f"role policy {name!r}: PolicyError: {err}")
             continue
         named.append(_Named(name, raw, parsed, "managed" if arn else "inline", arn))
@@ -103,23 +103,23 @@ def _bucket_policy(ev: Evidence) -> tuple[_Named | None, list[str], str]:
         return None, [], "the bucket has no bucket policy"
     try:
         parsed, raw = load_policy(read.value)
-    except policy.PolicyError as err:
+    except iam.PolicyError as err:
         return None, [f"bucket policy: PolicyError: {err}"], "the bucket policy does not parse"
     if parsed.is_identity_policy:
         return None, ["bucket policy: it has no Principal elements"], "the bucket policy has no principals"
     return _Named("bucket policy", raw, parsed, "bucket"), [], "the bucket policy was evaluated too"
 
 
-def _request(ev: Evidence, role: _Role) -> policy.Request:
+def _request(ev: Evidence, role: _Role) -> iam.Request:
     resource = f"arn:{role.partition}:s3:::{ev.target.bucket}/{SAMPLE_KEY}"
     # Presigned URLs are https; the function's role session is the principal S3 sees on the PUT.
-    return policy.Request(policy.Principal.aws(role.session), "s3:PutObject", resource, {"aws:SecureTransport": "true"})
+    return iam.Request(iam.Principal.aws(role.session), "s3:PutObject", resource, {"aws:SecureTransport": "true"})
 
 
-def _evaluate(policies: Sequence[_Named], request: policy.Request) -> policy.Decision | str:
+def _evaluate(policies: Sequence[_Named], request: iam.Request) -> iam.Decision | str:
     try:
-        return policy.evaluate([p.parsed for p in policies], request)
-    except policy.PolicyError as err:
+        return iam.evaluate([p.parsed for p in policies], request)
+    except iam.PolicyError as err:
         return f"PolicyError: {err}"
 
 
@@ -154,7 +154,7 @@ def _allow_fix(ev: Evidence, role: _Role, named: Sequence[_Named]) -> Fix:
     return Fix("\n".join([dump(doc, indent=2), "", command, *notes]), remedy)
 
 
-def _without_deny_fix(ev: Evidence, role: _Role, culprit: _Named, statements: Sequence[policy.Statement]) -> str:
+def _without_deny_fix(ev: Evidence, role: _Role, culprit: _Named, statements: Sequence[iam.Statement]) -> str:
     """The denying policy with its denying statement(s) removed, and the command applying it."""
     doc = policy_document(culprit.raw, {s.index for s in statements})
     labels = ", ".join(s.label for s in statements)
@@ -186,18 +186,18 @@ def _reparse(named: _Named, drop: set[int]) -> _Named | None:
     """`named` without the statements at `drop`, parsed again; None when nothing (usable) is left."""
     doc = policy_document(named.raw, drop)
     try:
-        parsed = policy.parse_policy(doc, attached_to=named.parsed.attached_to) if doc is not None else None
-    except policy.PolicyError:
+        parsed = iam.parse_policy(doc, attached_to=named.parsed.attached_to) if doc is not None else None
+    except iam.PolicyError:
         return None
     return _Named(named.name, doc, parsed, named.kind, named.arn) if doc is not None and parsed is not None else None
 
 
-def _deny_fix(ev: Evidence, role: _Role, policies: Sequence[_Named], request: policy.Request) -> str:
+def _deny_fix(ev: Evidence, role: _Role, policies: Sequence[_Named], request: iam.Request) -> str:
     parts = []
     remaining: list[_Named] = []
     for named in policies:
         decision = _evaluate([named], request)
-        if isinstance(decision, policy.Decision) and decision.explicit_deny:
+        if isinstance(decision, iam.Decision) and decision.explicit_deny:
             denies = [s for s in decision.statements if s.effect == "Deny"]
             parts.append(_without_deny_fix(ev, role, named, denies))
             kept = _reparse(named, {s.index for s in denies})
@@ -205,7 +205,7 @@ def _deny_fix(ev: Evidence, role: _Role, policies: Sequence[_Named], request: po
         else:
             remaining.append(named)
     after = _evaluate(remaining, request)
-    if not (isinstance(after, policy.Decision) and after.allowed):
+    if not (isinstance(after, iam.Decision) and after.allowed):
         parts.append(_allow_fix(ev, role, remaining).text)
     return "\n\n".join(parts)
 
@@ -276,7 +276,7 @@ def _judge_policies(ev: Evidence, role: _Role, read: ConfigRead) -> Finding:
     head = f"role {role.arn}, s3:PutObject on {request.resource}\n{_examined(policies, bucket_line)}"
     if isinstance(decision, str):
         errors.append(decision)
-        decision = policy.Decision(False, "not evaluated")
+        decision = iam.Decision(False, "not evaluated")
     if decision.explicit_deny:
         detail = f"{head}\ndecision: {decision.reason}\n" + _quoted(policies, decision.statements)
         title = "An explicit Deny stops the Lambda role's s3:PutObject: presigned PUTs will get 403 AccessDenied"
@@ -308,7 +308,7 @@ def _bucket_policy_unread(ev: Evidence) -> bool:
     return not isinstance(read, ConfigRead) or read_state(read) not in (ReadState.OK, ReadState.MISSING)
 
 
-def _bucket_policy_unknown(ev: Evidence, head: str, decision: policy.Decision, evidence: Sequence[object]) -> Finding:
+def _bucket_policy_unknown(ev: Evidence, head: str, decision: iam.Decision, evidence: Sequence[object]) -> Finding:
     """The role's own policies decided nothing final (no explicit Deny) and the bucket policy, which may grant or deny
     the same PUT, was not read: unknown, never a verdict."""
     said = "allow" if decision.allowed else "do not allow"
@@ -332,13 +332,13 @@ def _bucket_policy_unknown(ev: Evidence, head: str, decision: policy.Decision, e
     return finding(CHECK_ID, Status.UNKNOWN, "Cannot judge: the bucket policy was not read", detail, "", evidence)
 
 
-def _only_public(decision: policy.Decision, bucket: _Named) -> bool:
+def _only_public(decision: iam.Decision, bucket: _Named) -> bool:
     """Whether every statement allowing the PUT is a grant to everyone in the bucket policy."""
-    public = policy.grants_public(bucket.parsed, "s3:PutObject")
+    public = iam.grants_public(bucket.parsed, "s3:PutObject")
     return bool(decision.statements) and all(s in public for s in decision.statements)
 
 
-def _quoted(policies: Sequence[_Named], statements: Sequence[policy.Statement]) -> str:
+def _quoted(policies: Sequence[_Named], statements: Sequence[iam.Statement]) -> str:
     lines = []
     for statement in statements:
         owner = next((p for p in policies if statement in p.parsed.statements), None)

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import unquote
 
-from services.aws_model import policy
+from services.aws_model import iam
 from services.checks.evidence import Evidence
 from services.checks.findings import Fix, dump
 from services.checks.model import Remedy
@@ -24,12 +24,12 @@ def bucket_arn(ev: Evidence) -> str:
     return f"arn:aws:s3:::{ev.target.bucket}"
 
 
-def load_policy(value: Any, *, attached_to: str | None = None) -> tuple[policy.Policy, Mapping[str, Any]]:
+def load_policy(value: Any, *, attached_to: str | None = None) -> tuple[iam.Policy, Mapping[str, Any]]:
     """Parse a policy as a read returns it (JSON text, URL-encoded IAM text, bytes, a mapping, or
     ``{"Policy": text}`` as get_bucket_policy answers); also return the decoded document, to quote and edit its
-    statements. Raises only `policy.PolicyError`."""
+    statements. Raises only `iam.PolicyError`."""
     doc = _decode_policy(value)
-    return policy.parse_policy(doc, attached_to=attached_to), doc
+    return iam.parse_policy(doc, attached_to=attached_to), doc
 
 
 def _decode_policy(value: Any) -> Mapping[str, Any]:
@@ -39,7 +39,7 @@ def _decode_policy(value: Any) -> Mapping[str, Any]:
         try:
             value = bytes(value).decode("utf-8")
         except UnicodeDecodeError as err:
-            raise policy.PolicyError(f"policy bytes are not UTF-8: {err}") from err
+            raise iam.PolicyError(f"policy bytes are not UTF-8: {err}") from err
     if isinstance(value, str):
         text = value.strip()
         if text[:3].upper() == "%7B":  # IAM's API hands documents URL-encoded
@@ -47,14 +47,14 @@ def _decode_policy(value: Any) -> Mapping[str, Any]:
         try:
             value = json.loads(text)
         except (ValueError, RecursionError) as err:
-            raise policy.PolicyError(f"policy is not valid JSON: {err}") from err
+            raise iam.PolicyError(f"policy is not valid JSON: {err}") from err
     if not isinstance(value, Mapping):
-        raise policy.PolicyError(f"a policy must be a JSON object, got {type(value).__name__}")
+        raise iam.PolicyError(f"a policy must be a JSON object, got {type(value).__name__}")
     return value
 
 
 def raw_statements(doc: Mapping[str, Any] | None) -> list[Any]:
-    """The document's statements as a list, indexed like `policy.Statement.index`."""
+    """The document's statements as a list, indexed like `iam.Statement.index`."""
     if doc is None:
         return []
     raw = doc.get("Statement")
@@ -63,7 +63,7 @@ def raw_statements(doc: Mapping[str, Any] | None) -> list[Any]:
     return list(raw) if isinstance(raw, list | tuple) else []
 
 
-def quote_statement(doc: Mapping[str, Any] | None, statement: policy.Statement) -> str:
+def quote_statement(doc: Mapping[str, Any] | None, statement: iam.Statement) -> str:
     """One statement as compact JSON (Sid, Effect, Principal, Action, Resource, Condition), as the policy holds it."""
     raws = raw_statements(doc)
     raw = raws[statement.index] if statement.index < len(raws) else None
@@ -137,7 +137,7 @@ def bucket_remedy(operation: str, bucket: str, params: Mapping[str, Any], change
 
 
 def _label(raw: Any, index: int) -> str:
-    """A raw statement named as `policy.Statement.label` names it: 'Sid', or #index."""
+    """A raw statement named as `iam.Statement.label` names it: 'Sid', or #index."""
     sid = raw.get("Sid") if isinstance(raw, Mapping) else None
     return f"'{sid}'" if isinstance(sid, str) and sid else f"#{index}"
 

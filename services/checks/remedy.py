@@ -20,7 +20,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from services.aws_model import policy
+from services.aws_model import iam
 from services.checks.model import Finding, Remedy, Status
 from services.checks.policy_docs import load_policy
 from services.checks.runner import run_checks
@@ -219,7 +219,7 @@ def _comparable(value: Any) -> Any:
     if isinstance(value, str | bytes):
         try:
             return dict(load_policy(value)[1])
-        except policy.PolicyError:
+        except iam.PolicyError:
             return value
     return json.loads(json.dumps(value, default=str)) if value is not None else None
 

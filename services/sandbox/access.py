@@ -11,7 +11,7 @@ import functools
 import logging
 from typing import TYPE_CHECKING
 
-from services.aws_model import policy
+from services.aws_model import iam
 from services.sandbox import layout, moto_state
 
 if TYPE_CHECKING:
@@ -21,37 +21,37 @@ LOG = logging.getLogger("sandbox")
 
 
 @functools.lru_cache(maxsize=64)
-def _parsed(text: str, attached_to: str | None = None) -> policy.Policy | None:
+def _parsed(text: str, attached_to: str | None = None) -> iam.Policy | None:
     try:
-        return policy.parse_policy(text, attached_to=attached_to)
-    except policy.PolicyError as err:
+        return iam.parse_policy(text, attached_to=attached_to)
+    except iam.PolicyError as err:
         LOG.warning("ignoring an unparseable policy: %s", err)
         return None
 
 
-def _principal(identity: Identity) -> policy.Principal:
+def _principal(identity: Identity) -> iam.Principal:
     if identity.kind == "service":
-        return policy.Principal.service(identity.arn or "")
+        return iam.Principal.service(identity.arn or "")
     if identity.kind in ("role", "admin"):
-        return policy.Principal.aws(identity.arn or layout.ACCOUNT_ID)
-    return policy.ANONYMOUS
+        return iam.Principal.aws(identity.arn or layout.ACCOUNT_ID)
+    return iam.ANONYMOUS
 
 
-def _restricted_public(config: moto_state.BucketConfig, bucket_policy: policy.Policy | None) -> bool:
+def _restricted_public(config: moto_state.BucketConfig, bucket_policy: iam.Policy | None) -> bool:
     """RestrictPublicBuckets: a public bucket policy grants nothing to anyone outside the account or AWS services."""
     pab = config.public_access_block or {}
     return (
         bool(pab.get("RestrictPublicBuckets"))
         and bucket_policy is not None
-        and bool(policy.public_statements(bucket_policy))
+        and bool(iam.public_statements(bucket_policy))
     )
 
 
-def decide(identity: Identity, action: str, resource: str, config: moto_state.BucketConfig) -> policy.Decision:
+def decide(identity: Identity, action: str, resource: str, config: moto_state.BucketConfig) -> iam.Decision:
     """The decision for one request, with the reason (for logs and tests)."""
     bucket_policy = _parsed(config.policy) if config.policy else None
     if identity.kind == "anonymous" and _restricted_public(config, bucket_policy):
-        return policy.Decision(False, "Block Public Access (RestrictPublicBuckets) ignores the public bucket policy")
+        return iam.Decision(False, "Block Public Access (RestrictPublicBuckets) ignores the public bucket policy")
     policies = [bucket_policy] if bucket_policy is not None else []
     if identity.kind == "role":
         role_name = (identity.arn or "").rsplit("/", 1)[-1]
@@ -59,10 +59,10 @@ def decide(identity: Identity, action: str, resource: str, config: moto_state.Bu
             parsed = _parsed(document, identity.arn)
             if parsed is not None:
                 policies.append(parsed)
-    request = policy.Request(
+    request = iam.Request(
         principal=_principal(identity), action=action, resource=resource, context=dict(identity.context or {})
     )
-    return policy.evaluate(policies, request)
+    return iam.evaluate(policies, request)
 
 
 def is_allowed(identity: Identity, action: str, resource: str, config: moto_state.BucketConfig) -> bool:
