@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import runpy
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -44,18 +43,18 @@ class Keys:
     SWITCH_ERROR = "sandbox.switch_error"
 
 
-def _secrets_table() -> Mapping[str, Any]:
+def _secrets_document() -> dict[str, Any]:
+    """The parsed secrets file ([pipeline], [pipelines.NAME], ...); empty when there is none."""
     try:
-        table = st.secrets.get("pipeline", {})
+        return st.secrets.to_dict()
     except (KeyError, FileNotFoundError):
         return {}
-    return dict(table) if isinstance(table, Mapping) else {}
 
 
 @st.cache_resource(show_spinner="Starting the sandbox (local emulation)…")
-def _shared_target(config_fingerprint: str) -> Target:
-    # One target per server process, shared by every session; a changed configuration gets a new one.
-    return resolve_target(os.environ, _secrets_table())
+def _shared_target(profile: str | None, config_fingerprint: str) -> Target:
+    # One target per profile per server process, shared by every session; a changed configuration gets a new one.
+    return resolve_target(os.environ, _secrets_document(), profile)
 
 
 def _ensure_routed() -> None:
@@ -74,14 +73,20 @@ def _ensure_routed() -> None:
         st.stop()
 
 
+def _pipeline_tables() -> tuple[object, object]:
+    document = _secrets_document()
+    return document.get("pipeline"), document.get("pipelines")
+
+
 def get_target() -> Target:
     """The pipeline the console operates; stops the page with a clear message when it cannot."""
     _ensure_routed()
     guard_library_logs()  # signed URLs stay out of the libraries' debug logs (idempotent)
     relevant = sorted(f"{k}={v}" for k, v in os.environ.items() if k.startswith(("PIPELINE_", "AWS_")))
+    relevant.append(repr(_pipeline_tables()))
     fingerprint = hashlib.sha256("\n".join(relevant).encode()).hexdigest()  # a digest: no secret in the cache key
     try:
-        target = _shared_target(fingerprint)
+        target = _shared_target(None, fingerprint)
     except ConfigError as err:
         st.error(f"**Configuration problem.** {err}")
         if err.missing:

@@ -26,11 +26,16 @@ from services.pipeline.upload import UploadInput, UploadResult, upload_batch, up
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
-def cli(*args: str, env: dict[str, str], timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    """`python -m services ARGS` as a script or CI job runs it: a real subprocess, output captured."""
+def cli(
+    *args: str, env: dict[str, str], timeout: float = 180, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`python -m services ARGS` as a script or CI job runs it: a real subprocess, output captured. ``cwd``: run it
+    there (its ``.streamlit/secrets.toml`` is the one read), with the project importable."""
+    if cwd is not None:
+        env = {**env, "PYTHONPATH": str(PROJECT_ROOT)}
     return subprocess.run(
         [sys.executable, "-m", "services", *args],
-        cwd=PROJECT_ROOT,
+        cwd=cwd or PROJECT_ROOT,
         env=env,
         capture_output=True,
         text=True,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from services.checks.model import ConfigRead, Exchange
+from services.core.settings import DEFAULT_PROFILE
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,8 @@ class CheckTarget:
     lambda_function: str | None = None
     client_content_type: str = "application/{ext}"
     sandbox: bool = False
+    profile: str = DEFAULT_PROFILE
+    production: bool = False
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -39,6 +42,8 @@ class CheckTarget:
             "lambda_function": self.lambda_function,
             "client_content_type": self.client_content_type,
             "mode": "sandbox" if self.sandbox else "configured",
+            "profile": self.profile,
+            "production": self.production,
         }
 
 

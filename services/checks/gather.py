@@ -68,6 +68,8 @@ def target_of(settings: Settings) -> CheckTarget:
         lambda_function=settings.lambda_function,
         client_content_type=settings.client_content_type,
         sandbox=settings.sandbox,
+        profile=settings.profile,
+        production=settings.production,
     )
 
 

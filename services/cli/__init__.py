@@ -1,7 +1,8 @@
 """``python -m services``: everything the console's pages do, for scripts and CI.
 
 One module per command (``services/cli/<command>.py``, each a ``Command``); this one parses the arguments,
-resolves the target and runs the command. Exit codes: 0 success, 1 something in the pipeline failed, 2 usage
+resolves the target of the chosen profile (``--profile NAME``, before or after the command name) and runs the
+command. Exit codes: 0 success, 1 something in the pipeline failed, 2 usage
 or configuration error.
 """
 
@@ -10,13 +11,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TextIO
 
-from services.cli import browse, check, presign, sandbox, upload
+from services.cli import browse, check, presign, profiles, sandbox, upload
 from services.cli.common import EXIT_USAGE, Command
 from services.core.errors import ConfigError, SandboxError
-from services.runtime import resolve_target
+from services.core.profiles import PROFILE_VARIABLE, load_profiles, read_secrets_files
+from services.runtime import Target, resolve_target
 
 #: every command, in the order ``--help`` lists them
 COMMANDS: tuple[Command, ...] = (
@@ -25,37 +27,69 @@ COMMANDS: tuple[Command, ...] = (
     browse.COMMAND,
     presign.COMMAND,
     sandbox.COMMAND,
+    profiles.COMMAND,
 )
 BY_NAME = {command.name: command for command in COMMANDS}
 
 
+PROFILE_HELP = f"the pipeline profile to operate (default: {PROFILE_VARIABLE}, else default, else sandbox)"
+
+
+def _profile_option(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument("--profile", metavar="NAME", default=default, help=PROFILE_HELP)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m services", description="Image Pipeline Console, command line.")
+    _profile_option(parser, None)
     commands = parser.add_subparsers(dest="command", required=True)
     for command in COMMANDS:
-        command.add_arguments(commands.add_parser(command.name, help=command.help))
+        sub = commands.add_parser(command.name, help=command.help)
+        _profile_option(sub, argparse.SUPPRESS)  # after the command name too; absent there, the one before stands
+        command.add_arguments(sub)
     return parser
 
 
-def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None, out: TextIO | None = None) -> int:
+def _note_target(target: Target, *, asked: bool) -> None:
+    """Say on stderr what the run operates when it could surprise: a temporary sandbox, a production pipeline."""
+    if target.sandbox is not None:
+        why = "profile sandbox" if asked else "no pipeline configured"
+        print(
+            f"note: {why}; using a temporary sandbox (it vanishes on exit). "
+            "Run `python -m services sandbox` for one that lasts.",
+            file=sys.stderr,
+        )
+    elif target.settings.production:
+        print(f"note: profile {target.profile} is PRODUCTION (bucket {target.settings.bucket})", file=sys.stderr)
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    env: dict[str, str] | None = None,
+    out: TextIO | None = None,
+    secrets: Mapping[str, object] | None = None,
+) -> int:
+    """Run one command. ``secrets``: the secrets document (default: ``.streamlit/secrets.toml``, as Streamlit reads
+    it), where the ``[pipelines.NAME]`` profiles are."""
     out = out or sys.stdout
     args = build_parser().parse_args(argv)
     command = BY_NAME[args.command]
     env = dict(os.environ) if env is None else env
     try:
         command.validate(args)
+        document = read_secrets_files() if secrets is None else secrets
+        known = load_profiles(env, document)
+        if args.profile is not None:
+            known.get(args.profile)  # an unknown name is a usage error for every command
+        if command.needs_profiles:
+            return command.run(args, known, out)
         if not command.needs_target:
             return command.run(args, out)
-        target = resolve_target(env)
+        target = resolve_target(env, document, args.profile)
     except (ConfigError, SandboxError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
-    if target.sandbox is not None:
-        print(
-            "note: no pipeline configured; using a temporary sandbox (it vanishes on exit). "
-            "Run `python -m services sandbox` for one that lasts.",
-            file=sys.stderr,
-        )
+    _note_target(target, asked=args.profile is not None or bool(env.get(PROFILE_VARIABLE)))
     try:
         return command.run(args, target, out)
     finally:

@@ -14,8 +14,9 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 class Command:
     """One ``python -m services NAME``: its arguments, a usage check made before anything starts, and the run.
 
-    ``run`` gets the resolved target (the configured pipeline, or a temporary sandbox) unless ``needs_target`` is
-    off; ``validate`` raises ConfigError (exit 2) for usage errors, before a sandbox is started.
+    ``run`` gets the resolved target of the chosen profile (the configured pipeline, or a temporary sandbox) unless
+    ``needs_target`` is off; with ``needs_profiles`` it gets every profile (services/core/profiles.Profiles) instead;
+    ``validate`` raises ConfigError (exit 2) for usage errors, before a sandbox is started.
     """
 
     name: str
@@ -24,6 +25,7 @@ class Command:
     run: Callable[..., int]
     validate: Callable[[argparse.Namespace], None] = lambda args: None
     needs_target: bool = True
+    needs_profiles: bool = False
 
 
 def at_least_one(name: str, value: int) -> None:

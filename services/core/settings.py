@@ -1,14 +1,16 @@
-"""One typed settings object, built once from environment variables and ``st.secrets``.
+"""One typed, frozen settings object per pipeline profile, built once from environment variables and ``st.secrets``.
 
 The names are a public contract (see the README): ``PIPELINE_*`` variables, or the same names in
-lower case without the prefix in a ``[pipeline]`` table of ``.streamlit/secrets.toml``. Environment
-variables win over the secrets file. AWS access itself uses boto3's standard chain and variables.
+lower case without the prefix in a ``[pipeline]`` table of ``.streamlit/secrets.toml``, describe the one
+unnamed pipeline (profile ``default``); environment variables win over that table. A ``[pipelines.NAME]`` table
+describes profile NAME with the same keys (plus ``aws_profile`` and ``production``), read from the table alone.
+Listing and choosing profiles is services/core/profiles.py. AWS access itself uses boto3's standard chain.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 from services.core.auth import SECRETS_SETTING, parse_allowlist
@@ -23,10 +25,17 @@ OPTIONAL = (
     "LAMBDA_FUNCTION",
     "ALLOW_WRITES",
     "CLIENT_CONTENT_TYPE",
+    "PRODUCTION",
 )
+#: a ``[pipelines.NAME]`` table (and ``[pipeline]``) may name a profile of the AWS shared config for its clients
+AWS_PROFILE_KEY = "aws_profile"
 DEFAULT_CLIENT_CONTENT_TYPE = "application/{ext}"  # what the seed's web client sends
 #: the sandbox's web app is the fixed one: it sends the type the function signs (image/png)
 SANDBOX_CLIENT_CONTENT_TYPE = "{mime}"
+#: the unnamed pipeline of the PIPELINE_* variables and ``[pipeline]``
+DEFAULT_PROFILE = "default"
+#: the embedded sandbox, always there
+SANDBOX_PROFILE = "sandbox"
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
 
@@ -56,6 +65,10 @@ class Settings:
     client_content_type: str = DEFAULT_CLIENT_CONTENT_TYPE
     aws: AwsTarget = AwsTarget()
     sandbox: bool = False
+    #: which profile this is (part of every cache key, so two profiles never share a cached result)
+    profile: str = DEFAULT_PROFILE
+    #: a production pipeline: shown in red on every page, and every write asks for the profile's name as well
+    production: bool = False
 
     def cdn_base(self) -> str:
         return self.cdn_url.rstrip("/")
@@ -64,6 +77,8 @@ class Settings:
         """What the console is pointed at, safe to show and to print (no credentials)."""
         return {
             "mode": "sandbox" if self.sandbox else "configured",
+            "profile": self.profile,
+            "production": self.production,
             "presign_url": self.presign_url,
             "bucket": self.bucket,
             "cdn_url": self.cdn_url,
@@ -87,7 +102,7 @@ def _lookup(name: str, env: Mapping[str, str], secrets: Mapping[str, object]) ->
     return value or None
 
 
-def _parse_bool(name: str, raw: str | None) -> bool:
+def parse_bool(name: str, raw: str | None) -> bool:
     word = (raw or "").strip().lower()
     if word in TRUE_WORDS:
         return True
@@ -154,24 +169,70 @@ def load_allowlist(env: Mapping[str, str], secrets: Mapping[str, object] | None 
 def load_options(env: Mapping[str, str], secrets: Mapping[str, object] | None = None) -> ConsoleOptions:
     table = secrets or {}
     return ConsoleOptions(
-        allow_writes=_parse_bool("ALLOW_WRITES", _lookup("ALLOW_WRITES", env, table)),
+        allow_writes=parse_bool("ALLOW_WRITES", _lookup("ALLOW_WRITES", env, table)),
         client_content_type=_optional_template(_lookup("CLIENT_CONTENT_TYPE", env, table)),
         allowed_emails=load_allowlist(env, table),
     )
 
 
-def load_settings(env: Mapping[str, str], secrets: Mapping[str, object] | None = None) -> Settings | None:
-    """The configured pipeline, or None when nothing is configured (the console then starts the sandbox).
-
-    Raises ConfigError naming exactly what is missing when only some of the required values are set,
-    and what is wrong when a value is malformed.
-    """
+def missing_required(env: Mapping[str, str], secrets: Mapping[str, object] | None = None) -> tuple[str, ...] | None:
+    """The ``PIPELINE_*`` names of the required values not set; None when none is set (nothing configured)."""
     table = secrets or {}
-    values = {name: _lookup(name, env, table) for name in REQUIRED + OPTIONAL}
-    present = [name for name in REQUIRED if values[name]]
+    present = [name for name in REQUIRED if _lookup(name, env, table)]
     if not present:
         return None
-    missing = tuple(PREFIX + name for name in REQUIRED if not values[name])
+    return tuple(PREFIX + name for name in REQUIRED if name not in present)
+
+
+def load_settings(env: Mapping[str, str], secrets: Mapping[str, object] | None = None) -> Settings | None:
+    """The unnamed pipeline (profile ``default``), or None when nothing is configured (the console then starts the
+    sandbox).
+
+    ``secrets`` is the ``[pipeline]`` table; environment variables win over it. Raises ConfigError naming exactly
+    what is missing when only some of the required values are set, and what is wrong when a value is malformed.
+    """
+    table = secrets or {}
+    aws = aws_target_from_env(env)
+    if aws.profile is None and _lookup(AWS_PROFILE_KEY.upper(), {}, table):
+        aws = replace(aws, profile=_lookup(AWS_PROFILE_KEY.upper(), {}, table))
+    return _build(env, table, profile=DEFAULT_PROFILE, aws=aws, where="")
+
+
+def load_table(name: str, table: Mapping[str, object], env: Mapping[str, str]) -> Settings:
+    """Profile ``name`` from its ``[pipelines.NAME]`` table alone (no ``PIPELINE_*`` variable applies to it).
+
+    Its clients use the AWS shared config's ``aws_profile`` when set, else boto3's chain; region and endpoint
+    overrides come from the ``AWS_*`` variables as for every boto3 client. Raises ConfigError as ``load_settings``
+    does, naming the table.
+    """
+    aws = aws_target_from_env(env)
+    aws_profile = _lookup(AWS_PROFILE_KEY.upper(), {}, table)
+    if aws_profile:
+        aws = replace(aws, profile=aws_profile)
+    where = f"[pipelines.{name}] of .streamlit/secrets.toml: "
+    settings = _build({}, table, profile=name, aws=aws, where=where)
+    if settings is None:
+        raise ConfigError(
+            f"{where}none of {', '.join(n.lower() for n in REQUIRED)} is set",
+            missing=tuple(PREFIX + n for n in REQUIRED),
+        )
+    return settings
+
+
+def _build(
+    env: Mapping[str, str], table: Mapping[str, object], *, profile: str, aws: AwsTarget, where: str
+) -> Settings | None:
+    values = {name: _lookup(name, env, table) for name in REQUIRED + OPTIONAL}
+    missing = missing_required(env, table)
+    if missing is None:
+        return None
+    if missing and where:
+        keys = ", ".join(name.removeprefix(PREFIX).lower() for name in missing)
+        raise ConfigError(
+            f"{where}incomplete pipeline configuration: {keys} missing ({', '.join(missing)}; the table needs all of "
+            f"{', '.join(n.lower() for n in REQUIRED)})",
+            missing=missing,
+        )
     if missing:
         raise ConfigError(
             f"incomplete pipeline configuration: {', '.join(missing)} missing "
@@ -179,15 +240,22 @@ def load_settings(env: Mapping[str, str], secrets: Mapping[str, object] | None =
             missing=missing,
         )
     origins = tuple(o.strip().rstrip("/") for o in (values["APP_ORIGINS"] or "").split(",") if o.strip())
-    options = load_options(env, secrets)
-    return Settings(
-        presign_url=_check_http_url("PRESIGN_URL", values["PRESIGN_URL"] or ""),
-        bucket=values["BUCKET"] or "",
-        cdn_url=_check_http_url("CDN_URL", values["CDN_URL"] or ""),
-        app_origins=origins,
-        distribution_id=values["DISTRIBUTION_ID"],
-        lambda_function=values["LAMBDA_FUNCTION"],
-        allow_writes=options.allow_writes,
-        client_content_type=options.client_content_type or DEFAULT_CLIENT_CONTENT_TYPE,
-        aws=aws_target_from_env(env),
-    )
+    try:
+        options = load_options(env, table)
+        return Settings(
+            presign_url=_check_http_url("PRESIGN_URL", values["PRESIGN_URL"] or ""),
+            bucket=values["BUCKET"] or "",
+            cdn_url=_check_http_url("CDN_URL", values["CDN_URL"] or ""),
+            app_origins=origins,
+            distribution_id=values["DISTRIBUTION_ID"],
+            lambda_function=values["LAMBDA_FUNCTION"],
+            allow_writes=options.allow_writes,
+            client_content_type=options.client_content_type or DEFAULT_CLIENT_CONTENT_TYPE,
+            aws=aws,
+            profile=profile,
+            production=parse_bool("PRODUCTION", values["PRODUCTION"]),
+        )
+    except ConfigError as err:
+        if not where:
+            raise
+        raise ConfigError(f"{where}{err}", missing=err.missing) from err

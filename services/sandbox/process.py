@@ -20,7 +20,7 @@ from typing import Any
 
 from services.core import localdns
 from services.core.errors import SandboxError
-from services.core.settings import SANDBOX_CLIENT_CONTENT_TYPE, AwsTarget, ConsoleOptions, Settings
+from services.core.settings import SANDBOX_CLIENT_CONTENT_TYPE, SANDBOX_PROFILE, AwsTarget, ConsoleOptions, Settings
 from services.sandbox import control, layout
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -161,6 +161,7 @@ class Sandbox:
             client_content_type=options.client_content_type or SANDBOX_CLIENT_CONTENT_TYPE,
             aws=self.aws_target(),
             sandbox=True,
+            profile=SANDBOX_PROFILE,
         )
 
     def environment(self) -> dict[str, str]:
