@@ -1,4 +1,4 @@
-"""services/pipeline/images.py: a file is judged by its bytes, never by its name, before anything is sent.
+"""services/pipeline/images/: a file is judged by its bytes, never by its name, before anything is sent.
 
 Images are generated with Pillow in the tests; damaged ones are cut or crafted from those.
 """
@@ -236,29 +236,29 @@ def test_very_large_image_is_refused_for_its_size_not_as_damaged() -> None:
 
 
 def test_size_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(images, "MAX_BYTES", len(PNG))
+    monkeypatch.setattr(images.formats, "MAX_BYTES", len(PNG))
     assert inspect_image("x.png", PNG).size == len(PNG)  # exactly at the limit is fine
 
-    monkeypatch.setattr(images, "MAX_BYTES", len(PNG) - 1)
+    monkeypatch.setattr(images.formats, "MAX_BYTES", len(PNG) - 1)
     assert_refused("x.png", PNG, "over the limit", f"{len(PNG):,}", f"{len(PNG) - 1:,}")
 
 
 def test_size_limit_is_checked_before_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(images, "MAX_BYTES", 16)
+    monkeypatch.setattr(images.formats, "MAX_BYTES", 16)
 
     assert_refused("x.bin", b"\x00" * 17, "over the limit")
 
 
 def test_pixel_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(images, "MAX_PIXELS", 32 * 24)
+    monkeypatch.setattr(images.formats, "MAX_PIXELS", 32 * 24)
     assert inspect_image("x.png", PNG).width == 32
 
-    monkeypatch.setattr(images, "MAX_PIXELS", 32 * 24 - 1)
+    monkeypatch.setattr(images.formats, "MAX_PIXELS", 32 * 24 - 1)
     assert_refused("x.png", PNG, "32×24", "pixels", "limit")
 
 
 def test_pixel_limit_applies_to_every_format(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(images, "MAX_PIXELS", 100)
+    monkeypatch.setattr(images.formats, "MAX_PIXELS", 100)
 
     for name, data in (("x.jpg", JPEG), ("x.gif", GIF), ("x.webp", WEBP)):
         assert_refused(name, data, "pixels")
@@ -270,10 +270,10 @@ def test_pixel_limit_applies_to_every_format(monkeypatch: pytest.MonkeyPatch) ->
 )
 def test_frame_limit(monkeypatch: pytest.MonkeyPatch, fmt: str, count: str) -> None:
     data = animated(fmt, 4)
-    monkeypatch.setattr(images, "MAX_FRAMES", 4)
+    monkeypatch.setattr(images.formats, "MAX_FRAMES", 4)
     assert inspect_image("a", data).frames == 4
 
-    monkeypatch.setattr(images, "MAX_FRAMES", 3)
+    monkeypatch.setattr(images.formats, "MAX_FRAMES", 3)
     assert_refused("a", data, f"the animation has {count} frames, over the limit of 3 frames")
 
 
@@ -284,7 +284,7 @@ def test_gif_frame_count_stops_at_the_limit_and_agrees_with_pillow_below_it(monk
 
     assert images.polyglot_layout(data, "GIF").frames == 7
     assert images.polyglot_layout(data[:40], "GIF").frames < 7  # damage ends the count; the full decode says why
-    monkeypatch.setattr(images, "MAX_FRAMES", 3)
+    monkeypatch.setattr(images.formats, "MAX_FRAMES", 3)
     layout = images.polyglot_layout(data, "GIF")
     assert (layout.frames, layout.end) == (4, None)  # one past the cap, and no further
 

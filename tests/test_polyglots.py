@@ -21,7 +21,7 @@ from PIL import Image, PngImagePlugin
 from services.core.errors import InvalidImage
 from services.core.transport import new_session
 from services.pipeline import images
-from services.pipeline.images import MAX_PADDING, inspect_image, polyglot_layout, strip_metadata
+from services.pipeline.images import MAX_PADDING, identify, inspect_image, polyglot_layout, strip_metadata
 from services.pipeline.upload import UploadInput, upload_one
 from tests.support import assert_refused, counting_pipeline, upload_refused_before_any_request
 
@@ -490,7 +490,7 @@ PROPERTY_SEEDS = (
 
 def test_every_seed_ends_where_its_structure_says() -> None:
     for data in PROPERTY_SEEDS:
-        fmt = images._probe(data)[0]
+        fmt = identify._probe(data)[0]
         assert polyglot_layout(data, fmt).end == len(data), fmt
 
 

@@ -389,7 +389,7 @@ def test_stripping_refuses_what_the_validator_refuses() -> None:
 
 
 def test_stripping_an_image_too_large_to_re_encode_is_a_console_error(monkeypatch) -> None:
-    monkeypatch.setattr(images, "MAX_STRIP_PIXELS", 64 * 48 - 1)
+    monkeypatch.setattr(images.strip, "MAX_STRIP_PIXELS", 64 * 48 - 1)
 
     with pytest.raises(InvalidImage, match="too large to re-encode without its metadata"):
         strip_metadata("photo.jpg", jpeg_with_metadata())
@@ -401,7 +401,7 @@ def test_a_re_encoded_file_over_the_size_limit_is_refused_saying_why(monkeypatch
     data = lossy.getvalue()
     grown = len(strip_metadata("x.webp", data).data)
     assert grown > len(data)  # the premise: a lossy WebP re-encoded at high quality grows
-    monkeypatch.setattr(images, "MAX_BYTES", len(data))  # the file itself is within the limit
+    monkeypatch.setattr(images.formats, "MAX_BYTES", len(data))  # the file itself is within the limit
 
     with pytest.raises(InvalidImage) as refused:
         strip_metadata("x.webp", data)
@@ -526,7 +526,7 @@ def test_the_cdn_read_back_compares_with_the_bytes_actually_sent(sandbox_setting
 
 
 def test_a_file_that_cannot_be_stripped_is_refused_before_any_network_call(sandbox_settings, monkeypatch):
-    monkeypatch.setattr(images, "MAX_STRIP_PIXELS", 10)
+    monkeypatch.setattr(images.strip, "MAX_STRIP_PIXELS", 10)
     with http_server(lambda _r: (500, {}, b"")) as (base, seen):
         settings = dataclasses.replace(sandbox_settings, presign_url=f"{base}/presign", cdn_url=base)
         with new_session() as session:
