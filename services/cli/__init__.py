@@ -14,7 +14,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import TextIO
 
-from services.cli import browse, check, presign, profiles, sandbox, upload
+from services.cli import browse, check, presign, profiles, repair, sandbox, upload
 from services.cli.common import EXIT_USAGE, Command
 from services.core.errors import ConfigError, SandboxError
 from services.core.profiles import PROFILE_VARIABLE, load_profiles, read_secrets_files
@@ -25,6 +25,7 @@ COMMANDS: tuple[Command, ...] = (
     upload.COMMAND,
     check.COMMAND,
     browse.COMMAND,
+    repair.COMMAND,
     presign.COMMAND,
     sandbox.COMMAND,
     profiles.COMMAND,

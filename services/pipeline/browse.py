@@ -167,6 +167,10 @@ def _translate(err: Exception, *, action: str, permission: str, bucket: str, key
     )
 
 
+#: the translation, for other operations on the bucket (the repair)
+translate_aws_error = _translate
+
+
 def require_writes(settings: Settings, what: str) -> None:
     """Refuse ``what`` unless writes are allowed; called before any network call."""
     if not settings.allow_writes:

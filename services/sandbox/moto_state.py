@@ -109,6 +109,17 @@ def plain_object(bucket: str, key: str) -> StoredObject | None:
     return StoredObject(headers, obj.value)
 
 
+def object_etag(bucket: str, key: str) -> str | None:
+    """The current version's ETag of an object, quoted as S3 sends it; None when there is no such object."""
+    from moto.s3.exceptions import MissingBucket
+
+    try:
+        obj = _s3_backend().get_object(bucket, key)
+    except MissingBucket:
+        return None
+    return None if obj is None else str(obj.etag)
+
+
 def role_policies(role_name: str) -> list[str]:
     """Every policy document attached to the role (inline and managed), as JSON text."""
     from moto.iam.models import iam_backends

@@ -175,6 +175,28 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def copy_precondition_failed(request: S3Request) -> tuple[int, dict[str, str], bytes] | None:
+    """S3's 412 PreconditionFailed for a CopyObject whose ``x-amz-copy-source-if-match`` names another ETag than the
+    source's (moto ignores that header): a copy conditioned on a scanned ETag must not copy a newer upload.
+    https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html"""
+    wanted = request.headers.get("x-amz-copy-source-if-match")
+    source = request.headers.get("x-amz-copy-source")
+    if request.method != "PUT" or not wanted or not source:
+        return None
+    path = unquote(source.split("?", 1)[0]).lstrip("/")
+    bucket, _, key = path.partition("/")
+    current = moto_state.object_etag(bucket, key)
+    if current is None or current.strip('"') in {tag.strip().strip('"') for tag in wanted.split(",")}:
+        return None  # a missing source is moto's NoSuchKey to answer
+    return error_response(
+        412,
+        "PreconditionFailed",
+        "At least one of the pre-conditions you specified did not hold",
+        request.resource,
+        {"Condition": "x-amz-copy-source-If-Match"},
+    )
+
+
 class S3Front:
     """WSGI middleware: S3's behaviour in front of moto's WSGI application."""
 
@@ -201,7 +223,7 @@ class S3Front:
         refusal, identity = self._authenticate(request)
         if refusal is not None:
             return self._reply(start_response, *refusal, cors=self._cors_headers(request, config))
-        denial = self._authorize(request, identity, config)
+        denial = self._authorize(request, identity, config) or copy_precondition_failed(request)
         if denial is not None:
             return self._reply(start_response, *denial, cors=self._cors_headers(request, config))
         return self._reply(start_response, *self._forward(environ, request, identity, config))

@@ -16,9 +16,11 @@ from services.pipeline.images.formats import (
     MAX_FRAMES,
     MAX_PIXELS,
     MIME_BY_EXTENSION,
+    SIGNATURE_BYTES,
     ImageInfo,
     display_name,
     file_extension,
+    sniff,
 )
 from services.pipeline.images.identify import inspect_image
 from services.pipeline.images.polyglot import MAX_PADDING, polyglot_layout
@@ -32,11 +34,13 @@ __all__ = [
     "MAX_PADDING",
     "MAX_PIXELS",
     "MIME_BY_EXTENSION",
+    "SIGNATURE_BYTES",
     "ImageInfo",
     "StrippedImage",
     "display_name",
     "file_extension",
     "inspect_image",
     "polyglot_layout",
+    "sniff",
     "strip_metadata",
 ]

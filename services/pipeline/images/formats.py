@@ -17,6 +17,15 @@ FORMATS: dict[str, tuple[str, str, tuple[str, ...]]] = {
 ALLOWED_EXTENSIONS = ("png", "jpg", "jpeg", "gif", "webp")
 #: extension (as the presign endpoint takes it in x-extension) -> the MIME type an object of it is stored as
 MIME_BY_EXTENSION: dict[str, str] = {name: mime for ext, mime, aliases in FORMATS.values() for name in (ext, *aliases)}
+#: how each format's bytes begin (WebP: "RIFF", four size bytes, then "WEBP"), for a look at an object's first bytes
+SIGNATURES: tuple[tuple[str, bytes], ...] = (
+    ("PNG", b"\x89PNG\r\n\x1a\n"),
+    ("JPEG", b"\xff\xd8\xff"),
+    ("GIF", b"GIF87a"),
+    ("GIF", b"GIF89a"),
+)
+#: the bytes :func:`sniff` needs to decide (the WebP signature ends at byte 12)
+SIGNATURE_BYTES = 12
 MAX_BYTES = 25 * 1024 * 1024  # keep in step with server.maxUploadSize in .streamlit/config.toml
 MAX_PIXELS = 50_000_000  # per frame; far above any photo, far below a decompression bomb
 MAX_FRAMES = 1_000
@@ -44,6 +53,20 @@ def file_extension(name: str) -> str:
     base = PureWindowsPath(PurePosixPath(name).name).name
     suffix = PurePosixPath(base).suffix
     return suffix[1:].lower() if suffix else ""
+
+
+def sniff(first_bytes: bytes) -> str | None:
+    """The pipeline format (a key of FORMATS) that ``first_bytes`` begin as, or None: not one of them.
+
+    A look at the signature only, for objects already stored (the repair reads the first bytes of each, not the
+    whole object); a file about to be uploaded gets the full ``inspect_image``.
+    """
+    for fmt, signature in SIGNATURES:
+        if first_bytes.startswith(signature):
+            return fmt
+    if first_bytes[:4] == b"RIFF" and first_bytes[8:12] == b"WEBP":
+        return "WEBP"
+    return None
 
 
 def display_name(name: str, limit: int = 120) -> str:

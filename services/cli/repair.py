@@ -1,0 +1,161 @@
+"""``python -m services repair``: relabel stored images by their bytes (Content-Type, optionally Cache-Control).
+
+A plan (dry run) by default; ``--apply --confirm BUCKET`` fixes, with PIPELINE_ALLOW_WRITES=true. Progress goes to
+stderr; ``--json`` prints one object on stdout. Exit 0 when nothing is left to fix, 1 when something is (plan) or
+a fix failed (apply), 2 for usage or configuration errors (writes off, a wrong confirmation among them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import TextIO
+
+from services.cli.common import EXIT_FAILED, EXIT_USAGE, Command, at_least_one
+from services.core.errors import ConfigError, ConsoleError
+from services.pipeline import browse
+from services.pipeline.repair.run import (
+    DEFAULT_WORKERS,
+    ConfirmationMismatch,
+    Progress,
+    RepairOptions,
+    RepairReport,
+    repair_clients,
+    run_repair,
+)
+from services.runtime import Target
+
+#: how often progress is printed when stderr is not a terminal (a CI log)
+LOG_EVERY_SECONDS = 5.0
+
+
+class _ProgressPrinter:
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._tty = stream.isatty()
+        self._last = 0.0
+
+    def __call__(self, progress: Progress) -> None:
+        if self._tty:
+            print(f"\r{progress.text()}\033[K", end="", file=self._stream, flush=True)
+            return
+        now = time.monotonic()
+        if now - self._last >= LOG_EVERY_SECONDS:
+            print(progress.text(), file=self._stream, flush=True)
+            self._last = now
+
+    def done(self) -> None:
+        if self._tty:
+            print(file=self._stream)
+
+
+def _print_human(report: RepairReport, out: TextIO) -> None:
+    tally = report.tally
+    print(f"{'applied' if report.applied_mode else 'plan'}: s3://{report.bucket}/{report.prefix}", file=out)
+    print(f"scanned {tally.scanned:,}: {tally.to_fix:,} to fix, {tally.not_images:,} not images", file=out)
+    for stored, count in sorted(tally.by_stored_type.items(), key=lambda item: -item[1]):
+        print(f"  {count:>9,}  stored as {stored}", file=out)
+    for planned in tally.objects:
+        change = f"{planned.stored_type} -> {planned.new_type}" if planned.new_type else planned.stored_type
+        if planned.new_cache_control != planned.cache_control:
+            change += f"; Cache-Control {planned.cache_control!r} -> {planned.new_cache_control!r}"
+        note = f"  ({planned.note})" if planned.note else ""
+        print(f"  {planned.action:<10} {browse.display_key(planned.key)}: {change}{note}", file=out)
+    if report.applied_mode:
+        print(f"fixed {tally.applied:,}, failed {tally.failed_count:,}", file=out)
+        for failure in tally.failed:
+            print(f"  FAIL {browse.display_key(failure['key'])}: {failure['reason']}", file=out)
+        if report.invalidation:
+            print(f"CDN: {report.invalidation['note']}", file=out)
+            for error in report.invalidation["errors"]:
+                print(f"  CDN error: {error}", file=out)
+    elif tally.to_fix:
+        print(
+            f"nothing was written; to apply: python -m services repair --apply --confirm {report.bucket}"
+            + (f" --prefix {report.prefix}" if report.prefix else ""),
+            file=out,
+        )
+    for note in report.notes:
+        print(f"note: {note}", file=out)
+
+
+def run(args: argparse.Namespace, target: Target, out: TextIO) -> int:
+    settings = target.settings
+    options = RepairOptions(
+        prefix=args.prefix,
+        cache_control=args.cache_control,
+        apply=args.apply,
+        workers=args.workers,
+        limit=args.limit,
+        wildcard=args.wildcard_invalidation,
+    )
+    printer = _ProgressPrinter(sys.stderr)
+    s3, cloudfront = repair_clients(settings, args.workers)
+    try:
+        report = run_repair(
+            s3,
+            settings,
+            options,
+            cloudfront=cloudfront,
+            confirm=args.confirm,
+            confirm_profile=args.confirm_profile,
+            on_progress=printer,
+        )
+    except (browse.WritesDisabled, ConfirmationMismatch) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        printer.done()
+        print("stopped: run the same command again to continue where it stopped", file=sys.stderr)
+        return EXIT_FAILED
+    except ConsoleError as err:
+        printer.done()
+        print(browse.cli_error(err), file=sys.stderr)
+        return EXIT_FAILED
+    printer.done()
+    if args.json:
+        print(json.dumps(report.to_json()), file=out)
+    else:
+        _print_human(report, out)
+    return report.exit_code
+
+
+def validate(args: argparse.Namespace) -> None:
+    at_least_one("--limit", args.limit)
+    at_least_one("--workers", args.workers)
+    if args.apply and not args.confirm:
+        raise ConfigError("--apply needs --confirm BUCKET (the bucket's name, typed)")
+    if args.confirm and not args.apply:
+        raise ConfigError("--confirm goes with --apply")
+    value = args.cache_control
+    if value is not None and (not value.strip() or not value.isascii() or not value.isprintable()):
+        raise ConfigError(f"--cache-control {value!r} is not a header value (printable ASCII, not empty)")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--prefix", default="", help="only keys that start with this (literal, case-sensitive)")
+    parser.add_argument("--cache-control", default=None, help="also set this Cache-Control (default: keep each one's)")
+    parser.add_argument("--json", action="store_true", help="one JSON object (shape in the README)")
+    parser.add_argument("--limit", type=int, default=1000, help="objects listed in the report (counts: all)")
+    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="objects read at once (default 16)")
+    parser.add_argument("--apply", action="store_true", help="fix the objects (needs PIPELINE_ALLOW_WRITES=true)")
+    parser.add_argument("--confirm", default=None, metavar="BUCKET", help="the bucket's name, typed, with --apply")
+    parser.add_argument(
+        "--confirm-profile", default=None, metavar="NAME", help="on a production profile: its name, typed, as well"
+    )
+    parser.add_argument(
+        "--wildcard-invalidation",
+        action="store_true",
+        help="invalidate one wildcard path for the prefix (one path's price) instead of each changed object",
+    )
+
+
+COMMAND = Command(
+    "repair",
+    "relabel stored images by their bytes (Content-Type, Cache-Control): a plan, or --apply",
+    add_arguments,
+    run,
+    validate=validate,
+)

@@ -1,0 +1,106 @@
+"""Relabel one object in place: CopyObject onto itself with the new labels, everything else kept, and only if it
+is still the object that was scanned.
+
+CopyObject with ``MetadataDirective=REPLACE`` replaces every stored header, so each one the object had is sent
+again: user metadata, Content-Disposition/Encoding/Language, Expires, the website redirect, the storage class,
+server-side encryption (an SSE-KMS object names its key again, else S3 would use the bucket's default) and Object
+Lock settings; tags are kept by ``TaggingDirective=COPY``. ``CopySourceIfMatch`` on the scanned ETag makes S3
+refuse (412 PreconditionFailed) when someone overwrote the object since, so a new upload is never clobbered
+(https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html). Object ACLs are not copied: S3 gives the
+copy the default (private) ACL, which is what buckets with Object Ownership "bucket owner enforced" have anyway.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from services.pipeline.repair.decide import CHANGED, FAILED, FIXED, ObjectState, Planned
+from services.pipeline.repair.scan import FIRST_BYTES, Pacer, error_code
+
+#: encryptions whose ETag is not the MD5 of the bytes (https://docs.aws.amazon.com/AmazonS3/latest/API/API_Object.html)
+_ETAG_NOT_MD5 = ("aws:kms", "aws:kms:dsse")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    key: str
+    result: str  # FIXED, CHANGED (412: overwritten since the scan), FAILED
+    reason: str | None = None
+    code: str | None = None
+
+
+def copy_arguments(bucket: str, state: ObjectState, planned: Planned) -> dict[str, Any]:
+    """The CopyObject request that gives ``state`` the labels of ``planned`` and keeps everything else."""
+    args: dict[str, Any] = {
+        "Bucket": bucket,
+        "Key": state.key,
+        "CopySource": {"Bucket": bucket, "Key": state.key},
+        "CopySourceIfMatch": f'"{state.etag}"',
+        "MetadataDirective": "REPLACE",
+        "TaggingDirective": "COPY",
+        "ContentType": planned.new_type,
+        "Metadata": dict(state.metadata),
+    }
+    optional = {
+        "CacheControl": planned.new_cache_control,
+        "ContentDisposition": state.content_disposition,
+        "ContentEncoding": state.content_encoding,
+        "ContentLanguage": state.content_language,
+        "Expires": state.expires,
+        "WebsiteRedirectLocation": state.website_redirect,
+        "StorageClass": state.storage_class,
+        "ServerSideEncryption": state.encryption,
+        "ObjectLockMode": state.lock_mode,
+        "ObjectLockRetainUntilDate": state.lock_until,
+        "ObjectLockLegalHoldStatus": state.legal_hold,
+    }
+    if state.encryption in _ETAG_NOT_MD5:
+        optional["SSEKMSKeyId"] = state.kms_key_id
+        optional["BucketKeyEnabled"] = state.bucket_key
+    args.update({name: value for name, value in optional.items() if value is not None})
+    return args
+
+
+def _verify(s3: Any, bucket: str, state: ObjectState, new_etag: str, pacer: Pacer) -> str | None:
+    """Why the copy's bytes may differ from the scanned ones, or None when they are the same.
+
+    A single-part, unencrypted or SSE-S3 object's ETag is the MD5 of its bytes: the copy's must be the scanned one.
+    Otherwise (multipart, SSE-KMS) the ETag says nothing of the bytes, so the size and first bytes are read again.
+    """
+    if not state.multipart and state.encryption not in _ETAG_NOT_MD5:
+        return None if new_etag == state.etag else f"the copy's ETag {new_etag} is not the scanned {state.etag}"
+    reply = pacer.call(lambda: s3.get_object(Bucket=bucket, Key=state.key, Range=f"bytes=0-{FIRST_BYTES - 1}"))
+    body = reply["Body"]
+    try:
+        first = body.read(FIRST_BYTES)
+    finally:
+        body.close()
+    size = str(reply.get("ContentRange") or "").rsplit("/", 1)[-1]
+    if first != state.first_bytes or (size.isdigit() and int(size) != state.size):
+        return "the object's size or first bytes differ after the copy"
+    return None
+
+
+def fix_object(s3: Any, bucket: str, state: ObjectState, planned: Planned, pacer: Pacer) -> Outcome:
+    """Copy the object onto itself with its new labels, if it is still the scanned object; then check its bytes."""
+    try:
+        reply = pacer.call(lambda: s3.copy_object(**copy_arguments(bucket, state, planned)))
+    except ClientError as err:
+        code = error_code(err)
+        if code in ("PreconditionFailed", "412"):
+            return Outcome(state.key, CHANGED, "overwritten since the scan: left as it is (scan again to fix it)", code)
+        return Outcome(state.key, FAILED, f"CopyObject failed: {code or 'an error'}", code)
+    except BotoCoreError as err:
+        return Outcome(state.key, FAILED, f"CopyObject could not reach S3 ({type(err).__name__})")
+    new_etag = str(reply.get("CopyObjectResult", {}).get("ETag", "")).strip('"')
+    try:
+        problem = _verify(s3, bucket, state, new_etag, pacer)
+    except (ClientError, BotoCoreError) as err:
+        code = error_code(err) if isinstance(err, ClientError) else None
+        return Outcome(state.key, FAILED, f"copied, but reading it back failed ({code or type(err).__name__})", code)
+    if problem is not None:
+        return Outcome(state.key, FAILED, problem)
+    return Outcome(state.key, FIXED)
