@@ -18,10 +18,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.aws_model import iam, s3cors
+from services.aws_model import iam
 from services.checks import bucket, lambda_role
 from services.checks.evidence import Canary, CheckTarget, Evidence
 from services.checks.model import GATHERERS, Check, ConfigRead, Exchange, Finding, ReadState, Status
+from services.sandbox import cors_http
 
 B = "img-bucket"
 ACCOUNT = "111122223333"
@@ -126,11 +127,11 @@ def role_policies(*entries: tuple[str, Any]) -> ConfigRead:
 
 
 def preflights(rules: list[Any] | None, origins: tuple[str, ...] = ORIGINS) -> dict[str, Exchange]:
-    """The OPTIONS exchanges S3 would answer for these rules (s3cors.preflight is S3's own algorithm)."""
+    """The OPTIONS exchanges S3 would answer for these rules (cors_http.preflight answers by S3's own algorithm)."""
     asked = {"Access-Control-Request-Method": "PUT", "Access-Control-Request-Headers": "content-type"}
     found = {}
     for origin in origins:
-        answer = s3cors.preflight(rules, origin, "PUT", "content-type")
+        answer = cors_http.preflight(rules, origin, "PUT", "content-type")
         found[origin] = Exchange(
             "OPTIONS", OBJECT_URL, {**asked, "Origin": origin}, answer.status, answer.headers, answer.body.decode()
         )

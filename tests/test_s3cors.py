@@ -14,20 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.aws_model.s3cors import (
-    NOT_ALLOWED_MESSAGE,
-    NOT_ENABLED_MESSAGE,
-    S3_CORS_METHODS,
-    VARY,
-    actual_request_headers,
-    explain_origin,
-    glob_match,
-    parse_request_headers,
-    preflight,
-    rule_problems,
-    suggest_rules,
-    validate_rules,
-)
+from services.aws_model.s3cors import S3_CORS_METHODS, glob_match, parse_request_headers, rule_problems, validate_rules
+from services.checks.cors_advice import explain_origin, suggest_rules
+from services.sandbox.cors_http import NOT_ALLOWED_MESSAGE, NOT_ENABLED_MESSAGE, VARY, actual_request_headers, preflight
 
 APP = "http://localhost:5173"
 SEED_ORIGINS = [APP, "http://localhost:3000", "http://your-service-address.com"]

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from services.aws_model import iam, s3cors
-from services.checks import cloudfront_grant
+from services.checks import cloudfront_grant, cors_advice
 from services.checks.denied import denied_finding, is_denied
 from services.checks.evidence import Evidence
 from services.checks.findings import Fix, answer, call_name, dump, finding, read_state, short, unreadable
@@ -85,20 +85,13 @@ def _cors_rules(value: Any) -> list[Any] | None:
     return list(value) if isinstance(value, list | tuple) else None
 
 
-def _strings(rule: Any, key: str) -> list[str]:
-    value = rule.get(key) if isinstance(rule, Mapping) else None
-    if isinstance(value, str):
-        return [value]
-    return [item for item in value if isinstance(item, str)] if isinstance(value, list | tuple) else []
-
-
 def fixed_cors_rules(rules: Sequence[Any] | None, origins: Sequence[str]) -> list[dict[str, Any]]:
-    """s3cors.suggest_rules (every origin may PUT with content-type), and ETag exposed by every PUT/POST rule so
+    """cors_advice.suggest_rules (every origin may PUT with content-type), and ETag exposed by every PUT/POST rule so
     the corrected configuration draws no ETag warning either."""
-    fixed = s3cors.suggest_rules(rules, [o for o in origins if o], "PUT", CORS_HEADERS)
+    fixed = cors_advice.suggest_rules(rules, [o for o in origins if o], "PUT", CORS_HEADERS)
     for rule in fixed:
-        exposed = _strings(rule, "ExposeHeaders")
-        writes = {"PUT", "POST"} & set(_strings(rule, "AllowedMethods"))
+        exposed = s3cors.rule_strings(rule, "ExposeHeaders")
+        writes = {"PUT", "POST"} & set(s3cors.rule_strings(rule, "AllowedMethods"))
         if writes and "etag" not in {h.lower() for h in exposed}:
             rule["ExposeHeaders"] = [*exposed, "ETag"]
     return fixed
@@ -135,7 +128,7 @@ def cors_fix(
     return Fix("\n".join([*lines, *notes]), remedy)
 
 
-def _refusal(verdict: s3cors.CorsVerdict) -> str:
+def _refusal(verdict: cors_advice.CorsVerdict) -> str:
     dims = ", ".join(_DIMENSIONS.get(d, d) for d in verdict.failed)
     lines = [f"origin {verdict.origin} is refused on {dims}: {verdict.reason}"]
     if verdict.detail and verdict.detail != verdict.reason:
@@ -175,7 +168,7 @@ def judge_cors(ev: Evidence) -> Finding:
         return finding(
             cid, Status.FAIL, "No CORS configuration: browsers cannot PUT to the bucket", detail, fix, (read,)
         )
-    verdicts = [s3cors.explain_origin(rules, origin, "PUT", CORS_HEADERS) for origin in origins]
+    verdicts = [cors_advice.explain_origin(rules, origin, "PUT", CORS_HEADERS) for origin in origins]
     refused = [v for v in verdicts if not v.allowed]
     if refused:
         title = f"Bucket CORS refuses the browser's PUT from {len(refused)} of {len(verdicts)} app origin(s)"
@@ -184,7 +177,7 @@ def judge_cors(ev: Evidence) -> Finding:
 
 
 def _judge_allowed_cors(
-    ev: Evidence, rules: Sequence[Any], verdicts: Sequence[s3cors.CorsVerdict], fix: Fix, read: ConfigRead
+    ev: Evidence, rules: Sequence[Any], verdicts: Sequence[cors_advice.CorsVerdict], fix: Fix, read: ConfigRead
 ) -> Finding:
     cid = "bucket.cors"
     allowed = "\n".join(v.reason for v in verdicts)

@@ -362,11 +362,11 @@ class S3Front:
     def _preflight(
         self, request: S3Request, config: moto_state.BucketConfig | None
     ) -> tuple[int, dict[str, str], bytes]:
-        from services.aws_model import s3cors
+        from services.sandbox import cors_http
 
         if config is None or not config.exists:
             return error_response(404, "NoSuchBucket", "The specified bucket does not exist", request.resource)
-        answer = s3cors.preflight(
+        answer = cors_http.preflight(
             config.cors_rules,
             request.headers.get("origin"),
             request.headers.get("access-control-request-method"),
@@ -377,12 +377,12 @@ class S3Front:
         return answer.status, dict(answer.headers), answer.body
 
     def _cors_headers(self, request: S3Request, config: moto_state.BucketConfig | None) -> dict[str, str]:
-        from services.aws_model import s3cors
+        from services.sandbox import cors_http
 
         origin = request.headers.get("origin")
         if not origin or config is None or not config.exists or not config.cors_rules:
             return {}
-        return dict(s3cors.actual_request_headers(config.cors_rules, origin, request.method))
+        return dict(cors_http.actual_request_headers(config.cors_rules, origin, request.method))
 
     def _forward(
         self, environ: dict[str, Any], request: S3Request, identity: Identity, config: Any

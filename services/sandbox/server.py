@@ -171,8 +171,8 @@ def start(host: str = "127.0.0.1", breaks: tuple[str, ...] = ()) -> Running:
 
 def _import_request_path() -> None:
     """Import (and, without cached bytecode, compile) what the first S3 request would otherwise load."""
-    import services.aws_model.s3cors
     import services.sandbox.access
+    import services.sandbox.cors_http
     import services.sandbox.sigv  # noqa: F401
 
 
