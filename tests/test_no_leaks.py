@@ -13,14 +13,15 @@ import json
 import logging
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from pages._shared import Keys
-from services.checks.model import Check, Finding, Status
+from services.checks.model import Finding, Status
 from services.checks.report import Report
-from services.checks.runner import judge
+from services.checks.runner import BY_ID, judge
 from services.core.redact import guard_library_logs
 from services.core.settings import Settings
 from services.pipeline.upload import UploadInput, upload_batch
@@ -159,6 +160,6 @@ def test_a_check_that_breaks_on_a_signed_url_reports_it_redacted():
     def broken(_: object) -> Finding:
         raise ValueError(f"could not parse {url}")
 
-    finding = judge(Check("test.broken", "A broken check", frozenset(), broken), object())
+    finding = judge(replace(BY_ID["presign.url"], judge=broken), object())
     assert finding.status is Status.UNKNOWN and "ValueError: could not parse https://b.s3" in finding.detail
     assert leaks(finding.detail) == [] and "REDACTED" in finding.detail

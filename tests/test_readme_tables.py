@@ -1,12 +1,16 @@
-"""The README's hardening tables: every row names at least one test, and every test named exists."""
+"""The README's tables: every hardening row names at least one test, and every test named exists; the check-id
+table and the checks' read permissions are what the checks' metadata generates."""
 
 from __future__ import annotations
 
 import ast
 import re
 from functools import cache
+from itertools import takewhile
 from pathlib import Path
 
+from services.checks.catalogue import check_table, permissions_line
+from services.checks.runner import REGISTRY
 from tests.conftest import PROJECT_ROOT
 
 REFERENCE = re.compile(r"`(tests/[\w/]+\.py)::(\w+)`")
@@ -46,3 +50,21 @@ def test_every_row_names_a_test_and_every_named_test_exists():
             if not Path(PROJECT_ROOT / path).is_file() or name not in functions_in(path):
                 missing.append(f"{path}::{name}")
     assert missing == []
+
+
+def checks_section() -> str:
+    text = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index("\n## Checks (public contract)")
+    return text[start : text.index("\n## ", start + 1)]
+
+
+def test_the_check_table_is_the_checks_metadata():
+    """Regenerate with ``python -m services.checks.catalogue`` when a check's metadata changes."""
+    lines = checks_section().splitlines()
+    first = next(n for n, line in enumerate(lines) if line.startswith("| id |"))
+    table = "\n".join(takewhile(lambda line: line.startswith("|"), lines[first:]))
+    assert table == check_table(REGISTRY)
+
+
+def test_the_read_permissions_are_the_checks_metadata():
+    assert permissions_line(REGISTRY) in checks_section()

@@ -26,7 +26,7 @@ from services.checks import cloudfront_grant, cors_advice
 from services.checks.denied import denied_finding, is_denied
 from services.checks.evidence import Evidence
 from services.checks.findings import Fix, answer, call_name, dump, finding, read_state, short, unreadable
-from services.checks.model import Check, ConfigRead, Exchange, Finding, ReadState, Status
+from services.checks.model import Check, ConfigRead, Exchange, Finding, Impact, ReadState, Status
 from services.checks.policy_docs import (
     bucket_arg,
     bucket_arn,
@@ -933,36 +933,73 @@ def _grant_verdict(result: cloudfront_grant.GrantResult, oac: bool) -> tuple[Sta
     return Status.FAIL, "The bucket policy does not let the distribution read the objects"
 
 
+#: the checks of this hop, with their metadata (README's tables are generated from it)
 CHECKS: tuple[Check, ...] = (
-    Check("bucket.cors", "Bucket CORS rules allow the app's PUT", frozenset({"bucket_config"}), judge_cors),
+    Check(
+        "bucket.cors",
+        "Bucket CORS rules allow the app's PUT",
+        frozenset({"bucket_config"}),
+        judge_cors,
+        impact=Impact.UPLOAD,
+        description=(
+            "the stored rules allow PUT with `content-type` from each app origin (S3's algorithm); "
+            "`ExposeHeaders` ETag as a warning"
+        ),
+        permissions=("s3:GetBucketCors",),
+        docs="https://docs.aws.amazon.com/AmazonS3/latest/userguide/cors.html",
+    ),
     Check(
         "bucket.cors_preflight",
         "S3 answers the browser's preflight",
         frozenset({"bucket_preflight", "bucket_config"}),  # the stored rules make the fix a merge
         judge_cors_preflight,
+        impact=Impact.UPLOAD,
+        description="a live OPTIONS to an object URL per origin",
+        permissions=("s3:GetBucketCors",),
+        docs="https://docs.aws.amazon.com/AmazonS3/latest/userguide/cors-troubleshooting.html",
+        depends_on=("bucket.cors",),
     ),
     Check(
         "bucket.public_write",
         "Nobody can write without a presigned URL",
         frozenset({"bucket_config", "distribution"}),  # the fix adds the OAC grant the public one stood in for
         judge_public_write,
+        impact=Impact.EXPOSURE,
+        description="any grant of `s3:PutObject`/`s3:*` to everyone (the seed's policy fails)",
+        permissions=("s3:GetBucketPolicy", "s3:GetBucketPublicAccessBlock", "cloudfront:GetDistribution"),
+        docs="https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html#access-control-block-public-access-policy-status",
     ),
     Check(
         "bucket.public_read",
         "Objects are not readable without the CDN",
         frozenset({"bucket_config", "canary", "distribution"}),
         judge_public_read,
+        impact=Impact.EXPOSURE,
+        description="objects readable without the CDN (policy, and a live anonymous GET)",
+        permissions=("s3:GetBucketPolicy", "s3:GetBucketPublicAccessBlock", "cloudfront:GetDistribution"),
+        docs="https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html#access-control-block-public-access-policy-status",
     ),
     Check(
         "bucket.public_access_block",
         "Block Public Access is on",
         frozenset({"bucket_config"}),
         judge_public_access_block,
+        impact=Impact.EXPOSURE,
+        description="all four Block Public Access settings on",
+        permissions=("s3:GetBucketPublicAccessBlock",),
+        docs="https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html",
     ),
     Check(
         "bucket.cdn_read_grant",
         "CloudFront (OAC) may read the bucket",
         frozenset({"bucket_config", "distribution"}),
         judge_cdn_read_grant,
+        impact=Impact.DISPLAY,
+        description=(
+            "a statement lets this distribution read, `AWS:SourceArn` matching its ARN (other distribution, "
+            "legacy OAI, no SourceArn named)"
+        ),
+        permissions=("s3:GetBucketPolicy", "cloudfront:GetDistribution"),
+        docs="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-restricting-access-to-s3.html",
     ),
 )

@@ -17,9 +17,8 @@ from httplint import HttpResponseLinter
 
 from services.checks.denied import denied_finding, is_denied
 from services.checks.evidence import Canary, Evidence
-from services.checks.model import Check, ConfigRead, Exchange, Finding, ReadState, Status
+from services.checks.model import Check, ConfigRead, Exchange, Finding, Impact, ReadState, Status
 from services.checks.scrub import evidence_items as _evidence
-from services.checks.scrub import redacting
 from services.core.redact import redact_text, redact_url
 from services.pipeline.explain import explain_cdn, parse_s3_error
 
@@ -101,7 +100,6 @@ def _grant(ev: Evidence) -> str:
     return json.dumps(statement)
 
 
-@redacting
 def check_read(ev: Evidence) -> Finding:
     """The canary object comes back through the CDN, 200 with the uploaded bytes."""
     cid = "cdn.read"
@@ -177,7 +175,6 @@ def _judge_bytes(ev: Evidence, canary: Canary, cdn: Exchange, evidence: tuple[An
 # --- cdn.cache_hit ----------------------------------------------------------------------------------------
 
 
-@redacting
 def check_cache_hit(ev: Evidence) -> Finding:
     """A repeat read is a cache hit: CloudFront serves the object without going back to S3."""
     cid = "cdn.cache_hit"
@@ -281,16 +278,30 @@ def _seconds(raw: str | None) -> int | None:
     return int(raw) if raw is not None and raw.isdigit() and raw.isascii() else None
 
 
-def _cache_control_source(canary: Canary) -> tuple[str | None, str, bool]:
-    """(value, where it was seen, whether anything was seen at all)."""
+def _stored_cache_control(head: ConfigRead | None) -> str:
+    """What the stored object (HeadObject) says about its Cache-Control, as a sentence; empty when it was not read."""
+    if not isinstance(head, ConfigRead) or head.state is not ReadState.OK or not isinstance(head.value, Mapping):
+        return ""
+    raw = head.value.get("CacheControl")
+    said = f"Cache-Control {raw!r}" if isinstance(raw, str) and raw.strip() else "no Cache-Control"
+    return (
+        f" The stored object (HeadObject) has {said}; CloudFront may add or replace it (a response headers policy), "
+        "so only a served reply is judged."
+    )
+
+
+def _cdn_read_failed(cid: str, canary: Canary) -> Finding:
+    """Unknown, not a verdict on an absent header: what the CDN sends is seen only when its read works."""
     cdn = canary.cdn_first
-    if cdn is not None and _ok(cdn):
-        return cdn.header("Cache-Control"), "the CDN's reply", True
-    head = canary.head
-    if isinstance(head, ConfigRead) and head.state is ReadState.OK and isinstance(head.value, Mapping):
-        raw = head.value.get("CacheControl")
-        return (raw if isinstance(raw, str) else None), "the stored object (HeadObject)", True
-    return None, "", False
+    seen = f"GET {redact_url(cdn.url)} → {_answer(cdn)}" if cdn is not None else "No CDN read was recorded"
+    return Finding(
+        cid,
+        Status.UNKNOWN,
+        "Cannot judge: the CDN read failed, so the Cache-Control it sends is unknown",
+        f"{seen}; see cdn.read.{_stored_cache_control(canary.head)}",
+        "",
+        _evidence(cdn, canary.head),
+    )
 
 
 def _capital(text: str) -> str:
@@ -308,26 +319,17 @@ def _cache_control_fix(ev: Evidence) -> str:
     )
 
 
-@redacting
 def check_cache_control(ev: Evidence) -> Finding:
     """Objects (unique uuid keys, never rewritten) carry a long Cache-Control."""
     cid = "cdn.cache_control"
     canary = ev.canary
     if canary is None:
         return _no_canary(cid, "Cache-Control")
-    value, where, seen = _cache_control_source(canary)
-    if not seen and is_denied(canary.head):
-        return denied_finding(
-            cid,
-            canary.head,
-            "the stored object's Cache-Control (HeadObject; the CDN read failed too)",
-            f"arn:aws:s3:::{ev.target.bucket}/*",
-            default_call="s3:HeadObject",
-            evidence=_evidence(canary.cdn_first),
-        )
-    if not seen:
-        return _no_canary(cid, "successful CDN read or stored object")
-    evidence = _evidence(canary.cdn_first, canary.head)
+    cdn = canary.cdn_first
+    if cdn is None or not _ok(cdn):
+        return _cdn_read_failed(cid, canary)
+    value, where = cdn.header("Cache-Control"), "the CDN's reply"
+    evidence = _evidence(cdn)
     fix = _cache_control_fix(ev)
     if value is None or not value.strip():
         return Finding(
@@ -402,7 +404,6 @@ def _compress_setting(read: ConfigRead | None) -> tuple[bool | None, str]:
     return (compress if isinstance(compress, bool) else None), "DefaultCacheBehavior.Compress not in the reply"
 
 
-@redacting
 def check_compression(ev: Evidence) -> Finding:
     """Compression is on for compressible types, and a PNG is not re-compressed."""
     cid = "cdn.compression"
@@ -447,7 +448,10 @@ def check_compression(ev: Evidence) -> Finding:
     evidence = _evidence(ev.distribution, live)
     detail = redact_text(" ".join([*fails, *warns, *notes]))
     if fails:
-        return Finding(cid, Status.FAIL, "A PNG is served with a Content-Encoding", detail, fix, evidence)
+        # a browser decodes the body by its Content-Encoding: the image breaks, so this is display, not speed
+        return Finding(
+            cid, Status.FAIL, "A PNG is served with a Content-Encoding", detail, fix, evidence, impact=Impact.DISPLAY
+        )
     if warns:
         return Finding(cid, Status.WARN, "CloudFront compression is off", detail, fix, evidence)
     dist_read = ev.distribution
@@ -476,7 +480,6 @@ def check_compression(ev: Evidence) -> Finding:
 # --- cdn.direct_s3_blocked --------------------------------------------------------------------------------
 
 
-@redacting
 def check_direct_s3_blocked(ev: Evidence) -> Finding:
     """An anonymous GET straight to S3 is refused: the CDN is the only way to read."""
     cid = "cdn.direct_s3_blocked"
@@ -612,7 +615,6 @@ def _oac_note(read: ConfigRead | None) -> list[str]:
     return [f"({read.call} → {read.state}{' ' + read.code if read.code else ''}: the OAC's settings are not shown.)"]
 
 
-@redacting
 def check_config(ev: Evidence) -> Finding:
     """The distribution: Origin Access Control attached, compression on, read-only methods, https for viewers."""
     cid = "cdn.config"
@@ -672,7 +674,9 @@ def check_config(ev: Evidence) -> Finding:
     worst = fails or warns
     if worst:
         title = worst[0].split(": ", 1)[0].rstrip(".") + (f" (and {len(worst) - 1} more)" if len(worst) > 1 else "")
-        return Finding(cid, Status.FAIL if fails else Status.WARN, title, detail, fix, evidence)
+        # an origin without OAC works only while the bucket is public (exposure); TTLs and the rest cost speed
+        impact = Impact.EXPOSURE if "Origins" in changes else Impact.SPEED
+        return Finding(cid, Status.FAIL if fails else Status.WARN, title, detail, fix, evidence, impact=impact)
     return Finding(
         cid,
         Status.PASS,
@@ -685,21 +689,73 @@ def check_config(ev: Evidence) -> Finding:
     )
 
 
+#: the checks of this hop, with their metadata (README's tables are generated from it)
 CHECKS: tuple[Check, ...] = (
-    Check("cdn.read", "The CDN serves the uploaded object", frozenset({"canary"}), check_read),
-    Check("cdn.cache_hit", "Repeat reads hit the CloudFront cache", frozenset({"canary"}), check_cache_hit),
-    Check("cdn.cache_control", "Images carry a long Cache-Control", frozenset({"canary"}), check_cache_control),
+    Check(
+        "cdn.read",
+        "The CDN serves the uploaded object",
+        frozenset({"canary"}),
+        check_read,
+        impact=Impact.DISPLAY,
+        description="the CDN serves the object (403 `Error from cloudfront` explained, cached errors and invalidation)",
+        permissions=(),
+        docs="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/troubleshooting-response-errors.html",
+        depends_on=("upload.roundtrip", "bucket.cdn_read_grant", "cdn.config"),
+    ),
+    Check(
+        "cdn.cache_hit",
+        "Repeat reads hit the CloudFront cache",
+        frozenset({"canary"}),
+        check_cache_hit,
+        impact=Impact.SPEED,
+        description="a repeat GET is a Hit, with `Age`",
+        permissions=(),
+        docs="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cache-hit-ratio.html",
+        depends_on=("cdn.read",),
+    ),
+    Check(
+        "cdn.cache_control",
+        "Images carry a long Cache-Control",
+        frozenset({"canary"}),
+        check_cache_control,
+        impact=Impact.SPEED,
+        description="a long `Cache-Control` for immutable uuid keys",
+        permissions=(),
+        docs="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/Expiration.html",
+        depends_on=("cdn.read",),
+    ),
     Check(
         "cdn.compression",
         "Compression is on; PNGs are not re-encoded",
         frozenset({"canary", "distribution"}),
         check_compression,
+        impact=Impact.SPEED,
+        description="compression on; PNGs are not re-encoded",
+        permissions=("cloudfront:GetDistribution",),
+        docs="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/ServingCompressedFiles.html",
+        depends_on=("cdn.read",),
     ),
     Check(
         "cdn.direct_s3_blocked",
         "S3 refuses anonymous reads around the CDN",
         frozenset({"canary"}),
         check_direct_s3_blocked,
+        impact=Impact.EXPOSURE,
+        description="S3 refuses anonymous reads: only the CDN serves",
+        permissions=(),
+        docs="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-restricting-access-to-s3.html",
+        depends_on=("upload.roundtrip",),
     ),
-    Check("cdn.config", "Distribution configuration", frozenset({"distribution"}), check_config),
+    Check(
+        "cdn.config",
+        "Distribution configuration",
+        frozenset({"distribution"}),
+        check_config,
+        impact=Impact.EXPOSURE,
+        description=(
+            "OAC attached, compression on, GET/HEAD, HTTPS redirect, TTLs not seconds; needs `PIPELINE_DISTRIBUTION_ID`"
+        ),
+        permissions=("cloudfront:GetDistribution", "cloudfront:GetOriginAccessControl"),
+        docs="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/distribution-web-values-specify.html",
+    ),
 )

@@ -18,7 +18,7 @@ from services.aws_model import iam
 from services.checks.denied import denied_finding, is_denied
 from services.checks.evidence import Evidence
 from services.checks.findings import Fix, answer, dump, finding, read_state, unreadable
-from services.checks.model import Check, ConfigRead, Finding, ReadState, Remedy, Status
+from services.checks.model import Check, ConfigRead, Finding, Impact, ReadState, Remedy, Status
 from services.checks.policy_docs import bucket_policy_fix, load_policy, policy_document, quote_statement, raw_statements
 
 CHECK_ID = "lambda.role_put"
@@ -353,5 +353,20 @@ CHECKS: tuple[Check, ...] = (
         "The Lambda role may PUT objects",
         frozenset({"lambda", "bucket_config"}),
         judge_role_put,
+        impact=Impact.UPLOAD,
+        description=(
+            "the function's role may `s3:PutObject` on `<bucket>/*` (IAM policies + bucket policy, denies "
+            "included); needs `PIPELINE_LAMBDA_FUNCTION`"
+        ),
+        permissions=(
+            "lambda:GetFunctionConfiguration",
+            "iam:ListRolePolicies",
+            "iam:GetRolePolicy",
+            "iam:ListAttachedRolePolicies",
+            "iam:GetPolicy",
+            "iam:GetPolicyVersion",
+            "s3:GetBucketPolicy",
+        ),
+        docs="https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html",
     ),
 )

@@ -1,14 +1,16 @@
 """The finding model: what a check says, and the evidence it judged. Pure data.
 
-In the style of httplint / parliament: a finding has a stable id (documented in the README), a status,
-a one-line title, a detail quoting what was observed, the exact fix, and the evidence (HTTP exchanges
-and configuration documents, with signatures and credentials redacted).
+In the style of httplint / parliament: a finding has a stable id (documented in the README), a status, what it does
+to people (`Impact`), the failing checks it follows from (``caused_by``), stable cause codes, a one-line title, a
+detail quoting what was observed, the exact fix, and the evidence (HTTP exchanges and configuration documents, with
+signatures and credentials redacted). In the style of Prowler, each `Check` carries its metadata (title, hop, impact,
+the read permissions it needs, the AWS documentation of the behaviour, the checks it depends on).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import KW_ONLY, asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -23,6 +25,25 @@ class Status(StrEnum):
 
 #: worst first, for summaries
 SEVERITY = (Status.FAIL, Status.WARN, Status.UNKNOWN, Status.PASS, Status.SKIP)
+
+
+class Impact(StrEnum):
+    """What a finding does to people. Only the first three may ``fail``; the others are at most ``warn``."""
+
+    UPLOAD = "upload"  # the web app's uploads fail
+    DISPLAY = "display"  # images do not show, or download instead of showing
+    EXPOSURE = "exposure"  # someone can read or write what they should not
+    SPEED = "speed"  # slower or costlier than needed
+    HYGIENE = "hygiene"  # nothing breaks today
+
+
+#: the impacts that break something, in the order a summary names them
+BREAKING = (Impact.UPLOAD, Impact.DISPLAY, Impact.EXPOSURE)
+
+
+def allowed_status(status: Status, impact: Impact) -> Status:
+    """`status`, at most ``warn`` when the impact breaks nothing (speed, hygiene)."""
+    return Status.WARN if status is Status.FAIL and impact not in BREAKING else status
 
 
 @dataclass(frozen=True)
@@ -108,6 +129,9 @@ class Remedy:
 
 @dataclass(frozen=True)
 class Finding:
+    """What one check found. ``impact`` None: the check's own (the runner fills it in); ``caused_by`` is computed by
+    the runner from the checks' ``depends_on`` (a judge never sets it); ``codes`` are the stable cause codes."""
+
     id: str
     status: Status
     title: str
@@ -115,15 +139,25 @@ class Finding:
     fix: str = ""  # exact JSON to apply and/or the AWS CLI command
     evidence: tuple[Exchange | ConfigRead, ...] = ()
     remedy: Remedy | None = None  # the fix as one call the console can make, when it is one
+    impact: Impact | None = None
+    caused_by: tuple[str, ...] = ()  # ids of the failing root-cause checks this finding follows from
+    codes: tuple[str, ...] = ()  # e.g. "cors.origin_missing", "grant.other_distribution"
 
     @property
     def hop(self) -> str:
         return self.id.split(".", 1)[0]
 
+    @property
+    def is_root(self) -> bool:
+        return not self.caused_by
+
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "status": str(self.status),
+            "impact": None if self.impact is None else str(self.impact),
+            "caused_by": list(self.caused_by),
+            "codes": list(self.codes),
             "title": self.title,
             "detail": self.detail,
             "fix": self.fix,
@@ -150,9 +184,26 @@ GATHERERS = frozenset(
 
 @dataclass(frozen=True)
 class Check:
-    """One registered check: a stable id, what it needs gathered, and the pure function judging it."""
+    """One registered check: a stable id, what it needs gathered, the pure function judging it, and its metadata
+    (written beside the judge, as Prowler keeps a metadata file per check; the README's tables are generated from it).
+
+    ``impact``: what its failure does to people (a finding may name another, e.g. a speed warning of a display
+    check); ``permissions``: the IAM read actions the console's identity needs for it; ``docs``: the AWS
+    documentation of the behaviour judged; ``depends_on``: the upstream checks whose failure leaves this one without
+    evidence or makes it fail too (the runner turns them into the findings' ``caused_by``).
+    """
 
     id: str
     title: str
     needs: frozenset[str]
     judge: Any  # Callable[[Evidence], Finding]; Any to keep this module free of an import cycle
+    _: KW_ONLY
+    impact: Impact
+    description: str  # what it judges, in the README's words (Markdown)
+    permissions: tuple[str, ...]
+    docs: str
+    depends_on: tuple[str, ...] = ()
+
+    @property
+    def hop(self) -> str:
+        return self.id.split(".", 1)[0]

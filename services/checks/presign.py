@@ -13,9 +13,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from services.checks.evidence import Evidence
-from services.checks.model import Check, Exchange, Finding, Status
+from services.checks.model import Check, Exchange, Finding, Impact, Status
 from services.checks.scrub import evidence_items as _evidence
-from services.checks.scrub import redacting
 from services.core.redact import REDACTED, redact_text, redact_url
 from services.pipeline.explain import explain_presign
 
@@ -146,7 +145,6 @@ def _is_2xx(exchange: Exchange | None) -> bool:
 # --- presign.reachable ------------------------------------------------------------------------------------
 
 
-@redacting
 def check_reachable(ev: Evidence) -> Finding:
     """The endpoint answers a well-formed request (``x-extension: png``) with something other than a 5xx."""
     ex = ev.presign_ok
@@ -318,7 +316,6 @@ def _judge_refusal(label: str, ex: Exchange | None, function: str, tally: _Tally
     )
 
 
-@redacting
 def check_contract(ev: Evidence) -> Finding:
     """The 200 reply keeps the contract; bad input gets a 4xx JSON error."""
     cid = "presign.contract"
@@ -502,7 +499,6 @@ def _one(query: dict[str, list[str]], name: str) -> str | None:
     return values[0] if values else None
 
 
-@redacting
 def check_url(ev: Evidence) -> Finding:
     """The presigned URL: https, the bucket's own endpoint, SigV4 in its region, a short life, Content-Type signed."""
     cid = "presign.url"
@@ -618,7 +614,6 @@ def _cors_fix(ev: Evidence, tally: _Tally, preflight_broken: bool, get_broken: b
         )
 
 
-@redacting
 def check_cors(ev: Evidence) -> Finding:
     """Each app origin may call the presign endpoint from a browser: preflight with x-extension, then the GET."""
     cid = "presign.cors"
@@ -648,14 +643,58 @@ def check_cors(ev: Evidence) -> Finding:
     return tally.finding(cid, f"Browsers on {', '.join(origins)} may call the presign endpoint", _evidence(*items))
 
 
+#: the checks of this hop, with their metadata (README's table is generated from it); HTTP only: no AWS reads
 CHECKS: tuple[Check, ...] = (
-    Check("presign.reachable", "Presign endpoint answers", frozenset({"presign"}), check_reachable),
-    Check("presign.contract", "Presign reply keeps the contract", frozenset({"presign"}), check_contract),
-    Check("presign.url", "Presigned URL is sound", frozenset({"presign"}), check_url),
+    Check(
+        "presign.reachable",
+        "Presign endpoint answers",
+        frozenset({"presign"}),
+        check_reachable,
+        impact=Impact.UPLOAD,
+        description="the endpoint answers, not 5xx; a 403 names stage/route/auth",
+        permissions=(),
+        docs="https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-troubleshooting-lambda.html",
+    ),
+    Check(
+        "presign.contract",
+        "Presign reply keeps the contract",
+        frozenset({"presign"}),
+        check_contract,
+        impact=Impact.UPLOAD,
+        description=(
+            'JSON `{"presignedUrl", "key"}` (+ `contentType`); a missing or bad `x-extension` gets a 4xx JSON '
+            "error, not a 5xx or a 200"
+        ),
+        permissions=(),
+        docs="https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html",
+        depends_on=("presign.reachable",),
+    ),
+    Check(
+        "presign.url",
+        "Presigned URL is sound",
+        frozenset({"presign"}),
+        check_url,
+        impact=Impact.UPLOAD,
+        description=(
+            "https, the configured bucket's endpoint and region, SigV4, expiry, whether Content-Type is signed, "
+            "session tokens"
+        ),
+        permissions=(),
+        docs="https://docs.aws.amazon.com/AmazonS3/latest/userguide/PresignedUrlUploadObject.html",
+        depends_on=("presign.contract",),
+    ),
     Check(
         "presign.cors",
         "Web app origins may call the presign endpoint",
         frozenset({"api_preflight", "presign"}),
         check_cors,
+        impact=Impact.UPLOAD,
+        description=(
+            "API preflight from each app origin with `x-extension, content-type`; the GET reply carries "
+            "`Access-Control-Allow-Origin`"
+        ),
+        permissions=(),
+        docs="https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-cors.html",
+        depends_on=("presign.reachable",),
     ),
 )

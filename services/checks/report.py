@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from services.checks.evidence import CheckTarget
-from services.checks.model import SEVERITY, Finding, Status
+from services.checks.model import BREAKING, SEVERITY, Finding, Status
 
 #: hops in pipeline order, with the titles the page and the Markdown use
 HOPS: tuple[tuple[str, str], ...] = (
@@ -36,6 +36,28 @@ class Report:
         found = Counter(str(f.status) for f in self.findings)
         return {str(status): found.get(str(status), 0) for status in SEVERITY}
 
+    def breaks(self) -> dict[str, int]:
+        """What breaks: the failing findings counted by impact (upload, display, exposure), each impact listed."""
+        found = Counter(str(f.impact) for f in self.findings if f.status == Status.FAIL)
+        return {str(impact): found.get(str(impact), 0) for impact in BREAKING}
+
+    def root_causes(self) -> list[Finding]:
+        """The failing findings that follow from no other failing check, in pipeline order."""
+        return [f for f in self.findings if f.status == Status.FAIL and f.is_root]
+
+    def consequences(self, root: Finding) -> list[Finding]:
+        """The findings that name `root` among their causes."""
+        return [f for f in self.findings if root.id in f.caused_by]
+
+    def summary_line(self) -> str:
+        """One line that leads with what breaks: ``breaks display (2), upload (1); 1 root cause; 3 fail, 15 pass``."""
+        broken = ", ".join(f"{impact} ({n})" for impact, n in self.breaks().items() if n)
+        counts = ", ".join(f"{n} {s}" for s, n in self.counts().items() if n)
+        if not broken:
+            return f"nothing breaks; {counts}"
+        roots = len(self.root_causes())
+        return f"breaks {broken}; {roots} root cause{'' if roots == 1 else 's'}; {counts}"
+
     def by_hop(self) -> list[tuple[str, str, list[Finding]]]:
         """(hop id, hop title, its findings) in pipeline order, hops without findings left out."""
         groups = []
@@ -60,20 +82,19 @@ class Report:
             "target": self.target.to_json(),
             "started_at": self.started_at.isoformat(),
             "duration_ms": round(self.duration_ms, 1),
-            "summary": self.counts(),
+            "summary": {"breaks": self.breaks(), "root_causes": [f.id for f in self.root_causes()], **self.counts()},
             "findings": [f.to_json() for f in self.findings],
         }
 
     def to_markdown(self) -> str:
         target = self.target
-        counts = ", ".join(f"{n} {s}" for s, n in self.counts().items() if n)
         lines = [
             "# Image pipeline check",
             "",
             f"- Presign endpoint: `{target.presign_url}`",
             f"- Bucket: `{target.bucket}` ({target.region or 'region from the AWS chain'})",
             f"- CDN: `{target.cdn_url}`",
-            f"- Run: {self.started_at.strftime('%Y-%m-%d %H:%M:%S %Z')}, {self.duration_ms / 1000:.1f} s — {counts}",
+            f"- Run: {self.started_at.strftime('%Y-%m-%d %H:%M:%S %Z')}, {self.duration_ms / 1000:.1f} s — {self.summary_line()}",
             "",
         ]
         for _hop, title, findings in self.by_hop():

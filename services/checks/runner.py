@@ -1,23 +1,33 @@
-"""The explicit registry of checks, and a run: gather what the selected checks need, then judge."""
+"""The explicit registry of checks, and a run: gather what the selected checks need, then judge.
+
+Three things happen here once, for every finding, whatever judge wrote it: the check's impact is filled in and a
+``fail`` that breaks nothing (speed, hygiene) becomes ``warn``; signatures and credentials are redacted; and
+``caused_by`` is computed from the checks' ``depends_on`` and the upstream findings' statuses.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from services.checks import bucket, cdn, lambda_role, presign, upload
 from services.checks.evidence import Evidence
 from services.checks.gather import Clients, gather
-from services.checks.model import Check, Finding, Status
+from services.checks.model import Check, Finding, Status, allowed_status
 from services.checks.report import Report
+from services.checks.scrub import redact_finding
 from services.core.errors import ConfigError
-from services.core.redact import redact_text
 from services.core.settings import Settings
 
 #: every check, in pipeline order: endpoint, role, bucket, upload, CDN
 REGISTRY: tuple[Check, ...] = (*presign.CHECKS, *lambda_role.CHECKS, *bucket.CHECKS, *upload.CHECKS, *cdn.CHECKS)
 CHECK_IDS: tuple[str, ...] = tuple(check.id for check in REGISTRY)
+BY_ID: Mapping[str, Check] = {check.id: check for check in REGISTRY}
+
+#: statuses that can follow from an upstream failure (a pass or a skip follows from nothing)
+_CONSEQUENCES = (Status.FAIL, Status.WARN, Status.UNKNOWN)
 
 
 def select(only: Sequence[str] | None = None) -> tuple[Check, ...]:
@@ -31,16 +41,55 @@ def select(only: Sequence[str] | None = None) -> tuple[Check, ...]:
 
 
 def judge(check: Check, evidence: Evidence) -> Finding:
-    """A check's finding; a check that breaks says so as ``unknown`` instead of taking the report down."""
+    """A check's finding, with its impact, the status that impact allows, and everything redacted; a check that
+    breaks says so as ``unknown`` instead of taking the report down."""
     try:
-        return check.judge(evidence)
+        found: Finding = check.judge(evidence)
     except Exception as err:  # noqa: BLE001 - a bug in one judge must not hide the other findings; it is named
-        return Finding(
+        found = Finding(
             check.id,
             Status.UNKNOWN,
             f"{check.title}: could not be evaluated",
-            redact_text(f"internal error in the check: {type(err).__name__}: {err}"),
+            f"internal error in the check: {type(err).__name__}: {err}",
+            codes=("check.internal_error",),
         )
+    impact = found.impact or check.impact
+    return redact_finding(replace(found, impact=impact, status=allowed_status(found.status, impact)))
+
+
+def attribute_causes(findings: Sequence[Finding], checks: Sequence[Check] = REGISTRY) -> tuple[Finding, ...]:
+    """The findings with ``caused_by``: for a fail, warn or unknown, the root causes among its upstream checks.
+
+    Walking ``depends_on``: a failing upstream is named, unless it follows from failing checks itself (then those
+    are named: only a root is a root); a passing upstream ends the walk; an upstream that is neither (unknown, warn,
+    skip, or not run) is walked through, since what it could not look at may have failed further up.
+    """
+    by_id = {f.id: f for f in findings}
+    depends = {c.id: c.depends_on for c in (*REGISTRY, *checks)}
+    order = {cid: n for n, cid in enumerate(depends)}
+    memo: dict[str, tuple[str, ...]] = {}
+
+    def roots_above(cid: str, path: frozenset[str]) -> tuple[str, ...]:
+        if cid in memo:
+            return memo[cid]
+        found: set[str] = set()
+        for up in depends.get(cid, ()):
+            if up in path:
+                continue  # a cycle is a registry bug (a test forbids it); never loop on one
+            upstream = by_id.get(up)
+            if upstream is not None and upstream.status is Status.PASS:
+                continue
+            above = roots_above(up, path | {up})
+            if upstream is not None and upstream.status is Status.FAIL:
+                found.update(above or (up,))
+            else:
+                found.update(above)
+        memo[cid] = tuple(sorted(found, key=lambda i: order.get(i, len(order))))
+        return memo[cid]
+
+    return tuple(
+        replace(f, caused_by=roots_above(f.id, frozenset({f.id}))) if f.status in _CONSEQUENCES else f for f in findings
+    )
 
 
 def run_checks(settings: Settings, only: Sequence[str] | None = None, clients: Clients | None = None) -> Report:
@@ -49,5 +98,5 @@ def run_checks(settings: Settings, only: Sequence[str] | None = None, clients: C
     started, clock = datetime.now(UTC), time.perf_counter()
     needs = frozenset().union(*(check.needs for check in checks))
     evidence = gather(settings, needs, clients)
-    findings = tuple(judge(check, evidence) for check in checks)
+    findings = attribute_causes([judge(check, evidence) for check in checks], checks)
     return Report(evidence.target, findings, started, (time.perf_counter() - clock) * 1000)

@@ -1,13 +1,11 @@
-"""The last line of defence: no signature, credential or token leaves a check, whatever it quoted."""
+"""The last line of defence: no signature, credential or token leaves a check, whatever it quoted. The runner
+applies `redact_finding` to every finding (``services/checks/runner.py``); judges do not redact themselves."""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from dataclasses import replace
 from typing import TypeVar
 
-from services.checks.evidence import Evidence
 from services.checks.model import Exchange, Finding
 from services.core.redact import redact_text, redact_url
 
@@ -38,16 +36,6 @@ T = TypeVar("T")
 
 
 def evidence_items(*items: T | None) -> tuple[T, ...]:
-    """A finding's evidence: the items present. Not scrubbed here: a ``@redacting`` judge scrubs its finding's
-    evidence once, on the way out (scrubbing here too did it twice)."""
+    """A finding's evidence: the items present. Not scrubbed here: the runner redacts every finding once, on the
+    way out (``services/checks/runner.py``)."""
     return tuple(item for item in items if item is not None)
-
-
-def redacting(judge: Callable[[Evidence], Finding]) -> Callable[[Evidence], Finding]:
-    """The judge, with its finding redacted."""
-
-    @functools.wraps(judge)
-    def judged(ev: Evidence) -> Finding:
-        return redact_finding(judge(ev))
-
-    return judged

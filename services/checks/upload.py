@@ -12,9 +12,8 @@ from urllib.parse import urlsplit
 
 from services.checks.denied import denied_finding
 from services.checks.evidence import Canary, Evidence
-from services.checks.model import Check, ConfigRead, Exchange, Finding, ReadState, Status
+from services.checks.model import Check, ConfigRead, Exchange, Finding, Impact, ReadState, Status
 from services.checks.scrub import evidence_items as _evidence
-from services.checks.scrub import redacting
 from services.core.redact import redact_text, redact_url
 from services.pipeline.explain import (
     AwsErrorBody,
@@ -181,7 +180,6 @@ def _cdn_fix(ev: Evidence, key: str | None) -> str:
     )
 
 
-@redacting
 def check_roundtrip(ev: Evidence) -> Finding:
     """presign → PUT with the signed type → the CDN serves back identical bytes; else the first broken hop."""
     cid = "upload.roundtrip"
@@ -228,6 +226,7 @@ def check_roundtrip(ev: Evidence) -> Finding:
             redact_text(f"GET {redact_url(cdn.url)} → {_answer(cdn)}. {cause}"),
             fix,
             evidence,
+            impact=Impact.DISPLAY,  # the upload worked: what breaks is showing the image
         )
     if not canary.sha256 or not canary.cdn_body_sha256:
         return Finding(
@@ -248,6 +247,7 @@ def check_roundtrip(ev: Evidence) -> Finding:
             f"{cdn.header('X-Cache')!r}). The CDN may serve a stale or other object under this key, or re-encode it.",
             _cdn_fix(ev, key).split("Then clear the cached error:\n", 1)[-1],
             evidence,
+            impact=Impact.DISPLAY,
         )
     return Finding(
         cid,
@@ -348,7 +348,6 @@ def _signature_mismatch(ev: Evidence, canary: Canary, put: Exchange) -> Finding:
     )
 
 
-@redacting
 def check_content_type(ev: Evidence) -> Finding:
     """The Content-Type the web app sends is the one the function signed (S3 refuses any other)."""
     cid = "upload.content_type"
@@ -429,7 +428,6 @@ def _recopy_commands(bucket: str) -> str:
     )
 
 
-@redacting
 def check_stored_type(ev: Evidence) -> Finding:
     """S3 stored the object as image/*, so opening its URL shows the image."""
     cid = "upload.stored_type"
@@ -520,7 +518,47 @@ def check_stored_type(ev: Evidence) -> Finding:
 
 
 CHECKS: tuple[Check, ...] = (
-    Check("upload.roundtrip", "Canary upload round trip", frozenset({"canary"}), check_roundtrip),
-    Check("upload.content_type", "Web app sends the signed Content-Type", frozenset({"canary"}), check_content_type),
-    Check("upload.stored_type", "Objects are stored as image/*", frozenset({"canary"}), check_stored_type),
+    Check(
+        "upload.roundtrip",
+        "Canary upload round trip",
+        frozenset({"canary"}),
+        check_roundtrip,
+        impact=Impact.UPLOAD,
+        description="canary: presign, PUT with the signed type, identical bytes back through the CDN",
+        permissions=(),
+        docs="https://docs.aws.amazon.com/AmazonS3/latest/userguide/PresignedUrlUploadObject.html",
+        depends_on=(
+            "presign.reachable",
+            "presign.contract",
+            "presign.url",
+            "lambda.role_put",
+            "upload.content_type",
+            "bucket.cdn_read_grant",
+        ),
+    ),
+    Check(
+        "upload.content_type",
+        "Web app sends the signed Content-Type",
+        frozenset({"canary"}),
+        check_content_type,
+        impact=Impact.UPLOAD,
+        description=(
+            "on `SignatureDoesNotMatch`, which Content-Type was signed; and whether the web app "
+            "(`PIPELINE_CLIENT_CONTENT_TYPE`) sends it"
+        ),
+        permissions=(),
+        docs="https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html",
+        depends_on=("presign.contract",),
+    ),
+    Check(
+        "upload.stored_type",
+        "Objects are stored as image/*",
+        frozenset({"canary"}),
+        check_stored_type,
+        impact=Impact.DISPLAY,
+        description="stored as `image/*`, not `application/*` or `binary/octet-stream`",
+        permissions=("s3:GetObject",),
+        docs="https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingMetadata.html#SysMetadata",
+        depends_on=("upload.roundtrip",),
+    ),
 )

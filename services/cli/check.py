@@ -21,6 +21,8 @@ def print_finding(finding: Finding, out: TextIO) -> None:
     print(f"{str(finding.status).upper():8}{finding.id:28}{finding.title}", file=out)
     if finding.status not in (Status.FAIL, Status.WARN, Status.UNKNOWN):
         return
+    if finding.caused_by:
+        print(f"{'':8}caused by {', '.join(finding.caused_by)}", file=out)
     for line in finding.detail.splitlines():
         print(f"{'':8}{line}", file=out)
     if finding.fix:  # an unknown finding's fix is the grant the console's own identity needs
@@ -38,8 +40,7 @@ def print_report(report: Report, out: TextIO) -> None:
         print(f"== {title}", file=out)
         for finding in findings:
             print_finding(finding, out)
-    counts = ", ".join(f"{n} {s}" for s, n in report.counts().items() if n)
-    print(f"-- {len(report.findings)} checks in {report.duration_ms / 1000:.1f} s: {counts}", file=out)
+    print(f"-- {len(report.findings)} checks in {report.duration_ms / 1000:.1f} s: {report.summary_line()}", file=out)
 
 
 def _apply_fix(args: argparse.Namespace, target: Target, out: TextIO) -> int:
