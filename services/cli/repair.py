@@ -11,11 +11,19 @@ import argparse
 import json
 import sys
 import time
+from datetime import UTC, datetime
+from itertools import islice
 from typing import TextIO
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from services.cli.common import EXIT_FAILED, EXIT_USAGE, Command, at_least_one
+from services.core.clients import make_client
 from services.core.errors import ConfigError, ConsoleError
+from services.core.settings import Settings
 from services.pipeline import browse
+from services.pipeline.repair import batch
+from services.pipeline.repair.checkpoint import default_state_dir
 from services.pipeline.repair.run import (
     DEFAULT_WORKERS,
     ConfirmationMismatch,
@@ -25,6 +33,7 @@ from services.pipeline.repair.run import (
     repair_clients,
     run_repair,
 )
+from services.pipeline.repair.scan import iter_listing
 from services.runtime import Target
 
 #: how often progress is printed when stderr is not a terminal (a CI log)
@@ -81,6 +90,58 @@ def _print_human(report: RepairReport, out: TextIO) -> None:
         print(f"note: {note}", file=out)
 
 
+def _account_id(settings: Settings, given: str | None) -> str:
+    if given:
+        return given
+    try:
+        return str(make_client("sts", settings.aws).get_caller_identity()["Account"])
+    except (ClientError, BotoCoreError) as err:
+        raise ConfigError(f"could not learn the AWS account ({type(err).__name__}): pass --account-id") from err
+
+
+def _run_batch(args: argparse.Namespace, settings: Settings, options: RepairOptions, out: TextIO) -> int:
+    """--batch-job: the scan writes manifests; the jobs are printed (a plan) or created (--apply)."""
+    account = _account_id(settings, args.account_id)
+    role = args.role_arn or f"arn:aws:iam::{account}:role/REPLACE-with-the-batch-operations-role"
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    s3, _ = repair_clients(settings, args.workers)
+    printer = _ProgressPrinter(sys.stderr)
+    plan = batch.batch_repair(
+        s3,
+        settings,
+        options,
+        directory=default_state_dir() / "jobs" / stamp,
+        account_id=account,
+        role_arn=role,
+        report_bucket=args.report_bucket,
+        create=args.apply,
+        s3control=make_client("s3control", settings.aws) if args.apply else None,
+        confirm=args.confirm,
+        confirm_profile=args.confirm_profile,
+        on_progress=printer,
+    )
+    printer.done()
+    body = plan.report.to_json() | {"batch": plan.to_json()}
+    if args.json:
+        print(json.dumps(body), file=out)
+    else:
+        _print_human(plan.report, out)
+        for job in plan.jobs:
+            what = f"job {job.job_id} created (confirm it to run)" if job.job_id else job.error or "request:"
+            print(f"{job.manifest.objects:,} objects -> {job.manifest.target.content_type}: {what}", file=out)
+            if not job.job_id:
+                print(json.dumps(job.to_json()["request"], indent=2), file=out)
+        print(f"manifests in {plan.directory}", file=out)
+    return plan.exit_code
+
+
+def _too_many_for_here(args: argparse.Namespace, settings: Settings) -> int | None:
+    """With --apply and no --batch-job: refuse when the prefix holds --batch-threshold keys or more."""
+    s3, _ = repair_clients(settings, 1)
+    seen = sum(1 for _ in islice(iter_listing(s3, settings.bucket, args.prefix), args.batch_threshold))
+    return seen if seen >= args.batch_threshold else None
+
+
 def run(args: argparse.Namespace, target: Target, out: TextIO) -> int:
     settings = target.settings
     options = RepairOptions(
@@ -91,6 +152,22 @@ def run(args: argparse.Namespace, target: Target, out: TextIO) -> int:
         limit=args.limit,
         wildcard=args.wildcard_invalidation,
     )
+    try:
+        if args.batch_job:
+            return _run_batch(args, settings, options, out)
+        if args.apply and (seen := _too_many_for_here(args, settings)) is not None:
+            print(
+                f"error: {seen:,} objects or more under the prefix (--batch-threshold): one machine should not copy "
+                "them; use --batch-job (an S3 Batch Operations job), or a narrower --prefix",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+    except (browse.WritesDisabled, ConfirmationMismatch, ConfigError, batch.InvalidJobRequest) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except ConsoleError as err:
+        print(browse.cli_error(err), file=sys.stderr)
+        return EXIT_FAILED
     printer = _ProgressPrinter(sys.stderr)
     s3, cloudfront = repair_clients(settings, args.workers)
     try:
@@ -129,6 +206,9 @@ def validate(args: argparse.Namespace) -> None:
         raise ConfigError("--apply needs --confirm BUCKET (the bucket's name, typed)")
     if args.confirm and not args.apply:
         raise ConfigError("--confirm goes with --apply")
+    at_least_one("--batch-threshold", args.batch_threshold)
+    if args.batch_job and args.apply and not args.role_arn:
+        raise ConfigError("--batch-job --apply needs --role-arn (the IAM role S3 Batch Operations runs the jobs as)")
     value = args.cache_control
     if value is not None and (not value.strip() or not value.isascii() or not value.isprintable()):
         raise ConfigError(f"--cache-control {value!r} is not a header value (printable ASCII, not empty)")
@@ -144,6 +224,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--confirm", default=None, metavar="BUCKET", help="the bucket's name, typed, with --apply")
     parser.add_argument(
         "--confirm-profile", default=None, metavar="NAME", help="on a production profile: its name, typed, as well"
+    )
+    parser.add_argument(
+        "--batch-job",
+        action="store_true",
+        help="build S3 Batch Operations jobs (one per label set) from the scan: printed, or created with --apply",
+    )
+    parser.add_argument("--role-arn", default=None, help="with --batch-job --apply: the role the jobs run as")
+    parser.add_argument("--account-id", default=None, help="with --batch-job: the account (default: STS says)")
+    parser.add_argument(
+        "--report-bucket", default=None, help="with --batch-job: manifests and reports (default: the bucket)"
+    )
+    parser.add_argument(
+        "--batch-threshold",
+        type=int,
+        default=batch.BATCH_THRESHOLD,
+        help=f"--apply refuses at this many keys or more: use --batch-job (default {batch.BATCH_THRESHOLD:,})",
     )
     parser.add_argument(
         "--wildcard-invalidation",

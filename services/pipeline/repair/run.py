@@ -23,7 +23,7 @@ from services.pipeline.browse import display_key, invalidation_path, require_wri
 from services.pipeline.repair.apply import Outcome, fix_object
 from services.pipeline.repair.cdn import Invalidator, wildcard_path
 from services.pipeline.repair.checkpoint import Checkpoint, checkpoint_name, default_state_dir
-from services.pipeline.repair.decide import FIX, Planned, Tally, decide
+from services.pipeline.repair.decide import FIX, ObjectState, Planned, Tally, decide
 from services.pipeline.repair.scan import Counter, Listed, Pacer, iter_listing, read_state
 
 DEFAULT_WORKERS = 16
@@ -178,15 +178,17 @@ class _Run:
     checkpoint: Checkpoint | None
     invalidator: Invalidator | None
 
-    def work(self, listed: Listed) -> tuple[Planned, Outcome | None]:
+    sink: Callable[[ObjectState, Planned], None] | None = None
+
+    def work(self, listed: Listed) -> tuple[ObjectState, Planned, Outcome | None]:
         """Runs in a worker thread: read the object, decide, and (applying) fix it."""
         state = read_state(self.s3, self.bucket, listed, self.pacer)
         planned = decide(state, self.options.cache_control)
         if not self.options.apply or planned.action != FIX:
-            return planned, None
+            return state, planned, None
         if self.checkpoint is not None:
             self.checkpoint.note(invalidation_path(listed.key))
-        return planned, fix_object(self.s3, self.bucket, state, planned, self.pacer)
+        return state, planned, fix_object(self.s3, self.bucket, state, planned, self.pacer)
 
 
 def run_repair(
@@ -201,11 +203,13 @@ def run_repair(
     stop: threading.Event | None = None,
     state_dir: Path | None = None,
     pacer: Pacer | None = None,
+    sink: Callable[[ObjectState, Planned], None] | None = None,
 ) -> RepairReport:
     """Scan the objects under ``options.prefix``; plan (the default) or, with ``options.apply``, fix them.
 
     Applying needs writes on (``PIPELINE_ALLOW_WRITES``; WritesDisabled otherwise) and ``confirm`` equal to the
     bucket's name, and on a production profile ``confirm_profile`` equal to its name (ConfirmationMismatch). An applying run continues from its checkpoint, if one was left.
+    ``sink`` sees every scanned object and its verdict, in the calling thread (the Batch Operations manifests).
     Raises BrowseError when the bucket cannot be listed; per-object failures are in the report.
     """
     if options.apply:
@@ -221,7 +225,7 @@ def run_repair(
         if options.wildcard:
             invalidator.wildcard = wildcard_path(options.prefix)
     start_after = _resume(checkpoint, options, tally, invalidator, report)
-    run = _Run(s3, settings.bucket, options, pacer, checkpoint, invalidator)
+    run = _Run(s3, settings.bucket, options, pacer, checkpoint, invalidator, sink)
     started = time.monotonic()
     counter = Counter(s3, settings.bucket, options.prefix, start_after)
     resumed_scanned = tally.scanned
@@ -286,15 +290,17 @@ def _drive(
 ) -> bool:
     """The scan loop, in the calling thread; returns whether it stopped before the end."""
     mark = _Watermark(start_after)
-    inflight: dict[Future[tuple[Planned, Outcome | None]], int] = {}
+    inflight: dict[Future[tuple[ObjectState, Planned, Outcome | None]], int] = {}
     last_save = last_progress = time.monotonic()
     bound = max(2, run.options.workers * 2)
 
-    def settle(done: set[Future[tuple[Planned, Outcome | None]]]) -> None:
+    def settle(done: set[Future[tuple[ObjectState, Planned, Outcome | None]]]) -> None:
         for future in done:
             seq = inflight.pop(future)
-            planned, outcome = future.result()
+            state, planned, outcome = future.result()
             tally.count(planned)
+            if run.sink is not None:
+                run.sink(state, planned)
             if outcome is not None:
                 tally.outcome(outcome.key, outcome.result, outcome.reason, outcome.code)
                 path = invalidation_path(outcome.key)
