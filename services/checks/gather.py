@@ -1,8 +1,10 @@
 """Gather the evidence the checks judge: HTTP probes and AWS configuration reads, run concurrently.
 
-Nothing here decides anything. Every probe has a timeout; every AWS read is translated into a
-``ConfigRead`` (ok / missing / denied / error) so that a denied read can never pass for a
-misconfiguration. Presigned URLs are redacted before they are stored as evidence.
+Nothing here decides anything. Every probe goes through the transport (an overall deadline, a bounded body);
+every AWS read is translated into a ``ConfigRead`` (ok / missing / denied / error) so that a denied read can never
+pass for a misconfiguration. The run as a whole has a deadline too (``Budget``): a hop that drips a byte a second
+or never answers is recorded as such, and the run still ends in time. Presigned URLs are redacted before they are
+stored as evidence.
 """
 
 from __future__ import annotations
@@ -11,12 +13,11 @@ import hashlib
 import io
 import json
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -28,11 +29,17 @@ from services.checks.model import ConfigRead, Exchange, ReadState
 from services.core.clients import make_client, shared_client
 from services.core.redact import redact_text, redact_url
 from services.core.settings import Settings
-from services.core.transport import TIMEOUT, new_session
+from services.core.transport import PROBE_DEADLINE, Deadline, DeadlineExceeded, attempt, new_session
 from services.pipeline.presign import client_content_type
 from services.pipeline.upload import cdn_object_url
 
 BODY_LIMIT = 4096
+#: the most of a reply body a probe reads: more than any answer it needs (a presign grant, the 8×8 canary PNG, an
+#: S3 or CloudFront error document); a longer body is cut here, never downloaded whole
+PROBE_BODY_LIMIT = 256 * 1024
+#: seconds the whole check run may take (``python -m services check --deadline``): the page stays usable even
+#: when a hop drips its answer a byte at a time
+CHECK_DEADLINE = 30.0
 MISSING_CODES = frozenset(
     {
         "NoSuchCORSConfiguration",
@@ -73,6 +80,68 @@ def target_of(settings: Settings) -> CheckTarget:
     )
 
 
+# --- the run's deadline -------------------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+class RunDeadlineExceeded(DeadlineExceeded):
+    """The check run's own deadline passed before this request or read could finish (or start)."""
+
+    def __init__(self, seconds: float) -> None:
+        Exception.__init__(self, f"no answer within the check run's {seconds:g} s deadline")
+        self.seconds = seconds
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How long a check run may take as a whole (``run``), and each of its HTTP probes at most (``probe_s``).
+
+    Probes are cut off by the transport when their deadline passes (whatever stage they are at); an AWS read,
+    which botocore makes with per-read timeouts only, is waited for until the run's deadline and then given up
+    (``call``). So every gatherer ends by the run's deadline, and the evidence says which hop did not answer.
+    """
+
+    run: Deadline = field(default_factory=lambda: Deadline(CHECK_DEADLINE))
+    probe_s: float = PROBE_DEADLINE
+
+    @classmethod
+    def of(cls, seconds: float = CHECK_DEADLINE, probe_s: float = PROBE_DEADLINE) -> Budget:
+        """A budget starting now: ``seconds`` for the run, each probe at most ``probe_s`` of it."""
+        return cls(Deadline(seconds), probe_s)
+
+    def probe_deadline(self) -> float:
+        """The next probe's deadline: ``probe_s``, or what is left of the run; RunDeadlineExceeded when nothing is."""
+        left = self.run.remaining()
+        if left <= 0:
+            raise RunDeadlineExceeded(self.run.seconds)
+        return min(self.probe_s, left)
+
+    def call(self, fn: Callable[[], T]) -> T:
+        """``fn()`` (an AWS call), waited for until the run's deadline; then RunDeadlineExceeded.
+
+        botocore has no overall deadline (its read timeout is per read, and it retries), so the call runs on a
+        daemon thread of its own: given up at the deadline, it ends when botocore gives up, in the background,
+        and never holds up the run, the page or the CLI's exit.
+        """
+        left = self.run.remaining()
+        if left <= 0:
+            raise RunDeadlineExceeded(self.run.seconds)
+        future: Future[T] = Future()
+
+        def work() -> None:
+            try:
+                future.set_result(fn())
+            except BaseException as err:  # noqa: BLE001 - handed to the waiting thread, which re-raises it
+                future.set_exception(err)
+
+        threading.Thread(target=work, name="aws-read", daemon=True).start()
+        try:
+            return future.result(timeout=left)
+        except TimeoutError as err:
+            raise RunDeadlineExceeded(self.run.seconds) from err
+
+
 # --- HTTP ---------------------------------------------------------------------------------------
 
 
@@ -88,30 +157,35 @@ def probe(
     url: str,
     headers: Mapping[str, str] | None = None,
     data: bytes | None = None,
+    budget: Budget | None = None,
 ) -> tuple[Exchange, bytes]:
-    """One HTTP exchange, never raising; returns the evidence and the raw body."""
-    started = time.perf_counter()
+    """One HTTP exchange within ``budget`` (a fresh one when None), never raising; the evidence and the raw body
+    (at most PROBE_BODY_LIMIT bytes of it)."""
+    budget = budget or Budget()
     sent = dict(headers or {})
     try:
-        reply = session.request(method, url, headers=sent, data=data, timeout=TIMEOUT, allow_redirects=False)
-    except requests.RequestException as err:
-        ms = round((time.perf_counter() - started) * 1000, 1)
-        return Exchange(
-            method, redact_url(url), sent, None, {}, "", redact_text(f"{type(err).__name__}: {err}"), ms
-        ), b""
-    ms = round((time.perf_counter() - started) * 1000, 1)
-    body = reply.content
+        deadline_s = budget.probe_deadline()
+    except RunDeadlineExceeded as err:
+        error = f"not sent: the check run's {err.seconds:g} s deadline had passed"
+        return Exchange(method, redact_url(url), sent, None, {}, "", error, 0.0), b""
+    outcome = attempt(session, method, url, headers=sent, deadline_s=deadline_s, limit=PROBE_BODY_LIMIT, data=data)
+    if outcome.answer is None:
+        if isinstance(outcome.failure, DeadlineExceeded) and deadline_s < budget.probe_s:
+            outcome = replace(outcome, failure=RunDeadlineExceeded(budget.run.seconds))  # the run's, not a remnant
+        error = redact_text(outcome.error or "no answer")
+        return Exchange(method, redact_url(url), sent, None, {}, "", error, outcome.ms), b""
+    answer = outcome.answer
     exchange = Exchange(
         method,
         redact_url(url),
         sent,
-        reply.status_code,
-        dict(reply.headers),
-        _text(body, reply.headers.get("Content-Type")),
+        answer.status,
+        dict(answer.headers),
+        _text(answer.body, answer.headers.get("Content-Type")),
         None,
-        ms,
+        outcome.ms,
     )
-    return exchange, body
+    return exchange, answer.body
 
 
 # --- AWS reads ----------------------------------------------------------------------------------
@@ -125,11 +199,11 @@ class CallFailed(Exception):
         self.call, self.error, self.resource = call, error, resource
 
 
-def step(call: str, fn: Callable[[], Any], resource: str | None = None) -> Any:
-    """One call of a multi-call read (``read`` reports a failure under this call's name)."""
+def step(call: str, fn: Callable[[], Any], resource: str | None = None, budget: Budget | None = None) -> Any:
+    """One call of a multi-call read (``read`` reports a failure under this call's name), within ``budget``."""
     try:
-        return fn()
-    except (ClientError, BotoCoreError, ValueError) as err:
+        return fn() if budget is None else budget.call(fn)
+    except (ClientError, BotoCoreError, ValueError, RunDeadlineExceeded) as err:
         raise CallFailed(call, err, resource) from err
 
 
@@ -147,6 +221,8 @@ def failed_read(call: str, err: Exception, resource: str | None = None) -> Confi
         )
         message = str(error.get("Message", "")) or _status_text(err)
         return ConfigRead(call, state, None, code, redact_text(message), resource)
+    if isinstance(err, RunDeadlineExceeded):
+        return ConfigRead(call, ReadState.ERROR, None, "DeadlineExceeded", str(err), resource)
     return ConfigRead(call, ReadState.ERROR, None, type(err).__name__, redact_text(str(err)), resource)
 
 
@@ -156,13 +232,14 @@ def _status_text(err: ClientError) -> str:
     return f"HTTP {status} (a HEAD reply has no error body)" if status else ""
 
 
-def read(call: str, fn: Callable[[], Any], resource: str | None = None) -> ConfigRead:
-    """Run one AWS read and say what came of it, translating errors at this boundary."""
+def read(call: str, fn: Callable[[], Any], resource: str | None = None, budget: Budget | None = None) -> ConfigRead:
+    """Run one AWS read (within ``budget``'s run deadline, when given) and say what came of it, translating errors
+    at this boundary."""
     try:
-        return ConfigRead(call, ReadState.OK, fn(), resource=resource)
+        return ConfigRead(call, ReadState.OK, fn() if budget is None else budget.call(fn), resource=resource)
     except CallFailed as failed:
         return failed_read(failed.call, failed.error, failed.resource or resource)
-    except (ClientError, BotoCoreError, ValueError) as err:
+    except (ClientError, BotoCoreError, ValueError, RunDeadlineExceeded) as err:
         return failed_read(call, err, resource)
 
 
@@ -216,11 +293,14 @@ def probe_each(
     url: str,
     header_sets: Sequence[Mapping[str, str]],
     in_flight: int = PROBES_IN_FLIGHT,
+    budget: Budget | None = None,
 ) -> list[Exchange]:
     """One probe per header set, at most ``in_flight`` at once: the first on ``session``, the others on one
-    session per helper thread (sessions are not shared across threads). Exchanges in the order of ``header_sets``."""
+    session per helper thread (sessions are not shared across threads). Exchanges in the order of ``header_sets``.
+    All within one ``budget`` (a fresh one when None)."""
+    budget = budget or Budget()
     if len(header_sets) <= 1 or in_flight <= 1:
-        return [probe(session, method, url, headers)[0] for headers in header_sets]
+        return [probe(session, method, url, headers, budget=budget)[0] for headers in header_sets]
     local, opened = threading.local(), []
 
     def alone(headers: Mapping[str, str]) -> Exchange:
@@ -228,19 +308,19 @@ def probe_each(
         if own is None:
             own = local.session = new_session()
             opened.append(own)
-        return probe(own, method, url, headers)[0]
+        return probe(own, method, url, headers, budget=budget)[0]
 
     try:
         with ThreadPoolExecutor(max_workers=in_flight - 1, thread_name_prefix="probe") as pool:  # + this thread
             rest = pool.map(alone, header_sets[1:])
-            first = probe(session, method, url, header_sets[0])[0]
+            first = probe(session, method, url, header_sets[0], budget=budget)[0]
             return [first, *rest]
     finally:
         for own in opened:
             own.close()
 
 
-def gather_presign(settings: Settings, session: requests.Session, clients: Clients) -> dict[str, Any]:
+def gather_presign(settings: Settings, session: requests.Session, clients: Clients, budget: Budget) -> dict[str, Any]:
     origins = list(settings.app_origins)
     ok, missing, bad, *with_origin = probe_each(
         session,
@@ -253,6 +333,7 @@ def gather_presign(settings: Settings, session: requests.Session, clients: Clien
             *({"x-extension": PROBE_EXTENSION, "Origin": origin} for origin in origins),
         ],
         in_flight=PRESIGN_CALLS_IN_FLIGHT,
+        budget=budget,
     )
     return {
         "presign_ok": ok,
@@ -262,23 +343,30 @@ def gather_presign(settings: Settings, session: requests.Session, clients: Clien
     }
 
 
-def gather_api_preflight(settings: Settings, session: requests.Session, clients: Clients) -> dict[str, Any]:
+def gather_api_preflight(
+    settings: Settings, session: requests.Session, clients: Clients, budget: Budget
+) -> dict[str, Any]:
     headers = {"Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "x-extension,content-type"}
     origins = list(settings.app_origins)
-    preflights = probe_each(session, "OPTIONS", settings.presign_url, [{**headers, "Origin": o} for o in origins])
+    preflights = probe_each(
+        session, "OPTIONS", settings.presign_url, [{**headers, "Origin": o} for o in origins], budget=budget
+    )
     return {"api_preflights": dict(zip(origins, preflights, strict=True))}
 
 
-def gather_bucket_config(settings: Settings, session: requests.Session, clients: Clients) -> dict[str, Any]:
+def gather_bucket_config(
+    settings: Settings, session: requests.Session, clients: Clients, budget: Budget
+) -> dict[str, Any]:
     bucket, s3 = settings.bucket, clients.s3
     arn = f"arn:aws:s3:::{bucket}"
     return {
-        "bucket_cors": read("s3:GetBucketCors", lambda: s3.get_bucket_cors(Bucket=bucket)["CORSRules"], arn),
-        "bucket_policy": read("s3:GetBucketPolicy", lambda: s3.get_bucket_policy(Bucket=bucket)["Policy"], arn),
+        "bucket_cors": read("s3:GetBucketCors", lambda: s3.get_bucket_cors(Bucket=bucket)["CORSRules"], arn, budget),
+        "bucket_policy": read("s3:GetBucketPolicy", lambda: s3.get_bucket_policy(Bucket=bucket)["Policy"], arn, budget),
         "public_access_block": read(
             "s3:GetBucketPublicAccessBlock",
             lambda: s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"],
             arn,
+            budget,
         ),
     }
 
@@ -289,11 +377,15 @@ def object_url(clients: Clients, bucket: str, key: str) -> str:
     return urlunsplit(urlsplit(signed)._replace(query=""))
 
 
-def gather_bucket_preflight(settings: Settings, session: requests.Session, clients: Clients) -> dict[str, Any]:
+def gather_bucket_preflight(
+    settings: Settings, session: requests.Session, clients: Clients, budget: Budget
+) -> dict[str, Any]:
     url = object_url(clients, settings.bucket, "cors-preflight-probe.png")
     headers = {"Access-Control-Request-Method": "PUT", "Access-Control-Request-Headers": "content-type"}
     origins = list(settings.app_origins)
-    preflights = probe_each(session, "OPTIONS", url, [{**headers, "Origin": origin} for origin in origins])
+    preflights = probe_each(
+        session, "OPTIONS", url, [{**headers, "Origin": origin} for origin in origins], budget=budget
+    )
     return {"bucket_preflights": dict(zip(origins, preflights, strict=True)), "object_url": url}
 
 
@@ -311,8 +403,10 @@ def _grant(body: bytes) -> dict[str, Any]:
     return doc if isinstance(doc, dict) else {}
 
 
-def gather_canary(settings: Settings, session: requests.Session, clients: Clients) -> dict[str, Any]:
-    presign_exchange, body = probe(session, "GET", settings.presign_url, {"x-extension": PROBE_EXTENSION})
+def gather_canary(settings: Settings, session: requests.Session, clients: Clients, budget: Budget) -> dict[str, Any]:
+    presign_exchange, body = probe(
+        session, "GET", settings.presign_url, {"x-extension": PROBE_EXTENSION}, budget=budget
+    )
     grant = _grant(body) if presign_exchange.status == 200 else {}
     url, key = grant.get("presignedUrl"), grant.get("key")
     client_type = client_content_type(settings.client_content_type, PROBE_EXTENSION, "image/png")
@@ -320,20 +414,31 @@ def gather_canary(settings: Settings, session: requests.Session, clients: Client
         return {"canary": Canary(presign=presign_exchange, client_content_type=client_type)}
     signed = grant.get("contentType") if isinstance(grant.get("contentType"), str) else None
     data = canary_png()
-    put, _ = probe(session, "PUT", url, {"Content-Type": signed or client_type}, data)
+    put, _ = probe(session, "PUT", url, {"Content-Type": signed or client_type}, data, budget)
     alternatives: dict[str, Exchange] = {}
     if put.status == 403 and "SignatureDoesNotMatch" in put.body:
         for candidate in ALTERNATIVE_TYPES:
             if candidate != (signed or client_type):
                 alternatives[candidate] = probe(
-                    session, "PUT", url, {"Content-Type": candidate} if candidate else {}, data
+                    session, "PUT", url, {"Content-Type": candidate} if candidate else {}, data, budget
                 )[0]
                 if alternatives[candidate].status == 200:
                     break
     stored = put.status == 200 or any(x.status == 200 for x in alternatives.values())
     return {
         "canary": _after_put(
-            settings, session, clients, presign_exchange, key, signed, client_type, put, alternatives, data, stored
+            settings,
+            session,
+            clients,
+            budget,
+            presign_exchange,
+            key,
+            signed,
+            client_type,
+            put,
+            alternatives,
+            data,
+            stored,
         )
     }
 
@@ -342,6 +447,7 @@ def _after_put(
     settings: Settings,
     session: requests.Session,
     clients: Clients,
+    budget: Budget,
     presign_exchange: Exchange,
     key: str,
     signed: str | None,
@@ -366,10 +472,10 @@ def _after_put(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="canary") as pool:
         # S3's view of the object is independent of the CDN's: read it while the CDN probes run (which must
         # stay in order: the first identity read misses, the second hits, and only then the compressed one)
-        direct_future = pool.submit(_direct_read, clients, settings.bucket, key)
-        first, first_body = probe(session, "GET", cdn_url, {"Accept-Encoding": "identity"})
-        second, _ = probe(session, "GET", cdn_url, {"Accept-Encoding": "identity"})
-        gzip_probe, _ = probe(session, "GET", cdn_url, {"Accept-Encoding": "gzip, br"})
+        direct_future = pool.submit(_direct_read, clients, settings.bucket, key, budget)
+        first, first_body = probe(session, "GET", cdn_url, {"Accept-Encoding": "identity"}, budget=budget)
+        second, _ = probe(session, "GET", cdn_url, {"Accept-Encoding": "identity"}, budget=budget)
+        gzip_probe, _ = probe(session, "GET", cdn_url, {"Accept-Encoding": "gzip, br"}, budget=budget)
         head, direct = direct_future.result()
     return Canary(
         presign=presign_exchange,
@@ -388,16 +494,17 @@ def _after_put(
     )
 
 
-def _direct_read(clients: Clients, bucket: str, key: str) -> tuple[ConfigRead, Exchange]:
+def _direct_read(clients: Clients, bucket: str, key: str, budget: Budget) -> tuple[ConfigRead, Exchange]:
     """The canary as S3 has it (HeadObject with the console's identity), and an anonymous GET straight to S3."""
     head = read(
         "s3:HeadObject",
         lambda: clients.s3.head_object(Bucket=bucket, Key=key),
         f"arn:aws:s3:::{bucket}/*",  # a grant for every key: the canary's key is new each run
+        budget,
     )
     session = new_session()  # this runs beside the gatherer's own session, and sessions are not shared
     try:
-        direct, _ = probe(session, "GET", object_url(clients, bucket, key), {})
+        direct, _ = probe(session, "GET", object_url(clients, bucket, key), {}, budget=budget)
     finally:
         session.close()
     return head, direct
@@ -420,13 +527,14 @@ def function_arn(settings: Settings) -> str:
     return f"arn:aws:lambda:{settings.aws.region or '<region>'}:<account-id>:function:{name}"
 
 
-def gather_lambda(settings: Settings, session: requests.Session, clients: Clients) -> dict[str, Any]:
+def gather_lambda(settings: Settings, session: requests.Session, clients: Clients, budget: Budget) -> dict[str, Any]:
     if not settings.lambda_function:
         return {}
     config = read(
         "lambda:GetFunctionConfiguration",
         lambda: clients.lambda_.get_function_configuration(FunctionName=settings.lambda_function),
         function_arn(settings),
+        budget,
     )
     if config.state != ReadState.OK:
         return {"lambda_config": config}
@@ -435,7 +543,10 @@ def gather_lambda(settings: Settings, session: requests.Session, clients: Client
     return {
         "lambda_config": config,
         "role_policies": read(
-            "iam:ListRolePolicies", lambda: _role_documents(clients.iam, role_name, role_arn), role_arn or None
+            # no budget here: each call of the listing has its own (an abandoned call must be on a daemon thread)
+            "iam:ListRolePolicies",
+            lambda: _role_documents(clients.iam, role_name, role_arn, budget),
+            role_arn or None,
         ),
     }
 
@@ -449,7 +560,7 @@ def _pages(iam: Any, operation: str, key: str, **params: Any) -> list[Any]:
 IAM_READS = 4
 
 
-def _role_documents(iam: Any, role_name: str, role_arn: str) -> list[dict[str, Any]]:
+def _role_documents(iam: Any, role_name: str, role_arn: str, budget: Budget | None = None) -> list[dict[str, Any]]:
     """The role's inline and attached managed policy documents, inline first, each in listing order.
 
     The two listings, and then the documents they name, are read concurrently (over a network each read is a
@@ -463,30 +574,35 @@ def _role_documents(iam: Any, role_name: str, role_arn: str) -> list[dict[str, A
             "iam:ListRolePolicies",
             lambda: _pages(iam, "list_role_policies", "PolicyNames", RoleName=role_name),
             role_arn,
+            budget,
         )
         attached_future = pool.submit(
             step,
             "iam:ListAttachedRolePolicies",
             lambda: _pages(iam, "list_attached_role_policies", "AttachedPolicies", RoleName=role_name),
             role_arn,
+            budget,
         )
-        inline = list(pool.map(lambda name: _inline_document(iam, role_name, role_arn, name), names_future.result()))
-        managed = list(pool.map(lambda item: _managed_document(iam, item), attached_future.result()))
+        inline = list(
+            pool.map(lambda name: _inline_document(iam, role_name, role_arn, name, budget), names_future.result())
+        )
+        managed = list(pool.map(lambda item: _managed_document(iam, item, budget), attached_future.result()))
     return inline + managed
 
 
-def _inline_document(iam: Any, role_name: str, role_arn: str, name: str) -> dict[str, Any]:
-    got = step("iam:GetRolePolicy", lambda: iam.get_role_policy(RoleName=role_name, PolicyName=name), role_arn)
+def _inline_document(iam: Any, role_name: str, role_arn: str, name: str, budget: Budget | None) -> dict[str, Any]:
+    got = step("iam:GetRolePolicy", lambda: iam.get_role_policy(RoleName=role_name, PolicyName=name), role_arn, budget)
     return {"name": name, "document": got["PolicyDocument"]}
 
 
-def _managed_document(iam: Any, item: Mapping[str, Any]) -> dict[str, Any]:
+def _managed_document(iam: Any, item: Mapping[str, Any], budget: Budget | None) -> dict[str, Any]:
     arn = item["PolicyArn"]
-    policy = step("iam:GetPolicy", lambda: iam.get_policy(PolicyArn=arn)["Policy"], arn)
+    policy = step("iam:GetPolicy", lambda: iam.get_policy(PolicyArn=arn)["Policy"], arn, budget)
     version = step(
         "iam:GetPolicyVersion",
         lambda: iam.get_policy_version(PolicyArn=arn, VersionId=policy["DefaultVersionId"]),
         arn,
+        budget,
     )
     return {"name": item["PolicyName"], "arn": arn, "document": version["PolicyVersion"]["Document"]}
 
@@ -495,13 +611,16 @@ def distribution_arn(distribution_id: str, account: str = "<account-id>") -> str
     return f"arn:aws:cloudfront::{account}:distribution/{distribution_id}"
 
 
-def gather_distribution(settings: Settings, session: requests.Session, clients: Clients) -> dict[str, Any]:
+def gather_distribution(
+    settings: Settings, session: requests.Session, clients: Clients, budget: Budget
+) -> dict[str, Any]:
     if not settings.distribution_id:
         return {}
     distribution = read(
         "cloudfront:GetDistribution",
         lambda: clients.cloudfront.get_distribution(Id=settings.distribution_id)["Distribution"],
         distribution_arn(settings.distribution_id),
+        budget,
     )
     fields: dict[str, Any] = {"distribution": distribution}
     if distribution.state == ReadState.OK:
@@ -514,11 +633,12 @@ def gather_distribution(settings: Settings, session: requests.Session, clients: 
                 "cloudfront:GetOriginAccessControl",
                 lambda: clients.cloudfront.get_origin_access_control(Id=oac_id)["OriginAccessControl"],
                 f"arn:aws:cloudfront::{account}:origin-access-control/{oac_id}",
+                budget,
             )
     return fields
 
 
-GATHER: dict[str, Callable[[Settings, requests.Session, Clients], dict[str, Any]]] = {
+GATHER: dict[str, Callable[[Settings, requests.Session, Clients, Budget], dict[str, Any]]] = {
     "presign": gather_presign,
     "api_preflight": gather_api_preflight,
     "bucket_config": gather_bucket_config,
@@ -529,8 +649,12 @@ GATHER: dict[str, Callable[[Settings, requests.Session, Clients], dict[str, Any]
 }
 
 
-def gather(settings: Settings, needs: frozenset[str], clients: Clients | None = None) -> Evidence:
-    """Run the needed gatherers concurrently (independent probes) and assemble the evidence."""
+def gather(
+    settings: Settings, needs: frozenset[str], clients: Clients | None = None, budget: Budget | None = None
+) -> Evidence:
+    """Run the needed gatherers concurrently (independent probes) and assemble the evidence, all within ``budget``
+    (a fresh ``CHECK_DEADLINE`` when None): a hop that does not answer in time is evidence, not a hang."""
+    budget = budget or Budget()
     clients = clients or Clients.for_settings(settings, needs, shared=True)
     fields: dict[str, Any] = {}
     names = [name for name in GATHER if name in needs]
@@ -538,7 +662,7 @@ def gather(settings: Settings, needs: frozenset[str], clients: Clients | None = 
         futures = {}
         for name in names:
             session = new_session()  # one per gatherer: sessions are not shared across threads
-            futures[name] = (pool.submit(GATHER[name], settings, session, clients), session)
+            futures[name] = (pool.submit(GATHER[name], settings, session, clients, budget), session)
         for future, session in futures.values():
             try:
                 fields.update(future.result())

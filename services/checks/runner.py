@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from services.checks import bucket, cdn, lambda_role, presign, upload
 from services.checks.evidence import Evidence
-from services.checks.gather import Clients, gather
+from services.checks.gather import CHECK_DEADLINE, Budget, Clients, gather
 from services.checks.model import Check, Finding, Status, allowed_status
 from services.checks.report import Report
 from services.checks.scrub import redact_finding
@@ -92,11 +92,17 @@ def attribute_causes(findings: Sequence[Finding], checks: Sequence[Check] = REGI
     )
 
 
-def run_checks(settings: Settings, only: Sequence[str] | None = None, clients: Clients | None = None) -> Report:
-    """Run the selected checks against ``settings``' pipeline. Raises ConfigError for unknown ids."""
+def run_checks(
+    settings: Settings,
+    only: Sequence[str] | None = None,
+    clients: Clients | None = None,
+    deadline_s: float = CHECK_DEADLINE,
+) -> Report:
+    """Run the selected checks against ``settings``' pipeline, gathering for at most ``deadline_s`` seconds (a hop
+    still silent then is reported as not having answered). Raises ConfigError for unknown ids."""
     checks = select(only)
     started, clock = datetime.now(UTC), time.perf_counter()
     needs = frozenset().union(*(check.needs for check in checks))
-    evidence = gather(settings, needs, clients)
+    evidence = gather(settings, needs, clients, Budget.of(deadline_s))
     findings = attribute_causes([judge(check, evidence) for check in checks], checks)
     return Report(evidence.target, findings, started, (time.perf_counter() - clock) * 1000)

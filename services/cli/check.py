@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import shlex
 import sys
 from typing import TextIO
 
 from services.checks import remedy as remedies
+from services.checks.gather import CHECK_DEADLINE
 from services.checks.model import Finding, Status
 from services.checks.report import Report
 from services.checks.runner import CHECK_IDS, run_checks, select
 from services.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Command
 from services.core.errors import ConfigError, ConsoleError
+from services.core.transport import PROBE_DEADLINE
 from services.runtime import Target
 
 
@@ -45,7 +48,7 @@ def print_report(report: Report, out: TextIO) -> None:
 
 def _apply_fix(args: argparse.Namespace, target: Target, out: TextIO) -> int:
     """Run one check, apply its finding's remedy, run it again: 0 when it then passes, 1 when not, 2 refused."""
-    (before,) = run_checks(target.settings, only=[args.apply]).findings
+    (before,) = run_checks(target.settings, only=[args.apply], deadline_s=args.deadline).findings
     doc: dict[str, object] = {"check": args.apply, "before": before.to_json(), "applied": None, "after": None}
     if not args.json:
         print_finding(before, out)
@@ -77,7 +80,7 @@ def _apply_done(args: argparse.Namespace, doc: dict[str, object], message: str, 
 def run(args: argparse.Namespace, target: Target, out: TextIO) -> int:
     if args.apply:
         return _apply_fix(args, target, out)
-    report = run_checks(target.settings, only=args.only)
+    report = run_checks(target.settings, only=args.only, deadline_s=args.deadline)
     if args.json:
         print(json.dumps(report.to_json(), indent=2), file=out)
     else:
@@ -88,6 +91,8 @@ def run(args: argparse.Namespace, target: Target, out: TextIO) -> int:
 def validate(args: argparse.Namespace) -> None:
     """Unknown ids, and --apply without one check id and a confirmation, are usage errors (ConfigError, exit 2)."""
     select(args.only)
+    if not (args.deadline > 0 and math.isfinite(args.deadline)):
+        raise ConfigError(f"--deadline takes a number of seconds above 0, not {args.deadline:g}")
     if args.apply is None:
         if args.confirm is not None:
             raise ConfigError("--confirm goes with --apply ID")
@@ -112,6 +117,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "exit 0 when the check then passes",
     )
     parser.add_argument("--confirm", metavar="NAME", help="with --apply: the bucket or role name the fix writes to")
+    parser.add_argument(
+        "--deadline",
+        type=float,
+        default=CHECK_DEADLINE,
+        metavar="SECONDS",
+        help=f"finish gathering within this many seconds; a hop still silent then is reported as failed "
+        f"(default {CHECK_DEADLINE:g}; each probe at most {PROBE_DEADLINE:g} s of it)",
+    )
 
 
 COMMAND = Command(

@@ -40,6 +40,8 @@ USER_AGENT = "image-pipeline-console/0.1"
 CHUNK = 64 * 1024
 #: the shortest timeout handed to a socket when a deadline is nearly used up
 MIN_SOCKET_TIMEOUT = 0.05
+#: seconds a probe (a request whose failure is itself the evidence: the checks, Browse's detail) may take at most
+PROBE_DEADLINE = 10.0
 
 
 #: hosts whose connections a session keeps: the pipeline has three (presign API, S3, CDN); fewer evicts a
@@ -440,6 +442,46 @@ def exchange(
         content = read_body(reply, limit, deadline)
         answer = Answer(reply.status_code, reply.headers, content)
     return answer
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one request made with ``attempt`` came to: the answer, or the exception that stands for its absence."""
+
+    answer: Answer | None
+    failure: requests.RequestException | DeadlineExceeded | None
+    ms: float
+
+    @property
+    def error(self) -> str | None:
+        """Why there is no answer, in one line (the exception's type and message), or None when there is one."""
+        return None if self.failure is None else f"{type(self.failure).__name__}: {self.failure}"
+
+
+def attempt(
+    session: requests.Session,
+    method: str,
+    url: str,
+    *,
+    headers: Mapping[str, str],
+    deadline_s: float,
+    limit: int,
+    data: bytes | None = None,
+    timeout: tuple[float, float] = TIMEOUT,
+) -> Outcome:
+    """``exchange``, never raising: for probes, whose evidence is the failure as much as the answer.
+
+    The request is bounded like every other (``deadline_s`` overall, at most ``limit`` bytes of body), so an
+    endpoint that drips a byte a second costs ``deadline_s``, never longer.
+    """
+    started = time.perf_counter()
+    try:
+        answer = exchange(
+            session, method, url, headers=headers, deadline_s=deadline_s, limit=limit, data=data, timeout=timeout
+        )
+    except (requests.RequestException, DeadlineExceeded) as err:
+        return Outcome(None, err, round((time.perf_counter() - started) * 1000, 1))
+    return Outcome(answer, None, round((time.perf_counter() - started) * 1000, 1))
 
 
 # --- retries --------------------------------------------------------------------------------------------

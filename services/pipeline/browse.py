@@ -29,7 +29,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from services.core.clients import make_client
 from services.core.errors import ConfigError, ConsoleError, PipelineError
 from services.core.settings import Settings
-from services.core.transport import TIMEOUT, new_session
+from services.core.transport import PROBE_DEADLINE, DeadlineExceeded, attempt, new_session
 from services.pipeline.explain import explain_cdn, parse_s3_error
 from services.pipeline.images import file_extension
 from services.pipeline.upload import cdn_object_url
@@ -548,23 +548,33 @@ def _head(s3: Any, bucket: str, key: str) -> S3Head:
     )
 
 
-def _probe(session: requests.Session, method: str, url: str, headers: dict[str, str] | None = None) -> HttpProbe:
-    """One request with no credentials; the body is never downloaded except a bounded error body."""
-    try:
-        reply = session.request(method, url, headers=headers, timeout=TIMEOUT, allow_redirects=False, stream=True)
-    except requests.RequestException as err:
-        return HttpProbe(method, url, error=f"could not connect ({type(err).__name__})")
-    with reply:
-        code = None
-        if reply.status_code >= 300 and method != "HEAD":
-            code = parse_s3_error(reply.raw.read(MAX_ERROR_BODY, decode_content=True)).code
-        kept = {name: reply.headers[name] for name in CDN_HEADERS if name in reply.headers}
-        return HttpProbe(method, url, reply.status_code, kept, code)
+def _probe(
+    session: requests.Session,
+    method: str,
+    url: str,
+    headers: dict[str, str] | None = None,
+    deadline_s: float = PROBE_DEADLINE,
+) -> HttpProbe:
+    """One request with no credentials, finished within ``deadline_s``; at most MAX_ERROR_BODY bytes of the body
+    are read (an error body's code is all that is kept)."""
+    outcome = attempt(session, method, url, headers=headers or {}, deadline_s=deadline_s, limit=MAX_ERROR_BODY)
+    answer = outcome.answer
+    if answer is None:
+        failure = outcome.failure
+        if isinstance(failure, DeadlineExceeded):
+            return HttpProbe(
+                method, url, error=f"did not finish answering within {deadline_s:g} s (a trickle of bytes)"
+            )
+        return HttpProbe(method, url, error=f"could not connect ({type(failure).__name__})")
+    code = parse_s3_error(answer.body).code if answer.status >= 300 and method != "HEAD" else None
+    kept = {name: answer.headers[name] for name in CDN_HEADERS if name in answer.headers}
+    return HttpProbe(method, url, answer.status, kept, code)
 
 
-def describe_object(s3: Any, settings: Settings, key: str) -> ObjectDetail:
+def describe_object(s3: Any, settings: Settings, key: str, deadline_s: float = PROBE_DEADLINE) -> ObjectDetail:
     """The object as S3 stores it (HEAD), as the CDN serves it (HEAD, like a browser), and whether S3 serves
-    it to anyone without a signature (an unsigned GET to its S3 URL: it must be denied)."""
+    it to anyone without a signature (an unsigned GET to its S3 URL: it must be denied). Each of the two HTTP
+    probes finishes within ``deadline_s``: a CDN or S3 that drips its answer is reported, not waited for."""
     head: S3Head | None = None
     head_error: BrowseError | None = None
     try:
@@ -573,13 +583,13 @@ def describe_object(s3: Any, settings: Settings, key: str) -> ObjectDetail:
         head_error = err
     cdn_url = cdn_object_url(settings.cdn_base(), key)
     with new_session(pool_size=2) as session:
-        cdn = _probe(session, "HEAD", cdn_url, {"Accept-Encoding": "gzip, deflate, br"})
+        cdn = _probe(session, "HEAD", cdn_url, {"Accept-Encoding": "gzip, deflate, br"}, deadline_s)
         try:
             s3_url = object_s3_url(s3, settings.bucket, key)
         except BotoCoreError as err:  # e.g. no credentials to build the URL with
             anonymous = HttpProbe("GET", "", error=f"could not build the object's S3 URL ({type(err).__name__})")
         else:
-            anonymous = _probe(session, "GET", s3_url)
+            anonymous = _probe(session, "GET", s3_url, deadline_s=deadline_s)
     return ObjectDetail(
         settings.bucket, key, cdn_url, f"s3://{settings.bucket}/{key}", head, head_error, cdn, anonymous
     )
