@@ -8,8 +8,8 @@ from pages._shared import get_target, render_sidebar
 st.set_page_config(page_title="Image Pipeline Console", page_icon=":material/image:", layout="wide")
 require_sign_in()  # with [auth] in secrets.toml: a signed-in person on the allowlist, or nothing below runs
 
-render_sidebar(get_target())
-
+# The navigation is declared before anything can stop the run (get_target stops on a configuration error): a run
+# that never declares one gets Streamlit's fallback menu, the raw module names of the pages/ folder.
 navigation = st.navigation(
     {
         "Pipeline": [st.Page("pages/pipeline.py", title="Pipeline", icon=":material/account_tree:", default=True)],
@@ -20,4 +20,5 @@ navigation = st.navigation(
         ],
     }
 )
+render_sidebar(get_target())  # with a configuration error: the error, on whichever page was asked for
 navigation.run()

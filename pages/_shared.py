@@ -113,11 +113,11 @@ def render_sidebar(target: Target) -> None:
         else:
             st.info("**Configured pipeline**")
         st.caption("Presign endpoint")
-        st.code(summary["presign_url"], language=None)
+        st.code(summary["presign_url"], language=None, wrap_lines=True)
         st.caption(f"Bucket ({summary['region'] or 'region from the AWS chain'})")
-        st.code(summary["bucket"], language=None)
+        st.code(summary["bucket"], language=None, wrap_lines=True)
         st.caption("CDN")
-        st.code(summary["cdn_url"], language=None)
+        st.code(summary["cdn_url"], language=None, wrap_lines=True)
         writes = "allowed" if summary["allow_writes"] else "off (read-only; set PIPELINE_ALLOW_WRITES=true)"
         st.caption(f"Writes: {writes}")
         if target.sandbox is not None:

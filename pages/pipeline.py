@@ -4,12 +4,14 @@ import streamlit as st
 
 from pages._shared import Keys, get_target
 from services.core.errors import SandboxError
-from services.views.diagram import hop_states, hop_states_from_findings, pipeline_dot
+from services.views.diagram import hop_states, hop_states_from_findings, legend, pipeline_dot
+from services.views.target import target_rows
 
 target = get_target()
 
 st.title("Image pipeline")
 report = st.session_state.get(Keys.CHECK_REPORT)
+results = st.session_state.get(Keys.UPLOAD_RESULTS, [])
 st.caption(
     "The web app asks the presign endpoint for a URL, PUTs the image straight to S3, and reads it back "
     "through CloudFront. Colours show "
@@ -17,12 +19,13 @@ st.caption(
         "the latest check run of this session."
         if report
         else "the latest upload results of this session (run the Checks for more)."
+        if results
+        else "nothing yet: upload an image or run the Checks, and each hop says how it went."
     )
 )
-states = (
-    hop_states_from_findings(report.findings) if report else hop_states(st.session_state.get(Keys.UPLOAD_RESULTS, []))
-)
+states = hop_states_from_findings(report.findings) if report else hop_states(results)
 st.graphviz_chart(pipeline_dot(states))
+st.caption(f"Green is a pass and nothing else. States: {legend()}")
 
 if target.sandbox is not None:
     try:
@@ -34,12 +37,10 @@ if target.sandbox is not None:
         st.warning(f"**Break switch on: {state.title}** (`{state.name}`) — {state.symptom}", icon=":material/build:")
 
 st.subheader("Target")
-st.json(target.settings.summary())
+st.table(target_rows(target.settings.summary()), hide_index=True)  # a table wraps long values; nothing is cut off
 if target.sandbox is not None:
     st.caption(
-        "Point the CLI or the AWS CLI at this sandbox with `python -m services sandbox` (a separate one) or these variables:"
+        "Point the CLI, the AWS CLI or a script at this sandbox with these variables (or start a separate one with "
+        "`python -m services sandbox`). The key and secret are the sandbox's public dummy values, not secrets."
     )
-    st.code(
-        "\n".join(f"export {k}={v}" for k, v in target.sandbox.environment().items() if not k.startswith("AWS_SECRET")),
-        language="bash",
-    )
+    st.code("\n".join(target.sandbox.export_lines()), language="bash", wrap_lines=True)

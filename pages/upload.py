@@ -4,6 +4,7 @@ import streamlit as st
 
 from pages._shared import Keys, get_target
 from services.core.errors import PipelineError
+from services.core.localdns import resolution_note
 from services.core.redact import redact_text
 from services.core.transport import new_session
 from services.pipeline.images import ALLOWED_EXTENSIONS, MAX_BYTES
@@ -70,6 +71,8 @@ with st.expander("Get one presigned URL (for curl or your own client)", icon=":m
             )
             st.caption(f"Send `Content-Type: {handed.content_type}` ({signed}). With curl:")
             st.code(handed.curl(), language="bash", wrap_lines=True)
+            if note := resolution_note(handed.url):
+                st.caption(note)
 
 results = st.session_state.get(Keys.UPLOAD_RESULTS, [])
 if not results:

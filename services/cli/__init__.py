@@ -9,14 +9,18 @@ or configuration error.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Mapping, Sequence
 from typing import TextIO
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from services.cli import browse, check, presign, profiles, repair, sandbox, upload
-from services.cli.common import EXIT_USAGE, Command
-from services.core.errors import ConfigError, SandboxError
+from services.cli.common import EXIT_PIPE_CLOSED, EXIT_USAGE, Command
+from services.core.awserrors import describe_aws_error
+from services.core.errors import ConsoleError
 from services.core.profiles import PROFILE_VARIABLE, load_profiles, read_secrets_files
 from services.runtime import Target, resolve_target
 
@@ -71,27 +75,58 @@ def main(
     secrets: Mapping[str, object] | None = None,
 ) -> int:
     """Run one command. ``secrets``: the secrets document (default: ``.streamlit/secrets.toml``, as Streamlit reads
-    it), where the ``[pipelines.NAME]`` profiles are."""
+    it), where the ``[pipelines.NAME]`` profiles are.
+
+    The top-level guard: whatever escapes a command (a credential, configuration or AWS error) becomes one line on
+    stderr and exit 2, and a reader that stops reading (``| head``) ends the run quietly."""
     out = out or sys.stdout
     args = build_parser().parse_args(argv)
-    command = BY_NAME[args.command]
-    env = dict(os.environ) if env is None else env
     try:
-        command.validate(args)
-        document = read_secrets_files() if secrets is None else secrets
-        known = load_profiles(env, document)
-        if args.profile is not None:
-            known.get(args.profile)  # an unknown name is a usage error for every command
-        if command.needs_profiles:
-            return command.run(args, known, out)
-        if not command.needs_target:
-            return command.run(args, out)
-        target = resolve_target(env, document, args.profile)
-    except (ConfigError, SandboxError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return EXIT_USAGE
+        code = _run(BY_NAME[args.command], args, dict(os.environ) if env is None else env, out, secrets)
+        out.flush()  # inside the guard: a closed pipe shows here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        return _reader_went_away(out)
+    except (BotoCoreError, ClientError) as err:
+        return _usage_error(describe_aws_error(err))
+    except ConsoleError as err:
+        return _usage_error(str(err))
+
+
+def _run(
+    command: Command,
+    args: argparse.Namespace,
+    env: dict[str, str],
+    out: TextIO,
+    secrets: Mapping[str, object] | None,
+) -> int:
+    command.validate(args)
+    document = read_secrets_files() if secrets is None else secrets
+    known = load_profiles(env, document)
+    if args.profile is not None:
+        known.get(args.profile)  # an unknown name is a usage error for every command
+    if command.needs_profiles:
+        return command.run(args, known, out)
+    if not command.needs_target:
+        return command.run(args, out)
+    target = resolve_target(env, document, args.profile)
     _note_target(target, asked=args.profile is not None or bool(env.get(PROFILE_VARIABLE)))
     try:
         return command.run(args, target, out)
     finally:
         target.close()
+
+
+def _usage_error(message: str) -> int:
+    print(f"error: {' '.join(message.split())}", file=sys.stderr)  # one line, whatever the message holds
+    return EXIT_USAGE
+
+
+def _reader_went_away(out: TextIO) -> int:
+    """The reader closed the pipe (``| head``): stop without a word, as Unix tools do. Python would flush stdout
+    again at exit and report that failure too, so stdout is pointed at /dev/null first (Python's documented
+    recipe: https://docs.python.org/3/library/signal.html#note-on-sigpipe)."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, out.fileno())
+    return EXIT_PIPE_CLOSED

@@ -15,6 +15,7 @@ from services.checks.model import Finding, Status
 from services.checks.report import Report
 from services.checks.runner import CHECK_IDS, run_checks, select
 from services.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Command
+from services.core.awserrors import require_access
 from services.core.errors import ConfigError, ConsoleError
 from services.core.transport import PROBE_DEADLINE
 from services.runtime import Target
@@ -78,6 +79,7 @@ def _apply_done(args: argparse.Namespace, doc: dict[str, object], message: str, 
 
 
 def run(args: argparse.Namespace, target: Target, out: TextIO) -> int:
+    require_access(target.settings.aws, target.settings.bucket)  # credentials refused: said once, exit 2
     if args.apply:
         return _apply_fix(args, target, out)
     report = run_checks(target.settings, only=args.only, deadline_s=args.deadline)

@@ -8,6 +8,10 @@ from dataclasses import dataclass
 
 #: the public contract (README): 0 all good, 1 something in the pipeline failed, 2 usage or configuration error
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+#: the reader of stdout went away (``| head``): the status a shell reports for a process ended by SIGPIPE
+EXIT_PIPE_CLOSED = 141
+#: Ctrl-C: the status a shell reports for a process ended by SIGINT
+EXIT_INTERRUPTED = 130
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from typing import TextIO
 
 from services.cli.common import EXIT_FAILED, EXIT_OK, Command
 from services.core.errors import PipelineError
+from services.core.localdns import resolution_note
 from services.core.redact import redact_text
 from services.core.transport import new_session
 from services.pipeline.images import ALLOWED_EXTENSIONS
@@ -36,6 +37,8 @@ def run(args: argparse.Namespace, target: Target, out: TextIO) -> int:
     print(f"# key: {handed.key}", file=out)
     print(f"# Content-Type to send: {handed.content_type} ({signed})", file=out)
     print(handed.curl(), file=out)
+    if note := resolution_note(handed.url):
+        print(f"# note: {note}", file=out)
     return EXIT_OK
 
 

@@ -6,18 +6,25 @@ import argparse
 from typing import TextIO
 
 from services.cli.common import EXIT_OK, Command
-from services.sandbox import Sandbox
+from services.core import localdns
+from services.sandbox import Sandbox, layout
 from services.sandbox.switches import SWITCH_NAMES
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
+    if args.hosts:  # the names are fixed: nothing needs to start
+        print(localdns.hosts_entry(layout.virtual_hosts()), file=out)
+        return EXIT_OK
     sandbox = Sandbox.start(breaks=tuple(args.breaks))
     print("# Sandbox running (local emulation). Point other tools at it with:", file=out)
-    for name, value in sandbox.environment().items():
-        print(f"export {name}={value}", file=out)
+    for line in sandbox.export_lines():
+        print(line, file=out)
     print(
-        "# AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY above are the sandbox's public dummy values, not secrets.", file=out
+        "# Its presigned URLs name *.localhost hosts: browsers and curl send them to loopback, glibc (Python "
+        "requests, boto3 scripts) does not. For those, add to /etc/hosts (`python -m services sandbox --hosts`):",
+        file=out,
     )
+    print(f"#   {localdns.hosts_entry(layout.virtual_hosts())}", file=out)
     broken = [state for state in sandbox.switches() if state.on]
     for state in broken:
         print(f"# BROKEN on purpose: {state.name} — {state.title}: {state.symptom}", file=out)
@@ -36,6 +43,11 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--hosts",
+        action="store_true",
+        help="print the /etc/hosts line for the sandbox's *.localhost names (glibc does not resolve them) and exit",
+    )
     parser.add_argument(
         "--break",
         dest="breaks",

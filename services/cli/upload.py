@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TextIO
 
 from services.cli.common import EXIT_FAILED, EXIT_OK, Command, at_least_one
+from services.core.errors import ConfigError
 from services.pipeline.upload import HOP_NAMES, UploadInput, UploadResult, failed_input, upload_batch
 from services.runtime import Target
 
@@ -76,10 +77,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def validate(args: argparse.Namespace) -> None:
+    """A path that is not there (or is a folder) is a usage error, said before anything starts; a file that exists
+    but cannot be read is that file's failure, and the rest of the batch goes on."""
+    at_least_one("--workers", args.workers)
+    missing = [raw for raw in args.files if not Path(raw).exists()]
+    if missing:
+        raise ConfigError(f"no such file: {', '.join(missing)} (nothing was uploaded)")
+    folders = [raw for raw in args.files if Path(raw).is_dir()]
+    if folders:
+        raise ConfigError(f"{', '.join(folders)}: a folder, not an image file (nothing was uploaded)")
+
+
 COMMAND = Command(
-    "upload",
-    "upload images through presign -> S3 -> CDN, as the web app does",
-    add_arguments,
-    run,
-    validate=lambda args: at_least_one("--workers", args.workers),
+    "upload", "upload images through presign -> S3 -> CDN, as the web app does", add_arguments, run, validate=validate
 )

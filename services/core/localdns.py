@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import socket
 import threading
+from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 _LOCK = threading.Lock()
 _ORIGINAL = socket.getaddrinfo
@@ -34,3 +36,24 @@ def install() -> None:
     with _LOCK:
         if socket.getaddrinfo is not _getaddrinfo:
             socket.getaddrinfo = _getaddrinfo
+
+
+def hosts_entry(hosts: Iterable[str]) -> str:
+    """The /etc/hosts line that sends ``hosts`` to loopback for every program on the machine."""
+    return "127.0.0.1 " + " ".join(hosts)
+
+
+def resolution_note(url: str) -> str | None:
+    """For a URL on a ``*.localhost`` host: one sentence saying that glibc does not resolve it, with the hosts line
+    and curl's ``--resolve`` that make it work. None for any other URL."""
+    parts = urlsplit(url)
+    host = parts.hostname
+    if not is_localhost_name(host):
+        return None
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return (
+        f"{host} is a *.localhost name: browsers and curl send it to loopback, but glibc does not, so a script of "
+        "your own (Python requests, boto3) fails to resolve it on Linux. Add this line to /etc/hosts: "
+        f"`{hosts_entry([host])}` (`python -m services sandbox --hosts` prints it), or give curl "
+        f"`--resolve {host}:{port}:127.0.0.1`."
+    )

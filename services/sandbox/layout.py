@@ -16,15 +16,24 @@ DISTRIBUTION_ID = "ESANDBOX0CDN01"
 ACCESS_KEY_ID = "test"
 SECRET_ACCESS_KEY = "test"  # noqa: S105 - a documented dummy value, accepted only by the local sandbox
 APP_ORIGIN = "http://localhost:5173"  # where the seed's web client is served from (Vite's default port)
-APP_ORIGINS = ("http://localhost:5173", "http://localhost:3000", "http://your-service-address.com")
+#: the seed's own list of origins; its third, "http://your-service-address.com", is a placeholder to replace with
+#: the app's real address, so the sandbox does not ship it as an origin of its own
+SEED_APP_ORIGINS = ("http://localhost:5173", "http://localhost:3000", "http://your-service-address.com")
+APP_ORIGINS = SEED_APP_ORIGINS[:2]
 PRESIGN_ROUTE = "/presign"
+
+
+def virtual_hosts(bucket: str = BUCKET, region: str = REGION) -> tuple[str, ...]:
+    """The ``*.localhost`` names the sandbox's URLs use: the bucket's virtual host (its presigned URLs) and the
+    regional S3 endpoint (the presign function's client)."""
+    return (f"{bucket}.s3.{region}.localhost", f"s3.{region}.localhost")
 
 
 def distribution_arn(distribution_id: str = DISTRIBUTION_ID) -> str:
     return f"arn:aws:cloudfront::{ACCOUNT_ID}:distribution/{distribution_id}"
 
 
-def seed_cors_rules(origins: tuple[str, ...] = APP_ORIGINS, expose: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+def seed_cors_rules(origins: tuple[str, ...] = SEED_APP_ORIGINS, expose: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     """The seed write-up's bucket CORS (verbatim with the defaults)."""
     return [
         {

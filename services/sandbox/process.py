@@ -164,6 +164,11 @@ class Sandbox:
             profile=SANDBOX_PROFILE,
         )
 
+    def export_lines(self) -> list[str]:
+        """``environment()`` as shell lines, whole (the key and secret are the sandbox's public dummies)."""
+        lines = [f"export {name}={value}" for name, value in self.environment().items()]
+        return [*lines, "# AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY: the sandbox's public dummy values, not secrets"]
+
     def environment(self) -> dict[str, str]:
         """Variables that point other tools (the CLI, the AWS CLI, boto3 scripts) at this sandbox."""
         return {

@@ -1,71 +1,118 @@
-"""The pipeline as a diagram: hops in order, each coloured by its latest known result. Pure functions."""
+"""The pipeline as a diagram: hops in order, each coloured by its latest known result. Pure functions.
+
+Green means a result that passed, and nothing else: a hop nothing has looked at yet, one a check could not judge
+(``unknown``), one skipped and one a failed upload never reached each look different from a pass, and from each other.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
-from services.checks.model import Finding, Status
+from services.checks.model import SEVERITY, Finding, Status
 from services.pipeline.upload import UploadResult
 
-#: (id, label) in pipeline order; ids match upload step names
+#: (id, label) in pipeline order; ids match upload step names ("app" is the upload's own validate step)
 HOPS: tuple[tuple[str, str], ...] = (
     ("app", "Web app / console"),
     ("presign", "API Gateway + Lambda\\n(presign)"),
     ("put", "S3 bucket\\n(PUT)"),
     ("cdn_read", "CloudFront\\n(read)"),
 )
-STATE_COLOURS = {"ok": "#2e7d32", "fail": "#c62828", "unknown": "#9e9e9e", "not_reached": "#bdbdbd"}
-STATE_WORDS = {"ok": "ok", "fail": "failed", "unknown": "not run yet", "not_reached": "not reached"}
+HOP_IDS = tuple(hop for hop, _ in HOPS)
+#: upload step name -> diagram node
+STEP_NODES = {"validate": "app", "presign": "presign", "presign_retry": "presign", "put": "put", "cdn_read": "cdn_read"}
+
+
+@dataclass(frozen=True)
+class Look:
+    """How a state is drawn: the word under the hop's name, the fill, the text colour and the outline style."""
+
+    word: str
+    fill: str
+    font: str = "white"
+    style: str = "rounded,filled"
+
+
+#: every state a hop can be in; only "pass" is green
+LOOKS: Mapping[str, Look] = {
+    "pass": Look("ok", "#2e7d32"),
+    "warn": Look("warning", "#f9a825", font="black"),
+    "fail": Look("failed", "#c62828"),
+    "unknown": Look("could not tell", "#616161", style="rounded,filled,dashed"),
+    "skip": Look("skipped", "#e0e0e0", font="#424242", style="rounded,filled,dashed"),
+    "not_reached": Look("not reached", "#bdbdbd", font="#212121", style="rounded,filled,dotted"),
+    "not_run": Look("not run yet", "#ffffff", font="#424242", style="rounded,filled,dashed"),
+}
+#: a hop's state when nothing has looked at it
+NOT_RUN = "not_run"
 
 
 def hop_states(results: Iterable[UploadResult]) -> dict[str, str]:
-    """For each hop: ``fail`` if any latest upload failed there, ``ok`` if one passed it, else ``unknown``."""
-    states = {hop: "unknown" for hop, _ in HOPS}
-    states["app"] = "ok"
+    """For each hop: ``fail`` if any latest upload failed there, ``pass`` if one passed it, ``not_reached`` if an
+    upload stopped before it, else ``not_run``."""
+    states = dict.fromkeys(HOP_IDS, NOT_RUN)
     for result in results:
+        reached: set[str] = set()
         for step in result.steps:
-            name = "presign" if step.name == "presign_retry" else step.name
-            if name not in states:
+            node = STEP_NODES.get(step.name)
+            if node is None:
                 continue
+            reached.add(node)
             if not step.ok:
-                states[name] = "fail"
-            elif states[name] != "fail":
-                states[name] = "ok"
+                states[node] = "fail"
+            elif states[node] != "fail":
+                states[node] = "pass"
+        for node in HOP_IDS:
+            if node not in reached and states[node] == NOT_RUN and not result.ok:
+                states[node] = "not_reached"
     return states
 
 
-#: which diagram node each check hop colours
-CHECK_HOP_NODES = {"presign": "presign", "lambda": "presign", "bucket": "put", "upload": "put", "cdn": "cdn_read"}
+#: which diagram nodes each check hop colours (the canary upload is the web app's own round trip)
+CHECK_HOP_NODES: Mapping[str, tuple[str, ...]] = {
+    "presign": ("presign",),
+    "lambda": ("presign",),
+    "bucket": ("put",),
+    "upload": ("app", "put"),
+    "cdn": ("cdn_read",),
+}
 
 
 def hop_states_from_findings(findings: Iterable[Finding]) -> dict[str, str]:
-    """For each node: ``fail`` if any check there failed, ``ok`` if they passed (or warned), else ``unknown``."""
-    states = {hop: "unknown" for hop, _ in HOPS}
-    states["app"] = "ok"
+    """For each node, the worst status among its findings (fail, warn, unknown, pass, skip, in that order): a hop
+    is green only when every finding that could judge it passed. A node no finding speaks of is ``not_run``."""
+    seen: dict[str, list[Status]] = {hop: [] for hop in HOP_IDS}
     for finding in findings:
-        node = CHECK_HOP_NODES.get(finding.hop)
-        if node is None or finding.status in (Status.SKIP, Status.UNKNOWN):
-            continue
-        if finding.status == Status.FAIL:
-            states[node] = "fail"
-        elif states[node] != "fail":
-            states[node] = "ok"
-    return states
+        for node in CHECK_HOP_NODES.get(finding.hop, ()):
+            seen[node].append(finding.status)
+    return {
+        node: next((str(status) for status in SEVERITY if status in statuses), NOT_RUN)
+        for node, statuses in seen.items()
+    }
 
 
 def pipeline_dot(states: Mapping[str, str]) -> str:
-    """Graphviz DOT for the hops, left to right, filled by state."""
+    """Graphviz DOT for the hops, left to right, each drawn as its state looks (``LOOKS``)."""
     lines = [
         "digraph pipeline {",
         "  rankdir=LR; bgcolor=transparent;",
-        '  node [shape=box, style="rounded,filled", fontname="sans-serif", fontcolor=white];',
+        '  node [shape=box, fontname="sans-serif", color="#424242"];',
     ]
     for hop, label in HOPS:
-        state = states.get(hop, "unknown")
-        lines.append(f'  {hop} [label="{label}\\n[{STATE_WORDS[state]}]", fillcolor="{STATE_COLOURS[state]}"];')
+        look = LOOKS[states.get(hop, NOT_RUN)]
+        lines.append(
+            f'  {hop} [label="{label}\\n[{look.word}]", style="{look.style}", '
+            f'fillcolor="{look.fill}", fontcolor="{look.font}"];'
+        )
     lines.append('  app -> presign [label="GET x-extension"];')
     lines.append('  app -> put [label="PUT bytes"];')
     lines.append('  app -> cdn_read [label="GET /key"];')
     lines.append('  cdn_read -> put [label="OAC read", style=dashed];')
     lines.append("}")
     return "\n".join(lines)
+
+
+def legend() -> str:
+    """One line naming every look, for under the diagram."""
+    return " · ".join(f"[{look.word}]" for look in LOOKS.values())

@@ -1,0 +1,35 @@
+"""What the console is pointed at, as rows a person reads (the Pipeline page's table). Pure functions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+#: the summary's fields (Settings.summary), in the order a person reads them, with their names
+TARGET_FIELDS: tuple[tuple[str, str], ...] = (
+    ("mode", "Mode"),
+    ("presign_url", "Presign endpoint"),
+    ("bucket", "Bucket"),
+    ("region", "Region"),
+    ("cdn_url", "CDN"),
+    ("app_origins", "Web app origins (CORS)"),
+    ("distribution_id", "CloudFront distribution"),
+    ("lambda_function", "Presign Lambda function"),
+    ("client_content_type", "Content-Type the web app sends"),
+    ("allow_writes", "Writes"),
+)
+_MODES = {"sandbox": "Sandbox (local emulation)", "configured": "Configured pipeline"}
+
+
+def _shown(name: str, value: object) -> str:
+    if name == "mode":
+        return _MODES.get(str(value), str(value))
+    if name == "allow_writes":
+        return "allowed" if value else "off (read-only)"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value) or "none"
+    return "not set" if value in (None, "") else str(value)
+
+
+def target_rows(summary: Mapping[str, object]) -> list[dict[str, str]]:
+    """One row per setting: {"Setting": name, "Value": the value in words} (unset ones say "not set")."""
+    return [{"Setting": label, "Value": _shown(name, summary.get(name))} for name, label in TARGET_FIELDS]
