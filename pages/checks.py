@@ -1,6 +1,7 @@
 """Checks: run every diagnostic against the pipeline; each finding explains itself and gives the exact fix."""
 
 import json
+from collections.abc import Sequence
 
 import streamlit as st
 
@@ -79,6 +80,13 @@ if report is None:
 if notice := st.session_state.pop(Keys.CHECK_FIX_NOTICE, None):
     NOTICES[notice[0]](notice[1])
 
+broken = ", ".join(f"{impact} ({n})" for impact, n in report.breaks().items() if n)
+roots, rest = report.folded()
+if broken:
+    causes = ", ".join(f"`{root.id}`" for root, _following in roots)
+    st.error(f"**Breaks:** {broken} · root cause{'s' if len(roots) > 1 else ''}: {causes}")
+else:
+    st.success("Nothing breaks uploads, display or exposure.")
 counts = report.counts()
 columns = st.columns(len(counts))
 for column, (status, number) in zip(columns, counts.items(), strict=True):
@@ -97,20 +105,39 @@ right.download_button(
     icon=":material/download:",
 )
 
-for _hop, title, findings in report.by_hop():
+
+def _label(finding: Finding) -> str:
+    return f"{BADGES[finding.status]} **{str(finding.status).upper()}** `{finding.id}` — {_literal(finding.title)}"
+
+
+def _show(finding: Finding, following: Sequence[Finding] = ()) -> None:
+    with st.expander(_label(finding), expanded=finding.status in (Status.FAIL, Status.WARN)):
+        st.markdown(f"**Status:** `{finding.status}` · **Impact:** `{finding.impact}` · **Check:** `{finding.id}`")
+        if finding.caused_by:
+            st.caption("Caused by " + ", ".join(f"`{cause}`" for cause in finding.caused_by))
+        if finding.detail:
+            st.text(finding.detail)
+        if finding.fix:
+            st.markdown("**Fix** (copy with the button at the right)")
+            st.code(finding.fix, language="bash")
+        if finding.remedy is not None:
+            _remedy_controls(finding)
+        if following:
+            st.markdown(f"**Follows from it** ({len(following)}): fix this first, then run the checks again")
+            for consequence in following:
+                st.markdown(f"- {_label(consequence)}")
+                if consequence.detail:
+                    st.text(consequence.detail)
+        if finding.evidence:
+            st.markdown("**Evidence** (signatures and credentials redacted)")
+            st.json([item for item in finding.to_json()["evidence"]], expanded=False)
+
+
+if roots:
+    st.subheader("Root causes")
+for root, following in roots:
+    _show(root, following)
+for _hop, title, findings in rest:
     st.subheader(title)
     for finding in findings:
-        worst_first = finding.status in (Status.FAIL, Status.WARN)
-        label = f"{BADGES[finding.status]} **{str(finding.status).upper()}** `{finding.id}` — {_literal(finding.title)}"
-        with st.expander(label, expanded=worst_first):
-            st.markdown(f"**Status:** `{finding.status}` · **Check:** `{finding.id}`")
-            if finding.detail:
-                st.text(finding.detail)
-            if finding.fix:
-                st.markdown("**Fix** (copy with the button at the right)")
-                st.code(finding.fix, language="bash")
-            if finding.remedy is not None:
-                _remedy_controls(finding)
-            if finding.evidence:
-                st.markdown("**Evidence** (signatures and credentials redacted)")
-                st.json([item for item in finding.to_json()["evidence"]], expanded=False)
+        _show(finding)

@@ -9,11 +9,13 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from services.checks.evidence import CheckTarget, Evidence
 from services.checks.model import BREAKING, Check, Finding, Impact, Status
 from services.checks.report import HOPS, Report
 from services.checks.runner import BY_ID, REGISTRY, attribute_causes, judge, run_checks
+from tests.conftest import PROJECT_ROOT
 from tests.support import cli
 
 EVIDENCE = Evidence(
@@ -171,3 +173,36 @@ def test_check_json_and_text_carry_impact_and_cause(sandbox, sandbox_env, switch
     read = next(n for n, line in enumerate(lines) if line.startswith("FAIL") and " cdn.read " in line)
     assert lines[read + 1].strip() == f"caused by {GRANT}"
     assert lines[-1].split(": ", 1)[1].startswith("breaks display")
+
+
+def test_the_checks_page_shows_the_root_first_with_its_consequences_folded_under_it(configured, sandbox, switch):
+    switch("cdn-grant-missing")
+    sandbox.invalidate(["/*"])
+    app = AppTest.from_file(str(PROJECT_ROOT / "dashboard.py"), default_timeout=90)
+    app.run()
+    app.switch_page("pages/checks.py")
+    app.run()
+    next(b for b in app.button if b.label == "Run all checks").click()
+    app.run()
+    assert not app.exception, app.exception
+    assert app.subheader[0].value == "Root causes"
+    assert "root cause: `bucket.cdn_read_grant`" in app.error[0].value and "display" in app.error[0].value
+    labels = [e.label for e in app.expander]
+    assert f"`{GRANT}`" in labels[0] and "**FAIL**" in labels[0]
+    # the consequences are inside the root's expander, not listed again by hop
+    assert not any(f"`{cid}`" in label for label in labels for cid in ("cdn.read", "cdn.cache_control"))
+    inside = [m.value for m in app.expander[0].markdown]
+    assert any("Follows from it" in value for value in inside)
+    assert any("`cdn.read`" in value and "FAIL" in value for value in inside)
+    assert any("`cdn.cache_control`" in value and "UNKNOWN" in value for value in inside)
+    assert any("`bucket.cors`" in label for label in labels)  # the rest still by hop
+
+
+def test_the_markdown_export_folds_consequences_under_their_root(sandbox, switch, sandbox_settings) -> None:
+    switch("cdn-grant-missing")
+    sandbox.invalidate(["/*"])
+    text = run_checks(sandbox_settings).to_markdown()
+    root = text.index("## Root causes")
+    assert root < text.index(f"`{GRANT}`") < text.index("**Follows from it") < text.index("- ❌ `cdn.read`")
+    assert text.count("`cdn.read` —") == 1 and "### ❌ `cdn.read`" not in text
+    assert text.index("- ❔ `cdn.cache_control`") < text.index("## Presign endpoint")

@@ -49,6 +49,14 @@ class Report:
         """The findings that name `root` among their causes."""
         return [f for f in self.findings if root.id in f.caused_by]
 
+    def folded(self) -> tuple[list[tuple[Finding, list[Finding]]], list[tuple[str, str, list[Finding]]]]:
+        """Root causes first, each with the findings that follow from it; then every other finding by hop. A finding
+        folded under a root is not listed again by hop (the page, the Markdown export and the CLI agree)."""
+        roots = [(root, self.consequences(root)) for root in self.root_causes()]
+        folded = {f.id for root, following in roots for f in (root, *following)}
+        rest = [(hop, title, [f for f in found if f.id not in folded]) for hop, title, found in self.by_hop()]
+        return roots, [group for group in rest if group[2]]
+
     def summary_line(self) -> str:
         """One line that leads with what breaks: ``breaks display (2), upload (1); 1 root cause; 3 fail, 15 pass``."""
         broken = ", ".join(f"{impact} ({n})" for impact, n in self.breaks().items() if n)
@@ -94,16 +102,36 @@ class Report:
             f"- Presign endpoint: `{target.presign_url}`",
             f"- Bucket: `{target.bucket}` ({target.region or 'region from the AWS chain'})",
             f"- CDN: `{target.cdn_url}`",
-            f"- Run: {self.started_at.strftime('%Y-%m-%d %H:%M:%S %Z')}, {self.duration_ms / 1000:.1f} s — {self.summary_line()}",
+            f"- Run: {self.started_at.strftime('%Y-%m-%d %H:%M:%S %Z')}, {self.duration_ms / 1000:.1f} s — "
+            f"{self.summary_line()}",
             "",
         ]
-        for _hop, title, findings in self.by_hop():
+        roots, rest = self.folded()
+        if roots:
+            lines += ["## Root causes", ""]
+        for root, following in roots:
+            lines += _markdown_finding(root)
+            if following:
+                lines += [f"**Follows from it ({len(following)})**", ""]
+                for finding in following:
+                    lines.append(f"- {ICONS[finding.status]} `{finding.id}` — {finding.title}")
+                    lines += [f"  > {line}" if line else "  >" for line in finding.detail.splitlines()]
+                lines.append("")
+        for _hop, title, findings in rest:
             lines += [f"## {title}", ""]
             for finding in findings:
-                lines.append(f"### {ICONS[finding.status]} `{finding.id}` — {finding.title}")
-                lines.append("")
-                if finding.detail:
-                    lines += [finding.detail, ""]
-                if finding.fix:
-                    lines += ["**Fix**", "", "```", finding.fix, "```", ""]
+                lines += _markdown_finding(finding)
         return "\n".join(lines).rstrip() + "\n"
+
+
+def _markdown_finding(finding: Finding) -> list[str]:
+    lines = [f"### {ICONS[finding.status]} `{finding.id}` — {finding.title}", ""]
+    if finding.impact is not None and finding.status in (Status.FAIL, Status.WARN):
+        lines += [f"Impact: `{finding.impact}`", ""]
+    if finding.caused_by:
+        lines += [f"Caused by {', '.join(f'`{cause}`' for cause in finding.caused_by)}", ""]
+    if finding.detail:
+        lines += [finding.detail, ""]
+    if finding.fix:
+        lines += ["**Fix**", "", "```", finding.fix, "```", ""]
+    return lines
