@@ -30,6 +30,8 @@ class CheckTarget:
     sandbox: bool = False
     profile: str = DEFAULT_PROFILE
     production: bool = False
+    #: the configured S3 endpoint (AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL), None for AWS's own names
+    s3_endpoint: str | None = None
 
     def to_json(self) -> dict[str, object]:
         return {

@@ -18,7 +18,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from botocore.exceptions import BotoCoreError, ClientError
@@ -30,6 +29,7 @@ from services.core.clients import make_client, shared_client
 from services.core.redact import redact_text, redact_url
 from services.core.settings import Settings
 from services.core.transport import PROBE_DEADLINE, Deadline, DeadlineExceeded, attempt, new_session
+from services.pipeline.browse import object_s3_url
 from services.pipeline.presign import client_content_type
 from services.pipeline.upload import cdn_object_url
 
@@ -77,6 +77,7 @@ def target_of(settings: Settings) -> CheckTarget:
         sandbox=settings.sandbox,
         profile=settings.profile,
         production=settings.production,
+        s3_endpoint=settings.aws.s3_endpoint(),
     )
 
 
@@ -373,8 +374,7 @@ def gather_bucket_config(
 
 def object_url(clients: Clients, bucket: str, key: str) -> str:
     """The object's plain URL as S3 addresses it for this target (the signing query removed)."""
-    signed = clients.s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=60)
-    return urlunsplit(urlsplit(signed)._replace(query=""))
+    return object_s3_url(clients.s3, bucket, key)
 
 
 def gather_bucket_preflight(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from services.aws_model import s3endpoints
 from services.checks.evidence import Evidence
 from services.checks.model import Check, Exchange, Finding, Impact, Status
 from services.checks.scrub import evidence_items as _evidence
@@ -22,12 +23,6 @@ UUID4_KEY = re.compile(
     r"^(?:[\w\-]+/)*[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\.png$", re.IGNORECASE
 )
 API_HOST = re.compile(r"^(?P<id>[a-z0-9]{6,})\.execute-api\.(?P<region>[a-z0-9-]+)\.amazonaws\.com$")
-#: an S3 endpoint host: optional virtual-hosted bucket, optional dualstack, optional region, AWS or sandbox suffix
-S3_HOST = re.compile(
-    r"^(?:(?P<bucket>.+)\.)?s3(?:\.dualstack)?(?:[.-](?P<region>[a-z0-9-]+))?\.(?P<suffix>amazonaws\.com(?:\.cn)?|localhost)$"
-)
-#: host "regions" that are really legacy global endpoints
-LEGACY_GLOBAL = frozenset({"external-1"})
 LONG_EXPIRY = 3600  # the seed's hour: long for a bearer URL
 MAX_EXPIRY = 604_800  # SigV4's ceiling (7 days)
 EXCERPT = 300
@@ -344,8 +339,7 @@ def check_contract(ev: Evidence) -> Finding:
 
 def _is_local(parts: Any) -> bool:
     """A ``*.localhost`` name (RFC 6761) or loopback: a local emulator such as `python -m services sandbox`."""
-    host = (parts.hostname or "").lower()
-    return host.endswith(".localhost") or host in ("localhost", "127.0.0.1", "::1")
+    return s3endpoints.is_local_host((parts.hostname or "").lower())
 
 
 def _judge_scheme(parts: Any, ev: Evidence, tally: _Tally) -> None:
@@ -364,48 +358,78 @@ def _judge_scheme(parts: Any, ev: Evidence, tally: _Tally) -> None:
     )
 
 
+_SIGN_IN_REGION = (
+    "Sign with the bucket's region: boto3.client('s3', region_name='<region>', config=Config("
+    "signature_version='s3v4', s3={'addressing_style': 'virtual'})) — the shipped function's BUCKET_REGION."
+)
+
+
+def _endpoint_refusal(host: str, verdict: s3endpoints.EndpointMatch, ev: Evidence, tally: _Tally) -> None:
+    """Say why the URL is not the bucket's endpoint: the same verdict that makes the console's upload refuse it."""
+    bucket, region, named = ev.target.bucket, ev.target.region, verdict.addressed
+    reason = verdict.reason
+    if reason == s3endpoints.OTHER_BUCKET and named is not None:
+        style = "virtual-hosted" if named.style == "virtual" else "path-style"
+        tally.fails.append(f"The URL is signed for bucket {named.bucket!r} ({style}), but the bucket is {bucket!r}.")
+        tally.fix(f"Set the function's BUCKET_NAME={bucket} (or PIPELINE_BUCKET to the bucket the function uses).")
+    elif reason == s3endpoints.OTHER_REGION and named is not None:
+        tally.fails.append(
+            f"The URL's endpoint is in {named.region}, but the bucket is in {region}: S3 answers 301 PermanentRedirect."
+        )
+        tally.fix(f"Set the function's BUCKET_REGION={region} so it signs for the bucket's own region.")
+    elif reason == s3endpoints.LEGACY_NAME:
+        tally.fails.append(
+            f"The URL uses the legacy S3 name {host!r} (s3-<region> / s3-external-1), which botocore never signs "
+            "for and newer regions do not answer; the console's upload refuses such a URL."
+        )
+        tally.fix(_SIGN_IN_REGION)
+    elif reason == s3endpoints.GLOBAL_OUTSIDE_US_EAST_1:
+        tally.fails.append(
+            f"The URL uses the legacy global endpoint {host!r}: S3 answers 307 redirects for buckets outside "
+            "us-east-1 (and regions launched after 2019 need the regional name), which a browser's upload does not "
+            "survive; the console's upload refuses such a URL."
+        )
+        tally.fix(_SIGN_IN_REGION)
+    elif reason == s3endpoints.INSECURE:
+        tally.fails.append(f"The URL's host {host!r} is the bucket's endpoint, but not on its scheme and port.")
+        tally.fix("Return the URL generate_presigned_url made, unchanged (no port, https).")
+    else:
+        tally.fails.append(f"The URL's host {host!r} is not an S3 endpoint for bucket {bucket!r}.")
+        tally.fix("Set the function's BUCKET_NAME to the bucket and let boto3 choose the endpoint.")
+
+
 def _judge_host(parts: Any, ev: Evidence, tally: _Tally) -> str | None:
     """Judge the host against the configured bucket; the region the host names (None: global / unknown)."""
     host = (parts.hostname or "").lower()
-    bucket, region = ev.target.bucket, ev.target.region
-    match = S3_HOST.match(host)
-    if match is None:
-        tally.fails.append(f"The URL's host {host!r} is not an S3 endpoint for bucket {bucket!r}.")
-        tally.fix("Set the function's BUCKET_NAME to the bucket and let boto3 choose the endpoint.")
+    scheme = (parts.scheme or "").lower()
+    port = _port(parts) or s3endpoints.default_port(scheme)
+    verdict = s3endpoints.match(
+        host,
+        port,
+        scheme,
+        parts.path,
+        bucket=ev.target.bucket,
+        region=ev.target.region,
+        endpoint=s3endpoints.Endpoint.parse(ev.target.s3_endpoint),
+    )
+    named = verdict.addressed
+    if verdict.style is None or named is None:
+        if verdict.reason == s3endpoints.INSECURE and scheme != "https":
+            return named.region if named is not None else None  # _judge_scheme said it
+        _endpoint_refusal(host, verdict, ev, tally)
         return None
-    path_bucket = parts.path.lstrip("/").split("/", 1)[0]
-    url_bucket, style = (match["bucket"], "virtual-hosted") if match["bucket"] else (path_bucket, "path-style")
-    host_region = match["region"]
-    if url_bucket != bucket:
-        tally.fails.append(f"The URL is signed for bucket {url_bucket!r} ({style}), but the bucket is {bucket!r}.")
-        tally.fix(f"Set the function's BUCKET_NAME={bucket} (or PIPELINE_BUCKET to the bucket the function uses).")
-    if (host_region is None or host_region in LEGACY_GLOBAL) and region == "us-east-1":
+    style = "virtual-hosted" if verdict.style == "virtual" else "path-style"
+    where = f"{host}{':' + str(parts.port) if _port(parts) else ''}"
+    if named.kind == "global":
         # botocore's own default for us-east-1: the global name is that region's endpoint, no redirect
         tally.notes.append(f"Host {host} is the global endpoint, which serves us-east-1 buckets directly.")
-        return None
-    if host_region is None or host_region in LEGACY_GLOBAL:
-        tally.warns.append(
-            f"The URL uses the legacy global endpoint {host!r}: S3 answers 307 redirects for buckets outside "
-            "us-east-1 (and regions launched after 2019 need the regional name)."
-        )
-        tally.fix(
-            "Sign with the bucket's region: boto3.client('s3', region_name='<region>', config=Config("
-            "signature_version='s3v4', s3={'addressing_style': 'virtual'})) — the shipped function's BUCKET_REGION."
-        )
-        return None
-    if host_region == "accelerate":
+    elif named.kind == "accelerate":
         tally.notes.append("Transfer Acceleration endpoint.")
-        return None
-    if region and host_region != region and match["suffix"] != "localhost":
-        tally.fails.append(
-            f"The URL's endpoint is in {host_region}, but the bucket is in {region}: S3 answers 301 PermanentRedirect."
-        )
-        tally.fix(f"Set the function's BUCKET_REGION={region} so it signs for the bucket's own region.")
-    if match["suffix"] == "localhost":
-        tally.notes.append(f"Sandbox S3 endpoint {host}{':' + str(parts.port) if _port(parts) else ''} ({style}).")
+    elif not named.aws:
+        tally.notes.append(f"The configured S3 endpoint {where} ({style}).")
     else:
-        tally.notes.append(f"Host {host} ({style}) is bucket {url_bucket}'s endpoint in {host_region}.")
-    return host_region
+        tally.notes.append(f"Host {host} ({style}) is bucket {named.bucket}'s endpoint in {named.region}.")
+    return named.region
 
 
 def _port(parts: Any) -> int | None:

@@ -52,6 +52,10 @@ class AwsTarget:
     access_key_id: str | None = field(default=None, repr=False)
     secret_access_key: str | None = field(default=None, repr=False)
 
+    def s3_endpoint(self) -> str | None:
+        """The endpoint S3 clients use: AWS_ENDPOINT_URL_S3 wins over AWS_ENDPOINT_URL (boto3's order)."""
+        return self.s3_endpoint_url or self.endpoint_url
+
 
 @dataclass(frozen=True)
 class Settings:

@@ -26,12 +26,14 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
+from services.aws_model.s3endpoints import EndpointMatch
 from services.core.clients import make_client
 from services.core.errors import ConfigError, ConsoleError, PipelineError
 from services.core.settings import Settings
 from services.core.transport import PROBE_DEADLINE, DeadlineExceeded, attempt, new_session
 from services.pipeline.explain import explain_cdn, parse_s3_error
 from services.pipeline.images import file_extension
+from services.pipeline.presign import UrlAllowlist
 from services.pipeline.upload import cdn_object_url
 
 PAGE_SIZES = (24, 48, 96, 200)
@@ -571,6 +573,22 @@ def _probe(
     return HttpProbe(method, url, answer.status, kept, code)
 
 
+def s3_url_verdict(settings: Settings, url: str) -> EndpointMatch:
+    """Is ``url`` (the S3 client's URL of an object) the bucket's own endpoint? The upload's judgement."""
+    return UrlAllowlist.from_settings(settings).match_url(url)
+
+
+def _anonymous_read(session: requests.Session, settings: Settings, url: str, deadline_s: float) -> HttpProbe:
+    """The unsigned GET, only to the bucket's own endpoint: a 403 from any other host would prove nothing."""
+    verdict = s3_url_verdict(settings, url)
+    if not verdict.ok:
+        host = urlsplit(url).hostname
+        return HttpProbe(
+            "GET", url, error=f"the S3 client's URL ({host}) is not the bucket's endpoint ({verdict.reason})"
+        )
+    return _probe(session, "GET", url, deadline_s=deadline_s)
+
+
 def describe_object(s3: Any, settings: Settings, key: str, deadline_s: float = PROBE_DEADLINE) -> ObjectDetail:
     """The object as S3 stores it (HEAD), as the CDN serves it (HEAD, like a browser), and whether S3 serves
     it to anyone without a signature (an unsigned GET to its S3 URL: it must be denied). Each of the two HTTP
@@ -589,7 +607,7 @@ def describe_object(s3: Any, settings: Settings, key: str, deadline_s: float = P
         except BotoCoreError as err:  # e.g. no credentials to build the URL with
             anonymous = HttpProbe("GET", "", error=f"could not build the object's S3 URL ({type(err).__name__})")
         else:
-            anonymous = _probe(session, "GET", s3_url, deadline_s=deadline_s)
+            anonymous = _anonymous_read(session, settings, s3_url, deadline_s)
     return ObjectDetail(
         settings.bucket, key, cdn_url, f"s3://{settings.bucket}/{key}", head, head_error, cdn, anonymous
     )

@@ -21,6 +21,8 @@ import requests
 import urllib3.util
 from urllib3.exceptions import LocationParseError
 
+from services.aws_model import s3endpoints
+from services.aws_model.s3endpoints import Endpoint, default_port
 from services.core.errors import PipelineError
 from services.core.settings import Settings
 from services.core.transport import TIMEOUT, Answer, AttemptLog, Backoff, DeadlineExceeded, exchange, retrying
@@ -32,16 +34,8 @@ MAX_REPLY_BYTES = 64 * 1024  # a presign reply is a few hundred bytes; anything 
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
 PRESIGN_DEADLINE = 30.0  # seconds for one presign request, from connecting to the last byte of the reply
 DEFAULT_BACKOFF = Backoff(attempts=3, base=0.2, cap=2.0)
-#: an AWS region name: us-east-1, ap-northeast-2, us-gov-west-1, cn-north-1, eu-central-2 ...
-REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d{1,2}")
-#: an S3 host of any bucket and region, to say which bucket or region a refused URL names
-S3_HOST = re.compile(
-    r"^(?:(?P<bucket>[a-z0-9.-]+)\.)?s3(?:-accelerate)?(?:\.dualstack)?(?:[.-](?P<region>[a-z0-9-]+))?"
-    r"\.(?:amazonaws\.com(?:\.cn)?|localhost)$"
-)
 #: a host name (letters, digits, dots, hyphens) or a bracketed IPv6 literal, then an optional port
 NETLOC = re.compile(r"^(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(?::\d{1,5})?$")
-LOCAL_NAMES = ("localhost",)
 #: what no presigned URL contains: control characters and space (up to 0x20), backslash, DEL
 _UNSAFE_CHAR = re.compile(r"[\x00-\x20\\\x7f]")
 
@@ -114,59 +108,12 @@ def parse_grant(status: int, body: bytes) -> PresignGrant:
 # --- where a presigned URL may send the file ------------------------------------------------------------
 
 
-def _is_local_host(host: str) -> bool:
-    """Loopback IP or a ``localhost`` name (``*.localhost`` resolves to loopback, RFC 6761)."""
-    if host in LOCAL_NAMES or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _default_port(scheme: str) -> int:
-    return 443 if scheme == "https" else 80
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """An explicitly configured S3 endpoint (AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL), e.g. the sandbox's."""
-
-    scheme: str
-    host: str
-    port: int
-
-    @property
-    def local(self) -> bool:
-        return _is_local_host(self.host)
-
-    @property
-    def is_ip(self) -> bool:
-        try:
-            ipaddress.ip_address(self.host)
-        except ValueError:
-            return False
-        return True
-
-    @classmethod
-    def parse(cls, url: str | None) -> Endpoint | None:
-        if not url:
-            return None
-        try:
-            parts = urlsplit(url.strip())
-            port = parts.port
-        except ValueError:
-            return None
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            return None
-        return cls(parts.scheme, parts.hostname.lower(), port or _default_port(parts.scheme))
-
-
 @dataclass(frozen=True)
 class UrlAllowlist:
     """The configured bucket's S3 endpoints: the only places a presigned URL may send a file.
 
-    ``region`` None (not configured) accepts any region's endpoints, but still only this bucket's.
+    ``region`` None (not configured) accepts any region's endpoints, but still only this bucket's. The
+    judgement itself is the model's (``services.aws_model.s3endpoints.match``), shared with ``presign.url``.
     """
 
     bucket: str
@@ -176,72 +123,20 @@ class UrlAllowlist:
     @classmethod
     def from_settings(cls, settings: Settings) -> UrlAllowlist:
         aws = settings.aws
-        endpoint = Endpoint.parse(aws.s3_endpoint_url or aws.endpoint_url)
+        endpoint = Endpoint.parse(aws.s3_endpoint())
         return cls(bucket=settings.bucket, region=(aws.region or "").strip().lower() or None, endpoint=endpoint)
 
-    def _region_ok(self, region: str) -> bool:
-        return region == self.region if self.region else bool(REGION.fullmatch(region))
+    def match(self, host: str, port: int, scheme: str, path: str) -> s3endpoints.EndpointMatch:
+        return s3endpoints.match(
+            host, port, scheme, path, bucket=self.bucket, region=self.region, endpoint=self.endpoint
+        )
 
-    def _global_ok(self) -> bool:
-        """The legacy global endpoint (``s3.amazonaws.com``) serves us-east-1 only."""
-        return self.region in (None, "us-east-1")
-
-    def _aws_regional(self, rest: str, dualstack: bool) -> bool:
-        """``s3.<region>.<suffix>`` (or ``s3.dualstack.<region>.<suffix>``), the suffix the region's partition's."""
-        match = re.fullmatch(r"s3\.(dualstack\.)?([a-z0-9-]+)\.(amazonaws\.com(?:\.cn)?)", rest)
-        if not match or (bool(match.group(1)) and not dualstack):
-            return False
-        region, suffix = match.group(2), match.group(3)
-        expected_suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
-        return self._region_ok(region) and suffix == expected_suffix
-
-    def aws_style(self, host: str) -> str | None:
-        """The addressing style when ``host`` is one of the bucket's AWS S3 endpoints ("virtual", "path"), else None."""
-        prefix = self.bucket.lower() + "."
-        if host.startswith(prefix):
-            rest = host[len(prefix) :]
-            not_cn = not (self.region or "").startswith("cn-")
-            if (
-                self._aws_regional(rest, dualstack=True)
-                or (rest == "s3.amazonaws.com" and self._global_ok())
-                or (rest == "s3-accelerate.amazonaws.com" and not_cn)
-            ):
-                return "virtual"
-        if self._aws_regional(host, dualstack=False) or (host == "s3.amazonaws.com" and self._global_ok()):
-            return "path"
-        return None
-
-    def endpoint_style(self, host: str, port: int) -> str | None:
-        """The addressing style when ``host:port`` is the configured endpoint's ("virtual", "path"), else None."""
-        endpoint = self.endpoint
-        if endpoint is None or port != endpoint.port:
-            return None
-        if host == endpoint.host:
-            return "path"
-        if not endpoint.is_ip and host == f"{self.bucket}.{endpoint.host}":
-            return "virtual"
-        # the sandbox signs http://<bucket>.s3.<region>.localhost:<port> while its endpoint is 127.0.0.1:<port>
-        if endpoint.local and self.region and host == f"{self.bucket}.s3.{self.region}.localhost":
-            return "virtual"
-        return None
+    def match_url(self, url: str) -> s3endpoints.EndpointMatch:
+        return s3endpoints.match_url(url, bucket=self.bucket, region=self.region, endpoint=self.endpoint)
 
     def describe(self) -> str:
         """The allowed shapes, for a person reading why a URL was refused."""
-        region = self.region or "<region>"
-        suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
-        shapes = [
-            f"https://{self.bucket}.s3.{region}.{suffix}/<key>",
-            f"https://s3.{region}.{suffix}/{self.bucket}/<key>",
-        ]
-        if self._global_ok():
-            shapes.append(f"https://{self.bucket}.s3.amazonaws.com/<key>")
-        if not region.startswith("cn-"):
-            shapes.append(f"https://{self.bucket}.s3-accelerate.amazonaws.com/<key>")
-        shapes.append(f"https://{self.bucket}.s3.dualstack.{region}.{suffix}/<key>")
-        if self.endpoint is not None:
-            base = f"{self.endpoint.scheme}://{self.endpoint.host}:{self.endpoint.port}"
-            shapes.append(f"{base}/{self.bucket}/<key> (the configured endpoint)")
-        return ", ".join(shapes)
+        return ", ".join(s3endpoints.shapes(self.bucket, self.region, self.endpoint))
 
 
 def _refuse(message: str, cause: str) -> PipelineError:
@@ -279,11 +174,11 @@ def _split(url: str) -> tuple[SplitResult, str, int]:
         )
     if parts.fragment or url.endswith("#"):
         raise _refuse("presign reply's presignedUrl has a #fragment", "A presigned S3 URL never has one.")
-    return parts, parts.hostname.lower(), port or _default_port(parts.scheme)
+    return parts, parts.hostname.lower(), port or default_port(parts.scheme)
 
 
 def _check_address(host: str, allow: UrlAllowlist) -> None:
-    """IP literals are refused (link-local always); a loopback IP only as the configured endpoint itself."""
+    """IP literals are refused (link-local always); an IP only as the configured endpoint itself."""
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
@@ -296,29 +191,34 @@ def _check_address(host: str, allow: UrlAllowlist) -> None:
             "the function is broken or its reply was tampered with.",
         )
     endpoint = allow.endpoint
-    if endpoint is None or not endpoint.local or host != endpoint.host:
+    if endpoint is None or host != endpoint.host:
         raise _refuse(
             f"presign reply's presignedUrl points at the IP address {host}, not an S3 endpoint name",
             f"S3 presigned URLs name the bucket's endpoint, e.g. https://{allow.bucket}.s3.<region>.amazonaws.com/<key>.",
         )
 
 
-def _wrong_target(host: str, allow: UrlAllowlist) -> PipelineError:
+def _wrong_target(host: str, verdict: s3endpoints.EndpointMatch, allow: UrlAllowlist) -> PipelineError:
     """Say whether the URL names another bucket, another region, or something that is not S3 at all."""
-    match = S3_HOST.fullmatch(host)
+    named = verdict.addressed
     fix = "Check the function's bucket and region against PIPELINE_BUCKET and AWS_REGION."
     allowed = f"Allowed: {allow.describe()}."
-    if match and match.group("bucket") and match.group("bucket") != allow.bucket:
+    if verdict.reason == s3endpoints.OTHER_BUCKET and named is not None and named.style == "path":
         return _refuse(
-            f"presign reply's presignedUrl is for bucket {match.group('bucket')!r}, not {allow.bucket!r} ({host})",
+            f"presign reply's presignedUrl is path-style but its path does not start with /{allow.bucket}/",
+            "The URL names another bucket in its path. Check the function's bucket against PIPELINE_BUCKET.",
+        )
+    if verdict.reason == s3endpoints.OTHER_BUCKET and named is not None:
+        return _refuse(
+            f"presign reply's presignedUrl is for bucket {named.bucket!r}, not {allow.bucket!r} ({host})",
             f"The function signs for another bucket. {fix} {allowed}",
         )
-    if match and match.group("region") and allow.region and match.group("region") != allow.region:
+    if verdict.reason == s3endpoints.OTHER_REGION and named is not None:
         return _refuse(
-            f"presign reply's presignedUrl is for region {match.group('region')!r}, not {allow.region!r} ({host})",
+            f"presign reply's presignedUrl is for region {named.region!r}, not {allow.region!r} ({host})",
             f"The function signs for another region. {fix} {allowed}",
         )
-    if host == f"{allow.bucket}.s3.amazonaws.com" and allow.region:
+    if verdict.reason == s3endpoints.GLOBAL_OUTSIDE_US_EAST_1:
         return _refuse(
             f"presign reply's presignedUrl uses the global endpoint ({host}), which serves us-east-1 only, "
             f"but the bucket is configured in {allow.region!r}",
@@ -330,31 +230,34 @@ def _wrong_target(host: str, allow: UrlAllowlist) -> PipelineError:
     )
 
 
-def _style(parts: SplitResult, host: str, port: int, allow: UrlAllowlist) -> str:
-    """Which addressing style the URL uses, after checking its host, port and scheme are allowed."""
-    style = allow.aws_style(host)
-    if style is not None:
-        if parts.scheme != "https" or port != 443:
-            raise _refuse(
-                f"presign reply's presignedUrl uses {parts.scheme}://{host}:{port}, not https on port 443",
-                "S3 presigned URLs must be https: plain http exposes the file and the signature on the way.",
-            )
-        return style
-    style = allow.endpoint_style(host, port)
+def _insecure(
+    parts: SplitResult, host: str, port: int, verdict: s3endpoints.EndpointMatch, allow: UrlAllowlist
+) -> PipelineError:
     endpoint = allow.endpoint
-    if style is None or endpoint is None:
-        raise _wrong_target(host, allow)
+    if verdict.addressed is None or verdict.addressed.aws or endpoint is None:
+        return _refuse(
+            f"presign reply's presignedUrl uses {parts.scheme}://{host}:{port}, not https on port 443",
+            "S3 presigned URLs must be https: plain http exposes the file and the signature on the way.",
+        )
     if parts.scheme == "http" and not endpoint.local:
-        raise _refuse(
+        return _refuse(
             f"presign reply's presignedUrl uses plain http to {host}",
             "Only a local sandbox (loopback or *.localhost) may be reached over plain http.",
         )
-    if parts.scheme != endpoint.scheme:
-        raise _refuse(
-            f"presign reply's presignedUrl uses {parts.scheme}, the configured endpoint {endpoint.scheme}",
-            "The URL must use the configured S3 endpoint's scheme.",
-        )
-    return style
+    return _refuse(
+        f"presign reply's presignedUrl uses {parts.scheme}, the configured endpoint {endpoint.scheme}",
+        "The URL must use the configured S3 endpoint's scheme.",
+    )
+
+
+def _style(parts: SplitResult, host: str, port: int, allow: UrlAllowlist) -> str:
+    """Which addressing style the URL uses, after checking its host, port and scheme are the bucket's."""
+    verdict = allow.match(host, port, parts.scheme, parts.path)
+    if verdict.style is not None:
+        return verdict.style
+    if verdict.reason == s3endpoints.INSECURE:
+        raise _insecure(parts, host, port, verdict, allow)
+    raise _wrong_target(host, verdict, allow)
 
 
 def _same_for_requests(url: str, parts: SplitResult, host: str, port: int) -> bool:
@@ -373,7 +276,7 @@ def _same_for_requests(url: str, parts: SplitResult, host: str, port: int) -> bo
     return (
         theirs.scheme == parts.scheme
         and their_host == host
-        and (theirs.port or _default_port(parts.scheme)) == port
+        and (theirs.port or default_port(parts.scheme)) == port
         and theirs.auth is None
         and unquote(theirs.path or "/") == unquote(parts.path or "/")
     )
@@ -387,8 +290,7 @@ def check_upload_url(url: str, key: str, allow: UrlAllowlist) -> None:
     parts, host, port = _split(url)
     _check_address(host, allow)
     style = _style(parts, host, port, allow)
-    prefix = "/" if style == "virtual" else f"/{allow.bucket}/"
-    raw_key = parts.path[len(prefix) :] if parts.path.startswith(prefix) else None
+    raw_key = s3endpoints.object_key(parts.path, style, allow.bucket)
     try:
         url_key = None if raw_key is None else unquote(raw_key, errors="strict")
     except UnicodeDecodeError:

@@ -84,8 +84,11 @@ class Sandbox:
     process: subprocess.Popen[bytes] = field(repr=False)
 
     @classmethod
-    def start(cls, breaks: tuple[str, ...] = (), timeout: float = START_TIMEOUT) -> Sandbox:
-        """Start a sandbox (with break switches ``breaks`` on) and wait until every endpoint answers."""
+    def start(
+        cls, breaks: tuple[str, ...] = (), timeout: float = START_TIMEOUT, addressing: str = "virtual"
+    ) -> Sandbox:
+        """Start a sandbox (with break switches ``breaks`` on) and wait until every endpoint answers. ``addressing``
+        "path" makes its function sign path-style URLs on the S3 endpoint, as S3-compatible servers do."""
         localdns.install()  # its presigned URLs name <bucket>.s3.<region>.localhost
         env = dict(os.environ)
         env["MOTO_DISABLE_GLOBAL_CORS"] = "true"
@@ -94,7 +97,13 @@ class Sandbox:
             del env[name]  # the sandbox must never pick up real credentials or endpoints
         try:
             proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
-                [sys.executable, "-m", "services.sandbox.server", *(f"--break={name}" for name in breaks)],
+                [
+                    sys.executable,
+                    "-m",
+                    "services.sandbox.server",
+                    f"--addressing={addressing}",
+                    *(f"--break={name}" for name in breaks),
+                ],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=None,

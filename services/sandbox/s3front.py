@@ -31,13 +31,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, unquote
 
+from services.aws_model import s3endpoints
 from services.sandbox import layout, moto_state
 
 LOG = logging.getLogger("sandbox")
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-_VIRTUAL_HOST = re.compile(
-    r"^(?P<bucket>[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])\.s3(?:[.-](?P<region>[a-z0-9-]+))?\.localhost$"
-)
 _S3_CONTROL_PATH = "/v20180820/"  # S3 Control signs as "s3" too; moto answers it with another backend
 _ORIGIN_HOST = f"s3.{layout.REGION}.amazonaws.com"  # path-style, as the front hands moto every request
 _INVALIDATION_PATH = re.compile(r"^/\d{4}-\d{2}-\d{2}/distribution/[^/]+/invalidation/?$")
@@ -123,9 +121,11 @@ def parse_request(environ: Mapping[str, Any]) -> S3Request:
     host = headers.get("host", "")
     hostname = host.rsplit(":", 1)[0].lower() if not host.startswith("[") else host
     raw_path = raw_path_of(environ)
-    match = _VIRTUAL_HOST.match(hostname)
-    if match:
-        bucket, key_part = match.group("bucket"), raw_path[1:]
+    # the port does not matter here: every request that reaches the front is for this endpoint
+    named = s3endpoints.address(hostname, 0, raw_path)
+    virtual = named is not None and named.style == "virtual"
+    if named is not None and virtual:
+        bucket, key_part = named.bucket, raw_path[1:]
     else:
         parts = raw_path[1:].split("/", 1)
         bucket = unquote(parts[0]) or None
@@ -138,7 +138,7 @@ def parse_request(environ: Mapping[str, Any]) -> S3Request:
         raw_query=str(environ.get("QUERY_STRING", "")),
         host=host,
         headers=headers,
-        virtual_hosted=bool(match),
+        virtual_hosted=virtual,
     )
 
 

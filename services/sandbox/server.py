@@ -45,6 +45,8 @@ from services.sandbox.state import PipelineState, configure_account, distributio
 from services.sandbox.wsgi import S3RequestHandler
 
 LOG = logging.getLogger("sandbox")
+#: how the sandbox's function addresses the bucket in the URLs it signs
+ADDRESSING_STYLES = ("virtual", "path")
 
 
 @dataclass
@@ -118,7 +120,7 @@ def _error_xml(error: Mapping[str, Any], key: str) -> bytes:
     ).encode()
 
 
-def start(host: str = "127.0.0.1", breaks: tuple[str, ...] = ()) -> Running:
+def start(host: str = "127.0.0.1", breaks: tuple[str, ...] = (), addressing: str = "virtual") -> Running:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -131,12 +133,14 @@ def start(host: str = "127.0.0.1", breaks: tuple[str, ...] = ()) -> Running:
 
     configure_account()
 
-    # The function signs as its role, virtual-hosted on a *.localhost name, as AWS issues URLs.
-    fn_config = HandlerConfig(bucket=layout.BUCKET, region=layout.REGION, expires_in=300, addressing_style="virtual")
+    # The function signs as its role, virtual-hosted on a *.localhost name, as AWS issues URLs; or path-style on
+    # the endpoint itself (http://127.0.0.1:<port>/<bucket>/<key>), as LocalStack, MinIO and moto issue them.
+    fn_config = HandlerConfig(bucket=layout.BUCKET, region=layout.REGION, expires_in=300, addressing_style=addressing)
+    fn_endpoint = s3_url if addressing == "path" else f"http://s3.{layout.REGION}.localhost:{port}"
     cold = ColdStart(
         lambda: make_s3_client(
             fn_config,
-            endpoint_url=f"http://s3.{layout.REGION}.localhost:{port}",
+            endpoint_url=fn_endpoint,
             aws_access_key_id=layout.PRESIGN_ROLE_KEY,
             aws_secret_access_key=layout.PRESIGN_ROLE_SECRET,
         )
@@ -189,13 +193,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--break", dest="breaks", action="append", default=[], choices=switches.SWITCH_NAMES)
+    parser.add_argument("--addressing", default="virtual", choices=ADDRESSING_STYLES)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="sandbox: %(message)s")
     done = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: done.set())
     try:
-        running = start(args.host, tuple(args.breaks))
+        running = start(args.host, tuple(args.breaks), args.addressing)
     except Exception as err:  # noqa: BLE001 - reported to the parent as one line, then exit non-zero
         print(json.dumps({"ready": False, "error": f"{type(err).__name__}: {err}"}), flush=True)
         return 1
