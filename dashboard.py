@@ -16,6 +16,7 @@ navigation = st.navigation(
         "Operate": [
             st.Page("pages/upload.py", title="Upload", icon=":material/upload:"),
             st.Page("pages/browse.py", title="Browse", icon=":material/photo_library:"),
+            st.Page("pages/repair.py", title="Repair", icon=":material/healing:"),
             st.Page("pages/checks.py", title="Checks", icon=":material/fact_check:"),
         ],
     }

@@ -40,6 +40,12 @@ class Keys:
     BROWSE_CONFIRM_DELETE = "browse.confirm_delete."  # + the object key
     BROWSE_CONFIRM_INVALIDATE = "browse.confirm_invalidate."  # + the object key
     BROWSE_ALSO_INVALIDATE = "browse.also_invalidate"
+    REPAIR_PREFIX = "repair.prefix"
+    REPAIR_CACHE = "repair.cache_control"
+    REPAIR_REPORT = "repair.report"
+    REPAIR_NOTICE = "repair.notice"
+    REPAIR_CONFIRM = "repair.confirm"
+    REPAIR_PROFILE = "repair.confirm_profile"
     SWITCH_ERROR = "sandbox.switch_error"
 
 

@@ -12,9 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from services.checks.cdn import LONG_CACHE
 from tests.support import image_bytes
 
-LONG_CACHE = "public, max-age=31536000, immutable"
+__all__ = ["LONG_CACHE", "RepairFixture", "put_seed_prefix"]
 
 
 @dataclass
