@@ -10,8 +10,10 @@ from typing import Any
 
 import streamlit as st
 
+from services.core import writes
 from services.core.errors import ConfigError, SandboxError
 from services.core.redact import guard_library_logs
+from services.core.settings import Settings
 from services.runtime import Target, resolve_target
 from services.sandbox import Sandbox
 
@@ -28,6 +30,7 @@ class Keys:
     CHECK_REPORT = "checks.report"
     CHECK_FIX_CONFIRM = "checks.fix_confirm."  # + the check id
     CHECK_FIX_APPLY = "checks.fix_apply."  # + the check id
+    CHECK_FIX_CONFIRM_PROFILE = "checks.fix_confirm_profile."  # + the check id
     CHECK_FIX_NOTICE = "checks.fix_notice"
     BROWSE_PREFIX = "browse.prefix"
     BROWSE_ORDER = "browse.order"
@@ -39,6 +42,7 @@ class Keys:
     BROWSE_NOTICE = "browse.notice"
     BROWSE_CONFIRM_DELETE = "browse.confirm_delete."  # + the object key
     BROWSE_CONFIRM_INVALIDATE = "browse.confirm_invalidate."  # + the object key
+    BROWSE_CONFIRM_PROFILE = "browse.confirm_profile."  # + the object key
     BROWSE_ALSO_INVALIDATE = "browse.also_invalidate"
     REPAIR_PREFIX = "repair.prefix"
     REPAIR_CACHE = "repair.cache_control"
@@ -107,6 +111,15 @@ def get_target() -> Target:
         st.warning("The sandbox had stopped; it is being restarted.")
         st.rerun()
     return target
+
+
+def confirm_profile_input(settings: Settings, key: str) -> bool:
+    """On a production profile, the field for its name that every write also asks for; True once it is typed
+    exactly (always True elsewhere). The service checks it again before any AWS call."""
+    for needed in writes.profile_confirmation(settings):
+        if st.text_input(needed.prompt, key=key, icon=":material/warning:") != needed.name:
+            return False
+    return True
 
 
 def render_sidebar(target: Target) -> None:

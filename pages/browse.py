@@ -4,7 +4,8 @@ import os
 
 import streamlit as st
 
-from pages._shared import Keys, get_target
+from pages._shared import Keys, confirm_profile_input, get_target
+from services.core import writes
 from services.core.errors import ConsoleError
 from services.core.settings import Settings
 from services.pipeline import browse
@@ -39,13 +40,17 @@ def _go(cursor: browse.Cursor) -> None:
 
 def _delete(key: str, also_invalidate: bool) -> None:
     if st.session_state.get(Keys.BROWSE_CONFIRM_DELETE + key) != key:
-        return  # the typed key is the confirmation
+        return  # the typed key is the confirmation (and on production the profile's name, checked by the service)
+    typed_profile = st.session_state.get(Keys.BROWSE_CONFIRM_PROFILE + key)
     notices = []
     try:
-        browse.delete_object(_s3(settings, IDENTITY), settings, key)
+        browse.delete_object(_s3(settings, IDENTITY), settings, key, confirm_profile=typed_profile)
         notices.append(("ok", f"Deleted {browse.inline_code(key)} from `{settings.bucket}`."))
         if also_invalidate:
-            notices.append(("ok", browse.invalidate_object(browse.cloudfront_client(settings), settings, key).text))
+            cloudfront = browse.cloudfront_client(settings)
+            notices.append(
+                ("ok", browse.invalidate_object(cloudfront, settings, key, confirm_profile=typed_profile).text)
+            )
     except ConsoleError as err:
         notices.append(("error", browse.error_text(err)))
     st.session_state[Keys.BROWSE_NOTICE] = notices
@@ -56,8 +61,10 @@ def _delete(key: str, also_invalidate: bool) -> None:
 def _invalidate(key: str) -> None:
     if not st.session_state.get(Keys.BROWSE_CONFIRM_INVALIDATE + key):
         return
+    typed_profile = st.session_state.get(Keys.BROWSE_CONFIRM_PROFILE + key)
     try:
-        notice = ("ok", browse.invalidate_object(browse.cloudfront_client(settings), settings, key).text)
+        cloudfront = browse.cloudfront_client(settings)
+        notice = ("ok", browse.invalidate_object(cloudfront, settings, key, confirm_profile=typed_profile).text)
     except ConsoleError as err:
         notice = ("error", browse.error_text(err))
     st.session_state[Keys.BROWSE_NOTICE] = [notice]
@@ -101,20 +108,23 @@ def _detail(key: str) -> None:
         icon=":material/fact_check:",
     )
     if not settings.allow_writes:
-        st.info(browse.WRITES_OFF_HINT, icon=":material/lock:")
+        st.info(writes.writes_off_hint(settings), icon=":material/lock:")
         return
     with st.expander("Delete or invalidate", icon=":material/warning:"):
+        profile_typed = confirm_profile_input(settings, Keys.BROWSE_CONFIRM_PROFILE + key)
         typed = st.text_input(
             f"Type the key {browse.inline_code(key)} to delete it", key=Keys.BROWSE_CONFIRM_DELETE + key
         )
         also = st.checkbox("Also invalidate its CDN path", value=True, key=Keys.BROWSE_ALSO_INVALIDATE)
-        st.button("Delete object", type="primary", disabled=typed != key, on_click=_delete, args=(key, also))
+        deletable = typed == key and profile_typed
+        st.button("Delete object", type="primary", disabled=not deletable, on_click=_delete, args=(key, also))
         path = browse.invalidation_path(key)
         sure = st.checkbox(
             f"Invalidate `{path}` ({browse.inline_code(key)}) on `{settings.distribution_id}`",
             key=Keys.BROWSE_CONFIRM_INVALIDATE + key,
         )
-        st.button("Create invalidation", disabled=not sure, on_click=_invalidate, args=(key,))
+        invalidate = sure and profile_typed
+        st.button("Create invalidation", disabled=not invalidate, on_click=_invalidate, args=(key,))
 
 
 st.title("Browse")

@@ -5,10 +5,11 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from pages._shared import Keys, get_target
+from pages._shared import Keys, confirm_profile_input, get_target
 from services.checks import remedy as remedies
 from services.checks.model import Finding, Status
 from services.checks.runner import run_checks
+from services.core import writes
 from services.core.errors import ConsoleError
 
 #: colour-coded Material icons render everywhere (emoji fonts are not a given)
@@ -33,8 +34,9 @@ def _literal(text: str) -> str:
 def _apply(finding: Finding) -> None:
     # the service checks the writes switch and the typed name again, before any AWS call
     typed = st.session_state.get(Keys.CHECK_FIX_CONFIRM + finding.id)
+    typed_profile = st.session_state.get(Keys.CHECK_FIX_CONFIRM_PROFILE + finding.id)
     try:
-        outcome = remedies.apply_fix(finding, target.settings, confirm=typed)
+        outcome = remedies.apply_fix(finding, target.settings, confirm=typed, confirm_profile=typed_profile)
     except ConsoleError as err:
         st.session_state[Keys.CHECK_FIX_NOTICE] = ("error", "  \n".join(remedies.error_lines(err)))
         return
@@ -47,15 +49,16 @@ def _remedy_controls(finding: Finding) -> None:
     assert remedy is not None
     st.markdown(f"**Apply this fix here:** {_literal(remedy.summary)}")
     if not target.settings.allow_writes:
-        st.caption(remedies.WRITES_OFF_HINT)
+        st.caption(writes.writes_off_hint(target.settings))
         return
     typed = st.text_input(f"Type `{remedy.resource}` to confirm", key=Keys.CHECK_FIX_CONFIRM + finding.id)
+    profile_typed = confirm_profile_input(target.settings, Keys.CHECK_FIX_CONFIRM_PROFILE + finding.id)
     st.button(
         "Apply fix",
         key=Keys.CHECK_FIX_APPLY + finding.id,
         type="primary",
         icon=":material/build:",
-        disabled=typed != remedy.resource,
+        disabled=typed != remedy.resource or not profile_typed,
         on_click=_apply,
         args=(finding,),
     )

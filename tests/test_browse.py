@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import requests
 
+from services.core import writes
 from services.core.clients import make_client
 from services.core.errors import ConfigError
 from services.core.settings import Settings
@@ -324,6 +325,22 @@ def test_with_writes_off_delete_and_invalidate_refuse_before_any_call(sandbox, s
         browse.invalidate_object(cloudfront, sandbox_settings, key)
     assert deletes == [] and invalidations == []
     assert s3.head_object(Bucket=sandbox.endpoints.bucket, Key=key)["ContentType"] == "image/png"
+
+
+def test_on_a_production_profile_delete_and_invalidate_want_its_name_before_any_call(sandbox, writable, odd_objects):
+    production = dataclasses.replace(writable, profile="live", production=True)
+    s3, cloudfront = make_client("s3", sandbox.aws_target()), browse.cloudfront_client(production)
+    deletes, invalidations = count_calls(s3, "DeleteObject"), count_calls(cloudfront, "CreateInvalidation")
+    key = "browse-odd/a photo + more.png"
+    for typed in (None, "", "sandbox", "LIVE"):
+        with pytest.raises(writes.NotConfirmed, match="'live' is a production profile; type its name 'live'"):
+            browse.delete_object(s3, production, key, confirm_profile=typed)
+        with pytest.raises(writes.NotConfirmed, match="'live' is a production profile"):
+            browse.invalidate_object(cloudfront, production, key, confirm_profile=typed)
+    assert deletes == [] and invalidations == []
+    assert s3.head_object(Bucket=sandbox.endpoints.bucket, Key=key)["ContentType"] == "image/png"
+    assert browse.invalidate_object(cloudfront, production, key, confirm_profile="live").id
+    assert len(invalidations) == 1
 
 
 def test_invalidation_without_a_distribution_id_is_a_configuration_error(writable):

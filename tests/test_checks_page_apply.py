@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 from streamlit.testing.v1 import AppTest
 
 from pages._shared import Keys
-from services.checks.remedy import WRITES_OFF_HINT
+from services.core.writes import WRITES_OFF_HINT
 from services.sandbox import layout
 from tests.conftest import PROJECT_ROOT
 
@@ -70,9 +70,8 @@ def test_with_writes_off_the_fix_says_how_to_apply_it_and_offers_no_button(confi
     assert "put-bucket-policy" in "\n".join(c.value for c in found.code)
     assert any("Apply this fix here" in m.value and "PutBucketPolicy" in m.value for m in found.markdown)
     assert WRITES_OFF_HINT in [c.value for c in found.caption]
-    assert WRITES_OFF_HINT == (
-        "Applying fixes is off (read-only). Set PIPELINE_ALLOW_WRITES=true to apply it here, or run the command above."
-    )
+    assert WRITES_OFF_HINT.startswith("Writes are off: the console is read-only.")
+    assert "PIPELINE_ALLOW_WRITES=true" in WRITES_OFF_HINT
     assert [b.label for b in app.button if b.label == "Apply fix"] == []
     assert not found.text_input
     assert bucket_policy(admin_s3) is None  # nothing was written

@@ -96,7 +96,7 @@ def test_check_apply_needs_writes_a_remedy_and_the_bucket_typed_then_exits_0_on_
     switch("cdn-grant-missing")
     apply = ("check", "--apply", "bucket.cdn_read_grant", "--confirm")
     off = cli(*apply, layout.BUCKET, env=sandbox_env)
-    assert off.returncode == 2 and "Applying fixes is off (read-only)" in off.stderr
+    assert off.returncode == 2 and "writes are off: the console is read-only" in off.stderr
     assert "PIPELINE_ALLOW_WRITES=true" in off.stderr
     assert "FAIL    bucket.cdn_read_grant" in off.stdout and "put-bucket-policy" in off.stdout  # the command to run
     assert f"--apply bucket.cdn_read_grant --confirm {layout.BUCKET}" in off.stdout

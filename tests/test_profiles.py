@@ -12,8 +12,9 @@ import pytest
 from services.core.errors import ConfigError
 from services.core.profiles import UnknownProfile, load_profiles, read_secrets_files
 from services.core.settings import SANDBOX_PROFILE, AwsTarget
-from services.sandbox import Sandbox
+from services.sandbox import Sandbox, layout
 from tests.support import cli
+from tests.test_checks_page_apply import bucket_policy
 
 PRESIGN = "https://abc123.execute-api.ap-northeast-2.amazonaws.com/presign"
 CDN = "https://d111111abcdef8.cloudfront.net"
@@ -248,7 +249,7 @@ def two_profiles(tmp_path: Path, sandbox: Sandbox, sandbox_env: dict[str, str]) 
     secrets.parent.mkdir()
     secrets.write_text(
         toml_table("pipelines.one", sandbox_table(sandbox))
-        + toml_table("pipelines.two", sandbox_table(sandbox, production=True))
+        + toml_table("pipelines.two", sandbox_table(sandbox, production=True, allow_writes=True))
         + toml_table("pipelines.half", {"bucket": "half-bucket"}),
         encoding="utf-8",
     )
@@ -302,3 +303,24 @@ def test_cli_unknown_or_incomplete_profile_exits_2_saying_why(two_profiles) -> N
     assert unknown.returncode == 2 and "known profiles: one, two, half, sandbox" in unknown.stderr
     assert half.returncode == 2 and "PIPELINE_PRESIGN_URL" in half.stderr and "[pipelines.half]" in half.stderr
     assert variable.returncode == 2 and "PIPELINE_PROFILE" in variable.stderr
+
+
+def test_cli_apply_on_production_wants_the_profile_name_and_without_it_runs_nothing(two_profiles, switch, admin_s3):
+    cwd, env = two_profiles
+    switch("cdn-grant-missing")
+    apply = ("--profile", "two", "check", "--apply", "bucket.cdn_read_grant", "--confirm", layout.BUCKET)
+
+    bare = cli(*apply, env=env, cwd=cwd)
+    wrong = cli(*apply, "--confirm-profile", "one", env=env, cwd=cwd)
+
+    for refused in (bare, wrong):
+        assert refused.returncode == 2, refused.stderr
+        assert "'two' is a production profile; type its name 'two'" in refused.stderr
+        assert refused.stdout == ""  # refused before the check ran: nothing was asked of AWS
+    assert bucket_policy(admin_s3) is None
+    shown = cli("--profile", "two", "check", "--only", "bucket.cdn_read_grant", env=env, cwd=cwd)
+    command = "--profile two check --apply bucket.cdn_read_grant --confirm pipeline-sandbox --confirm-profile two"
+    assert command in shown.stdout
+    done = cli(*apply, "--confirm-profile", "two", env=env, cwd=cwd)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert layout.DISTRIBUTION_ID in json.dumps(bucket_policy(admin_s3))

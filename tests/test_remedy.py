@@ -393,3 +393,21 @@ def test_a_document_aws_refuses_is_named_with_aws_message(sandbox, writable, adm
         with pytest.raises(remedy.RemedyFailed, match=r"\(MalformedPolicy\): Policy has invalid resource") as refused:
             remedy.apply_remedy(policy_remedy, writable, confirm=layout.BUCKET, client=s3)
     assert refused.value.http_status == 400 and refused.value.permission == "s3:PutBucketPolicy"
+
+
+def test_on_a_production_profile_a_fix_also_wants_the_profile_name_and_without_it_sends_nothing(
+    sandbox, switch, writable, admin_s3, iam, sent
+):
+    production = dataclasses.replace(writable, profile="live", production=True)
+    switch("cdn-grant-missing")
+    found = one(production, "bucket.cdn_read_grant")
+    broken = sandbox_state(admin_s3, iam)
+    for typed in (None, "", "Live", "sandbox", layout.BUCKET):
+        with pytest.raises(remedy.ConfirmationMismatch, match="'live' is a production profile; type its name"):
+            remedy.apply_fix(found, production, confirm=layout.BUCKET, confirm_profile=typed)
+    with pytest.raises(remedy.ConfirmationMismatch, match="bucket name 'pipeline-sandbox'"):
+        remedy.apply_fix(found, production, confirm="pipeline", confirm_profile="live")  # both names, each right
+    assert sent.nothing
+    assert sandbox_state(admin_s3, iam) == broken
+    done = remedy.apply_fix(found, production, confirm=layout.BUCKET, confirm_profile="live")
+    assert done.passed and sent.operations[-1] == "PutBucketPolicy"

@@ -1,9 +1,10 @@
 """Apply a finding's remedy: the one AWS call its fix describes, made by the console itself.
 
-Read-only by default: a remedy is applied only when ``PIPELINE_ALLOW_WRITES`` is true, and then only with a
-confirmation naming exactly what it writes to (the bucket, or the role). Both are checked, with the remedy's own
-shape, before any client is built, so a refusal sends nothing. AWS errors are translated here into the console's
-own errors (`RemedyFailed`: the IAM action the console lacks, or AWS's reason for refusing the document).
+Read-only by default: a remedy is applied only when the profile's writes switch is on (services/core/writes.py),
+and then only with a confirmation naming exactly what it writes to (the bucket, or the role), and on a production
+profile the profile's name too. All are checked, with the remedy's own shape, before any client is built, so a
+refusal sends nothing. AWS errors are translated here into the console's own errors (`RemedyFailed`: the IAM
+action the console lacks, or AWS's reason for refusing the document).
 
 A remedy was computed from the configuration its check read; right before writing, that configuration is read
 again and the remedy is refused (`RemedyStale`) if it changed, so an old report's fix (or a second fix for the same
@@ -28,10 +29,9 @@ from services.core.clients import make_client
 from services.core.errors import ConsoleError, PipelineError
 from services.core.redact import redact_text
 from services.core.settings import Settings
+from services.core.writes import Confirmation, NotConfirmed, WritesRefused, confirmation_refusal, writes_refusal
+from services.core.writes import WritesOff as WritesOff  # re-exported: the writes switch's refusal, raised here too
 
-WRITES_OFF_HINT = (
-    "Applying fixes is off (read-only). Set PIPELINE_ALLOW_WRITES=true to apply it here, or run the command above."
-)
 #: the only calls a remedy may make: (service, operation) -> boto3 method
 OPERATIONS: dict[tuple[str, str], str] = {
     ("s3", "PutBucketCors"): "put_bucket_cors",
@@ -82,16 +82,13 @@ _CURRENT: dict[str, _Read] = {
 }
 
 
-class RemedyRefused(ConsoleError):
-    """The console refused to apply a remedy (before any AWS call): writes off, no remedy, wrong confirmation."""
+class RemedyRefused(WritesRefused):
+    """The console refused to apply a remedy (before any AWS call): no remedy, or not one the console makes.
+    Writes off (``WritesOff``) and a wrong confirmation (``ConfirmationMismatch``) are the writes switch's refusals."""
 
 
-class WritesOff(RemedyRefused):
-    """``PIPELINE_ALLOW_WRITES`` is not true."""
-
-
-class ConfirmationMismatch(RemedyRefused):
-    """The confirmation typed is not the name of what the remedy writes to."""
+#: the confirmation typed is not the name of what the remedy writes to (or, on production, the profile's name)
+ConfirmationMismatch = NotConfirmed
 
 
 class RemedyStale(RemedyRefused):
@@ -141,10 +138,13 @@ class FixOutcome:
         return f"{self.applied.text}. Re-ran {self.after.id}: {str(self.after.status).upper()} — {self.after.title}"
 
 
-def refusal(remedy: Remedy | None, settings: Settings, confirm: str | None) -> RemedyRefused | None:
-    """Why `remedy` may not be applied to `settings`' pipeline with this confirmation; None when it may."""
-    if not settings.allow_writes:
-        return WritesOff(f"Not applied: {WRITES_OFF_HINT}")
+def refusal(
+    remedy: Remedy | None, settings: Settings, confirm: str | None, confirm_profile: str | None = None
+) -> WritesRefused | None:
+    """Why `remedy` may not be applied to `settings`' pipeline with these confirmations (what it writes to, and on a
+    production profile the profile's name); None when it may."""
+    if off := writes_refusal(settings, "Applying the fix"):
+        return off
     if remedy is None:
         return RemedyRefused("Not applied: this finding has no fix the console can apply; follow its fix text.")
     if (remedy.service, remedy.operation) not in OPERATIONS:
@@ -157,22 +157,21 @@ def refusal(remedy: Remedy | None, settings: Settings, confirm: str | None) -> R
             f"Not applied: the fix is for bucket {remedy.resource!r}, but the console is pointed at "
             f"{settings.bucket!r}. Run the checks again."
         )
-    if confirm != remedy.resource:
-        return ConfirmationMismatch(
-            f"Not applied: type the {remedy.resource_kind} name {remedy.resource!r} exactly to confirm "
-            f"(got {confirm!r})."
-        )
-    return None
+    resource = Confirmation(remedy.resource_kind, remedy.resource)
+    return confirmation_refusal(settings, f"Applying {remedy.operation}", resource, confirm, confirm_profile)
 
 
-def apply_remedy(remedy: Remedy, settings: Settings, *, confirm: str | None, client: Any = None) -> AppliedRemedy:
-    """Make the remedy's call, when writes are allowed and `confirm` names what it writes to.
+def apply_remedy(
+    remedy: Remedy, settings: Settings, *, confirm: str | None, confirm_profile: str | None = None, client: Any = None
+) -> AppliedRemedy:
+    """Make the remedy's call, when writes are allowed, `confirm` names what it writes to and (on a production
+    profile) `confirm_profile` is the profile's name.
 
     Raises `WritesOff` / `ConfirmationMismatch` / `RemedyRefused` before any client is built or request sent;
     `RemedyStale` when the configuration read again right before the write is no longer the one the fix was computed
     from (nothing written); `RemedyFailed` when AWS refuses the read or the write. `client`: one for the service,
     for callers that already hold one."""
-    refused = refusal(remedy, settings, confirm)
+    refused = refusal(remedy, settings, confirm, confirm_profile)
     if refused is not None:
         raise refused
     method = OPERATIONS[(remedy.service, remedy.operation)]
@@ -186,11 +185,13 @@ def apply_remedy(remedy: Remedy, settings: Settings, *, confirm: str | None, cli
     return AppliedRemedy(remedy, meta.get("HTTPStatusCode"), meta.get("RequestId"))
 
 
-def apply_fix(finding: Finding, settings: Settings, *, confirm: str | None, client: Any = None) -> FixOutcome:
+def apply_fix(
+    finding: Finding, settings: Settings, *, confirm: str | None, confirm_profile: str | None = None, client: Any = None
+) -> FixOutcome:
     """Apply `finding`'s remedy (see `apply_remedy`), then run its check again for the new verdict."""
     if finding.remedy is None:
-        raise refusal(None, settings, confirm) or RemedyRefused("Not applied: no remedy")
-    applied = apply_remedy(finding.remedy, settings, confirm=confirm, client=client)
+        raise refusal(None, settings, confirm, confirm_profile) or RemedyRefused("Not applied: no remedy")
+    applied = apply_remedy(finding.remedy, settings, confirm=confirm, confirm_profile=confirm_profile, client=client)
     (after,) = run_checks(settings, only=[finding.id]).findings
     return FixOutcome(applied, finding, after)
 

@@ -15,13 +15,29 @@ from services.checks.model import Finding, Status
 from services.checks.report import Report
 from services.checks.runner import CHECK_IDS, run_checks, select
 from services.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Command
+from services.core import writes
 from services.core.awserrors import require_access
 from services.core.errors import ConfigError, ConsoleError
+from services.core.settings import DEFAULT_PROFILE, Settings
 from services.core.transport import PROBE_DEADLINE
 from services.runtime import Target
 
 
-def print_finding(finding: Finding, out: TextIO) -> None:
+def apply_command(finding: Finding, settings: Settings | None) -> str:
+    """The command that applies ``finding``'s remedy on this profile (None: the default one), with every name it
+    must be confirmed by."""
+    assert finding.remedy is not None
+    kind, name = finding.remedy.resource_kind, finding.remedy.resource
+    needed = writes.confirmations(settings, kind, name) if settings else (writes.Confirmation(kind, name),)
+    confirm = " ".join(
+        f"{'--confirm-profile' if c.kind == writes.PROFILE_KIND else '--confirm'} {shlex.quote(c.name)}" for c in needed
+    )
+    named = settings is not None and settings.profile != DEFAULT_PROFILE
+    profile = f"--profile {shlex.quote(settings.profile)} " if settings is not None and named else ""
+    return f"python -m services {profile}check --apply {finding.id} {confirm}"
+
+
+def print_finding(finding: Finding, out: TextIO, settings: Settings | None = None) -> None:
     print(f"{str(finding.status).upper():8}{finding.id:28}{finding.title}", file=out)
     if finding.status not in (Status.FAIL, Status.WARN, Status.UNKNOWN):
         return
@@ -35,28 +51,35 @@ def print_finding(finding: Finding, out: TextIO) -> None:
             print(f"{'':10}{line}", file=out)
     if finding.remedy is not None:
         print(f"{'':8}apply it from here: {finding.remedy.summary}", file=out)
-        command = f"python -m services check --apply {finding.id} --confirm {shlex.quote(finding.remedy.resource)}"
-        print(f"{'':10}{command}  # with PIPELINE_ALLOW_WRITES=true", file=out)
+        print(f"{'':10}{apply_command(finding, settings)}  # with writes allowed", file=out)
 
 
-def print_report(report: Report, out: TextIO) -> None:
+def print_report(report: Report, out: TextIO, settings: Settings | None = None) -> None:
     for _hop, title, findings in report.by_hop():
         print(f"== {title}", file=out)
         for finding in findings:
-            print_finding(finding, out)
+            print_finding(finding, out, settings)
     print(f"-- {len(report.findings)} checks in {report.duration_ms / 1000:.1f} s: {report.summary_line()}", file=out)
 
 
 def _apply_fix(args: argparse.Namespace, target: Target, out: TextIO) -> int:
-    """Run one check, apply its finding's remedy, run it again: 0 when it then passes, 1 when not, 2 refused."""
-    (before,) = run_checks(target.settings, only=[args.apply], deadline_s=args.deadline).findings
-    doc: dict[str, object] = {"check": args.apply, "before": before.to_json(), "applied": None, "after": None}
+    """Run one check, apply its finding's remedy, run it again: 0 when it then passes, 1 when not, 2 refused.
+
+    On a production profile without its name typed (``--confirm-profile``) it is refused before any AWS call."""
+    settings = target.settings
+    doc: dict[str, object] = {"check": args.apply, "before": None, "applied": None, "after": None}
+    unconfirmed = writes.confirmation_refusal(settings, f"--apply {args.apply}", None, None, args.confirm_profile)
+    if unconfirmed is not None:
+        return _apply_done(args, doc, str(unconfirmed), EXIT_USAGE, out)
+    require_access(settings.aws, settings.bucket)  # credentials refused: said once, exit 2
+    (before,) = run_checks(settings, only=[args.apply], deadline_s=args.deadline).findings
+    doc["before"] = before.to_json()
     if not args.json:
-        print_finding(before, out)
+        print_finding(before, out, settings)
     if before.status == Status.PASS:
         return _apply_done(args, doc, f"nothing to apply: {before.id} passes", EXIT_OK, out)
     try:
-        outcome = remedies.apply_fix(before, target.settings, confirm=args.confirm)
+        outcome = remedies.apply_fix(before, settings, confirm=args.confirm, confirm_profile=args.confirm_profile)
     except remedies.RemedyFailed as err:
         return _apply_done(args, doc, "\n".join(remedies.error_lines(err)), EXIT_FAILED, out)
     except ConsoleError as err:
@@ -66,7 +89,7 @@ def _apply_fix(args: argparse.Namespace, target: Target, out: TextIO) -> int:
         print(json.dumps(doc, indent=2), file=out)
     else:
         print(f"-- {outcome.applied.text}; the check again:", file=out)
-        print_finding(outcome.after, out)
+        print_finding(outcome.after, out, settings)
     return EXIT_OK if outcome.passed else EXIT_FAILED
 
 
@@ -79,14 +102,14 @@ def _apply_done(args: argparse.Namespace, doc: dict[str, object], message: str, 
 
 
 def run(args: argparse.Namespace, target: Target, out: TextIO) -> int:
-    require_access(target.settings.aws, target.settings.bucket)  # credentials refused: said once, exit 2
     if args.apply:
         return _apply_fix(args, target, out)
+    require_access(target.settings.aws, target.settings.bucket)  # credentials refused: said once, exit 2
     report = run_checks(target.settings, only=args.only, deadline_s=args.deadline)
     if args.json:
         print(json.dumps(report.to_json(), indent=2), file=out)
     else:
-        print_report(report, out)
+        print_report(report, out, target.settings)
     return EXIT_FAILED if report.failed else EXIT_OK
 
 
@@ -96,8 +119,9 @@ def validate(args: argparse.Namespace) -> None:
     if not (args.deadline > 0 and math.isfinite(args.deadline)):
         raise ConfigError(f"--deadline takes a number of seconds above 0, not {args.deadline:g}")
     if args.apply is None:
-        if args.confirm is not None:
-            raise ConfigError("--confirm goes with --apply ID")
+        for flag, value in (("--confirm", args.confirm), ("--confirm-profile", args.confirm_profile)):
+            if value is not None:
+                raise ConfigError(f"{flag} goes with --apply ID")
         return
     if args.apply not in CHECK_IDS:
         raise ConfigError(f"--apply takes one check id, not {args.apply!r}; known: {', '.join(CHECK_IDS)}")
@@ -115,7 +139,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--apply",
         metavar="ID",
-        help="run this one check and apply its finding's fix (needs PIPELINE_ALLOW_WRITES=true and --confirm); "
+        help="run this one check and apply its finding's fix (needs writes allowed and --confirm, and on a "
+        "production profile --confirm-profile); "
         "exit 0 when the check then passes",
     )
     parser.add_argument("--confirm", metavar="NAME", help="with --apply: the bucket or role name the fix writes to")
@@ -126,6 +151,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help=f"finish gathering within this many seconds; a hop still silent then is reported as failed "
         f"(default {CHECK_DEADLINE:g}; each probe at most {PROBE_DEADLINE:g} s of it)",
+    )
+    parser.add_argument(
+        "--confirm-profile", metavar="NAME", help="with --apply on a production profile: the profile's name, typed out"
     )
 
 

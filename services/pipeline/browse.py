@@ -7,7 +7,8 @@ nothing keeps pages: a :class:`Cursor` remembers tokens only. S3 lists keys in U
 no listing by date, so "newest first" can only sort the page in hand, and says so.
 
 Thumbnails are the objects themselves, loaded by the viewer's browser from their CDN URLs.
-Deletes and invalidations refuse to run unless ``PIPELINE_ALLOW_WRITES`` is on, whoever calls them.
+Deletes and invalidations refuse to run unless the profile's writes switch is on (services/core/writes.py), and on
+a production profile unless the profile's name was typed too, whoever calls them.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import requests
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from services.aws_model.s3endpoints import EndpointMatch
+from services.core import writes
 from services.core.clients import make_client
 from services.core.errors import ConfigError, ConsoleError, PipelineError
 from services.core.settings import Settings
@@ -63,10 +65,6 @@ TYPE_NOTE = (
     "The type column is guessed from each key's extension: a listing carries no Content-Type. "
     "The stored Content-Type is in the object's detail (S3 HEAD)."
 )
-WRITES_OFF_HINT = (
-    "Delete and invalidate are off: the console is read-only. To allow them, set `PIPELINE_ALLOW_WRITES=true` "
-    "(or `allow_writes = true` in the `[pipeline]` table of `.streamlit/secrets.toml`) and restart the console."
-)
 _CREDENTIAL_CODES = {
     "InvalidAccessKeyId",
     "SignatureDoesNotMatch",
@@ -97,8 +95,8 @@ class ListingDenied(BrowseError):
     """S3 refused to list the bucket: the console's identity may not ``s3:ListBucket`` it."""
 
 
-class WritesDisabled(ConsoleError):
-    """A delete or an invalidation was asked for while writes are off (``PIPELINE_ALLOW_WRITES``)."""
+#: a delete or an invalidation was asked for while writes are off: the writes switch's refusal
+WritesDisabled = writes.WritesOff
 
 
 def _cause(code: str | None, status: int | None, permission: str, resource: str, bucket: str) -> str:
@@ -171,12 +169,6 @@ def _translate(err: Exception, *, action: str, permission: str, bucket: str, key
 
 #: the translation, for other operations on the bucket (the repair)
 translate_aws_error = _translate
-
-
-def require_writes(settings: Settings, what: str) -> None:
-    """Refuse ``what`` unless writes are allowed; called before any network call."""
-    if not settings.allow_writes:
-        raise WritesDisabled(f"{what} refused: writes are off. {WRITES_OFF_HINT}")
 
 
 # --- a page of the listing --------------------------------------------------------------------------
@@ -657,7 +649,7 @@ def detail_notes(detail: ObjectDetail) -> list[Note]:
     return notes
 
 
-# --- writes (only with PIPELINE_ALLOW_WRITES) -----------------------------------------------------
+# --- writes (only with the writes switch on) -------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -676,9 +668,10 @@ def invalidation_path(key: str) -> str:
     return urlsplit(cdn_object_url("http://cdn", key)).path
 
 
-def delete_object(s3: Any, settings: Settings, key: str) -> None:
-    """Delete ``key`` from the bucket. Refuses (WritesDisabled) unless writes are allowed."""
-    require_writes(settings, f"Deleting {display_key(key)!r}")
+def delete_object(s3: Any, settings: Settings, key: str, *, confirm_profile: str | None = None) -> None:
+    """Delete ``key`` from the bucket. Refuses (before any call) unless writes are allowed and, on a production
+    profile, ``confirm_profile`` is the profile's name (services/core/writes.py)."""
+    writes.require(settings, f"Deleting {display_key(key)!r}", confirm_profile=confirm_profile)
     try:
         s3.delete_object(Bucket=settings.bucket, Key=key)
     except (ClientError, BotoCoreError) as err:
@@ -687,9 +680,12 @@ def delete_object(s3: Any, settings: Settings, key: str) -> None:
         ) from err
 
 
-def invalidate_object(cloudfront: Any, settings: Settings, key: str) -> Invalidation:
-    """Create a CloudFront invalidation for ``key``'s CDN path. Refuses (WritesDisabled) unless writes are allowed."""
-    require_writes(settings, f"Invalidating {display_key(key)!r}")
+def invalidate_object(
+    cloudfront: Any, settings: Settings, key: str, *, confirm_profile: str | None = None
+) -> Invalidation:
+    """Create a CloudFront invalidation for ``key``'s CDN path. Refuses (before any call) unless writes are allowed
+    and, on a production profile, ``confirm_profile`` is the profile's name."""
+    writes.require(settings, f"Invalidating {display_key(key)!r}", confirm_profile=confirm_profile)
     if not settings.distribution_id:
         raise ConfigError(
             "PIPELINE_DISTRIBUTION_ID is not set: the console does not know which distribution to invalidate"

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from services.core import writes
 from services.core.clients import make_client
-from services.core.errors import ConsoleError
 from services.core.settings import Settings
-from services.pipeline.browse import display_key, invalidation_path, require_writes
+from services.pipeline.browse import display_key, invalidation_path
 from services.pipeline.repair.apply import Outcome, fix_object
 from services.pipeline.repair.cdn import Invalidator, wildcard_path
 from services.pipeline.repair.checkpoint import Checkpoint, checkpoint_name, default_state_dir
@@ -31,8 +31,8 @@ CHECKPOINT_SECONDS = 2.0
 PROGRESS_SECONDS = 0.5
 
 
-class ConfirmationMismatch(ConsoleError):
-    """Applying a repair was asked for without the bucket's name typed to confirm it."""
+#: applying a repair was asked for without the bucket's name (and on production the profile's) typed to confirm it
+ConfirmationMismatch = writes.NotConfirmed
 
 
 @dataclass(frozen=True)
@@ -152,16 +152,8 @@ def repair_clients(settings: Settings, workers: int = DEFAULT_WORKERS) -> tuple[
 def check_apply_allowed(settings: Settings, confirm: str | None, confirm_profile: str | None = None) -> None:
     """Refuse to apply unless writes are on and the bucket's name was typed, and on a production profile the
     profile's name as well (before any request)."""
-    require_writes(settings, f"Repairing the objects of {settings.bucket!r}")
-    if confirm != settings.bucket:
-        raise ConfirmationMismatch(
-            f"Not applied: type the bucket's name {settings.bucket!r} exactly to confirm (got {confirm!r})."
-        )
-    if settings.production and confirm_profile != settings.profile:
-        raise ConfirmationMismatch(
-            f"Not applied: {settings.profile!r} is a production profile; type its name as well to confirm "
-            f"(got {confirm_profile!r})."
-        )
+    bucket = writes.Confirmation("bucket", settings.bucket)
+    writes.require(settings, f"Repairing the objects of {settings.bucket!r}", bucket, confirm, confirm_profile)
 
 
 def checkpoint_for(settings: Settings, prefix: str, state_dir: Path | None = None) -> Checkpoint:
