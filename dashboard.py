@@ -18,6 +18,7 @@ navigation = st.navigation(
             st.Page("pages/browse.py", title="Browse", icon=":material/photo_library:"),
             st.Page("pages/repair.py", title="Repair", icon=":material/healing:"),
             st.Page("pages/checks.py", title="Checks", icon=":material/fact_check:"),
+            st.Page("pages/history.py", title="History", icon=":material/history:"),
         ],
     }
 )

@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 
 import streamlit as st
 
-from pages._shared import _ensure_routed
+from pages._shared import Keys, _ensure_routed
 from services.core.auth import SECRETS_SETTING, SETTING, decide_claims, sign_in_problems
 from services.core.errors import ConfigError
 from services.core.settings import load_allowlist
@@ -119,6 +119,7 @@ def require_sign_in() -> None:
     decision = decide_claims(claims, allowlist)
     if not decision.allowed:
         _refused(decision.reason)
+    st.session_state[Keys.SIGNED_IN_EMAIL] = decision.email  # who the history records for this session's actions
     with st.sidebar:
         st.caption(f"Signed in as {_escaped(decision.email or '')}")
         st.button("Sign out", icon=":material/logout:", on_click=st.logout)

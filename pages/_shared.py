@@ -14,6 +14,7 @@ from services.core import writes
 from services.core.errors import ConfigError, SandboxError
 from services.core.redact import guard_library_logs
 from services.core.settings import Settings
+from services.history.record import local_user
 from services.runtime import Target, resolve_target
 from services.sandbox import Sandbox
 
@@ -51,6 +52,13 @@ class Keys:
     REPAIR_CONFIRM = "repair.confirm"
     REPAIR_PROFILE = "repair.confirm_profile"
     SWITCH_ERROR = "sandbox.switch_error"
+    SIGNED_IN_EMAIL = "auth.email"  # set by the sign-in gate (pages/_auth.py) for the person it let in
+    CHECK_HISTORY_WARNING = "checks.history_warning"
+    UPLOAD_HISTORY_WARNING = "upload.history_warning"
+    HISTORY_PROFILE = "history.profile"
+    HISTORY_WINDOW = "history.window"
+    HISTORY_FROM = "history.from"
+    HISTORY_TO = "history.to"
 
 
 def _secrets_document() -> dict[str, Any]:
@@ -120,6 +128,11 @@ def confirm_profile_input(settings: Settings, key: str) -> bool:
         if st.text_input(needed.prompt, key=key, icon=":material/warning:") != needed.name:
             return False
     return True
+
+
+def who() -> str:
+    """Who is using this page, for the history: the signed-in e-mail; with sign-in off, the server's user."""
+    return st.session_state.get(Keys.SIGNED_IN_EMAIL) or f"console:{local_user()}"
 
 
 def render_sidebar(target: Target) -> None:

@@ -5,12 +5,13 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from pages._shared import Keys, confirm_profile_input, get_target
+from pages._shared import Keys, confirm_profile_input, get_target, who
 from services.checks import remedy as remedies
 from services.checks.model import Finding, Status
 from services.checks.runner import run_checks
 from services.core import writes
 from services.core.errors import ConsoleError
+from services.history.record import RunRecorder
 
 #: colour-coded Material icons render everywhere (emoji fonts are not a given)
 BADGES = {
@@ -72,13 +73,18 @@ st.caption(
 )
 
 if st.button("Run all checks", type="primary", icon=":material/play_arrow:"):
+    recorder = RunRecorder(target.settings, who())
     with st.spinner("Probing the pipeline…"):
-        st.session_state[Keys.CHECK_REPORT] = run_checks(target.settings)
+        st.session_state[Keys.CHECK_REPORT] = run_checks(target.settings, on_done=recorder)
+    st.session_state[Keys.CHECK_HISTORY_WARNING] = recorder.warning
 
 report = st.session_state.get(Keys.CHECK_REPORT)
 if report is None:
     st.info("Press **Run all checks**. The canary upload puts one 8×8 PNG in the bucket, as the web app would.")
     st.stop()
+
+if history_warning := st.session_state.get(Keys.CHECK_HISTORY_WARNING):
+    st.warning(history_warning, icon=":material/history:")  # the run above stands; only its record is missing
 
 if notice := st.session_state.pop(Keys.CHECK_FIX_NOTICE, None):
     NOTICES[notice[0]](notice[1])

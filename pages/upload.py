@@ -2,11 +2,12 @@
 
 import streamlit as st
 
-from pages._shared import Keys, get_target
+from pages._shared import Keys, get_target, who
 from services.core.errors import PipelineError
 from services.core.localdns import resolution_note
 from services.core.redact import redact_text
 from services.core.transport import new_session
+from services.history.record import record_uploads
 from services.pipeline.images import ALLOWED_EXTENSIONS, MAX_BYTES
 from services.pipeline.presign import hand_out_url
 from services.pipeline.upload import HOP_NAMES, UploadInput, UploadResult, upload_batch
@@ -47,6 +48,8 @@ if st.button("Upload", type="primary", disabled=not files):
             done / len(items), text=f"{done}/{len(items)} done — {result.file}: {'ok' if result.ok else 'failed'}"
         )
     st.session_state[Keys.UPLOAD_RESULTS] = [r for r in results if r is not None]
+    uploaded = [(item, result) for item, result in zip(items, results, strict=True) if result is not None]
+    st.session_state[Keys.UPLOAD_HISTORY_WARNING] = record_uploads(settings, uploaded, who())
 
 with st.expander("Get one presigned URL (for curl or your own client)", icon=":material/link:"):
     st.caption(
@@ -73,6 +76,9 @@ with st.expander("Get one presigned URL (for curl or your own client)", icon=":m
             st.code(handed.curl(), language="bash", wrap_lines=True)
             if note := resolution_note(handed.url):
                 st.caption(note)
+
+if history_warning := st.session_state.get(Keys.UPLOAD_HISTORY_WARNING):
+    st.warning(history_warning, icon=":material/history:")  # the uploads stand; only their record is missing
 
 results = st.session_state.get(Keys.UPLOAD_RESULTS, [])
 if not results:

@@ -14,8 +14,34 @@ from services.core.clients import make_client
 from services.core.settings import Settings
 from services.sandbox import Sandbox
 from tests.browse_data import ensure_odd_objects, ensure_scale_objects
+from tests.history_stores import KINDS, history_url
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _own_history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every check run and upload the tests make is recorded in a history of the test session's own (the default
+    store lives under XDG_DATA_HOME), never in the history of whoever runs the tests."""
+    before = os.environ.get("XDG_DATA_HOME")
+    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("data-home"))
+    yield
+    if before is None:
+        os.environ.pop("XDG_DATA_HOME", None)
+    else:
+        os.environ["XDG_DATA_HOME"] = before
+
+
+@pytest.fixture(params=KINDS)
+def history_env(
+    request: pytest.FixtureRequest, tmp_path: Path, sandbox_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, str]]:
+    """The session sandbox's environment with a history of its own, SQLite then PostgreSQL (tests/history_stores.py),
+    also set in this process (in-process commands and pages build their AWS clients from os.environ)."""
+    with history_url(request.param, tmp_path) as url:
+        env = dict(sandbox_env, PIPELINE_HISTORY_URL=url)
+        point_console_at(monkeypatch, env)
+        yield env
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ Three things happen here once, for every finding, whatever judge wrote it: the c
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -28,6 +28,8 @@ BY_ID: Mapping[str, Check] = {check.id: check for check in REGISTRY}
 
 #: statuses that can follow from an upstream failure (a pass or a skip follows from nothing)
 _CONSEQUENCES = (Status.FAIL, Status.WARN, Status.UNKNOWN)
+#: called with a finished run's report and the evidence it judged (the history records runs through it)
+RunHook = Callable[[Report, Evidence], None]
 
 
 def select(only: Sequence[str] | None = None) -> tuple[Check, ...]:
@@ -97,12 +99,17 @@ def run_checks(
     only: Sequence[str] | None = None,
     clients: Clients | None = None,
     deadline_s: float = CHECK_DEADLINE,
+    on_done: RunHook | None = None,
 ) -> Report:
     """Run the selected checks against ``settings``' pipeline, gathering for at most ``deadline_s`` seconds (a hop
-    still silent then is reported as not having answered). Raises ConfigError for unknown ids."""
+    still silent then is reported as not having answered); ``on_done`` sees the report and the evidence it judged.
+    Raises ConfigError for unknown ids."""
     checks = select(only)
     started, clock = datetime.now(UTC), time.perf_counter()
     needs = frozenset().union(*(check.needs for check in checks))
     evidence = gather(settings, needs, clients, Budget.of(deadline_s))
     findings = attribute_causes([judge(check, evidence) for check in checks], checks)
-    return Report(evidence.target, findings, started, (time.perf_counter() - clock) * 1000)
+    report = Report(evidence.target, findings, started, (time.perf_counter() - clock) * 1000)
+    if on_done is not None:
+        on_done(report, evidence)
+    return report

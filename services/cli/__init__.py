@@ -17,7 +17,7 @@ from typing import TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from services.cli import browse, check, presign, profiles, repair, sandbox, upload
+from services.cli import browse, check, diff, history, presign, profiles, repair, sandbox, upload, watch
 from services.cli.common import EXIT_PIPE_CLOSED, EXIT_USAGE, Command
 from services.core.awserrors import describe_aws_error
 from services.core.errors import ConsoleError
@@ -33,6 +33,9 @@ COMMANDS: tuple[Command, ...] = (
     presign.COMMAND,
     sandbox.COMMAND,
     profiles.COMMAND,
+    history.COMMAND,
+    diff.COMMAND,
+    watch.COMMAND,
 )
 BY_NAME = {command.name: command for command in COMMANDS}
 
@@ -100,6 +103,7 @@ def _run(
     out: TextIO,
     secrets: Mapping[str, object] | None,
 ) -> int:
+    args.env = env  # the environment the command runs in (the history store is chosen from it)
     command.validate(args)
     document = read_secrets_files() if secrets is None else secrets
     known = load_profiles(env, document)

@@ -20,6 +20,7 @@ from services.core.awserrors import require_access
 from services.core.errors import ConfigError, ConsoleError
 from services.core.settings import DEFAULT_PROFILE, Settings
 from services.core.transport import PROBE_DEADLINE
+from services.history.record import RunRecorder, local_user
 from services.runtime import Target
 
 
@@ -105,7 +106,12 @@ def run(args: argparse.Namespace, target: Target, out: TextIO) -> int:
     if args.apply:
         return _apply_fix(args, target, out)
     require_access(target.settings.aws, target.settings.bucket)  # credentials refused: said once, exit 2
-    report = run_checks(target.settings, only=args.only, deadline_s=args.deadline)
+    recorder = RunRecorder(target.settings, local_user(), env=args.env)
+    report = run_checks(
+        target.settings, only=args.only, deadline_s=args.deadline, on_done=None if args.no_record else recorder
+    )
+    if recorder.warning:  # the check's result stands; the history's failure is one line
+        print(f"warning: {recorder.warning}", file=sys.stderr)
     if args.json:
         print(json.dumps(report.to_json(), indent=2), file=out)
     else:
@@ -155,6 +161,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--confirm-profile", metavar="NAME", help="with --apply on a production profile: the profile's name, typed out"
     )
+    parser.add_argument("--no-record", action="store_true", help="do not record this run in the history")
 
 
 COMMAND = Command(

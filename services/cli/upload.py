@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
 from services.cli.common import EXIT_FAILED, EXIT_OK, Command, at_least_one
 from services.core.errors import ConfigError
+from services.history.record import local_user, record_uploads
 from services.pipeline.upload import HOP_NAMES, UploadInput, UploadResult, failed_input, upload_batch
 from services.runtime import Target
 
@@ -56,6 +58,13 @@ def run(args: argparse.Namespace, target: Target, out: TextIO) -> int:
     )
     for position, result in batch:
         results[readable[position][0]] = result
+    if warning := record_uploads(
+        target.settings,
+        [(None if i in unreadable else items[i], results[i]) for i in range(len(items))],
+        local_user(),
+        args.env,
+    ):
+        print(f"warning: {warning}", file=sys.stderr)  # the uploads stand; the history's failure is one line
     for index in range(len(items)):
         result = results[index]
         if args.json:

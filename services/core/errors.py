@@ -49,3 +49,7 @@ class PipelineError(ConsoleError):
         self.bucket = bucket
         self.key = key
         self.cause = cause
+
+
+class HistoryError(ConsoleError):
+    """The run and upload history could not be opened, read or written (a check or an upload still stands)."""
