@@ -21,6 +21,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from services.aws_model import partitions
+
 #: an AWS region name: us-east-1, ap-northeast-2, us-gov-west-1, cn-north-1, eu-central-2 ...
 REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d{1,2}")
 GLOBAL_REGION = "us-east-1"  # the only region the legacy global endpoint serves directly
@@ -44,17 +46,7 @@ INSECURE = "insecure"  # an AWS name over http or off port 443; the configured e
 
 def dns_suffix(region: str | None) -> str:
     """The S3 DNS suffix of the region's partition."""
-    return "amazonaws.com.cn" if (region or "").startswith("cn-") else "amazonaws.com"
-
-
-def partition(region: str | None) -> str:
-    """The ARN partition of a region: ``aws``, ``aws-cn`` or ``aws-us-gov``."""
-    name = region or ""
-    if name.startswith("cn-"):
-        return "aws-cn"
-    if name.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
+    return partitions.s3_dns_suffix(region)
 
 
 def is_local_host(host: str) -> bool:
@@ -195,7 +187,7 @@ def _aws_reason(named: Addressed, scheme: str, port: int, region: str | None) ->
         return DUALSTACK_PATH
     if named.kind == "global" and region not in (None, GLOBAL_REGION):
         return GLOBAL_OUTSIDE_US_EAST_1
-    if named.kind == "accelerate" and region is not None and partition(region) == "aws-cn":
+    if named.kind == "accelerate" and region is not None and partitions.of_region(region) == "aws-cn":
         return PARTITION
     if named.region is not None:
         if not REGION.fullmatch(named.region):
@@ -280,7 +272,7 @@ def shapes(bucket: str, region: str | None, endpoint: Endpoint | None = None) ->
     found = [f"https://{bucket}.s3.{shown}.{suffix}/<key>", f"https://s3.{shown}.{suffix}/{bucket}/<key>"]
     if region in (None, GLOBAL_REGION):
         found.append(f"https://{bucket}.s3.amazonaws.com/<key>")
-    if partition(region) != "aws-cn":
+    if partitions.of_region(region) != "aws-cn":
         found.append(f"https://{bucket}.s3-accelerate.amazonaws.com/<key>")
     found.append(f"https://{bucket}.s3.dualstack.{shown}.{suffix}/<key>")
     if endpoint is not None:

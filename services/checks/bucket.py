@@ -22,24 +22,29 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from services.aws_model import iam, s3cors
+from services.aws_model.statements import OAC_GRANT_SID, oac_grant
 from services.checks import cloudfront_grant, cors_advice
 from services.checks.denied import denied_finding, is_denied
 from services.checks.evidence import Evidence
 from services.checks.findings import Fix, answer, call_name, dump, finding, read_state, short, unreadable
 from services.checks.model import Check, ConfigRead, Exchange, Finding, Impact, ReadState, Status
 from services.checks.policy_docs import (
+    best_distribution_arn,
     bucket_arg,
     bucket_arn,
     bucket_policy_fix,
     bucket_remedy,
+    distribution_arn,
+    distribution_config,
     load_policy,
     policy_change,
     policy_document,
     quote_statement,
     raw_statements,
+    source_arns,
 )
 
-CLOUDFRONT_SID = "AllowCloudFrontServicePrincipal"
+CLOUDFRONT_SID = OAC_GRANT_SID
 CORS_HEADERS = ("content-type",)
 BPA_SETTINGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 _POLICY_SETTINGS = ("BlockPublicPolicy", "RestrictPublicBuckets")  # the two that govern bucket policies
@@ -61,11 +66,6 @@ def _bpa_command(ev: Evidence, on: Mapping[str, bool] | None = None) -> str:
     values = on if on is not None else dict.fromkeys(BPA_SETTINGS, True)
     settings = ",".join(f"{name}={str(values[name]).lower()}" for name in BPA_SETTINGS)
     return f"aws s3api put-public-access-block --bucket {bucket_arg(ev)} --public-access-block-configuration {settings}"
-
-
-def _arn_partition(arn: str | None) -> str:
-    parts = (arn or "").split(":")
-    return parts[1] if len(parts) > 2 and parts[0] == "arn" and parts[1] else "aws"
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -415,57 +415,6 @@ def _bpa(ev: Evidence) -> tuple[dict[str, bool] | None, str]:
     return None, f"Block Public Access could not be read ({answer(read)})"
 
 
-def distribution_config(ev: Evidence) -> Mapping[str, Any] | None:
-    """The Distribution dict when cloudfront:GetDistribution was read (a {"Distribution": ...} wrapper is accepted)."""
-    read = ev.distribution
-    if not isinstance(read, ConfigRead) or read_state(read) is not ReadState.OK:
-        return None
-    value = read.value
-    if isinstance(value, Mapping) and isinstance(value.get("Distribution"), Mapping):
-        value = value["Distribution"]
-    return value if isinstance(value, Mapping) else None
-
-
-def _is_distribution_arn(value: Any) -> bool:
-    parts = value.split(":", 5) if isinstance(value, str) else []
-    return len(parts) == 6 and parts[0] == "arn" and parts[2] == "cloudfront" and parts[5].startswith("distribution/")
-
-
-def _source_arns(statement: iam.Statement) -> list[str]:
-    return [v for c in statement.conditions if c.key.lower() == "aws:sourcearn" for v in c.values]
-
-
-def distribution_arn(ev: Evidence, parsed: iam.Policy | None) -> tuple[str | None, str]:
-    """The ARN of the configured distribution and where it came from.
-
-    From cloudfront:GetDistribution when read; otherwise from an AWS:SourceArn in the bucket policy naming the same
-    distribution id (ids are global, so only the account id is taken from there).
-    """
-    dist = distribution_config(ev)
-    if dist is not None and _is_distribution_arn(dist.get("ARN")):
-        return str(dist["ARN"]), "from cloudfront:GetDistribution"
-    dist_id = ev.target.distribution_id
-    if not dist_id or parsed is None:
-        return None, ""
-    for statement in parsed.statements:
-        for value in _source_arns(statement):
-            if _is_distribution_arn(value) and value.endswith(f":distribution/{dist_id}") and "*" not in value:
-                return value, "taken from the bucket policy's AWS:SourceArn (cloudfront:GetDistribution was not read)"
-    return None, ""
-
-
-def cloudfront_statement(bucket: str, arn: str, sid: str = CLOUDFRONT_SID) -> dict[str, Any]:
-    """The secure Origin Access Control grant: CloudFront's service principal, s3:GetObject, pinned to `arn`."""
-    return {
-        "Sid": sid,
-        "Effect": "Allow",
-        "Principal": {"Service": iam.CLOUDFRONT_SERVICE},
-        "Action": "s3:GetObject",
-        "Resource": f"arn:{_arn_partition(arn)}:s3:::{bucket}/*",
-        "Condition": {"StringEquals": {"AWS:SourceArn": arn}},
-    }
-
-
 def _free_sid(doc: Mapping[str, Any] | None, drop: Iterable[int]) -> str:
     dropped = set(drop)
     taken = {
@@ -500,7 +449,7 @@ def _remove_public_fix(ev: Evidence, loaded: _LoadedPolicy, statements: Sequence
         arn, _ = distribution_arn(ev, loaded.parsed)
         bucket = str(ev.target.bucket)
         if arn is not None and not _grants_after(policy_document(loaded.raw, drop), bucket, arn):
-            add = [cloudfront_statement(bucket, arn, _free_sid(loaded.raw, drop))]
+            add = [oac_grant(bucket, arn, _free_sid(loaded.raw, drop))]
         elif arn is None:
             applicable = False
             notes.append(
@@ -766,7 +715,7 @@ def _cloudfront_grants(parsed: iam.Policy | None) -> list[str]:
             continue
         oai = [v for v in s.principal.aws if v.startswith(iam.OAI_PRINCIPAL_PREFIX)]
         if any(v.lower() == iam.CLOUDFRONT_SERVICE for v in s.principal.service):
-            arns = _source_arns(s)
+            arns = source_arns(s)
             named = f"distribution(s) {', '.join(arns)}" if arns else "any distribution (no AWS:SourceArn)"
             found.append(f"statement {s.label} grants CloudFront read for {named}")
         elif oai:
@@ -805,7 +754,7 @@ def _no_distribution(ev: Evidence, loaded: _LoadedPolicy) -> Finding:
             cid,
             dist_read,
             "the distribution (its ARN)",
-            f"arn:aws:cloudfront::<account-id>:distribution/{ev.target.distribution_id}",
+            best_distribution_arn(ev),
             default_call="cloudfront:GetDistribution",
             also=also,
             evidence=(ev.bucket_policy,),
@@ -852,7 +801,7 @@ def _cdn_fix(
         if miss.code in _REPLACED or (miss.code is _NM.LEGACY_OAI and oac):
             drop.add(miss.statement.index)
     granted = result is not None and result.granted
-    add = [] if granted else [cloudfront_statement(str(ev.target.bucket), arn, _free_sid(loaded.raw, drop))]
+    add = [] if granted else [oac_grant(str(ev.target.bucket), arn, _free_sid(loaded.raw, drop))]
     notes = []
     if result is not None and _NM.LEGACY_OAI in result.codes and not oac:
         notes += [

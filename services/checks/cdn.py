@@ -18,6 +18,7 @@ from httplint import HttpResponseLinter
 from services.checks.denied import denied_finding, is_denied
 from services.checks.evidence import Canary, Evidence
 from services.checks.model import Check, ConfigRead, Exchange, Finding, Impact, ReadState, Status
+from services.checks.policy_docs import best_distribution_arn, cdn_grant
 from services.checks.scrub import evidence_items as _evidence
 from services.core.redact import redact_text, redact_url
 from services.pipeline.explain import explain_cdn, parse_s3_error
@@ -87,17 +88,7 @@ def _invalidate(ev: Evidence, key: str | None) -> str:
 
 
 def _grant(ev: Evidence) -> str:
-    statement = {
-        "Sid": "AllowCloudFrontServicePrincipalReadOnly",
-        "Effect": "Allow",
-        "Principal": {"Service": "cloudfront.amazonaws.com"},
-        "Action": "s3:GetObject",
-        "Resource": f"arn:aws:s3:::{ev.target.bucket}/*",
-        "Condition": {
-            "StringEquals": {"AWS:SourceArn": f"arn:aws:cloudfront::<account-id>:distribution/{_distribution_id(ev)}"}
-        },
-    }
-    return json.dumps(statement)
+    return json.dumps(cdn_grant(ev))
 
 
 def check_read(ev: Evidence) -> Finding:
@@ -466,7 +457,7 @@ def check_compression(ev: Evidence) -> Finding:
             cid,
             ev.distribution,
             "the distribution's compression setting",
-            f"arn:aws:cloudfront::<account-id>:distribution/{ev.target.distribution_id}",
+            best_distribution_arn(ev),
             default_call="cloudfront:GetDistribution",
             also=redact_text(also),
             evidence=evidence,
@@ -638,7 +629,7 @@ def check_config(ev: Evidence) -> Finding:
             cid,
             read,
             f"distribution {dist_id}",
-            f"arn:aws:cloudfront::<account-id>:distribution/{dist_id}",
+            best_distribution_arn(ev),
             default_call="cloudfront:GetDistribution",
             evidence=evidence,
         )

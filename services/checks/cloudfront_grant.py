@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from services.aws_model import partitions, statements
 from services.aws_model.iam.conditions import _OPERATORS, _condition_holds, _conditions_hold
 from services.aws_model.iam.document import CLOUDFRONT_SERVICE, OAI_PRINCIPAL_PREFIX, Policy, PolicyError, Statement
 from services.aws_model.iam.evaluate import (
@@ -110,16 +111,15 @@ def cloudfront_read_grant(policy: Policy, bucket: str, distribution_arn: str) ->
 
 
 def _target(bucket: str, distribution_arn: str) -> _Target:
-    parts = distribution_arn.split(":", 5)
-    partition = parts[1] if len(parts) == 6 and parts[1] else "aws"
     context: dict[str, tuple[str, ...]] = {
         "aws:sourcearn": (distribution_arn,),
         "aws:securetransport": ("true",),  # CloudFront reaches the S3 REST endpoint over HTTPS
         "aws:principalservicename": (CLOUDFRONT_SERVICE,),
     }
-    if len(parts) == 6 and parts[4]:
-        context["aws:sourceaccount"] = (parts[4],)
-    bucket_arn = f"arn:{partition}:s3:::{bucket}"
+    account = statements.account_of(distribution_arn)
+    if account:
+        context["aws:sourceaccount"] = (account,)
+    bucket_arn = statements.bucket_arn(bucket, partitions.of_arn(distribution_arn))
     return _Target(bucket_arn, bucket_arn + "/", distribution_arn, context)
 
 

@@ -23,6 +23,7 @@ import requests
 from botocore.exceptions import BotoCoreError, ClientError
 from PIL import Image
 
+from services.aws_model import partitions, statements
 from services.checks.evidence import Canary, CheckTarget, Evidence
 from services.checks.model import ConfigRead, Exchange, ReadState
 from services.core.clients import make_client, shared_client
@@ -607,8 +608,11 @@ def _managed_document(iam: Any, item: Mapping[str, Any], budget: Budget | None) 
     return {"name": item["PolicyName"], "arn": arn, "document": version["PolicyVersion"]["Document"]}
 
 
-def distribution_arn(distribution_id: str, account: str = "<account-id>") -> str:
-    return f"arn:aws:cloudfront::{account}:distribution/{distribution_id}"
+def distribution_arn(settings: Settings) -> str:
+    """The distribution's ARN as far as known before reading it (the account id is not)."""
+    return statements.distribution_arn(
+        settings.distribution_id or "", partition=partitions.of_region(settings.aws.region)
+    )
 
 
 def gather_distribution(
@@ -619,7 +623,7 @@ def gather_distribution(
     distribution = read(
         "cloudfront:GetDistribution",
         lambda: clients.cloudfront.get_distribution(Id=settings.distribution_id)["Distribution"],
-        distribution_arn(settings.distribution_id),
+        distribution_arn(settings),
         budget,
     )
     fields: dict[str, Any] = {"distribution": distribution}
@@ -627,12 +631,12 @@ def gather_distribution(
         origins = distribution.value.get("DistributionConfig", {}).get("Origins", {}).get("Items", [])
         oac_id = next((o.get("OriginAccessControlId") for o in origins if o.get("OriginAccessControlId")), None)
         arn = str(distribution.value.get("ARN", ""))
-        account = arn.split(":")[4] if arn.count(":") >= 5 and arn.split(":")[4] else "<account-id>"
+        account = statements.account_of(arn) or statements.ACCOUNT_PLACEHOLDER
         if oac_id:
             fields["origin_access_control"] = read(
                 "cloudfront:GetOriginAccessControl",
                 lambda: clients.cloudfront.get_origin_access_control(Id=oac_id)["OriginAccessControl"],
-                f"arn:aws:cloudfront::{account}:origin-access-control/{oac_id}",
+                f"arn:{partitions.of_arn(arn)}:cloudfront::{account}:origin-access-control/{oac_id}",
                 budget,
             )
     return fields

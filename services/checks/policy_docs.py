@@ -9,10 +9,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import unquote
 
-from services.aws_model import iam
+from services.aws_model import iam, partitions, statements
 from services.checks.evidence import Evidence
-from services.checks.findings import Fix, dump
-from services.checks.model import Remedy
+from services.checks.findings import Fix, dump, read_state
+from services.checks.model import ConfigRead, ReadState, Remedy
 
 POLICY_VERSION = "2012-10-17"
 
@@ -21,7 +21,7 @@ _STATEMENT_KEYS = ("Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotA
 
 
 def bucket_arn(ev: Evidence) -> str:
-    return f"arn:aws:s3:::{ev.target.bucket}"
+    return statements.bucket_arn(ev.target.bucket, partitions.of_region(ev.target.region))
 
 
 def load_policy(value: Any, *, attached_to: str | None = None) -> tuple[iam.Policy, Mapping[str, Any]]:
@@ -157,3 +157,69 @@ def policy_change(doc: Mapping[str, Any] | None, drop: Iterable[int], add: Seque
     if kept:
         parts.append(f"keeps {kept} other statement(s)")
     return "; ".join(parts) or "no change"
+
+
+# --- the configured distribution and the grant it needs ----------------------------------------------------
+
+
+def distribution_config(ev: Evidence) -> Mapping[str, Any] | None:
+    """The Distribution dict when cloudfront:GetDistribution was read (a {"Distribution": ...} wrapper is accepted)."""
+    read = ev.distribution
+    if not isinstance(read, ConfigRead) or read_state(read) is not ReadState.OK:
+        return None
+    value = read.value
+    if isinstance(value, Mapping) and isinstance(value.get("Distribution"), Mapping):
+        value = value["Distribution"]
+    return value if isinstance(value, Mapping) else None
+
+
+def source_arns(statement: iam.Statement) -> list[str]:
+    return [v for c in statement.conditions if c.key.lower() == "aws:sourcearn" for v in c.values]
+
+
+def distribution_arn(ev: Evidence, parsed: iam.Policy | None) -> tuple[str | None, str]:
+    """The ARN of the configured distribution and where it came from.
+
+    From cloudfront:GetDistribution when read; otherwise from an AWS:SourceArn in the bucket policy naming the same
+    distribution id (ids are global, so only the account id is taken from there).
+    """
+    dist = distribution_config(ev)
+    if dist is not None and statements.is_distribution_arn(dist.get("ARN")):
+        return str(dist["ARN"]), "from cloudfront:GetDistribution"
+    dist_id = ev.target.distribution_id
+    if not dist_id or parsed is None:
+        return None, ""
+    for statement in parsed.statements:
+        for value in source_arns(statement):
+            if (
+                statements.is_distribution_arn(value)
+                and value.endswith(f":distribution/{dist_id}")
+                and "*" not in value
+            ):
+                return value, "taken from the bucket policy's AWS:SourceArn (cloudfront:GetDistribution was not read)"
+    return None, ""
+
+
+def _parsed_bucket_policy(ev: Evidence) -> iam.Policy | None:
+    read = ev.bucket_policy
+    if not isinstance(read, ConfigRead) or read_state(read) is not ReadState.OK:
+        return None
+    try:
+        return load_policy(read.value)[0]
+    except iam.PolicyError:
+        return None
+
+
+def best_distribution_arn(ev: Evidence) -> str:
+    """The configured distribution's ARN, real whenever the console knows it (GetDistribution, or the bucket
+    policy's AWS:SourceArn for the same id); ``<account-id>`` in it only when neither was read."""
+    arn, _ = distribution_arn(ev, _parsed_bucket_policy(ev))
+    if arn is not None:
+        return arn
+    dist_id = ev.target.distribution_id or "<distribution-id>"
+    return statements.distribution_arn(dist_id, partition=partitions.of_region(ev.target.region))
+
+
+def cdn_grant(ev: Evidence) -> dict[str, Any]:
+    """The bucket policy statement that lets the configured distribution read (Origin Access Control)."""
+    return statements.oac_grant(ev.target.bucket, best_distribution_arn(ev))

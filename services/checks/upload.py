@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from services.checks.denied import denied_finding
 from services.checks.evidence import Canary, Evidence
 from services.checks.model import Check, ConfigRead, Exchange, Finding, Impact, ReadState, Status
+from services.checks.policy_docs import cdn_grant
 from services.checks.scrub import evidence_items as _evidence
 from services.core.redact import redact_text, redact_url
 from services.pipeline.explain import (
@@ -27,12 +28,6 @@ from services.pipeline.images import MIME_BY_EXTENSION
 
 #: what the key's extension should be stored as
 IMAGE_TYPES: Mapping[str, str] = MIME_BY_EXTENSION
-CLOUDFRONT_GRANT = (
-    '{"Sid": "AllowCloudFrontServicePrincipalReadOnly", "Effect": "Allow", '
-    '"Principal": {"Service": "cloudfront.amazonaws.com"}, "Action": "s3:GetObject", '
-    '"Resource": "arn:aws:s3:::{bucket}/*", "Condition": {"StringEquals": {"AWS:SourceArn": '
-    '"arn:aws:cloudfront::<account-id>:distribution/{distribution}"}}}'
-)
 
 
 def _ok(exchange: Exchange | None) -> bool:
@@ -172,7 +167,7 @@ def _role_name(ev: Evidence) -> str:
 
 def _cdn_fix(ev: Evidence, key: str | None) -> str:
     distribution = ev.target.distribution_id or "<distribution-id>"
-    grant = CLOUDFRONT_GRANT.replace("{bucket}", ev.target.bucket).replace("{distribution}", distribution)
+    grant = json.dumps(cdn_grant(ev))
     return (
         f"Add to the bucket policy of {ev.target.bucket} (aws s3api put-bucket-policy):\n{grant}\n"
         "Then clear the cached error:\n"

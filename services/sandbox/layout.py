@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from services.aws_model import statements
+
 BUCKET = "pipeline-sandbox"
 REGION = "ap-northeast-2"
 ACCOUNT_ID = "123456789012"  # moto's default account
@@ -30,7 +32,7 @@ def virtual_hosts(bucket: str = BUCKET, region: str = REGION) -> tuple[str, ...]
 
 
 def distribution_arn(distribution_id: str = DISTRIBUTION_ID) -> str:
-    return f"arn:aws:cloudfront::{ACCOUNT_ID}:distribution/{distribution_id}"
+    return statements.distribution_arn(distribution_id, ACCOUNT_ID)
 
 
 def seed_cors_rules(origins: tuple[str, ...] = SEED_APP_ORIGINS, expose: tuple[str, ...] = ()) -> list[dict[str, Any]]:
@@ -57,16 +59,7 @@ def secure_bucket_policy(bucket: str = BUCKET, distribution_id: str = DISTRIBUTI
         {
             "Version": "2012-10-17",
             "Id": "PolicyForCloudFrontPrivateContent",
-            "Statement": [
-                {
-                    "Sid": "AllowCloudFrontServicePrincipal",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "cloudfront.amazonaws.com"},
-                    "Action": "s3:GetObject",
-                    "Resource": f"arn:aws:s3:::{bucket}/*",
-                    "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn(distribution_id)}},
-                }
-            ],
+            "Statement": [statements.oac_grant(bucket, distribution_arn(distribution_id))],
         }
     )
 
