@@ -27,6 +27,7 @@ class Keys:
     SWITCH_PREFIX = "sandbox.switch."
     UPLOAD_FILES = "upload.files"
     UPLOAD_RESULTS = "upload.results"
+    UPLOAD_ORIGIN = "upload.origin"
     PRESIGN_EXTENSION = "upload.presign_extension"
     CHECK_REPORT = "checks.report"
     CHECK_FIX_CONFIRM = "checks.fix_confirm."  # + the check id

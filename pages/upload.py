@@ -9,6 +9,7 @@ from services.core.redact import redact_text
 from services.core.transport import new_session
 from services.history.record import record_uploads
 from services.pipeline.images import ALLOWED_EXTENSIONS, MAX_BYTES
+from services.pipeline.preflight import SERVER_SIDE, chosen_origin
 from services.pipeline.presign import hand_out_url
 from services.pipeline.upload import HOP_NAMES, UploadInput, UploadResult, upload_batch
 
@@ -38,11 +39,23 @@ strip = st.toggle(
     "applied to the pixels. The file changes: new bytes and a new sha256, and it may grow or shrink.",
 )
 
+origin_choices = [*settings.app_origins, SERVER_SIDE[1]]
+origin = st.selectbox(
+    "Upload as the browser at",
+    origin_choices,
+    key=Keys.UPLOAD_ORIGIN,
+    help="The web app's browser preflights the presign endpoint and the bucket (CORS) before it sends anything; "
+    "the console does the same from this origin, and stops a file where the browser would. "
+    "server-side: no preflights (as a backend would upload).",
+)
+
 if st.button("Upload", type="primary", disabled=not files):
     items = [UploadInput(name=f.name, data=f.getvalue()) for f in files or []]
     results: list[UploadResult | None] = [None] * len(items)
     bar = st.progress(0.0, text=f"Uploading {len(items)} file(s)…")
-    for done, (index, result) in enumerate(upload_batch(items, settings, strip_metadata=strip), start=1):
+    for done, (index, result) in enumerate(
+        upload_batch(items, settings, strip_metadata=strip, origin=chosen_origin(origin, settings.app_origins)), start=1
+    ):
         results[index] = result
         bar.progress(
             done / len(items), text=f"{done}/{len(items)} done — {result.file}: {'ok' if result.ok else 'failed'}"

@@ -3,14 +3,25 @@
 Deploy this file as the function's code with handler ``lambda_function.lambda_handler``.
 It keeps the seed's contract (GET with header ``x-extension``; reply ``{"presignedUrl", "key"}``;
 key ``<uuid4>.<ext>``) and fixes its faults: an extension allowlist, 4xx JSON errors instead of
-500s, SigV4 in the bucket's region, a configurable expiry, the real ``image/*`` Content-Type
-(reported back as ``contentType``), and CORS headers on every reply.
+500s, SigV4 in the bucket's region, a configurable expiry, a Content-Type that always matches the
+extension (reported back as ``contentType``), and CORS headers on every reply.
+
+Which Content-Type is signed: the one the client asks for in the presign request's own ``Content-Type``
+header, when it is one of the two spellings of the extension's type (``image/png``, or the seed's
+``application/png``); otherwise (no header, or any other type) the ``CONTENT_TYPE_STYLE`` one, by default
+the seed's ``application/<ext>``. The seed's web client says nothing (axios drops ``Content-Type`` from a
+GET without a body) and PUTs ``application/<ext>``, so it works unchanged; a client that wants objects
+stored as ``image/*`` (browsers show those inline, and download ``application/*``) sends
+``Content-Type: image/<ext>`` on the presign request and PUTs the reply's ``contentType``. The client never
+chooses freely: only a type that matches the extension is ever signed.
 
 Configuration (environment variables of the function):
     BUCKET_NAME           required; the bucket the URLs are signed for
     BUCKET_REGION         the bucket's region (default: AWS_REGION, which Lambda sets)
     URL_EXPIRES_SECONDS   lifetime of a URL, 1..604800 (default 300)
-    CONTENT_TYPE_STYLE    "image" (default: image/png ...) or "application" (the seed's application/png)
+    CONTENT_TYPE_STYLE    "application" (default: the seed's application/png) or "image" (image/png ...): the
+                          type signed when the client does not ask for one of the two spellings
+    CLIENT_CONTENT_TYPE   "match" (default: sign the client's spelling, above) or "ignore" (always the style's)
     ALLOW_ORIGIN          value of Access-Control-Allow-Origin on every reply (default "*")
     S3_ADDRESSING_STYLE   "virtual" (default, as AWS issues them) or "path"
 """
@@ -41,6 +52,7 @@ ALLOWED_EXTENSIONS: Mapping[str, str] = {
     "webp": "image/webp",
 }
 CONTENT_TYPE_STYLES = ("image", "application")
+CLIENT_CONTENT_TYPE_MODES = ("match", "ignore")
 MAX_EXPIRES = 7 * 24 * 3600  # SigV4's own ceiling
 
 
@@ -53,7 +65,8 @@ class HandlerConfig:
     bucket: str
     region: str | None = None
     expires_in: int = 300
-    content_type_style: str = "image"
+    content_type_style: str = "application"
+    client_content_type: str = "match"
     allow_origin: str = "*"
     addressing_style: str = "virtual"
 
@@ -69,9 +82,12 @@ class HandlerConfig:
             raise ConfigurationError(f"URL_EXPIRES_SECONDS={raw_expires!r} is not a whole number") from err
         if not 1 <= expires <= MAX_EXPIRES:
             raise ConfigurationError(f"URL_EXPIRES_SECONDS={expires} is outside 1..{MAX_EXPIRES}")
-        style = env.get("CONTENT_TYPE_STYLE", "image").strip().lower() or "image"
+        style = env.get("CONTENT_TYPE_STYLE", "application").strip().lower() or "application"
         if style not in CONTENT_TYPE_STYLES:
             raise ConfigurationError(f"CONTENT_TYPE_STYLE={style!r} is not one of {CONTENT_TYPE_STYLES}")
+        client_mode = env.get("CLIENT_CONTENT_TYPE", "match").strip().lower() or "match"
+        if client_mode not in CLIENT_CONTENT_TYPE_MODES:
+            raise ConfigurationError(f"CLIENT_CONTENT_TYPE={client_mode!r} is not one of {CLIENT_CONTENT_TYPE_MODES}")
         addressing = env.get("S3_ADDRESSING_STYLE", "virtual").strip().lower() or "virtual"
         if addressing not in ("virtual", "path"):
             raise ConfigurationError(f"S3_ADDRESSING_STYLE={addressing!r} is not 'virtual' or 'path'")
@@ -80,14 +96,26 @@ class HandlerConfig:
             region=(env.get("BUCKET_REGION", "").strip() or env.get("AWS_REGION", "").strip() or None),
             expires_in=expires,
             content_type_style=style,
+            client_content_type=client_mode,
             allow_origin=env.get("ALLOW_ORIGIN", "*").strip() or "*",
             addressing_style=addressing,
         )
 
-    def content_type_for(self, ext: str) -> str:
+    def content_type_for(self, ext: str, requested: str | None = None) -> str:
+        """The type to sign for ``ext``: the client's ``requested`` spelling when it is one of the extension's
+        two (and the mode is "match"), else the configured style's."""
+        if self.client_content_type == "match" and requested is not None:
+            asked = requested.split(";", 1)[0].strip().lower()
+            if asked in spellings(ext):
+                return asked
         if self.content_type_style == "application":
             return f"application/{ext}"
         return ALLOWED_EXTENSIONS[ext]
+
+
+def spellings(ext: str) -> tuple[str, str]:
+    """The two Content-Types a client may ask for ``ext``: the seed's ``application/<ext>`` and the image MIME type."""
+    return f"application/{ext}", ALLOWED_EXTENSIONS[ext]
 
 
 def make_s3_client(config: HandlerConfig, **client_kwargs: Any) -> Any:
@@ -160,7 +188,7 @@ def handle(event: Mapping[str, Any], config: HandlerConfig, s3_client: Any) -> d
         allowed = ", ".join(ALLOWED_EXTENSIONS)
         return _error(origin, 400, "unsupported_extension", f"x-extension must be one of: {allowed}")
     key = f"{uuid.uuid4()}.{ext}"
-    content_type = config.content_type_for(ext)
+    content_type = config.content_type_for(ext, _header(event, "content-type"))
     try:
         url = s3_client.generate_presigned_url(
             ClientMethod="put_object",

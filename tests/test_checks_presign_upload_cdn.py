@@ -871,8 +871,50 @@ CONTENT_TYPE = [
     ),
 ]
 
+
+def sample(*types: str | None) -> ConfigRead:
+    rows = [{"key": f"old-{i}.png", "content_type": t, "read": "ok"} for i, t in enumerate(types)]
+    return ConfigRead("s3:ListBucket", ReadState.OK, rows, resource=f"arn:aws:s3:::{BUCKET}")
+
+
 STORED_TYPE = [
     case("image/png", "upload.stored_type", evidence(canary=canary()), P, "image/png"),
+    case(
+        "image/png, the sample all image/*",
+        "upload.stored_type",
+        evidence(canary=canary(), stored_sample=sample("image/png", "image/png")),
+        P,
+        "The 2 newest image object(s) sampled are all stored as image/*",
+        absent=("application/",),
+    ),
+    case(
+        "image/png now, older objects still application/png",
+        "upload.stored_type",
+        evidence(canary=canary(), stored_sample=sample("image/png", "application/png", "binary/octet-stream")),
+        W,
+        "Of the 3 newest image objects sampled, 2 still carry application/*",
+        "old-1.png (application/png), old-2.png (binary/octet-stream)",
+        "--content-type image/png --exclude '*' --include '*.png'",
+    ),
+    case(
+        "stored application/png and so are the older ones",
+        "upload.stored_type",
+        evidence(canary=canary(head=head("application/png")), stored_sample=sample("application/png")),
+        F,
+        "old-0.png (application/png)",
+        "Content-Type: image/<ext> on both the presign request and the PUT",
+        "CLIENT_CONTENT_TYPE=ignore",
+    ),
+    case(
+        "the sample may not be listed",
+        "upload.stored_type",
+        evidence(
+            canary=canary(),
+            stored_sample=ConfigRead("s3:ListBucket", ReadState.DENIED, None, "AccessDenied", "Access Denied"),
+        ),
+        P,
+        "needs s3:ListBucket",
+    ),
     case(
         "stored application/png",
         "upload.stored_type",

@@ -7,9 +7,11 @@ import json
 
 import pytest
 
+from services.checks.gather import Clients, gather_stored_sample
 from services.checks.model import Status
 from services.checks.runner import CHECK_IDS, run_checks
 from services.core.settings import AwsTarget
+from services.pipeline.images import MIME_BY_EXTENSION
 from services.sandbox import layout
 from tests.support import cli
 
@@ -44,7 +46,24 @@ def fix_json(fix: str):
     return json.JSONDecoder().raw_decode(fix[start:])[0]
 
 
-def test_the_healthy_sandbox_passes_every_check(sandbox, sandbox_settings):
+def restore_image_types(s3) -> None:
+    """upload.stored_type's fix: the newest objects other tests stored as application/* (as the seed's client
+    does) re-copied with their image type, so the sample the check reads is healthy too."""
+    read = gather_stored_sample(Clients(s3=s3, iam=None, lambda_=None, cloudfront=None), layout.BUCKET)
+    for row in read.value:
+        if not str(row["content_type"] or "").startswith("image/"):
+            key = row["key"]
+            s3.copy_object(
+                Bucket=layout.BUCKET,
+                Key=key,
+                CopySource={"Bucket": layout.BUCKET, "Key": key},
+                MetadataDirective="REPLACE",
+                ContentType=MIME_BY_EXTENSION[key.rsplit(".", 1)[-1].lower()],
+            )
+
+
+def test_the_healthy_sandbox_passes_every_check(sandbox, sandbox_settings, s3):
+    restore_image_types(s3)
     report = run_checks(sandbox_settings)
     assert set(statuses(report)) == set(CHECK_IDS)
     assert {f.id: (f.status, f.title) for f in report.findings if f.status not in (Status.PASS, Status.SKIP)} == {}
@@ -52,7 +71,7 @@ def test_the_healthy_sandbox_passes_every_check(sandbox, sandbox_settings):
 
 
 @pytest.mark.parametrize("name", sorted([*EXPECTED_FAILURES, *EXPECTED_WARNINGS]))
-def test_each_break_switch_is_caught_by_the_right_checks(name, sandbox, switch, sandbox_settings):
+def test_each_break_switch_is_caught_by_the_right_checks(name, sandbox, switch, sandbox_settings, s3):
     switch(name)
     sandbox.invalidate(["/*"])
     report = run_checks(sandbox_settings)
@@ -65,6 +84,11 @@ def test_each_break_switch_is_caught_by_the_right_checks(name, sandbox, switch, 
             assert finding.detail and finding.fix, finding.id
     sandbox.set_switch(name, False)
     sandbox.invalidate(["/*"])
+    if name == "stored-as-application":  # the objects stored meanwhile keep their type: the fix re-copies them
+        assert (
+            "still carry application/*" in run_checks(sandbox_settings, only=["upload.stored_type"]).findings[0].title
+        )
+        restore_image_types(s3)
     again = run_checks(sandbox_settings, only=sorted(expected))
     assert {f.status for f in again.findings} <= {Status.PASS, Status.SKIP}, [(f.id, f.title) for f in again.findings]
 
@@ -143,3 +167,18 @@ def test_cli_check_json_and_exit_codes(sandbox_env, switch):
     assert f"--apply lambda.role_put --confirm {layout.PRESIGN_ROLE_NAME}" in broken.stdout
     unknown = cli("check", "--only", "no.such.check", env=sandbox_env)
     assert unknown.returncode == 2 and "unknown check id" in unknown.stderr
+
+
+def test_the_seeds_client_uploads_on_the_default_sandbox_and_stored_type_names_its_objects(sandbox_settings):
+    # The seed's web app sends application/<ext> on the presign request and the PUT; the shipped function signs it.
+    seed_like = dataclasses.replace(sandbox_settings, client_content_type="application/{ext}")
+
+    report = run_checks(seed_like, only=["upload"])
+
+    by_id = {finding.id: finding for finding in report.findings}
+    assert by_id["upload.roundtrip"].status == Status.PASS, by_id["upload.roundtrip"].detail
+    assert by_id["upload.content_type"].status == Status.PASS
+    stored = by_id["upload.stored_type"]
+    assert stored.status == Status.FAIL and "application/png" in stored.title
+    assert "still carry application/*" in stored.detail  # the canary itself is among the newest objects sampled
+    assert "Content-Type: image/<ext> on both the presign request and the PUT" in stored.fix

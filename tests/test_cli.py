@@ -21,7 +21,15 @@ def test_upload_json_prints_one_object_per_file_and_exits_0(tmp_path: Path, sand
     for obj in objects:
         assert set(obj) == {"file", "ok", "key", "cdn_url", "content_type", "sha256", "steps"}
         assert obj["ok"] is True and obj["cdn_url"].startswith(sandbox.endpoints.cdn)
-        assert [s["name"] for s in obj["steps"]] == ["validate", "presign", "put", "cdn_read"]
+        # the browser's preflights first, from the first of PIPELINE_APP_ORIGINS
+        assert [s["name"] for s in obj["steps"]] == [
+            "validate",
+            "presign_preflight",
+            "presign",
+            "put_preflight",
+            "put",
+            "cdn_read",
+        ]
         assert all({"name", "ok", "http_status", "ms", "error"} <= set(s) for s in obj["steps"])
     assert objects[1]["content_type"] == "image/webp"
 
@@ -45,8 +53,8 @@ def test_endpoint_down_exits_1_naming_the_presign_hop(tmp_path: Path, sandbox_en
     done = cli("upload", "--json", str(tmp_path / "a.png"), env=env)
     assert done.returncode == 1
     (obj,) = [json.loads(line) for line in done.stdout.splitlines()]
-    assert obj["ok"] is False and obj["steps"][-1]["name"] == "presign"
-    assert "could not connect" in obj["steps"][-1]["error"]
+    assert obj["ok"] is False and obj["steps"][-1]["name"] == "presign_preflight"  # the browser meets it first
+    assert "could not connect to the presign endpoint" in obj["steps"][-1]["error"]
     assert bucket_keys() == before
 
 

@@ -34,6 +34,7 @@ FUNCTION_ENV = (
     "BUCKET_REGION",
     "URL_EXPIRES_SECONDS",
     "CONTENT_TYPE_STYLE",
+    "CLIENT_CONTENT_TYPE",
     "ALLOW_ORIGIN",
     "S3_ADDRESSING_STYLE",
 )
@@ -189,7 +190,47 @@ def test_get_with_extension_returns_presigned_put(function_env, make_event) -> N
 
     assert reply["statusCode"] == 200
     assert reply["headers"]["Access-Control-Allow-Origin"] == "*"
-    assert_presigned_put(body_of(reply), "png", "image/png", 300)
+    assert_presigned_put(body_of(reply), "png", "application/png", 300)  # the seed's client asked for it
+
+
+# ---------------------------------------------------------------- which Content-Type is signed
+
+
+@pytest.mark.parametrize(
+    ("ext", "asked", "signed"),
+    [
+        ("png", "application/png", "application/png"),  # the seed's web app, unchanged
+        ("png", "image/png", "image/png"),  # a client that wants objects stored as image/*
+        ("png", "IMAGE/PNG; charset=binary", "image/png"),
+        ("jpg", "application/jpg", "application/jpg"),
+        ("jpg", "image/jpeg", "image/jpeg"),
+        ("png", "text/html", "application/png"),  # not a spelling of png: the seed's default
+        ("png", "image/svg+xml", "application/png"),
+        ("png", "application/jpeg", "application/png"),
+        ("png", "application/x-www-form-urlencoded", "application/png"),  # axios's default without a type
+        ("png", None, "application/png"),
+    ],
+)
+def test_the_clients_spelling_is_signed_only_when_it_matches_the_extension(
+    signer, ext: str, asked: str | None, signed: str
+) -> None:
+    config, client = signer
+    headers = {"x-extension": ext} | ({"content-type": asked} if asked else {})
+
+    doc = body_of(handle(v2_event(headers), config, client))
+
+    assert doc["contentType"] == signed
+    assert sigv4_valid(doc["presignedUrl"], "PUT", {"Content-Type": signed}, SECRET_KEY)
+
+
+@pytest.mark.parametrize(("style", "signed"), [("image", "image/png"), ("application", "application/png")])
+def test_client_content_type_ignore_always_signs_the_style(signer, style: str, signed: str) -> None:
+    _, client = signer
+    config = HandlerConfig(bucket=BUCKET, region=REGION, content_type_style=style, client_content_type="ignore")
+
+    for asked in ("application/png", "image/png"):
+        doc = body_of(handle(v1_event({"X-Extension": "png", "Content-Type": asked}), config, client))
+        assert doc["contentType"] == signed
 
 
 @pytest.mark.parametrize(
@@ -197,10 +238,26 @@ def test_get_with_extension_returns_presigned_put(function_env, make_event) -> N
     [("png", "image/png"), ("jpg", "image/jpeg"), ("jpeg", "image/jpeg"), ("gif", "image/gif"), ("webp", "image/webp")],
 )
 def test_each_allowed_extension_gets_its_image_mime_type(function_env, ext: str, content_type: str) -> None:
-    reply = lambda_function.lambda_handler(v2_event({"x-extension": ext}), None)
+    reply = lambda_function.lambda_handler(v2_event({"x-extension": ext, "content-type": content_type}), None)
 
     assert reply["statusCode"] == 200
     assert_presigned_put(body_of(reply), ext, content_type, 300)
+
+
+@pytest.mark.parametrize("ext", ["png", "jpg", "jpeg", "gif", "webp"])
+def test_a_client_that_asks_for_no_type_gets_the_seeds(function_env, ext: str) -> None:
+    # the seed's client: axios drops Content-Type from a GET without a body, and it PUTs application/<ext>
+    reply = lambda_function.lambda_handler(v2_event({"x-extension": ext}), None)
+
+    assert_presigned_put(body_of(reply), ext, f"application/{ext}", 300)
+
+
+def test_image_style_signs_the_image_type_for_a_client_that_asks_none(function_env) -> None:
+    function_env.setenv("CONTENT_TYPE_STYLE", "image")
+
+    doc = body_of(lambda_function.lambda_handler(v2_event({"x-extension": "jpg"}), None))
+
+    assert_presigned_put(doc, "jpg", "image/jpeg", 300)
 
 
 def test_application_style_signs_the_seed_content_type(function_env) -> None:
@@ -217,7 +274,7 @@ def test_url_expires_seconds_sets_url_lifetime(function_env, expires: int) -> No
 
     doc = body_of(lambda_function.lambda_handler(v1_event({"X-Extension": "png"}), None))
 
-    assert_presigned_put(doc, "png", "image/png", expires)
+    assert_presigned_put(doc, "png", "application/png", expires)
 
 
 def test_bucket_region_wins_over_the_functions_own_region(function_env) -> None:
@@ -266,7 +323,7 @@ def test_signature_is_valid_only_for_the_reported_content_type(signer, style: st
 
 
 def test_presigned_url_uploads_the_object_with_its_content_type(function_env, aws) -> None:
-    doc = body_of(lambda_function.lambda_handler(v2_event({"x-extension": "png"}), None))
+    doc = body_of(lambda_function.lambda_handler(v2_event({"x-extension": "png", "content-type": "image/png"}), None))
     data = b"\x89PNG\r\n\x1a\n" + os.urandom(64)
 
     put = requests.put(doc["presignedUrl"], data=data, headers={"Content-Type": doc["contentType"]}, timeout=10)
@@ -301,7 +358,7 @@ def test_extension_value_is_normalised(signer, value: str) -> None:
     doc = body_of(handle(v1_event({"X-Extension": value}), config, client))
 
     assert KEY_RE.match(doc["key"])["ext"] == "png"
-    assert doc["contentType"] == "image/png"
+    assert doc["contentType"] == "application/png"
 
 
 def test_rest_event_with_only_multi_value_headers_is_read(signer) -> None:
@@ -447,6 +504,7 @@ MISCONFIGURATIONS = [
     ({"BUCKET_NAME": SECRET_BUCKET, "URL_EXPIRES_SECONDS": "1.5"}, ("URL_EXPIRES_SECONDS", "1.5")),
     ({"BUCKET_NAME": SECRET_BUCKET, "CONTENT_TYPE_STYLE": "imaeg"}, ("CONTENT_TYPE_STYLE", "imaeg")),
     ({"BUCKET_NAME": SECRET_BUCKET, "S3_ADDRESSING_STYLE": "dns"}, ("S3_ADDRESSING_STYLE", "dns")),
+    ({"BUCKET_NAME": SECRET_BUCKET, "CLIENT_CONTENT_TYPE": "any"}, ("CLIENT_CONTENT_TYPE", "any")),
 ]
 MISCONFIG_IDS = [
     "no-bucket",
@@ -459,6 +517,7 @@ MISCONFIG_IDS = [
     "expiry-float",
     "bad-style",
     "bad-addressing",
+    "bad-client-mode",
 ]
 
 
@@ -500,10 +559,13 @@ def test_from_env_defaults_and_trimming() -> None:
             "AWS_REGION": "eu-west-1",
             "URL_EXPIRES_SECONDS": " 60 ",
             "CONTENT_TYPE_STYLE": " Application ",
+            "CLIENT_CONTENT_TYPE": " Ignore ",
         }
     )
 
-    assert config == HandlerConfig(bucket=BUCKET, region="eu-west-1", expires_in=60, content_type_style="application")
+    assert config == HandlerConfig(
+        bucket=BUCKET, region="eu-west-1", expires_in=60, content_type_style="application", client_content_type="ignore"
+    )
     assert HandlerConfig.from_env({"BUCKET_NAME": BUCKET, "URL_EXPIRES_SECONDS": ""}).expires_in == 300
     assert (
         HandlerConfig.from_env({"BUCKET_NAME": BUCKET, "BUCKET_REGION": REGION, "AWS_REGION": "us-east-1"}).region
@@ -577,5 +639,5 @@ def test_nothing_the_client_sends_chooses_the_key_or_the_bucket(function_env) ->
     reply = lambda_function.lambda_handler(event, None)
     assert reply["statusCode"] == 200
     doc = body_of(reply)
-    assert_presigned_put(doc, "png", "image/png", 300)  # a fresh uuid key in the configured bucket
+    assert_presigned_put(doc, "png", "application/png", 300)  # a fresh uuid key; text/html is not png's
     assert "evil" not in doc["presignedUrl"] and "attacker" not in doc["presignedUrl"]

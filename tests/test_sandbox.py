@@ -80,7 +80,9 @@ def test_the_sandbox_command_prints_variables_that_work(sandbox):
             lines.append(line)
         exports = dict(line[len("export ") :].strip().split("=", 1) for line in lines if line.startswith("export "))
         assert {"PIPELINE_PRESIGN_URL", "PIPELINE_BUCKET", "PIPELINE_CDN_URL", "AWS_ENDPOINT_URL"} <= set(exports)
-        reply = requests.get(exports["PIPELINE_PRESIGN_URL"], headers={"x-extension": "webp"}, timeout=10)
+        reply = requests.get(
+            exports["PIPELINE_PRESIGN_URL"], headers={"x-extension": "webp", "Content-Type": "image/webp"}, timeout=10
+        )
         assert reply.status_code == 200 and reply.json()["contentType"] == "image/webp"
     finally:
         proc.send_signal(signal.SIGINT)
@@ -88,7 +90,9 @@ def test_the_sandbox_command_prints_variables_that_work(sandbox):
 
 
 def test_cdn_caches_reads_and_marks_them_like_cloudfront(sandbox):
-    grant = requests.get(sandbox.endpoints.presign, headers={"x-extension": "png"}, timeout=10).json()
+    grant = requests.get(
+        sandbox.endpoints.presign, headers={"x-extension": "png", "Content-Type": "image/png"}, timeout=10
+    ).json()
     data = image_bytes()
     assert (
         requests.put(

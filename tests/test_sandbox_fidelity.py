@@ -13,13 +13,16 @@ import pytest
 import requests
 from botocore.config import Config
 
+from services.pipeline.images import MIME_BY_EXTENSION
 from services.pipeline.upload import UploadInput, upload_batch
 from services.sandbox import layout
 from tests.support import image_bytes
 
 
 def presign(sandbox, ext: str = "png", **headers: str) -> dict:
-    reply = requests.get(sandbox.endpoints.presign, headers={"x-extension": ext, **headers}, timeout=10)
+    """A grant as a client that wants its objects stored as image/* asks for it."""
+    asked = {"x-extension": ext, "Content-Type": MIME_BY_EXTENSION[ext], **headers}
+    reply = requests.get(sandbox.endpoints.presign, headers=asked, timeout=10)
     assert reply.status_code == 200, reply.text
     return reply.json()
 

@@ -73,12 +73,20 @@ def test_endpoint_down_is_a_presign_failure_naming_the_host_and_uploads_nothing(
     assert bucket_keys() == before
 
 
-def test_the_signed_content_type_is_sent_even_when_the_client_template_differs(sandbox_settings, s3, sandbox):
+def test_the_signed_content_type_is_sent_even_when_the_client_template_differs(sandbox_settings, s3, sandbox, switch):
+    switch("stored-as-application")  # the function signs application/<ext> whatever the client asks for
+    (result,) = run([UploadInput("a.png", image_bytes())], sandbox_settings)  # the client asks image/png
+    assert result.ok
+    assert result.content_type == "application/png"  # the function said so in contentType
+    assert s3.head_object(Bucket=sandbox.endpoints.bucket, Key=result.key)["ContentType"] == "application/png"
+
+
+def test_the_seeds_client_type_is_signed_as_asked(sandbox_settings, s3, sandbox):
     seed_client = dataclasses.replace(sandbox_settings, client_content_type="application/{ext}")
     (result,) = run([UploadInput("a.png", image_bytes())], seed_client)
     assert result.ok
-    assert result.content_type == "image/png"  # the function said so in contentType
-    assert s3.head_object(Bucket=sandbox.endpoints.bucket, Key=result.key)["ContentType"] == "image/png"
+    assert result.content_type == "application/png"
+    assert s3.head_object(Bucket=sandbox.endpoints.bucket, Key=result.key)["ContentType"] == "application/png"
 
 
 @pytest.mark.parametrize(

@@ -93,6 +93,8 @@ class Evidence:
     object_url: str | None = None  # the object URL the preflights went to
     # the canary upload and what followed
     canary: Canary | None = None
+    #: s3:ListBucket + HeadObject of the newest image objects -> [{"key", "content_type", "read"}]
+    stored_sample: ConfigRead | None = None
     # IAM / Lambda (only when PIPELINE_LAMBDA_FUNCTION is set)
     lambda_config: ConfigRead | None = None  # lambda:GetFunctionConfiguration -> dict with "Role"
     role_policies: ConfigRead | None = None  # iam role policies -> list of {"name", "document" (JSON text)}

@@ -31,6 +31,7 @@ from services.core.redact import redact_text, redact_url
 from services.core.settings import Settings
 from services.core.transport import PROBE_DEADLINE, Deadline, DeadlineExceeded, attempt, new_session
 from services.pipeline.browse import object_s3_url
+from services.pipeline.images import MIME_BY_EXTENSION
 from services.pipeline.presign import client_content_type
 from services.pipeline.upload import cdn_object_url
 
@@ -405,14 +406,22 @@ def _grant(body: bytes) -> dict[str, Any]:
 
 
 def gather_canary(settings: Settings, session: requests.Session, clients: Clients, budget: Budget) -> dict[str, Any]:
+    client_type = client_content_type(settings.client_content_type, PROBE_EXTENSION, "image/png")
+    # as the web app asks: its Content-Type on the presign GET too (the shipped function signs that spelling)
     presign_exchange, body = probe(
-        session, "GET", settings.presign_url, {"x-extension": PROBE_EXTENSION}, budget=budget
+        session,
+        "GET",
+        settings.presign_url,
+        {"x-extension": PROBE_EXTENSION, "Content-Type": client_type},
+        budget=budget,
     )
     grant = _grant(body) if presign_exchange.status == 200 else {}
     url, key = grant.get("presignedUrl"), grant.get("key")
-    client_type = client_content_type(settings.client_content_type, PROBE_EXTENSION, "image/png")
     if not isinstance(url, str) or not isinstance(key, str):
-        return {"canary": Canary(presign=presign_exchange, client_content_type=client_type)}
+        return {
+            "canary": Canary(presign=presign_exchange, client_content_type=client_type),
+            "stored_sample": gather_stored_sample(clients, settings.bucket, budget),
+        }
     signed = grant.get("contentType") if isinstance(grant.get("contentType"), str) else None
     data = canary_png()
     put, _ = probe(session, "PUT", url, {"Content-Type": signed or client_type}, data, budget)
@@ -440,7 +449,8 @@ def gather_canary(settings: Settings, session: requests.Session, clients: Client
             alternatives,
             data,
             stored,
-        )
+        ),
+        "stored_sample": gather_stored_sample(clients, settings.bucket, budget),
     }
 
 
@@ -493,6 +503,34 @@ def _after_put(
         cdn_gzip=gzip_probe,
         direct_s3=direct,
     )
+
+
+#: the newest objects whose stored Content-Type upload.stored_type reports (one HeadObject each)
+STORED_SAMPLE = 20
+
+
+def gather_stored_sample(clients: Clients, bucket: str, budget: Budget | None = None) -> ConfigRead:
+    """The stored Content-Type of the bucket's newest image objects (first listing page, newest STORED_SAMPLE):
+    which objects still carry application/*. Value: [{"key", "content_type"}], content_type None when unread."""
+    listing = read(
+        "s3:ListBucket",
+        lambda: clients.s3.list_objects_v2(Bucket=bucket, MaxKeys=1000).get("Contents", []),
+        f"arn:aws:s3:::{bucket}",
+        budget,
+    )
+    if listing.state is not ReadState.OK:
+        return listing
+    images = [o for o in listing.value if str(o.get("Key", "")).rsplit(".", 1)[-1].lower() in MIME_BY_EXTENSION]
+    newest = sorted(images, key=lambda o: o.get("LastModified") or 0, reverse=True)[:STORED_SAMPLE]
+
+    def stored_type(key: str) -> dict[str, Any]:
+        head = read("s3:HeadObject", lambda: clients.s3.head_object(Bucket=bucket, Key=key), budget=budget)
+        value = head.value if head.state is ReadState.OK and isinstance(head.value, dict) else {}
+        return {"key": key, "content_type": value.get("ContentType"), "read": str(head.state)}
+
+    with ThreadPoolExecutor(max_workers=PROBES_IN_FLIGHT, thread_name_prefix="stored") as pool:
+        sample = list(pool.map(stored_type, [str(o["Key"]) for o in newest]))
+    return ConfigRead(listing.call, ReadState.OK, sample, resource=listing.resource)
 
 
 def _direct_read(clients: Clients, bucket: str, key: str, budget: Budget) -> tuple[ConfigRead, Exchange]:

@@ -18,11 +18,11 @@ from services.checks.model import Check, Exchange, Finding, Impact, Status
 from services.checks.scrub import evidence_items as _evidence
 from services.core.redact import REDACTED, redact_text, redact_url
 from services.pipeline.explain import explain_presign
+from services.pipeline.preflight import api_cors_command
 
 UUID4_KEY = re.compile(
     r"^(?:[\w\-]+/)*[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\.png$", re.IGNORECASE
 )
-API_HOST = re.compile(r"^(?P<id>[a-z0-9]{6,})\.execute-api\.(?P<region>[a-z0-9-]+)\.amazonaws\.com$")
 LONG_EXPIRY = 3600  # the seed's hour: long for a bearer URL
 MAX_EXPIRY = 604_800  # SigV4's ceiling (7 days)
 EXCERPT = 300
@@ -618,16 +618,7 @@ def _judge_get(origin: str, ex: Exchange | None, tally: _Tally) -> bool:
 
 
 def _cors_fix(ev: Evidence, tally: _Tally, preflight_broken: bool, get_broken: bool) -> None:
-    parts = _urlsplit_safe(ev.target.presign_url)
-    match = API_HOST.match((parts.hostname or "").lower()) if parts is not None else None
-    api_id = match["id"] if match else "<api-id>"
-    region = (match["region"] if match else None) or ev.target.region
-    origins = ",".join(ev.target.app_origins)
-    tally.fix(
-        f"aws apigatewayv2 update-api --api-id {api_id} --cors-configuration "
-        f"AllowOrigins={origins},AllowHeaders=content-type,x-extension,AllowMethods=GET,OPTIONS"
-        + (f" --region {region}" if region else "")
-    )
+    tally.fix(api_cors_command(ev.target.presign_url, ev.target.app_origins, ev.target.region))
     if get_broken or preflight_broken:
         tally.fix(
             "REST API or a Lambda proxy reply: the function must return the header itself, e.g. "

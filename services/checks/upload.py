@@ -260,7 +260,11 @@ def check_roundtrip(ev: Evidence) -> Finding:
 
 
 def _type_fix(ev: Evidence, signed: str) -> str:
-    lines = [f"Make the web app PUT with the endpoint's contentType (Content-Type: {signed}), not a type of its own."]
+    lines = [
+        f"Make the web app PUT with the endpoint's contentType (Content-Type: {signed}), not a type of its own; "
+        "the shipped function (CLIENT_CONTENT_TYPE=match) signs the Content-Type the presign request asks for "
+        "when it is one of the extension's two spellings, so sending the same one on both requests is enough."
+    ]
     if signed.startswith("application/"):
         function = ev.target.lambda_function or "<function>"
         lines.append(
@@ -461,25 +465,27 @@ def check_stored_type(ev: Evidence) -> Finding:
     stored = raw.strip() if isinstance(raw, str) else None
     key = canary.key or ""
     ext = key.rsplit(".", 1)[-1].lower() if "." in key else ""
-    bucket = ev.target.bucket
-    fix = f"Set the function's CONTENT_TYPE_STYLE=image, then re-copy existing objects:\n{_recopy_commands(bucket)}"
+    fix = _stored_type_fix(ev)
+    sample, offenders = _sample(ev)
+    evidence = (*evidence, *_evidence(ev.stored_sample))
     if not stored:
         return Finding(
             cid,
             Status.WARN,
             "The stored object has no Content-Type",
-            f"HeadObject on {key!r} returned no ContentType (S3 then serves binary/octet-stream).",
+            f"HeadObject on {key!r} returned no ContentType (S3 then serves binary/octet-stream). {sample}".strip(),
             fix,
             evidence,
         )
     mime = stored.split(";", 1)[0].strip().lower()
-    if mime.startswith("application/") or mime == "binary/octet-stream":
+    if not _shows_inline(mime):
         return Finding(
             cid,
             Status.FAIL,
             f"Objects are stored as {stored}: opening the URL downloads instead of showing",
-            f"HeadObject on {key!r}: ContentType {stored!r}. Browsers render image/* inline; {stored} is "
-            "offered as a download.",
+            f"HeadObject on {key!r}: ContentType {stored!r} (the canary asked the endpoint as the web app does, "
+            f"Content-Type {canary.client_content_type!r}). Browsers render image/* inline; {stored} is offered "
+            f"as a download. {sample}".strip(),
             fix,
             evidence,
         )
@@ -488,7 +494,7 @@ def check_stored_type(ev: Evidence) -> Finding:
             cid,
             Status.WARN,
             f"Objects are stored as {stored}, not image/*",
-            f"HeadObject on {key!r}: ContentType {stored!r}.",
+            f"HeadObject on {key!r}: ContentType {stored!r}. {sample}".strip(),
             fix,
             evidence,
         )
@@ -498,17 +504,70 @@ def check_stored_type(ev: Evidence) -> Finding:
             cid,
             Status.WARN,
             f"{key} is stored as {stored}, not {expected}",
-            f"HeadObject on {key!r}: ContentType {stored!r}; the .{ext} extension means {expected}.",
+            f"HeadObject on {key!r}: ContentType {stored!r}; the .{ext} extension means {expected}. {sample}".strip(),
             fix,
+            evidence,
+        )
+    if offenders:  # new uploads are fine; older objects still download instead of showing
+        return Finding(
+            cid,
+            Status.WARN,
+            f"New uploads are stored as {stored}; {len(offenders)} recent object(s) still carry application/*",
+            f"HeadObject on {key!r}: ContentType {stored!r}. {sample}",
+            f"Re-copy the older objects with their image type:\n{_recopy_commands(ev.target.bucket)}",
             evidence,
         )
     return Finding(
         cid,
         Status.PASS,
         f"Objects are stored as {stored}",
-        f"HeadObject on {key!r}: ContentType {stored!r}, ContentLength {value.get('ContentLength')!r}.",
+        f"HeadObject on {key!r}: ContentType {stored!r}, ContentLength {value.get('ContentLength')!r}. {sample}".strip(),
         "",
         evidence,
+    )
+
+
+def _shows_inline(mime: str) -> bool:
+    return not (mime.startswith("application/") or mime == "binary/octet-stream")
+
+
+def _stored_type_fix(ev: Evidence) -> str:
+    return (
+        "Make the web app send Content-Type: image/<ext> on both the presign request and the PUT: the shipped "
+        "function (CLIENT_CONTENT_TYPE=match) signs the spelling the client asks for, so clients that still send "
+        "application/<ext> keep working. Or make the function sign image/* whatever the client asks: "
+        f"aws lambda update-function-configuration --function-name {ev.target.lambda_function or '<function>'} "
+        f"--environment 'Variables={{BUCKET_NAME={ev.target.bucket},CONTENT_TYPE_STYLE=image,"
+        "CLIENT_CONTENT_TYPE=ignore}' (then every client must PUT the reply's contentType).\n"
+        f"Then re-copy existing objects:\n{_recopy_commands(ev.target.bucket)}"
+    )
+
+
+def _sample(ev: Evidence) -> tuple[str, list[str]]:
+    """A sentence on the newest objects' stored types, and the keys that would download instead of showing."""
+    read = ev.stored_sample
+    if not isinstance(read, ConfigRead):
+        return "", []
+    if read.state is not ReadState.OK:
+        code = f" {read.code}" if read.code else ""
+        return (
+            f"The bucket's other objects were not sampled ({read.call} → {read.state}{code}: the console's identity "
+            f"needs s3:ListBucket on arn:aws:s3:::{ev.target.bucket} to say which objects still carry application/*).",
+            [],
+        )
+    rows = [row for row in read.value or () if isinstance(row, Mapping)]
+    typed = [(str(row.get("key")), str(row.get("content_type") or "")) for row in rows]
+    offenders = [k for k, t in typed if t and not _shows_inline(t.split(";", 1)[0].strip().lower())]
+    if not rows:
+        return "The bucket holds no other image objects to sample.", []
+    if not offenders:
+        return f"The {len(rows)} newest image object(s) sampled are all stored as image/*.", []
+    shown = ", ".join(f"{k} ({t})" for k, t in typed if k in offenders[:10])
+    more = f" and {len(offenders) - 10} more" if len(offenders) > 10 else ""
+    return (
+        f"Of the {len(rows)} newest image objects sampled, {len(offenders)} still carry application/* (they "
+        f"download instead of showing): {shown}{more}.",
+        offenders,
     )
 
 
@@ -551,8 +610,12 @@ CHECKS: tuple[Check, ...] = (
         frozenset({"canary"}),
         check_stored_type,
         impact=Impact.DISPLAY,
-        description="stored as `image/*`, not `application/*` or `binary/octet-stream`",
-        permissions=("s3:GetObject",),
+        description=(
+            "the canary (asked for as the web app asks: `PIPELINE_CLIENT_CONTENT_TYPE` on the presign request too) is "
+            "stored as `image/*`, not `application/*` or `binary/octet-stream`; names which of the 20 newest image "
+            "objects still carry `application/*` (a `warn` with the re-copy commands when new uploads are fine)"
+        ),
+        permissions=("s3:GetObject", "s3:ListBucket"),
         docs="https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingMetadata.html#SysMetadata",
         depends_on=("upload.roundtrip",),
     ),

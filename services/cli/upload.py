@@ -12,6 +12,7 @@ from typing import TextIO
 from services.cli.common import EXIT_FAILED, EXIT_OK, Command, at_least_one
 from services.core.errors import ConfigError
 from services.history.record import local_user, record_uploads
+from services.pipeline.preflight import chosen_origin
 from services.pipeline.upload import HOP_NAMES, UploadInput, UploadResult, failed_input, upload_batch
 from services.runtime import Target
 
@@ -54,7 +55,11 @@ def run(args: argparse.Namespace, target: Target, out: TextIO) -> int:
     results: dict[int, UploadResult] = dict(unreadable)
     readable = [(i, item) for i, item in enumerate(items) if i not in unreadable]
     batch = upload_batch(
-        [item for _, item in readable], target.settings, workers=args.workers, strip_metadata=args.strip_metadata
+        [item for _, item in readable],
+        target.settings,
+        workers=args.workers,
+        strip_metadata=args.strip_metadata,
+        origin=chosen_origin(args.origin, target.settings.app_origins),
     )
     for position, result in batch:
         results[readable[position][0]] = result
@@ -78,6 +83,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE")
     parser.add_argument("--json", action="store_true", help="one JSON object per file (JSON Lines)")
     parser.add_argument("--workers", type=int, default=8, help="files uploaded at once (default 8)")
+    parser.add_argument(
+        "--origin",
+        metavar="ORIGIN|none",
+        help="make the browser's CORS preflights from this web app origin first, as the web app's browser does "
+        "(default: the first of PIPELINE_APP_ORIGINS); 'none' uploads server-side, without them",
+    )
     parser.add_argument(
         "--strip-metadata",
         action="store_true",

@@ -350,6 +350,20 @@ def _fetch(
         ) from err
 
 
+def _check_allow_origin(answer: Answer, origin: str) -> None:
+    allowed = next((v for k, v in answer.headers.items() if k.lower() == "access-control-allow-origin"), None)
+    if allowed is not None and allowed.strip() in (origin, "*"):
+        return
+    got = "no Access-Control-Allow-Origin" if allowed is None else f"Access-Control-Allow-Origin {allowed.strip()!r}"
+    raise _fail(
+        f"the presign reply (HTTP {answer.status}) carries {got} for {origin}: the browser hides it from the web app",
+        answer.status,
+        "The preflight passed, but the reply itself must carry Access-Control-Allow-Origin too: with a Lambda "
+        f"proxy integration the function returns it (the shipped function sets ALLOW_ORIGIN, default *; {origin} "
+        "or * would do).",
+    )
+
+
 def request_grant(
     session: requests.Session,
     endpoint: str,
@@ -361,13 +375,18 @@ def request_grant(
     deadline_s: float = PRESIGN_DEADLINE,
     timeout: tuple[float, float] = TIMEOUT,
     log: AttemptLog | None = None,
+    origin: str | None = None,
 ) -> PresignGrant:
     """GET the endpoint with ``x-extension`` (and the web app's Content-Type header); raise PipelineError(hop="presign").
 
     502/503/504 are retried (``backoff``); every attempt is recorded in ``log``. With ``allowlist``, a URL that
     would send the file anywhere but the configured bucket is refused here, before any byte of it is sent.
+    With ``origin`` the GET carries it, as a browser's does, and a reply the browser would hide from the web app
+    (no ``Access-Control-Allow-Origin`` for it) is refused.
     """
     headers = {"x-extension": ext, "Content-Type": sent_content_type, "Accept": "application/json"}
+    if origin is not None:
+        headers["Origin"] = origin
     log = log if log is not None else AttemptLog()
     answer = retrying(
         lambda: _fetch(session, endpoint, headers, deadline_s, timeout),
@@ -376,6 +395,8 @@ def request_grant(
         log,
     )
     status, body = answer.status, answer.body
+    if origin is not None:
+        _check_allow_origin(answer, origin)
     if len(body) > MAX_REPLY_BYTES:
         raise _fail(
             f"presign reply is larger than {MAX_REPLY_BYTES:,} bytes",

@@ -29,6 +29,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import requests
 
+from services.core.clients import shared_client
 from services.core.errors import InvalidImage, PipelineError
 from services.core.redact import redact_text
 from services.core.settings import Settings
@@ -48,6 +49,15 @@ from services.core.transport import (
 )
 from services.pipeline.explain import AwsErrorBody, explain_cdn, explain_put, parse_s3_error, signed_headers
 from services.pipeline.images import ImageInfo, display_name, inspect_image, strip_metadata
+from services.pipeline.preflight import (
+    PRESIGN_PREFLIGHT,
+    PUT_PREFLIGHT,
+    PreflightVerdict,
+    bucket_rules_reason,
+    presign_refusal,
+    put_refusal,
+    send_preflight,
+)
 from services.pipeline.presign import (
     DEFAULT_BACKOFF,
     PRESIGN_DEADLINE,
@@ -57,13 +67,15 @@ from services.pipeline.presign import (
     request_grant,
 )
 
-STEPS = ("validate", "presign", "put", "cdn_read")
+STEPS = ("validate", "presign_preflight", "presign", "put_preflight", "put", "cdn_read")
 DEFAULT_WORKERS = 8
 MAX_ERROR_BODY = 16 * 1024
 HOP_NAMES = {
     "validate": "file check (before anything is sent)",
+    "presign_preflight": "browser preflight to the presign endpoint (OPTIONS from the app origin)",
     "presign": "presign endpoint (API Gateway + Lambda)",
     "presign_retry": "presign endpoint again, for a fresh URL (the first had expired)",
+    "put_preflight": "browser preflight to the presigned URL (OPTIONS from the app origin)",
     "put": "S3 upload (PUT to the presigned URL)",
     "cdn_read": "CDN read-back (CloudFront)",
 }
@@ -415,6 +427,22 @@ def _read_back(
 NOTHING_SENT = "Refused before any network call: nothing was uploaded."
 
 
+def _preflight_unanswered(step: str, url: str, err: Exception, where: Mapping[str, Any]) -> PipelineError:
+    """The browser's OPTIONS got no answer: the same words as the real request's, since it meets the same fault."""
+    what = "the presign endpoint" if step == "presign_preflight" else "S3"
+    host = urlsplit(url).netloc
+    if isinstance(err, requests.ConnectionError):
+        message = f"could not connect to {what} at {host}, or it dropped the connection (the browser's preflight)"
+    else:
+        message = f"{what} did not answer the browser's preflight (OPTIONS) in time ({type(err).__name__})"
+    cause = (
+        "The endpoint is down or PIPELINE_PRESIGN_URL is wrong (host, port, scheme)."
+        if step == "presign_preflight"
+        else "The presigned URL's host is unreachable from here: check the function's region and addressing style."
+    )
+    return PipelineError(message, **where, cause=f"{cause} A browser would stop here too.")
+
+
 class _Run:
     """One file's way through the hops: the step under way, its attempts, and the trace so far."""
 
@@ -425,8 +453,10 @@ class _Run:
         session: requests.Session,
         policy: UploadPolicy,
         strip: bool = False,
+        origin: str | None = None,
     ) -> None:
         self.item, self.settings, self.session, self.policy, self.strip = item, settings, session, policy, strip
+        self.origin = origin  # the browser origin whose preflights are made; None: server-side, none
         self.data = item.data  # the bytes sent: the file's own, or re-encoded without metadata
         self.result = UploadResult(file=display_name(item.name))
         self.presign_ms = 0.0
@@ -467,6 +497,42 @@ class _Run:
             step = Step(self.step, False, ms=self.ms(), error=str(err), cause=NOTHING_SENT)
         self.result.steps.append(step)
 
+    def preflight(self, url: str, method: str, headers: tuple[str, ...]) -> PreflightVerdict:
+        """The browser's OPTIONS before the real request; PipelineError (hop = this step) when it would stop there."""
+        assert self.origin is not None
+        where = {"hop": self.step, "bucket": self.settings.bucket}
+        self.log.statuses.append(None)
+        try:
+            answer, verdict = send_preflight(
+                self.session, url, self.origin, method, headers, timeout=self.policy.timeout
+            )
+        except (requests.RequestException, DeadlineExceeded) as err:
+            raise _preflight_unanswered(self.step, url, err, where) from err
+        self.log.statuses[-1] = answer.status
+        if verdict.allowed:
+            return verdict
+        code = parse_s3_error(answer.body).code if self.step == "put_preflight" else None
+        if self.step == "presign_preflight":
+            cause = presign_refusal(
+                verdict, self.settings.presign_url, self.settings.app_origins, self.settings.aws.region
+            )
+        else:
+            reason = bucket_rules_reason(
+                lambda: shared_client("s3", self.settings.aws).get_bucket_cors(Bucket=self.settings.bucket)[
+                    "CORSRules"
+                ],
+                self.origin,
+            )
+            cause = put_refusal(verdict, self.settings.bucket, code, reason)
+        what = "the presign call" if self.step == "presign_preflight" else "the PUT"
+        raise PipelineError(
+            f"the browser's preflight from {self.origin} was refused (HTTP {verdict.status}): it would block {what}",
+            **where,
+            http_status=verdict.status,
+            code=code,
+            cause=cause,
+        )
+
     def presign(self, info: ImageInfo, sent_type: str) -> PresignGrant:
         return request_grant(
             self.session,
@@ -478,6 +544,7 @@ class _Run:
             deadline_s=self.policy.presign_deadline,
             timeout=self.policy.timeout,
             log=self.log,
+            origin=self.origin,
         )
 
     def fresh_grant(self, info: ImageInfo, sent_type: str, expired: _UrlExpired) -> PresignGrant:
@@ -543,11 +610,19 @@ class _Run:
             result.image, result.sha256 = info, info.sha256
             self.done()
 
+            if self.origin is not None:
+                self.begin("presign_preflight")
+                self.done(self.preflight(self.settings.presign_url, *PRESIGN_PREFLIGHT).status)
+
             self.begin("presign")
             sent_type = client_content_type(self.settings.client_content_type, info.ext, info.mime)
             grant = self.presign(info, sent_type)
             result.key, result.content_type = grant.key, grant.content_type or sent_type
             self.presign_ms = self.done(grant.http_status)
+
+            if self.origin is not None:
+                self.begin("put_preflight")
+                self.done(self.preflight(grant.url, *PUT_PREFLIGHT).status)
 
             self.begin("put")
             grant, status = self.put(info, grant, sent_type)
@@ -571,13 +646,17 @@ def upload_one(
     policy: UploadPolicy | None = None,
     *,
     strip_metadata: bool = False,
+    origin: str | None = None,
 ) -> UploadResult:
     """Run one file through every hop; never raises for anything the pipeline or the file does wrong.
 
     ``strip_metadata`` (off by default) re-encodes the image without its metadata before it is sent:
     the upload then stores other bytes than the file's (see services.pipeline.images.strip_metadata).
+    ``origin`` (a web app origin; None: server-side) makes the browser's preflights first, steps
+    ``presign_preflight`` and ``put_preflight``: a refused one stops the file as the browser would.
+    Choose it with services.pipeline.preflight.chosen_origin.
     """
-    return _Run(item, settings, session, policy or DEFAULT_POLICY, strip_metadata).run()
+    return _Run(item, settings, session, policy or DEFAULT_POLICY, strip_metadata, origin).run()
 
 
 def failed_input(name: str, step: str, message: str, cause: str) -> UploadResult:
@@ -594,11 +673,12 @@ def upload_batch(
     should_stop: Callable[[], bool] | None = None,
     *,
     strip_metadata: bool = False,
+    origin: str | None = None,
 ) -> Iterator[tuple[int, UploadResult]]:
     """Upload ``items`` concurrently; yield ``(index, result)`` in the calling thread as each finishes.
 
     Yielding in the caller's thread lets a page update its progress bar as results arrive.
-    ``strip_metadata`` as for :func:`upload_one`, for every file.
+    ``strip_metadata`` and ``origin`` as for :func:`upload_one`, for every file.
     """
     if not items:
         return
@@ -610,7 +690,7 @@ def upload_batch(
 
         def work(item: UploadInput) -> UploadResult:
             # pool.get() runs in the worker: one session each
-            return upload_one(item, settings, pool.get(), strip_metadata=strip_metadata)
+            return upload_one(item, settings, pool.get(), strip_metadata=strip_metadata, origin=origin)
 
         futures = {executor.submit(work, item): index for index, item in enumerate(items)}
         for future in as_completed(futures):

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from presign_function import lambda_function
-from presign_function.lambda_function import HandlerConfig, handle
+from presign_function.lambda_function import HandlerConfig, handle, normalise_extension, spellings
 
 
 @dataclass
@@ -23,6 +23,8 @@ class Live:
 
     function: HandlerConfig
     report_content_type: bool = True
+    #: content-type-mismatch: the function is handed the spelling the client did not ask for
+    sign_other_spelling: bool = False
     gateway_delay: float = 0.0
 
 
@@ -47,6 +49,8 @@ def make_function(live: Live, cold: ColdStart) -> Callable[[Mapping[str, Any], A
     """The shipped handler with the live configuration; switches can make it answer like the seed's."""
 
     def invoke(event: Mapping[str, Any], context: Any = None) -> Mapping[str, Any]:
+        if live.sign_other_spelling:
+            event = other_spelling(event, live.function)
         reply = handle(event, live.function, cold.client())
         if live.gateway_delay:
             time.sleep(live.gateway_delay)  # the reply arrives after the URL's short life has run out
@@ -57,6 +61,19 @@ def make_function(live: Live, cold: ColdStart) -> Callable[[Mapping[str, Any], A
         return reply
 
     return invoke
+
+
+def other_spelling(event: Mapping[str, Any], config: HandlerConfig) -> Mapping[str, Any]:
+    """The event asking for the other spelling of the type the function would sign for it (``application/png``
+    <-> ``image/png``): a function that signs a type of its own choosing, not the one the client expects."""
+    headers = {str(k).lower(): v for k, v in (event.get("headers") or {}).items()}
+    ext = normalise_extension(headers.get("x-extension"))
+    if ext is None:
+        return event
+    would_sign = config.content_type_for(ext, headers.get("content-type"))
+    application, image = spellings(ext)
+    headers["content-type"] = image if would_sign == application else application
+    return {**{k: v for k, v in event.items() if k != "multiValueHeaders"}, "headers": headers}
 
 
 def function_zip() -> bytes:

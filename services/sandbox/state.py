@@ -37,8 +37,12 @@ class PipelineState:
                 moto_state.put_public_access_block(bucket, config.public_access_block)
             moto_state.put_role_policy(layout.PRESIGN_ROLE_NAME, "presign-put", config.role_policy)
             self.live.function = replace(
-                self.live.function, content_type_style=config.content_type_style, expires_in=config.url_expires
+                self.live.function,
+                content_type_style=config.content_type_style,
+                client_content_type="ignore" if config.client_content_type == "ignore" else "match",
+                expires_in=config.url_expires,
             )
+            self.live.sign_other_spelling = config.client_content_type == "other"
             self.live.report_content_type = config.report_content_type
             self.live.gateway_delay = config.gateway_delay
             self.api_cors.allow_headers = config.api_cors_headers

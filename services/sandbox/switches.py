@@ -33,8 +33,9 @@ SWITCHES: tuple[Switch, ...] = (
     ),
     Switch(
         "content-type-mismatch",
-        "Function signs application/png, app sends image/png",
-        "the function signs the seed's application/png without reporting it; the web app's image/png PUT gets 403 SignatureDoesNotMatch",
+        "Function signs another Content-Type than the app sends",
+        "the function signs the other spelling of the type the web app asked for (image/png for the seed's "
+        "application/png, and back) without reporting it; the web app's PUT gets 403 SignatureDoesNotMatch",
     ),
     Switch("lambda-role-no-put", "Lambda role without s3:PutObject", "presigning works, the PUT gets 403 AccessDenied"),
     Switch(
@@ -61,7 +62,8 @@ SWITCHES: tuple[Switch, ...] = (
     Switch(
         "stored-as-application",
         "Objects stored as application/png",
-        "uploads succeed but objects download instead of showing (Content-Type application/png)",
+        "the function signs application/<ext> whatever the web app asks for; uploads succeed but objects "
+        "download instead of showing (Content-Type application/png)",
     ),
 )
 SWITCH_NAMES = tuple(s.name for s in SWITCHES)
@@ -75,7 +77,10 @@ class SandboxConfig:
     public_access_block: dict[str, bool] | None
     role_policy: str
     api_cors_headers: tuple[str, ...]
-    content_type_style: str = "image"
+    content_type_style: str = "application"  # the shipped function's default (the seed's, for clients that ask none)
+    #: the function's CLIENT_CONTENT_TYPE ("match", "ignore"), or "other": the sandbox hands the function the
+    #: spelling the client did not ask for, as a function that signs a type of its own choosing would
+    client_content_type: str = "match"
     report_content_type: bool = True
     url_expires: int = 300
     gateway_delay: float = 0.0
@@ -85,6 +90,12 @@ class SandboxConfig:
 
 def unknown(names: list[str] | tuple[str, ...]) -> list[str]:
     return [name for name in names if name not in SWITCH_NAMES]
+
+
+def _client_content_type(active: frozenset[str]) -> str:
+    if "content-type-mismatch" in active:
+        return "other"
+    return "ignore" if "stored-as-application" in active else "match"
 
 
 def desired_config(active: frozenset[str]) -> SandboxConfig:
@@ -114,7 +125,7 @@ def desired_config(active: frozenset[str]) -> SandboxConfig:
         public_access_block=pab,
         role_policy=role_policy,
         api_cors_headers=("content-type",) if "api-cors-header" in active else ("content-type", "x-extension"),
-        content_type_style="application" if active & {"stored-as-application", "content-type-mismatch"} else "image",
+        client_content_type=_client_content_type(active),
         report_content_type="content-type-mismatch" not in active,
         url_expires=1 if "urls-expire" in active else 300,
         gateway_delay=1.5 if "urls-expire" in active else 0.0,

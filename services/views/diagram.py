@@ -21,7 +21,15 @@ HOPS: tuple[tuple[str, str], ...] = (
 )
 HOP_IDS = tuple(hop for hop, _ in HOPS)
 #: upload step name -> diagram node
-STEP_NODES = {"validate": "app", "presign": "presign", "presign_retry": "presign", "put": "put", "cdn_read": "cdn_read"}
+STEP_NODES = {
+    "validate": "app",
+    "presign_preflight": "presign",  # the browser's preflights belong to the hop they ask
+    "presign": "presign",
+    "presign_retry": "presign",
+    "put_preflight": "put",
+    "put": "put",
+    "cdn_read": "cdn_read",
+}
 
 
 @dataclass(frozen=True)
