@@ -3,7 +3,7 @@
 import streamlit as st
 
 from pages._auth import require_sign_in
-from pages._shared import get_target, render_sidebar
+from pages._shared import get_target, render_production_banner, render_sidebar, select_profile
 
 st.set_page_config(page_title="Image Pipeline Console", page_icon=":material/image:", layout="wide")
 require_sign_in()  # with [auth] in secrets.toml: a signed-in person on the allowlist, or nothing below runs
@@ -22,5 +22,8 @@ navigation = st.navigation(
         ],
     }
 )
-render_sidebar(get_target())  # with a configuration error: the error, on whichever page was asked for
+select_profile()  # before the target: a profile that cannot be used can still be switched away from
+target = get_target()  # with a configuration error: the error, on whichever page was asked for
+render_production_banner(target)  # at the top of every page
+render_sidebar(target)
 navigation.run()

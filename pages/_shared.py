@@ -12,8 +12,9 @@ import streamlit as st
 
 from services.core import writes
 from services.core.errors import ConfigError, SandboxError
+from services.core.profiles import PIPELINE_TABLE, PIPELINES_TABLE, Profiles, load_profiles
 from services.core.redact import guard_library_logs
-from services.core.settings import Settings
+from services.core.settings import DEFAULT_PROFILE, PREFIX, SANDBOX_PROFILE, Settings
 from services.history.record import local_user
 from services.runtime import Target, resolve_target
 from services.sandbox import Sandbox
@@ -22,8 +23,13 @@ ENTRYPOINT = Path(__file__).resolve().parents[1] / "dashboard.py"
 
 
 class Keys:
-    """Every session-state key the console uses, in one place."""
+    """Every session-state key the console uses, in one place.
 
+    Keys under ``PER_PROFILE`` prefixes hold one profile's inputs and results (uploads, the check report, the browse
+    cursor, a repair plan): they are dropped when the sidebar switches profile, so no page shows another's."""
+
+    PROFILE = "console.profile"
+    PER_PROFILE = ("upload.", "checks.", "browse.", "repair.", "history.")
     SWITCH_PREFIX = "sandbox.switch."
     UPLOAD_FILES = "upload.files"
     UPLOAD_RESULTS = "upload.results"
@@ -92,25 +98,83 @@ def _ensure_routed() -> None:
         st.stop()
 
 
-def _pipeline_tables() -> tuple[object, object]:
+def _fingerprint() -> str:
+    """What the targets were built from: the PIPELINE_*/AWS_* variables and the pipeline tables, as a digest (no
+    secret in a cache key). A changed configuration gets new targets."""
     document = _secrets_document()
-    return document.get("pipeline"), document.get("pipelines")
+    relevant = sorted(f"{k}={v}" for k, v in os.environ.items() if k.startswith(("PIPELINE_", "AWS_")))
+    relevant.append(repr((document.get(PIPELINE_TABLE), document.get(PIPELINES_TABLE))))
+    return hashlib.sha256("\n".join(relevant).encode()).hexdigest()
+
+
+def _profiles() -> Profiles | None:
+    """Every profile; None when the configuration cannot even be listed (get_target then says why)."""
+    try:
+        return load_profiles(os.environ, _secrets_document())
+    except ConfigError:
+        return None
+
+
+def _switched() -> None:
+    """The sidebar chose another profile: drop every result and input of the one before."""
+    for key in [k for k in st.session_state if str(k).startswith(Keys.PER_PROFILE)]:
+        del st.session_state[key]
+
+
+def _profile_label(profiles: Profiles, name: str) -> str:
+    profile = profiles.get(name)
+    marks = [word for word, on in (("PRODUCTION", profile.production), ("not usable", not profile.configured)) if on]
+    return f"{name} ({', '.join(marks)})" if marks else name
+
+
+def select_profile() -> None:
+    """The sidebar's profile switcher (one choice per browser session, starting at PIPELINE_PROFILE / default /
+    sandbox). Rendered before the target is resolved, so a broken profile can be switched away from."""
+    profiles = _profiles()
+    if profiles is None:
+        return
+    names = profiles.names()
+    if st.session_state.get(Keys.PROFILE) not in names:
+        st.session_state[Keys.PROFILE] = profiles.initial
+    st.sidebar.selectbox(
+        "Profile",
+        names,
+        key=Keys.PROFILE,
+        format_func=lambda name: _profile_label(profiles, name),
+        on_change=_switched,
+        help="The pipeline this console operates ([pipelines.NAME] in .streamlit/secrets.toml, the PIPELINE_* "
+        "variables as default, the embedded sandbox). Switching drops this session's results of the one before.",
+    )
+
+
+def chosen_profile() -> str | None:
+    """The profile this session operates: the sidebar's choice, or None (PIPELINE_PROFILE, else default/sandbox)."""
+    return st.session_state.get(Keys.PROFILE)
+
+
+def _configuration_problem(err: ConfigError, profile: str | None) -> None:
+    st.error(f"**Configuration problem.** {err}")
+    if not err.missing:
+        return
+    named = profile not in (None, DEFAULT_PROFILE, SANDBOX_PROFILE)
+    if named:
+        st.markdown(f"Add these to `[{PIPELINES_TABLE}.{profile}]` of `.streamlit/secrets.toml`, or switch profile:")
+        keys = [f'{name.removeprefix(PREFIX).lower()} = "…"' for name in err.missing]
+        st.code("\n".join([f"[{PIPELINES_TABLE}.{profile}]", *keys]), language="toml")
+    else:
+        st.markdown("Set these, as environment variables or in `[pipeline]` of `.streamlit/secrets.toml`:")
+        st.code("\n".join(f"{name}=…" for name in err.missing), language="bash")
 
 
 def get_target() -> Target:
-    """The pipeline the console operates; stops the page with a clear message when it cannot."""
+    """The pipeline of the session's profile; stops the page with a clear message when it cannot."""
     _ensure_routed()
     guard_library_logs()  # signed URLs stay out of the libraries' debug logs (idempotent)
-    relevant = sorted(f"{k}={v}" for k, v in os.environ.items() if k.startswith(("PIPELINE_", "AWS_")))
-    relevant.append(repr(_pipeline_tables()))
-    fingerprint = hashlib.sha256("\n".join(relevant).encode()).hexdigest()  # a digest: no secret in the cache key
+    profile = chosen_profile()
     try:
-        target = _shared_target(None, fingerprint)
+        target = _shared_target(profile, _fingerprint())
     except ConfigError as err:
-        st.error(f"**Configuration problem.** {err}")
-        if err.missing:
-            st.markdown("Set these, as environment variables or in `[pipeline]` of `.streamlit/secrets.toml`:")
-            st.code("\n".join(f"{name}=…" for name in err.missing), language="bash")
+        _configuration_problem(err, profile)
         st.stop()
     except SandboxError as err:
         st.error(f"**The sandbox could not start.** {err}")
@@ -120,6 +184,18 @@ def get_target() -> Target:
         st.warning("The sandbox had stopped; it is being restarted.")
         st.rerun()
     return target
+
+
+def render_production_banner(target: Target) -> None:
+    """On a production profile, a red banner at the top of every page: its name, its bucket, and what writes ask."""
+    settings = target.settings
+    if not settings.production:
+        return
+    writes_note = "writes ask for the profile's name as well" if settings.allow_writes else "writes are off"
+    st.error(
+        f"**PRODUCTION — profile `{settings.profile}`** · bucket `{settings.bucket}` · {writes_note}",
+        icon=":material/warning:",
+    )
 
 
 def confirm_profile_input(settings: Settings, key: str) -> bool:
@@ -139,20 +215,24 @@ def who() -> str:
 def render_sidebar(target: Target) -> None:
     summary = target.settings.summary()
     with st.sidebar:
+        if target.settings.production:
+            st.error(f"**PRODUCTION** — profile `{target.profile}`", icon=":material/warning:")
         if target.sandbox is not None:
             st.success(
                 "**Sandbox — local emulation**  \nNo AWS account is used; objects vanish when the console stops."
             )
         else:
-            st.info("**Configured pipeline**")
+            st.info(f"**Configured pipeline** — profile `{target.profile}`")
         st.caption("Presign endpoint")
         st.code(summary["presign_url"], language=None, wrap_lines=True)
         st.caption(f"Bucket ({summary['region'] or 'region from the AWS chain'})")
         st.code(summary["bucket"], language=None, wrap_lines=True)
         st.caption("CDN")
         st.code(summary["cdn_url"], language=None, wrap_lines=True)
-        writes = "allowed" if summary["allow_writes"] else "off (read-only; set PIPELINE_ALLOW_WRITES=true)"
-        st.caption(f"Writes: {writes}")
+        allowed = "allowed" if summary["allow_writes"] else "off (read-only)"
+        st.caption(
+            f"Writes: {allowed}", help=None if summary["allow_writes"] else writes.writes_off_hint(target.settings)
+        )
         if target.sandbox is not None:
             _render_switches(target.sandbox)
 

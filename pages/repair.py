@@ -5,6 +5,7 @@ import os
 import streamlit as st
 
 from pages._shared import Keys, get_target
+from services.core import writes
 from services.core.errors import ConsoleError
 from services.core.settings import Settings
 from services.pipeline import browse
@@ -78,7 +79,7 @@ if report["failed"]:
 
 if report["mode"] == "plan" and report["to_fix"]:
     if not settings.allow_writes:
-        st.info(browse.WRITES_OFF_HINT, icon=":material/lock:")
+        st.info(writes.writes_off_hint(settings), icon=":material/lock:")
         st.stop()
     typed = st.text_input(f"Type the bucket's name `{settings.bucket}` to apply", key=Keys.REPAIR_CONFIRM)
     profile = None
