@@ -13,7 +13,7 @@ from tests.conftest import PROJECT_ROOT
 
 DASHBOARD = str(PROJECT_ROOT / "dashboard.py")
 TIMEOUT = 60
-CONSOLE_PAGES = ["Pipeline", "Upload", "Browse", "Checks"]
+CONSOLE_PAGES = ["Pipeline", "Upload", "Browse", "Repair", "Checks", "History"]
 
 
 def _menu(app: AppTest) -> list[str]:

@@ -23,7 +23,14 @@ from tests.test_profiles import sandbox_table
 
 DASHBOARD = str(PROJECT_ROOT / "dashboard.py")
 TIMEOUT = 90
-PAGES = ("pages/pipeline.py", "pages/upload.py", "pages/browse.py", "pages/checks.py", "pages/repair.py")
+PAGES = (
+    "pages/pipeline.py",
+    "pages/upload.py",
+    "pages/browse.py",
+    "pages/checks.py",
+    "pages/repair.py",
+    "pages/history.py",
+)
 CHECK = "bucket.cdn_read_grant"
 
 
