@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import runpy
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,10 @@ class Keys:
     REPAIR_NOTICE = "repair.notice"
     REPAIR_CONFIRM = "repair.confirm"
     REPAIR_PROFILE = "repair.confirm_profile"
+    BROWSE_OPEN = "browse.open."  # + the object key: its gallery tile's button
+    BROWSE_TABLE = "browse.table"
+    BROWSE_HIDE_CANARIES = "browse.hide_canaries"
+    CHECK_NO_CANARY = "checks.no_canary"
     SWITCH_ERROR = "sandbox.switch_error"
     SIGNED_IN_EMAIL = "auth.email"  # set by the sign-in gate (pages/_auth.py) for the person it let in
     CHECK_HISTORY_WARNING = "checks.history_warning"
@@ -267,3 +272,30 @@ def _render_switches(sandbox: Sandbox) -> None:
                 on_change=_flip_switch,
                 args=(sandbox, state.name),
             )
+
+
+class _BucketChanges:
+    """How many times this console has changed the bucket (uploads, deletes, canaries), server-wide."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.count = 0
+
+    def bump(self) -> None:
+        with self._lock:
+            self.count += 1
+
+
+@st.cache_resource
+def _bucket_changes() -> _BucketChanges:
+    return _BucketChanges()
+
+
+def bucket_changed() -> None:
+    """Say that this console just wrote to or deleted from the bucket: cached listings are stale from now on."""
+    _bucket_changes().bump()
+
+
+def bucket_version() -> int:
+    """Part of a listing's cache key: an upload or delete made in this console lists again, in every session."""
+    return _bucket_changes().count

@@ -1,19 +1,24 @@
 """Browse: the bucket one S3 page at a time; thumbnails your browser loads straight from the CDN."""
 
 import os
+from datetime import UTC, datetime
 
 import streamlit as st
 
-from pages._shared import Keys, confirm_profile_input, get_target
+from pages._shared import Keys, bucket_changed, bucket_version, confirm_profile_input, get_target
 from services.core import writes
 from services.core.errors import ConsoleError
 from services.core.settings import Settings
+from services.core.units import human_size
 from services.pipeline import browse
+from services.pipeline.canary import CANARY_PREFIX, without_canaries
+from services.views.ages import listing_age
 
 target = get_target()
 settings = target.settings
 IDENTITY = browse.credentials_fingerprint(os.environ)  # part of every cache key: a new identity, new client
 NOTICE_STYLES = {"ok": st.success, "info": st.info, "warn": st.warning, "error": st.error}
+LISTING_TTL = 30  # seconds a listing is kept for reruns and "previous"
 
 
 @st.cache_resource(max_entries=4)
@@ -21,10 +26,19 @@ def _s3(settings: Settings, identity: str) -> object:  # identity: only a cache 
     return browse.s3_client(settings)
 
 
-@st.cache_data(ttl=30, max_entries=32, show_spinner="Listing one page of the bucket…")
-def _list_page(settings: Settings, identity: str, prefix: str, size: int, token: str | None) -> browse.ListingPage:
-    # A pure read, kept briefly so reruns and "previous" cost no call; at most 32 pages are ever held.
-    return browse.list_page(_s3(settings, identity), settings, prefix=prefix, page_size=size, token=token)
+@st.cache_data(ttl=LISTING_TTL, max_entries=32, show_spinner="Listing one page of the bucket…")
+def _list_page(
+    settings: Settings, identity: str, prefix: str, size: int, token: str | None, version: int
+) -> tuple[browse.ListingPage, datetime]:
+    # A pure read, kept briefly so reruns and "previous" cost no call; at most 32 pages are ever held. ``version``
+    # (bucket_version) changes when this console uploads or deletes: the next run lists again, in every session.
+    page = browse.list_page(_s3(settings, identity), settings, prefix=prefix, page_size=size, token=token)
+    return page, datetime.now(UTC)
+
+
+def _open(key: str) -> None:
+    st.session_state[Keys.BROWSE_SELECTED] = key
+    st.session_state.pop(Keys.BROWSE_DETAIL, None)
 
 
 def _forget(selected: bool = True) -> None:
@@ -54,7 +68,7 @@ def _delete(key: str, also_invalidate: bool) -> None:
     except ConsoleError as err:
         notices.append(("error", browse.error_text(err)))
     st.session_state[Keys.BROWSE_NOTICE] = notices
-    _list_page.clear()
+    bucket_changed()
     _forget()
 
 
@@ -80,7 +94,17 @@ def _gallery(entries: list[browse.ObjectEntry]) -> None:
                     st.image(entry.cdn_url, width="stretch", alt=browse.display_key(entry.key))
                 else:
                     st.markdown(f":material/draft: *{entry.placeholder}*")
-                st.caption(f"{browse.inline_code(entry.key.rsplit('/', 1)[-1])} · {browse.human_size(entry.size)}")
+                st.caption(human_size(entry.size))
+                st.button(  # the tile's own name opens its detail (a button: Streamlit images take no clicks)
+                    browse.display_key(entry.key.rsplit("/", 1)[-1]),
+                    key=Keys.BROWSE_OPEN + entry.key,
+                    icon=":material/open_in_full:",
+                    help=f"Open {browse.display_key(entry.key)}: S3 metadata, CDN headers, anonymous S3 access",
+                    width="stretch",
+                    type="tertiary",
+                    on_click=_open,
+                    args=(entry.key,),
+                )
 
 
 def _detail(key: str) -> None:
@@ -140,13 +164,19 @@ prefix = left.text_input("Prefix", key=Keys.BROWSE_PREFIX, placeholder="e.g. 202
 order = middle.radio("Order", ["Key order", "Newest first"], key=Keys.BROWSE_ORDER, horizontal=True)
 page_size = right.selectbox("Page size", browse.PAGE_SIZES, index=1, key=Keys.BROWSE_PAGE_SIZE)
 view = view_column.segmented_control("View", ["Gallery", "Table"], default="Gallery", key=Keys.BROWSE_VIEW)
+hide_canaries = st.toggle(
+    f"Hide the checks' canary uploads (`{CANARY_PREFIX}`)",
+    value=True,
+    key=Keys.BROWSE_HIDE_CANARIES,
+    help="Each check run uploads one 8×8 PNG as the web app would, under canary/ when the endpoint allows it.",
+)
 
 cursor = st.session_state.get(Keys.BROWSE_CURSOR)
 if cursor is None or not cursor.matches(prefix, page_size):
     cursor = browse.Cursor(prefix=prefix, page_size=page_size)
     _forget()
 try:
-    page = _list_page(settings, IDENTITY, prefix, page_size, cursor.token)
+    page, listed_at = _list_page(settings, IDENTITY, prefix, page_size, cursor.token, bucket_version())
 except browse.BrowseError as err:
     st.error(browse.error_text(err), icon=":material/block:")
     st.stop()
@@ -157,37 +187,44 @@ back.button("Previous", icon=":material/chevron_left:", disabled=not cursor.toke
 forward = cursor.forward(page.next_token) if page.next_token else cursor
 ahead.button("Next", icon=":material/chevron_right:", disabled=not page.next_token, on_click=_go, args=(forward,))
 again.button("Refresh", icon=":material/refresh:", on_click=_list_page.clear, help="List this page again now")
-position.caption(browse.position_text(cursor, page))
+position.caption(
+    f"{browse.position_text(cursor, page)} · {listing_age(listed_at, datetime.now(UTC))}; kept up to "
+    f"{LISTING_TTL} s, listed again at once after an upload or delete made in this console"
+)
 if not page.entries:
     st.info(browse.empty_text(page, first_page=cursor.page_number == 1), icon=":material/inbox:")
     st.stop()
 
 entries = browse.ordered(page.entries, newest_first=order == "Newest first")
+if hide_canaries and not prefix.startswith(CANARY_PREFIX):
+    entries, hidden = without_canaries(entries)
+    if hidden:
+        st.caption(f"{hidden} canary object(s) of the checks (`{CANARY_PREFIX}`) hidden on this page.")
 if order == "Newest first":
     st.caption(browse.NEWEST_FIRST_NOTE)
 if view == "Table":
-    st.dataframe(
+    chosen = st.dataframe(
         browse.table_rows(entries),
         hide_index=True,
         width="stretch",
+        key=Keys.BROWSE_TABLE,
+        on_select="rerun",
+        selection_mode="single-row",
         column_config={"CDN URL": st.column_config.LinkColumn(), "size": st.column_config.NumberColumn(format="%d B")},
     )
-    st.caption(browse.TYPE_NOTE)
+    st.caption(browse.TYPE_NOTE + " Select a row to open its detail.")
+    rows = chosen.selection.rows if chosen is not None else []
+    if rows and rows[0] < len(entries) and entries[rows[0]].key != st.session_state.get(Keys.BROWSE_SELECTED):
+        _open(entries[rows[0]].key)
 else:
     _gallery(entries)
 
+selected = st.session_state.get(Keys.BROWSE_SELECTED)
+if selected not in {entry.key for entry in entries}:
+    selected = st.session_state[Keys.BROWSE_SELECTED] = None
 st.divider()
 st.subheader("Object detail")
-keys = [entry.key for entry in entries]
-if st.session_state.get(Keys.BROWSE_SELECTED) not in keys:
-    st.session_state[Keys.BROWSE_SELECTED] = None
-selected = st.selectbox(
-    "Object on this page",
-    keys,
-    index=None,
-    key=Keys.BROWSE_SELECTED,
-    format_func=browse.display_key,
-    placeholder="Choose an object: its S3 metadata, the CDN's headers, and whether S3 serves it to anyone",
-)
 if selected:
     _detail(selected)
+else:
+    st.caption("Open an object by its name under its thumbnail (or select its row in the table view).")

@@ -5,6 +5,7 @@ from collections.abc import Sequence
 
 import streamlit as st
 
+from pages._auth import _escaped as escaped_markdown
 from pages._shared import Keys, confirm_profile_input, get_target, who
 from services.checks import remedy as remedies
 from services.checks.model import Finding, Status
@@ -12,6 +13,7 @@ from services.checks.runner import run_checks
 from services.core import writes
 from services.core.errors import ConsoleError
 from services.history.record import RunRecorder
+from services.views.fixes import fix_blocks
 
 #: colour-coded Material icons render everywhere (emoji fonts are not a given)
 BADGES = {
@@ -30,6 +32,15 @@ target = get_target()
 def _literal(text: str) -> str:
     """Text shown as itself, not as Markdown."""
     return text.replace("*", "\\*").replace("_", "\\_").replace("[", "\\[")
+
+
+def _fix(text: str) -> None:
+    """Prose as prose; only the JSON and the commands as code, wrapped, each with its copy button."""
+    for block in fix_blocks(text):
+        if block.is_code:
+            st.code(block.text, language=block.kind, wrap_lines=True)
+        else:
+            st.markdown(escaped_markdown(block.text).replace("\n", "  \n"))  # as written: no Markdown, no LaTeX
 
 
 def _apply(finding: Finding) -> None:
@@ -127,8 +138,8 @@ def _show(finding: Finding, following: Sequence[Finding] = ()) -> None:
         if finding.detail:
             st.text(finding.detail)
         if finding.fix:
-            st.markdown("**Fix** (copy with the button at the right)")
-            st.code(finding.fix, language="bash")
+            st.markdown("**Fix** (copy a block with the button at its right)")
+            _fix(finding.fix)
         if finding.remedy is not None:
             _remedy_controls(finding)
         if following:

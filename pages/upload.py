@@ -2,16 +2,22 @@
 
 import streamlit as st
 
-from pages._shared import Keys, get_target, who
+from pages._shared import Keys, bucket_changed, get_target, who
 from services.core.errors import PipelineError
 from services.core.localdns import resolution_note
 from services.core.redact import redact_text
 from services.core.transport import new_session
+from services.core.units import human_size
 from services.history.record import record_uploads
 from services.pipeline.images import ALLOWED_EXTENSIONS, MAX_BYTES
 from services.pipeline.preflight import SERVER_SIDE, chosen_origin
 from services.pipeline.presign import hand_out_url
 from services.pipeline.upload import HOP_NAMES, UploadInput, UploadResult, upload_batch
+from services.views.uploads import cause_label, outcome, result_rows
+
+GRID_COLUMNS = 4
+#: the action's name: the file picker's own button is already called "Upload"
+UPLOAD_BUTTON = "Send through the pipeline"
 
 target = get_target()
 settings = target.settings
@@ -28,7 +34,7 @@ files = st.file_uploader(
     type=list(ALLOWED_EXTENSIONS),
     accept_multiple_files=True,
     key=Keys.UPLOAD_FILES,
-    help=f"Up to {MAX_BYTES // (1024 * 1024)} MB each. The type is decided from the bytes, not the name.",
+    help=f"Up to {human_size(MAX_BYTES)} ({MAX_BYTES:,} bytes) each. The type is decided from the bytes, not the name.",
 )
 
 strip = st.toggle(
@@ -49,7 +55,7 @@ origin = st.selectbox(
     "server-side: no preflights (as a backend would upload).",
 )
 
-if st.button("Upload", type="primary", disabled=not files):
+if st.button(UPLOAD_BUTTON, type="primary", icon=":material/send:", disabled=not files):
     items = [UploadInput(name=f.name, data=f.getvalue()) for f in files or []]
     results: list[UploadResult | None] = [None] * len(items)
     bar = st.progress(0.0, text=f"Uploading {len(items)} file(s)…")
@@ -63,6 +69,8 @@ if st.button("Upload", type="primary", disabled=not files):
     st.session_state[Keys.UPLOAD_RESULTS] = [r for r in results if r is not None]
     uploaded = [(item, result) for item, result in zip(items, results, strict=True) if result is not None]
     st.session_state[Keys.UPLOAD_HISTORY_WARNING] = record_uploads(settings, uploaded, who())
+    if any(r is not None and r.ok for r in results):
+        bucket_changed()  # Browse lists again, not from its cache
 
 with st.expander("Get one presigned URL (for curl or your own client)", icon=":material/link:"):
     st.caption(
@@ -95,29 +103,42 @@ if history_warning := st.session_state.get(Keys.UPLOAD_HISTORY_WARNING):
 
 results = st.session_state.get(Keys.UPLOAD_RESULTS, [])
 if not results:
-    st.info("Choose one or more images, then press **Upload**.")
+    st.info(f"Choose one or more images, then press **{UPLOAD_BUTTON}**.")
     st.stop()
 
 ok = sum(r.ok for r in results)
 st.subheader(f"{ok} of {len(results)} uploaded")
-for result in results:
-    with st.container(border=True):
-        if result.ok:
-            st.markdown(f":green[:material/check_circle:] **{result.file}** — `{result.content_type}`")
-            left, right = st.columns([1, 2])
-            left.image(result.cdn_url, caption="loaded by your browser from the CDN", width=240)
-            right.caption("Key")
-            right.code(result.key, language=None)
-            right.caption("CDN URL")
-            right.code(result.cdn_url, language=None)
-            if result.stripped:
-                right.caption(result.stripped)
-        else:
-            step = result.failed_step
-            status = f" — HTTP {step.http_status}" if step.http_status else ""
-            code = f" `{step.code}`" if step.code else ""
-            st.markdown(f":red[:material/error:] **{result.file}**")
-            st.error(f"**{HOP_NAMES.get(step.name, step.name)} failed**{status}{code}: {step.error}")
-            if step.cause:
-                st.markdown(f"**Likely cause:** {step.cause}")
-        st.dataframe(result.trace_rows(), hide_index=True, width="stretch")
+st.caption(
+    "Failures first. Sizes are of the bytes sent, in decimal units (1 kB = 1,000 bytes) as the picker shows them."
+)
+st.table(result_rows(results), hide_index=True)  # a table wraps long values: nothing is cut off
+
+failed = [r for r in results if not r.ok]
+if failed:
+    st.markdown(f"**Failed ({len(failed)})**")
+for result in failed:
+    step = result.failed_step
+    with st.expander(f":red[:material/error:] {result.file} — {outcome(result)}", expanded=len(failed) <= 3):
+        status = f" — HTTP {step.http_status}" if step.http_status else ""
+        code = f" `{step.code}`" if step.code else ""
+        st.error(f"**{HOP_NAMES.get(step.name, step.name)} failed**{status}{code}: {step.error}")
+        if step.cause:
+            st.markdown(f"**{cause_label(step)}:** {step.cause}")
+        st.table(result.trace_rows(), hide_index=True)
+
+uploaded = [r for r in results if r.ok]
+if uploaded:
+    st.markdown(f"**Uploaded ({len(uploaded)})** — each image is loaded by your browser from the CDN")
+for start in range(0, len(uploaded), GRID_COLUMNS):
+    for column, result in zip(st.columns(GRID_COLUMNS), uploaded[start : start + GRID_COLUMNS], strict=False):
+        with column.container(border=True):
+            st.image(result.cdn_url, width="stretch")
+            st.caption(f":green[:material/check_circle:] **{result.file}** — `{result.content_type}`")
+            with st.expander("Key, CDN URL and trace"):
+                st.caption("Key")
+                st.code(result.key, language=None, wrap_lines=True)
+                st.caption("CDN URL")
+                st.code(result.cdn_url, language=None, wrap_lines=True)
+                if result.stripped:
+                    st.caption(result.stripped)
+                st.table(result.trace_rows(), hide_index=True)

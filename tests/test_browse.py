@@ -71,7 +71,12 @@ def _entry(key: str, size: int = 100, minute: int = 0) -> browse.ObjectEntry:
         ("no-extension", 10, None, "not an image (unknown type)"),
         ("folder/", 0, None, "folder marker"),
         ("empty.png", 0, "image/png", "empty object"),
-        ("huge.gif", browse.MAX_THUMBNAIL_BYTES + 1, "image/gif", "10.0 MB: too large for a thumbnail"),
+        (
+            "huge.gif",
+            browse.MAX_THUMBNAIL_BYTES + 1,
+            "image/gif",
+            "10.5 MB: too large for a thumbnail",
+        ),  # decimal units
     ],
 )
 def test_type_is_guessed_from_the_extension_and_non_images_get_a_placeholder(key, size, guessed, placeholder):

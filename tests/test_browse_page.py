@@ -127,7 +127,7 @@ def test_odd_keys_get_loadable_cdn_urls_and_a_non_image_gets_a_placeholder(confi
 def test_detail_without_writes_shows_metadata_cdn_headers_and_no_write_controls(configured, odd_objects, sandbox):
     key = "browse-odd/a photo + more.png"
     app = browse_page("browse-odd/")
-    app.selectbox(key=Keys.BROWSE_SELECTED).set_value(key)
+    app.button(key=Keys.BROWSE_OPEN + key).click()  # the name under its thumbnail
     app.run()
     assert not app.exception, app.exception
     codes = [c.value for c in app.code]
@@ -156,7 +156,7 @@ def test_delete_needs_the_typed_key_then_removes_and_invalidates(writes_on, sand
     url = cdn_object_url(sandbox.endpoints.cdn, key)
     assert requests.get(url, timeout=10).status_code == 200  # now in the edge cache
     app = browse_page(prefix)
-    app.selectbox(key=Keys.BROWSE_SELECTED).set_value(key)
+    app.button(key=Keys.BROWSE_OPEN + key).click()  # the name under its thumbnail
     app.run()
     assert button(app, "Delete object").disabled
     app.text_input(key=Keys.BROWSE_CONFIRM_DELETE + key).input(f"{prefix}something else.png")
@@ -180,7 +180,7 @@ def test_invalidate_needs_its_checkbox_and_really_clears_the_edge(writes_on, san
     assert requests.get(url, timeout=10).content == image_bytes(colour="red")
     admin_s3.put_object(Bucket=bucket, Key=key, Body=image_bytes(colour="blue"), ContentType="image/png")
     app = browse_page(prefix)
-    app.selectbox(key=Keys.BROWSE_SELECTED).set_value(key)
+    app.button(key=Keys.BROWSE_OPEN + key).click()  # the name under its thumbnail
     app.run()
     assert button(app, "Create invalidation").disabled
     assert requests.get(url, timeout=10).content == image_bytes(colour="red")  # still the stale copy

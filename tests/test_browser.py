@@ -32,7 +32,7 @@ def test_upload_in_the_browser_shows_the_image_loaded_from_the_cdn(console_url, 
     page.get_by_text("Sandbox — local emulation").wait_for(timeout=60_000)
     page.locator("input[type=file]").set_input_files(str(image))
     page.get_by_text("red-square.png").first.wait_for(timeout=30_000)
-    page.get_by_role("button", name="Upload", exact=True).click()
+    page.get_by_role("button", name="Send through the pipeline").click()
     page.get_by_text("1 of 1 uploaded").wait_for(timeout=60_000)
     cdn_image = page.locator("img[src*='.png']").filter(has_not=page.locator("[data-testid=stLogo]")).first
     cdn_image.wait_for(timeout=30_000)

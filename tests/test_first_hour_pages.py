@@ -4,12 +4,15 @@ error, the Pipeline page's export block is whole, and its target is a table of w
 from __future__ import annotations
 
 import os
+import uuid
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from pages._shared import Keys
 from services.sandbox import layout
 from tests.conftest import PROJECT_ROOT
+from tests.support import image_bytes
 
 DASHBOARD = str(PROJECT_ROOT / "dashboard.py")
 TIMEOUT = 60
@@ -55,3 +58,98 @@ def test_pipeline_page_prints_the_whole_export_block_and_a_readable_target(monke
     assert rows["Mode"] == "Sandbox (local emulation)" and rows["Bucket"] == layout.BUCKET
     assert rows["Writes"].startswith("off") and rows["Web app origins (CORS)"] == ", ".join(layout.APP_ORIGINS)
     assert "your-service-address" not in " ".join(table.value["Value"])
+
+
+def _browse(app: AppTest, prefix: str) -> AppTest:
+    app.switch_page("pages/browse.py")
+    app.session_state[Keys.BROWSE_PREFIX] = prefix
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def _page_text(app: AppTest) -> str:
+    shown = [str(e.value) for kind in ("markdown", "caption", "info") for e in app.get(kind)]
+    return "\n".join([*shown, *(b.label for b in app.button)])
+
+
+def test_an_upload_made_in_this_console_lists_the_bucket_again_and_the_listing_says_its_age(configured, admin_s3):
+    prefix = f"fh-stale-{uuid.uuid4().hex[:8]}/"
+    app = AppTest.from_file(DASHBOARD, default_timeout=TIMEOUT)
+    app.run()
+    _browse(app, prefix)
+    assert "No objects under the prefix" in _page_text(app)
+    assert "listed just now" in _page_text(app) and "kept up to 30 s" in _page_text(app)
+    admin_s3.put_object(Bucket=layout.BUCKET, Key=f"{prefix}a.png", Body=image_bytes(), ContentType="image/png")
+    _browse(app, prefix)
+    assert "No objects under the prefix" in _page_text(app)  # written behind the console's back: still cached
+    app.switch_page("pages/upload.py")
+    app.run()
+    app.file_uploader[0].set_value(("b.png", image_bytes(), "image/png"))
+    app.run()
+    next(b for b in app.button if b.label == "Send through the pipeline").click()
+    app.run()
+    assert any("1 of 1 uploaded" in h.value for h in app.subheader)
+    _browse(app, prefix)
+    assert "No objects under the prefix" not in _page_text(app)  # the console's own upload: listed again
+    assert "a.png" in _page_text(app)
+
+
+def test_browse_hides_the_checks_canaries_unless_asked(configured, admin_s3):
+    canary = f"canary/{uuid.uuid4()}.png"
+    admin_s3.put_object(Bucket=layout.BUCKET, Key=canary, Body=image_bytes(), ContentType="image/png")
+    app = AppTest.from_file(DASHBOARD, default_timeout=TIMEOUT)
+    app.run()
+    _browse(app, "canary")  # "canary", not "canary/": the folder is not what was asked for
+    assert canary.split("/")[1] not in _page_text(app)
+    assert "canary object(s) of the checks (`canary/`) hidden on this page" in _page_text(app)
+    app.toggle(key=Keys.BROWSE_HIDE_CANARIES).set_value(False)
+    app.run()
+    assert canary.split("/")[1] in _page_text(app)
+    _browse(app, "canary/")  # asked for by name: shown
+    assert canary.split("/")[1] in _page_text(app)
+
+
+def test_upload_results_are_a_compact_table_failures_first_with_no_none_cells(configured):
+    app = AppTest.from_file(DASHBOARD, default_timeout=TIMEOUT)
+    app.run()
+    app.switch_page("pages/upload.py")
+    app.run()
+    files = [(f"ok-{i}.png", image_bytes(), "image/png") for i in range(5)] + [("fake.png", b"not a png", "image/png")]
+    app.file_uploader[0].set_value(files)
+    app.run()
+    labels = [b.label for b in app.button]
+    assert "Upload" not in labels and "Send through the pipeline" in labels  # the picker's own button is "Upload"
+    next(b for b in app.button if b.label == "Send through the pipeline").click()
+    app.run()
+    assert not app.exception, app.exception
+    summary, *traces = app.table
+    assert list(summary.value.columns) == ["outcome", "file", "key", "size", "time", "what happened"]
+    assert summary.value["file"].iloc[0] == "fake.png"  # failures first
+    assert list(summary.value["outcome"]) == ["failed at file check"] + ["ok"] * 5
+    assert all(size.endswith((" kB", " B")) for size in list(summary.value["size"])[1:])
+    assert len(traces) == 6  # every file's trace, beneath (in expanders)
+    for table in (summary, *traces):
+        assert "None" not in table.value.astype(str).to_numpy().tolist().__str__()
+    markdown = "\n".join(m.value for m in app.markdown)
+    assert "**What to do:**" in markdown and "Likely cause" not in markdown  # refused before any network call
+    assert len(app.image) == 5  # a grid of the uploaded images
+    assert len([e for e in app.expander if "presigned URL" not in e.label]) == 6  # traces and URLs folded away
+
+
+def test_fix_boxes_show_prose_as_text_and_only_json_and_commands_as_wrapped_code(configured, switch):
+    switch("content-type-mismatch")  # upload.content_type: its fix is sentences with a command inside
+    app = AppTest.from_file(DASHBOARD, default_timeout=TIMEOUT)
+    app.run()
+    app.switch_page("pages/checks.py")
+    app.run()
+    next(b for b in app.button if b.label == "Run all checks").click()
+    app.run()
+    assert not app.exception, app.exception
+    codes = [c for c in app.code if c.language in ("bash", "json")]
+    assert any(c.value.startswith("aws lambda update-function-configuration") for c in codes)
+    assert all(c.proto.wrap_lines for c in codes)
+    for code in codes:  # no sentence of a fix is shown as code
+        assert not code.value.startswith(("Make the web app", "Then tell the console", "Or have the function"))
+    prose = "\n".join(m.value for m in app.markdown)
+    assert "Make the web app PUT with the endpoint" in prose

@@ -33,6 +33,7 @@ from services.core.clients import make_client
 from services.core.errors import ConfigError, ConsoleError, PipelineError
 from services.core.settings import Settings
 from services.core.transport import PROBE_DEADLINE, DeadlineExceeded, attempt, new_session
+from services.core.units import human_size
 from services.pipeline.explain import explain_cdn, parse_s3_error
 from services.pipeline.images import file_extension
 from services.pipeline.presign import UrlAllowlist
@@ -197,16 +198,6 @@ def inline_code(text: str) -> str:
         fence += "`"
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{fence}{pad}{text}{pad}{fence}"
-
-
-def human_size(size: int) -> str:
-    """e.g. "136 B", "2.4 MB"."""
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024:
-            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TB"
 
 
 @dataclass(frozen=True)

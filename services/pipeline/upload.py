@@ -147,14 +147,15 @@ class UploadResult:
     def failed_step(self) -> Step | None:
         return next((step for step in self.steps if not step.ok), None)
 
-    def trace_rows(self) -> list[dict[str, Any]]:
-        """The steps as a table: step, HTTP status, milliseconds, attempts, outcome."""
+    def trace_rows(self) -> list[dict[str, str]]:
+        """The steps as a table of words: step, HTTP status, milliseconds, attempts, outcome ("—" where a step has
+        no such thing, e.g. the file check makes no request)."""
         return [
             {
                 "step": HOP_NAMES.get(step.name, step.name),
-                "HTTP status": step.http_status,
-                "ms": step.ms,
-                "attempts": step.attempts,
+                "HTTP status": "—" if step.http_status is None else str(step.http_status),
+                "ms": f"{step.ms:.0f}",
+                "attempts": "—" if step.attempts is None else str(step.attempts),
                 "outcome": (f"ok — {step.note}" if step.note else "ok") if step.ok else f"failed: {step.error}",
             }
             for step in self.steps

@@ -1,0 +1,32 @@
+"""The checks' canary uploads: one tiny PNG a check run puts through the pipeline as the web app would.
+
+The key is the presign endpoint's to choose, never the console's (as for every upload). So a canary asks for a
+recognisable folder the way the shipped function allows it: the request header ``x-key-prefix: canary/``, which
+``presign_function/lambda_function.py`` honours for that one allowlisted prefix and for no other value (the key
+after it is still the function's fresh uuid). An endpoint that ignores the header (the seed's function) still
+gets its canary checked; its key is then an ordinary uuid key, and only the run that made it knows it. Either way
+the run removes its canary afterwards when writes are allowed, and Browse can hide the ``canary/`` folder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+#: the folder canaries ask for; presign_function/lambda_function.py KEY_PREFIXES allows exactly this
+CANARY_PREFIX = "canary/"
+#: the request header that asks for it
+KEY_PREFIX_HEADER = "x-key-prefix"
+
+T = TypeVar("T")
+
+
+def is_canary(key: str) -> bool:
+    """A key under the canaries' folder."""
+    return key.startswith(CANARY_PREFIX)
+
+
+def without_canaries(entries: Sequence[T], key_of: Any = lambda entry: entry.key) -> tuple[list[T], int]:
+    """``entries`` without the canaries, and how many were left out."""
+    kept = [entry for entry in entries if not is_canary(key_of(entry))]
+    return kept, len(entries) - len(kept)
