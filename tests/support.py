@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import io
+import re
 import socket
 import subprocess
 import sys
@@ -17,6 +19,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from services.checks.model import COMMON_CODES, Finding
 from services.core.errors import InvalidImage
 from services.core.settings import Settings
 from services.core.transport import new_session
@@ -206,3 +209,17 @@ def dripper(status: str, headers: dict[str, str], body: bytes, interval: float, 
             time.sleep(interval)
 
     return handle
+
+
+CAUSE_CODE = re.compile(r"[a-z][a-z_]*\.[a-z][a-z0-9_]*")
+
+
+def assert_codes(finding: Finding) -> None:
+    """A finding carries at least one stable cause code, each declared in its check's metadata (or common to all)."""
+    from services.checks.runner import BY_ID  # the registry imports every check; only the tests that judge need it
+
+    declared = (*BY_ID[finding.id].codes, *COMMON_CODES)
+    assert finding.codes, f"{finding.id} ({finding.status}: {finding.title}) carries no cause code"
+    for code in finding.codes:
+        assert CAUSE_CODE.fullmatch(code), (finding.id, code)
+        assert any(fnmatch.fnmatchcase(code, pattern) for pattern in declared), f"{finding.id}: undeclared {code}"

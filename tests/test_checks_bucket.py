@@ -19,10 +19,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.aws_model import iam
-from services.checks import bucket, lambda_role
+from services.checks import bucket, lambda_role, runner
 from services.checks.evidence import Canary, CheckTarget, Evidence
-from services.checks.model import GATHERERS, Check, ConfigRead, Exchange, Finding, ReadState, Status
+from services.checks.model import GATHERERS, Check, ConfigRead, Exchange, Finding, Impact, ReadState, Status
 from services.sandbox import cors_http
+from tests.support import assert_codes
 
 B = "img-bucket"
 ACCOUNT = "111122223333"
@@ -190,7 +191,11 @@ def evidence(**changes: Any) -> Evidence:
 
 
 def judge(ev: Evidence) -> dict[str, Finding]:
-    return {check.id: check.judge(ev) for check in ALL_CHECKS}
+    """Every check's finding, as a run judges it (impact, status, redaction), each with declared cause codes."""
+    found = {check.id: runner.judge(check, ev) for check in ALL_CHECKS}
+    for finding in found.values():
+        assert_codes(finding)
+    return found
 
 
 def text_of(found: Finding) -> str:
@@ -1266,6 +1271,42 @@ def test_cdn_grant_shapes(name: str, statement: dict[str, Any], status: Status) 
         assert bucket.judge_cdn_read_grant(apply_fix(ev, found.fix)).status is PASS
 
 
+def test_the_seed_is_keyed_by_cause_codes() -> None:
+    """Tests and users match on codes, not phrases (parliament's way): the seed's findings, by code."""
+    codes = {check_id: found.codes for check_id, found in judge(SEED).items()}
+    assert codes["bucket.public_write"] == ("public_write.public_put",)
+    assert codes["bucket.public_read"] == ("public_read.anonymous_get",)
+    assert codes["bucket.public_access_block"] == ("bpa.not_configured",)
+    assert codes["bucket.cdn_read_grant"] == ("grant.public_read",)
+    assert codes["bucket.cors"] == ("cors.rule_expose_etag",)
+    assert codes["lambda.role_put"] == ("role.only_public_grant",)
+    assert judge(SEED)["bucket.cors"].impact is Impact.HYGIENE  # a single PUT works without reading the ETag
+
+
+@pytest.mark.parametrize(
+    ("statement", "codes"),
+    [
+        (oac_statement(Condition={"StringEquals": {"AWS:SourceArn": OTHER_ARN}}), ("grant.other_distribution",)),
+        (oac_statement(Resource=f"arn:aws:s3:::{B}/images/*"), ("grant.partial_keys",)),
+        (oac_statement(Resource="arn:aws:s3:::other-bucket/*"), ("grant.other_bucket",)),
+        (oac_statement(Condition={"StringEquals": {"AWS:SourceAccount": ACCOUNT}}), ("grant.no_source_arn",)),
+        (oac_statement(), ("grant.ok",)),
+    ],
+)
+def test_cdn_grant_codes(statement: dict[str, Any], codes: tuple[str, ...]) -> None:
+    assert judge(evidence(bucket_policy=policy_read(doc(statement))))["bucket.cdn_read_grant"].codes == codes
+
+
+def test_cors_refusals_are_keyed_by_dimension() -> None:
+    rules = [{"AllowedOrigins": ["https://other.example"], "AllowedMethods": ["GET"], "AllowedHeaders": []}]
+    found = judge(evidence(bucket_cors=ok("s3:GetBucketCors", rules)))["bucket.cors"]
+    assert found.status is FAIL and "cors.origin_missing" in found.codes
+    no_cors = judge(evidence(bucket_cors=missing("s3:GetBucketCors", "NoSuchCORSConfiguration")))["bucket.cors"]
+    assert no_cors.codes == ("cors.not_configured",)
+    refused = judge(evidence(bucket_cors=denied("s3:GetBucketCors")))["bucket.cors"]
+    assert (refused.status, refused.codes) == (Status.UNKNOWN, ("read.denied",))
+
+
 def test_registry_is_the_public_contract() -> None:
     assert [c.id for c in bucket.CHECKS] == [
         "bucket.cors",
@@ -1462,9 +1503,10 @@ evidences = st.builds(
 @given(ev=evidences)
 def test_every_judge_is_total(ev: Evidence) -> None:
     for check in ALL_CHECKS:
-        found = check.judge(ev)
+        found = runner.judge(check, ev)
         assert isinstance(found, Finding) and found.id == check.id
         assert found.status in set(Status)
+        assert_codes(found)
         assert found.title and "\n" not in found.title
         assert all(isinstance(item, Exchange | ConfigRead) for item in found.evidence)
         if found.status in (PASS, SKIP):

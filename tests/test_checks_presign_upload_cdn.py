@@ -28,6 +28,7 @@ from services.checks.evidence import Canary, CheckTarget, Evidence
 from services.checks.model import GATHERERS, Check, ConfigRead, Exchange, Finding, ReadState, Status
 from services.checks.runner import judge
 from services.core.redact import REDACTED, redact_text
+from tests.support import assert_codes
 
 ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -327,10 +328,19 @@ class Case:
     status: Status
     phrases: tuple[str, ...] = ()
     absent: tuple[str, ...] = field(default=())
+    codes: tuple[str, ...] = ()  # cause codes the finding must carry
 
 
-def case(name: str, check: str, ev: Evidence, status: Status, *phrases: str, absent: tuple[str, ...] = ()) -> Case:
-    return Case(name, check, ev, status, phrases, absent)
+def case(
+    name: str,
+    check: str,
+    ev: Evidence,
+    status: Status,
+    *phrases: str,
+    absent: tuple[str, ...] = (),
+    codes: tuple[str, ...] = (),
+) -> Case:
+    return Case(name, check, ev, status, phrases, absent, codes)
 
 
 P, W, F, U, S = Status.PASS, Status.WARN, Status.FAIL, Status.UNKNOWN, Status.SKIP
@@ -1217,6 +1227,106 @@ TABLE = [
 ]
 
 
+#: (check, case) -> the cause codes its finding carries (tests match on codes, not on phrases)
+EXPECTED_CODES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("presign.reachable", "answers 200"): ("endpoint.answers",),
+    ("presign.reachable", "not gathered"): ("endpoint.not_called",),
+    ("presign.reachable", "connection refused"): ("endpoint.no_answer",),
+    ("presign.reachable", "lambda 500"): ("endpoint.server_error",),
+    ("presign.reachable", "api gateway 403 Forbidden"): ("endpoint.forbidden",),
+    ("presign.reachable", "404 no route"): ("endpoint.not_found",),
+    ("presign.reachable", "400 for png"): ("endpoint.refused_valid_request",),
+    ("presign.contract", "shipped function"): ("reply.keeps_contract",),
+    ("presign.contract", "seed: 200 None.None and exe accepted"): ("refusal.no_allowlist",),
+    ("presign.contract", "seed variant: 500 for a missing extension"): ("refusal.server_error",),
+    ("presign.contract", "no contentType"): ("reply.content_type_missing",),
+    ("presign.contract", "predictable key"): ("reply.key_not_uuid",),
+    ("presign.contract", "not JSON"): ("reply.not_json_object",),
+    ("presign.contract", "presignedUrl missing"): ("reply.url_missing",),
+    ("presign.contract", "400 but text"): ("refusal.not_json",),
+    ("presign.contract", "no 200 to judge"): ("reply.none",),
+    ("presign.contract", "refusals not probed"): ("refusal.not_probed",),
+    ("presign.url", "shipped: https, SigV4, 300 s, content-type signed"): ("url.sound",),
+    ("presign.url", "path-style"): ("url.sound",),
+    ("presign.url", "seed: expiry 3600, application/png"): ("url.expiry_long",),
+    ("presign.url", "expiry 0"): ("url.expired",),
+    ("presign.url", "expiry beyond 7 days"): ("url.expiry_too_long",),
+    ("presign.url", "SigV2"): ("url.sigv2",),
+    ("presign.url", "wrong region (signed and addressed for us-west-2)"): ("url.region_mismatch",),
+    ("presign.url", "credential scope in the wrong region only"): ("url.scope_region_mismatch",),
+    ("presign.url", "http outside the sandbox"): ("url.not_https",),
+    ("presign.url", "legacy global endpoint"): ("url.legacy_global_endpoint",),
+    ("presign.url", "another bucket"): ("url.other_bucket",),
+    ("presign.url", "content-type not signed"): ("url.content_type_unsigned",),
+    ("presign.url", "no URL"): ("url.none",),
+    ("presign.cors", "no origins"): ("origins.not_configured",),
+    ("presign.cors", "preflight and GET allowed"): ("cors.allowed",),
+    ("presign.cors", "API preflight lacks x-extension"): ("cors.preflight_refused",),
+    ("presign.cors", "Lambda reply lacks ACAO"): ("cors.allow_origin_missing",),
+    ("presign.cors", "preflight not gathered"): ("cors.preflight_not_sent",),
+    ("upload.roundtrip", "all hops"): ("canary.roundtrip_ok",),
+    ("upload.roundtrip", "not run"): ("canary.not_run",),
+    ("upload.roundtrip", "could not start"): ("canary.presign_failed",),
+    ("upload.roundtrip", "PUT SignatureDoesNotMatch"): ("put.signature_mismatch",),
+    ("upload.roundtrip", "PUT AccessDenied: role lacks s3:PutObject"): ("put.access_denied",),
+    ("upload.roundtrip", "PUT no answer"): ("put.no_answer",),
+    ("upload.roundtrip", "PUT: Request has expired"): ("put.expired",),
+    ("upload.roundtrip", "CDN 403 Error from cloudfront"): ("cdn.read_failed",),
+    ("upload.roundtrip", "bytes differ"): ("cdn.other_bytes",),
+    ("upload.content_type", "SignatureDoesNotMatch: signs application/png, web app sends image/png"): (
+        "type.client_mismatch",
+    ),
+    ("upload.content_type", "signed type is what the web app sends"): ("type.client_sends_signed",),
+    ("upload.content_type", "nothing signed for content-type"): ("type.not_signed",),
+    ("upload.content_type", "endpoint reports one type, signed another"): ("type.reported_not_signed",),
+    ("upload.content_type", "PUT failed otherwise"): ("type.put_failed_otherwise",),
+    ("upload.stored_type", "image/png"): ("stored.as_image",),
+    ("upload.stored_type", "stored application/png"): ("stored.as_application",),
+    ("upload.stored_type", "binary/octet-stream"): ("stored.as_application",),
+    ("upload.stored_type", "text/plain"): ("stored.not_image",),
+    ("upload.stored_type", "image/jpeg for .png"): ("stored.other_image_type",),
+    ("upload.stored_type", "no ContentType"): ("stored.no_content_type",),
+    ("upload.stored_type", "HEAD denied"): ("read.denied",),
+    ("cdn.read", "200 identical"): ("cdn.serves_object",),
+    ("cdn.read", "403 Error from cloudfront with Age"): ("cdn.forbidden",),
+    ("cdn.read", "no answer"): ("cdn.no_answer",),
+    ("cdn.read", "other bytes"): ("cdn.other_bytes",),
+    ("cdn.read", "not read"): ("canary.not_this_far",),
+    ("cdn.cache_hit", "Hit with Age"): ("cache.hit",),
+    ("cdn.cache_hit", "RefreshHit"): ("cache.refresh_hit",),
+    ("cdn.cache_hit", "Miss twice"): ("cache.missed_twice",),
+    ("cdn.cache_hit", "no X-Cache"): ("cache.not_cloudfront",),
+    ("cdn.cache_hit", "second read an error"): ("cache.repeat_read_failed",),
+    ("cdn.cache_control", "a year, immutable"): ("cache_control.long",),
+    ("cdn.cache_control", "absent"): ("cache_control.missing",),
+    ("cdn.cache_control", "max-age=300"): ("cache_control.short_max_age",),
+    ("cdn.cache_control", "no-store"): ("cache_control.no_store",),
+    ("cdn.cache_control", "private"): ("cache_control.private",),
+    ("cdn.cache_control", "no-cache"): ("cache_control.no_cache",),
+    ("cdn.cache_control", "max-age not a number"): ("cache_control.no_max_age",),  # httplint drops the value
+    ("cdn.cache_control", "s-maxage only"): ("cache_control.no_max_age",),
+    ("cdn.cache_control", "unclosed quote"): ("cache_control.syntax",),
+    ("cdn.cache_control", "unknown, not 'No Cache-Control', when the CDN read failed"): (
+        "cache_control.cdn_read_failed",
+    ),
+    ("cdn.compression", "Compress on, PNG not encoded"): ("compression.ok",),
+    ("cdn.compression", "Compress off"): ("compression.off",),
+    ("cdn.compression", "PNG came back gzip"): ("compression.png_encoded",),
+    ("cdn.compression", "no distribution, no live read"): ("compression.nothing_to_judge",),
+    ("cdn.compression", "distribution read denied"): ("read.denied",),
+    ("cdn.config", "no distribution id"): ("config.no_distribution_id",),
+    ("cdn.config", "OAC, compress, GET/HEAD, redirect-to-https"): ("config.ok",),
+    ("cdn.config", "with OPTIONS"): ("config.ok",),  # OPTIONS is read-only too
+    ("cdn.config", "legacy OAI"): ("config.legacy_oai",),
+    ("cdn.config", "neither OAC nor OAI"): ("config.no_oac",),
+    ("cdn.config", "Compress off"): ("config.compression_off",),
+    ("cdn.config", "allow-all viewers"): ("config.plain_http",),
+    ("cdn.config", "read denied"): ("read.denied",),
+    ("cdn.config", "no such distribution"): ("config.no_such_distribution",),
+    ("cdn.config", "not read"): ("config.not_read",),
+}
+
+
 def text_of(finding: Finding) -> str:
     return "\n".join((finding.title, finding.detail, finding.fix))
 
@@ -1247,6 +1357,8 @@ def test_judge(c: Case) -> None:
         assert finding.fix, "a fail or warn says how to fix it"
     assert all(isinstance(item, Exchange | ConfigRead) for item in finding.evidence)
     assert leaked(finding) == []
+    assert_codes(finding)
+    assert set(EXPECTED_CODES.get((c.check, c.name), ())) <= set(finding.codes), finding.codes
 
 
 def test_every_status_of_every_check_is_covered() -> None:
@@ -1301,7 +1413,7 @@ def test_content_type_names_every_type_tried() -> None:
         "binary/octet-stream": put(403, "binary/octet-stream", s3_error("SignatureDoesNotMatch")),
         "": put(403, "", s3_error("SignatureDoesNotMatch")),
     }
-    finding = upload.check_content_type(evidence(canary=replace(SEED_CANARY, put_alternatives=alternatives)))
+    finding = upload.judge_content_type(evidence(canary=replace(SEED_CANARY, put_alternatives=alternatives)))
     assert finding.status is Status.FAIL
     assert "'binary/octet-stream' → HTTP 403 SignatureDoesNotMatch" in finding.detail
     assert "(no Content-Type) → HTTP 403" in finding.detail
@@ -1463,3 +1575,9 @@ def test_every_judge_is_total(ev: Evidence) -> None:
         assert "\n" not in finding.title
         json.dumps(finding.to_json(), default=str)
         assert leaked(finding) == []
+        assert_codes(finding)
+
+
+def test_the_code_table_names_real_cases() -> None:
+    assert set(EXPECTED_CODES) <= {(c.check, c.name) for c in TABLE}
+    assert len(EXPECTED_CODES) >= 80

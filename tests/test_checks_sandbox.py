@@ -34,6 +34,22 @@ EXPECTED_FAILURES = {
 }
 #: switch -> the checks that must warn under it (speed: slower or costlier, never a failure)
 EXPECTED_WARNINGS = {"cdn-short-ttl": {"cdn.config"}}
+#: switch -> (check, the cause code its finding must carry): what each switch breaks, keyed by code
+EXPECTED_CODES = {
+    "bucket-cors-origin": {("bucket.cors", "cors.origin_missing"), ("bucket.cors_preflight", "preflight.refused")},
+    "api-cors-header": {("presign.cors", "cors.preflight_refused")},
+    "content-type-mismatch": {("upload.content_type", "type.client_mismatch")},
+    "lambda-role-no-put": {("lambda.role_put", "role.no_allow"), ("upload.roundtrip", "put.access_denied")},
+    "cdn-grant-missing": {("bucket.cdn_read_grant", "grant.no_policy"), ("cdn.read", "cdn.forbidden")},
+    "cdn-grant-other-distribution": {("bucket.cdn_read_grant", "grant.other_distribution")},
+    "seed-public-policy": {
+        ("bucket.public_write", "public_write.public_put"),
+        ("bucket.public_access_block", "bpa.not_configured"),
+    },
+    "urls-expire": {("upload.roundtrip", "put.expired")},
+    "cdn-short-ttl": {("cdn.config", "config.short_ttl")},
+    "stored-as-application": {("upload.stored_type", "stored.as_application")},
+}
 
 
 def statuses(report) -> dict[str, Status]:
@@ -82,6 +98,8 @@ def test_each_break_switch_is_caught_by_the_right_checks(name, sandbox, switch, 
     for finding in report.findings:
         if finding.id in expected:
             assert finding.detail and finding.fix, finding.id
+    carried = {(f.id, code) for f in report.findings for code in f.codes}
+    assert EXPECTED_CODES[name] <= carried, sorted(c for c in carried if not c[1].endswith(("ok", "allowed")))
     sandbox.set_switch(name, False)
     sandbox.invalidate(["/*"])
     if name == "stored-as-application":  # the objects stored meanwhile keep their type: the fix re-copies them

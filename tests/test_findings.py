@@ -164,6 +164,8 @@ def test_check_json_and_text_carry_impact_and_cause(sandbox, sandbox_env, switch
     assert all({"impact", "caused_by", "codes"} <= set(f) for f in doc["findings"])
     assert {f["impact"] for f in doc["findings"]} <= {str(i) for i in Impact}
     assert by_id["cdn.read"]["caused_by"] == [GRANT] and by_id[GRANT]["caused_by"] == []
+    assert by_id[GRANT]["codes"] == ["grant.no_policy"] and by_id["cdn.read"]["codes"] == ["cdn.forbidden"]
+    assert by_id["cdn.cache_control"]["codes"] == ["cache_control.cdn_read_failed"]
     assert by_id["cdn.cache_control"]["status"] == "unknown"
     assert doc["summary"]["root_causes"] == [GRANT] and doc["summary"]["breaks"]["display"] >= 2
     sandbox.invalidate(["/*"])

@@ -9,7 +9,7 @@ from functools import cache
 from itertools import takewhile
 from pathlib import Path
 
-from services.checks.catalogue import check_table, permissions_line
+from services.checks.catalogue import check_table, codes_table, common_codes_line, permissions_line
 from services.checks.runner import REGISTRY
 from tests.conftest import PROJECT_ROOT
 
@@ -58,12 +58,20 @@ def checks_section() -> str:
     return text[start : text.index("\n## ", start + 1)]
 
 
+def table_after(header: str) -> str:
+    lines = checks_section().splitlines()
+    first = next(n for n, line in enumerate(lines) if line.startswith(header))
+    return "\n".join(takewhile(lambda line: line.startswith("|"), lines[first:]))
+
+
 def test_the_check_table_is_the_checks_metadata():
     """Regenerate with ``python -m services.checks.catalogue`` when a check's metadata changes."""
-    lines = checks_section().splitlines()
-    first = next(n for n, line in enumerate(lines) if line.startswith("| id |"))
-    table = "\n".join(takewhile(lambda line: line.startswith("|"), lines[first:]))
-    assert table == check_table(REGISTRY)
+    assert table_after("| id | impact |") == check_table(REGISTRY)
+
+
+def test_the_cause_codes_table_is_the_checks_metadata():
+    assert table_after("| id | cause codes |") == codes_table(REGISTRY)
+    assert common_codes_line() in checks_section()
 
 
 def test_the_read_permissions_are_the_checks_metadata():

@@ -137,6 +137,19 @@ def _refusal(verdict: cors_advice.CorsVerdict) -> str:
     return "\n".join(lines)
 
 
+#: the cause code of each dimension an origin's PUT preflight can be refused on
+_REFUSAL_CODES = {
+    "origin": "cors.origin_missing",
+    "method": "cors.method_missing",
+    "header": "cors.header_missing",
+    "cors": "cors.no_rules",
+}
+
+
+def _refusal_codes(refused: Sequence[cors_advice.CorsVerdict]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(_REFUSAL_CODES.get(d, f"cors.{d}") for v in refused for d in v.failed))
+
+
 def judge_cors(ev: Evidence) -> Finding:
     """bucket.cors: the stored CORSRules let every app origin PUT with content-type (as S3 matches rules)."""
     cid = "bucket.cors"
@@ -147,16 +160,32 @@ def judge_cors(ev: Evidence) -> Finding:
             "Set PIPELINE_APP_ORIGINS to the web app's origins (comma-separated scheme://host[:port], e.g. "
             "https://app.example.com): CORS can only be judged against the origins the browser sends."
         )
-        return finding(cid, Status.SKIP, "Not judged: no app origins configured", detail, "", (read,))
+        return finding(
+            cid,
+            Status.SKIP,
+            "Not judged: no app origins configured",
+            detail,
+            "",
+            (read,),
+            codes=("origins.not_configured",),
+        )
     problem = unreadable(cid, read, "the bucket's CORS configuration", "s3:GetBucketCors", bucket_arn(ev))
     if problem is not None or read is None:
-        return problem or finding(cid, Status.UNKNOWN, "Cannot judge: the CORS configuration was not read")
+        return problem or finding(
+            cid, Status.UNKNOWN, "Cannot judge: the CORS configuration was not read", codes=("cors.not_read",)
+        )
     missing = read_state(read) is ReadState.MISSING
     rules = None if missing else _cors_rules(read.value)
     if rules is None and not missing:
         detail = f"s3:GetBucketCors returned {short(read.value)}; expected the CORSRules list."
         return finding(
-            cid, Status.UNKNOWN, "Cannot judge: the CORS configuration has an unexpected shape", detail, "", (read,)
+            cid,
+            Status.UNKNOWN,
+            "Cannot judge: the CORS configuration has an unexpected shape",
+            detail,
+            "",
+            (read,),
+            codes=("cors.unexpected_shape",),
         )
     fix = cors_fix(ev, fixed_cors_rules(rules, origins), origins=origins, based_on=rules)
     if rules is None:
@@ -166,13 +195,27 @@ def judge_cors(ev: Evidence) -> Finding:
             "blocks the PUT before sending it."
         )
         return finding(
-            cid, Status.FAIL, "No CORS configuration: browsers cannot PUT to the bucket", detail, fix, (read,)
+            cid,
+            Status.FAIL,
+            "No CORS configuration: browsers cannot PUT to the bucket",
+            detail,
+            fix,
+            (read,),
+            codes=("cors.not_configured",),
         )
     verdicts = [cors_advice.explain_origin(rules, origin, "PUT", CORS_HEADERS) for origin in origins]
     refused = [v for v in verdicts if not v.allowed]
     if refused:
         title = f"Bucket CORS refuses the browser's PUT from {len(refused)} of {len(verdicts)} app origin(s)"
-        return finding(cid, Status.FAIL, title, "\n\n".join(_refusal(v) for v in refused), fix, (read,))
+        return finding(
+            cid,
+            Status.FAIL,
+            title,
+            "\n\n".join(_refusal(v) for v in refused),
+            fix,
+            (read,),
+            codes=_refusal_codes(refused),
+        )
     return _judge_allowed_cors(ev, rules, verdicts, fix, read)
 
 
@@ -184,7 +227,9 @@ def _judge_allowed_cors(
     problems = s3cors.rule_problems(rules)
     if not problems:
         title = "Bucket CORS lets every app origin PUT with content-type"
-        return finding(cid, Status.PASS, title, allowed + "\nExposeHeaders include ETag.", "", (read,))
+        return finding(
+            cid, Status.PASS, title, allowed + "\nExposeHeaders include ETag.", "", (read,), codes=("cors.allowed",)
+        )
     only_etag = all(p.code == "expose-etag" for p in problems)
     title = (
         "Bucket CORS allows the app's PUT, but ExposeHeaders lacks ETag"
@@ -193,7 +238,17 @@ def _judge_allowed_cors(
     )
     detail = allowed + "\n" + "\n".join(str(p) for p in problems)
     others = [f"# also correct by hand: {p}" for p in problems if p.code != "expose-etag"]
-    return finding(cid, Status.WARN, title, detail, fix.also(others), (read,))
+    impact = Impact.HYGIENE if only_etag else None  # a single PUT works without reading the ETag
+    return finding(
+        cid,
+        Status.WARN,
+        title,
+        detail,
+        fix.also(others),
+        (read,),
+        impact=impact,
+        codes=tuple(f"cors.rule_{p.code.replace('-', '_')}" for p in problems),
+    )
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -323,6 +378,14 @@ def _preflight_fix(ev: Evidence, failing: Sequence[_Preflight]) -> Fix:
     return Fix("\n\n".join(part.text for part in parts), remedy)
 
 
+def _preflight_codes(failing: Sequence[_Preflight]) -> tuple[str, ...]:
+    """``preflight.refused`` (S3 refused CORS) and/or ``preflight.misaddressed`` (the request missed the bucket)."""
+    kinds = {p.cors_refusal for p in failing}
+    return tuple(
+        code for refusal, code in ((True, "preflight.refused"), (False, "preflight.misaddressed")) if refusal in kinds
+    )
+
+
 def judge_cors_preflight(ev: Evidence) -> Finding:
     """bucket.cors_preflight: S3's live answer to the browser's OPTIONS (PUT, content-type) from each app origin."""
     cid = "bucket.cors_preflight"
@@ -330,9 +393,13 @@ def judge_cors_preflight(ev: Evidence) -> Finding:
     if not exchanges:
         if not app_origins(ev):
             detail = "Set PIPELINE_APP_ORIGINS to the web app's origins to have S3's preflight answers probed."
-            return finding(cid, Status.SKIP, "Not judged: no app origins configured", detail)
+            return finding(
+                cid, Status.SKIP, "Not judged: no app origins configured", detail, codes=("origins.not_configured",)
+            )
         detail = f"No OPTIONS request to {ev.object_url or 'an object URL'} was recorded (the gatherer did not run)."
-        return finding(cid, Status.UNKNOWN, "Cannot judge: no preflight was sent", detail)
+        return finding(
+            cid, Status.UNKNOWN, "Cannot judge: no preflight was sent", detail, codes=("preflight.not_sent",)
+        )
     judged = [_preflight(str(origin), ex) for origin, ex in exchanges.items()]
     evidence = list(exchanges.values())
     detail = "\n".join(p.line for p in judged)
@@ -344,11 +411,27 @@ def judge_cors_preflight(ev: Evidence) -> Finding:
             if refused
             else f"The preflight does not reach the bucket for {len(failing)} of {len(judged)} origin(s)"
         )
-        return finding(cid, Status.FAIL, title, detail, _preflight_fix(ev, failing), evidence)
+        return finding(
+            cid,
+            Status.FAIL,
+            title,
+            detail,
+            _preflight_fix(ev, failing),
+            evidence,
+            codes=_preflight_codes(failing),
+        )
     if any(p.status is Status.UNKNOWN for p in judged):
-        return finding(cid, Status.UNKNOWN, "Cannot judge: some preflights got no answer", detail, "", evidence)
+        return finding(
+            cid,
+            Status.UNKNOWN,
+            "Cannot judge: some preflights got no answer",
+            detail,
+            "",
+            evidence,
+            codes=("preflight.no_answer",),
+        )
     title = "S3 answers the browser's preflight (PUT, content-type) for every origin"
-    return finding(cid, Status.PASS, title, detail, "", evidence)
+    return finding(cid, Status.PASS, title, detail, "", evidence, codes=("preflight.allowed",))
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -378,14 +461,26 @@ def _load_bucket_policy(ev: Evidence, check_id: str) -> _LoadedPolicy:
         detail = f"s3:GetBucketPolicy returned a document the console cannot parse: {err}"
         return _LoadedPolicy(
             problem=finding(
-                check_id, Status.UNKNOWN, "Cannot judge: the bucket policy does not parse", detail, "", (read,)
+                check_id,
+                Status.UNKNOWN,
+                "Cannot judge: the bucket policy does not parse",
+                detail,
+                "",
+                (read,),
+                codes=("policy.unparsable",),
             )
         )
     if parsed.is_identity_policy:
         detail = "s3:GetBucketPolicy returned a document with no Principal elements, which S3 does not accept."
         return _LoadedPolicy(
             problem=finding(
-                check_id, Status.UNKNOWN, "Cannot judge: the bucket policy has no principals", detail, "", (read,)
+                check_id,
+                Status.UNKNOWN,
+                "Cannot judge: the bucket policy has no principals",
+                detail,
+                "",
+                (read,),
+                codes=("policy.no_principals",),
             )
         )
     return _LoadedPolicy(parsed, raw)
@@ -489,7 +584,13 @@ def _grant_effect_unknown(
     _, bpa_line = _bpa(ev)
     detail = f"{bpa_line}.\n{also}"
     return finding(
-        cid, Status.UNKNOWN, f"Cannot judge {title}: Block Public Access was not read", detail, fix, evidence
+        cid,
+        Status.UNKNOWN,
+        f"Cannot judge {title}: Block Public Access was not read",
+        detail,
+        fix,
+        evidence,
+        codes=("bpa.not_read",),
     )
 
 
@@ -508,12 +609,26 @@ def judge_public_write(ev: Evidence) -> Finding:
     if loaded.parsed is None:
         detail = f"s3:GetBucketPolicy answered {answer(ev.bucket_policy) if ev.bucket_policy else 'nothing'}: no bucket policy, so no public write grant."
         return finding(
-            cid, Status.PASS, "No bucket policy: nobody outside the account can write the bucket", detail, "", evidence
+            cid,
+            Status.PASS,
+            "No bucket policy: nobody outside the account can write the bucket",
+            detail,
+            "",
+            evidence,
+            codes=("public_write.no_policy",),
         )
     grants = iam.grants_public(loaded.parsed, "s3:PutObject")
     if not grants:
         detail = f"{len(loaded.parsed.statements)} statement(s) examined; none grants s3:PutObject to everyone without a restricting condition."
-        return finding(cid, Status.PASS, "No statement lets everyone write the bucket", detail, "", evidence)
+        return finding(
+            cid,
+            Status.PASS,
+            "No statement lets everyone write the bucket",
+            detail,
+            "",
+            evidence,
+            codes=("public_write.no_public_grant",),
+        )
     settings, bpa_line = _bpa(ev)
     fix = _remove_public_fix(ev, loaded, grants)
     quoted = _quoted(loaded, grants)
@@ -524,14 +639,28 @@ def judge_public_write(ev: Evidence) -> Finding:
             f"{quoted}\n{bpa_line}: RestrictPublicBuckets=true makes S3 ignore this grant for anonymous and "
             "cross-account callers, so it is dormant; turning Block Public Access off would let anyone PUT any key."
         )
-        return finding(cid, Status.WARN, "Dormant public write grant in the bucket policy", detail, fix, evidence)
+        return finding(
+            cid,
+            Status.WARN,
+            "Dormant public write grant in the bucket policy",
+            detail,
+            fix,
+            evidence,
+            codes=("public_write.dormant_grant",),
+        )
     detail = (
         f"{quoted}\n{bpa_line}. Anyone on the internet can PUT (overwrite) any key without a presigned URL. "
         "BlockPublicPolicy=true alone only refuses new public policies; only RestrictPublicBuckets=true neutralises an "
         "existing one. (Account-level Block Public Access is not read by the console.)"
     )
     return finding(
-        cid, Status.FAIL, "Anyone on the internet can write to the bucket (public s3:PutObject)", detail, fix, evidence
+        cid,
+        Status.FAIL,
+        "Anyone on the internet can write to the bucket (public s3:PutObject)",
+        detail,
+        fix,
+        evidence,
+        codes=("public_write.public_put",),
     )
 
 
@@ -583,6 +712,7 @@ def judge_public_read(ev: Evidence) -> Finding:
             detail,
             fix,
             evidence,
+            codes=("public_read.anonymous_get",),
         )
     if loaded.problem is not None:
         if status != 403:
@@ -603,11 +733,14 @@ def judge_public_read(ev: Evidence) -> Finding:
             detail,
             _remove_public_fix(ev, loaded, grants),
             evidence,
+            codes=("public_read.dormant_grant",),
         )
     if grants:
         return _policy_public_read(ev, loaded, grants, probe_line, status, evidence)
     detail = f"{quoted}; {probe_line}." + ("" if status in (403, None) else " (inconclusive: only 403 confirms)")
-    return finding(cid, Status.PASS, "Objects are not readable without the CDN", detail, "", evidence)
+    return finding(
+        cid, Status.PASS, "Objects are not readable without the CDN", detail, "", evidence, codes=("public_read.none",)
+    )
 
 
 def _policy_public_read(
@@ -635,12 +768,19 @@ def _policy_public_read(
             detail,
             fix,
             evidence,
+            codes=("public_read.grant_denied_live",),
         )
     if _bpa(ev)[0] is None:
         return _grant_effect_unknown(cid, ev, f"{quoted}\n{probe_line}", "read", fix, evidence)
     detail = f"{quoted}\nAnyone can GET every object straight from S3, bypassing the CDN; {probe_line}."
     return finding(
-        cid, Status.FAIL, "The bucket policy lets anyone read the objects without the CDN", detail, fix, evidence
+        cid,
+        Status.FAIL,
+        "The bucket policy lets anyone read the objects without the CDN",
+        detail,
+        fix,
+        evidence,
+        codes=("public_read.policy_grant",),
     )
 
 
@@ -657,7 +797,9 @@ def judge_public_access_block(ev: Evidence) -> Finding:
         cid, read, "the bucket's Block Public Access configuration", "s3:GetBucketPublicAccessBlock", bucket_arn(ev)
     )
     if problem is not None or read is None:
-        return problem or finding(cid, Status.UNKNOWN, "Cannot judge: Block Public Access was not read")
+        return problem or finding(
+            cid, Status.UNKNOWN, "Cannot judge: Block Public Access was not read", codes=("bpa.not_read",)
+        )
     on = dict.fromkeys(BPA_SETTINGS, True)
     value = None if read_state(read) is ReadState.MISSING else _bpa_value(read.value)
     off = [name for name in BPA_SETTINGS if value is None or value.get(name) is not True]
@@ -673,20 +815,36 @@ def judge_public_access_block(ev: Evidence) -> Finding:
             f"bucket policy or ACL takes effect.{account}"
         )
         return finding(
-            cid, Status.FAIL, "Block Public Access is off: the bucket has no configuration", detail, fix, (read,)
+            cid,
+            Status.FAIL,
+            "Block Public Access is off: the bucket has no configuration",
+            detail,
+            fix,
+            (read,),
+            codes=("bpa.not_configured",),
         )
     if value is None:
         detail = f"s3:GetBucketPublicAccessBlock returned {short(read.value)}; expected the four settings."
-        return finding(cid, Status.UNKNOWN, "Cannot judge: unexpected Block Public Access value", detail, "", (read,))
+        return finding(
+            cid,
+            Status.UNKNOWN,
+            "Cannot judge: unexpected Block Public Access value",
+            detail,
+            "",
+            (read,),
+            codes=("bpa.unexpected_value",),
+        )
     quoted = _bpa_text(value)
     if not off:
-        return finding(cid, Status.PASS, "Block Public Access is fully on", quoted, "", (read,))
+        return finding(cid, Status.PASS, "Block Public Access is fully on", quoted, "", (read,), codes=("bpa.on",))
     policy_off = [name for name in off if name in _POLICY_SETTINGS]
     if policy_off:
         title = f"Block Public Access is partly off: {', '.join(policy_off)} not true, so a public bucket policy takes effect"
-        return finding(cid, Status.FAIL, title, quoted + "." + account, fix, (read,))
+        return finding(
+            cid, Status.FAIL, title, quoted + "." + account, fix, (read,), codes=("bpa.policy_settings_off",)
+        )
     title = f"Block Public Access leaves public ACLs possible: {', '.join(off)} not true"
-    return finding(cid, Status.WARN, title, quoted + "." + account, fix, (read,))
+    return finding(cid, Status.WARN, title, quoted + "." + account, fix, (read,), codes=("bpa.acl_settings_off",))
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -772,6 +930,7 @@ def _no_distribution(ev: Evidence, loaded: _LoadedPolicy) -> Finding:
             detail,
             "",
             (dist_read, ev.bucket_policy),
+            codes=("grant.distribution_unknown",),
         )
     grants = _cloudfront_grants(loaded.parsed)
     if loaded.parsed is None and loaded.problem is None:
@@ -780,14 +939,26 @@ def _no_distribution(ev: Evidence, loaded: _LoadedPolicy) -> Finding:
     if ev.target.distribution_id:
         detail = f"The distribution {ev.target.distribution_id} was not read (no ARN known).{seen}"
         return finding(
-            cid, Status.SKIP, "Not judged: the distribution's ARN is unknown", detail, "", (dist_read, ev.bucket_policy)
+            cid,
+            Status.SKIP,
+            "Not judged: the distribution's ARN is unknown",
+            detail,
+            "",
+            (dist_read, ev.bucket_policy),
+            codes=("grant.distribution_not_read",),
         )
     detail = (
         "Set PIPELINE_DISTRIBUTION_ID to the distribution serving the bucket: without an id the check cannot know "
         f"which distribution must be granted.{seen}"
     )
     return finding(
-        cid, Status.SKIP, "Not judged: no CloudFront distribution configured", detail, "", (ev.bucket_policy,)
+        cid,
+        Status.SKIP,
+        "Not judged: no CloudFront distribution configured",
+        detail,
+        "",
+        (ev.bucket_policy,),
+        codes=("grant.no_distribution_configured",),
     )
 
 
@@ -830,11 +1001,27 @@ def judge_cdn_read_grant(ev: Evidence) -> Finding:
     if loaded.parsed is None:
         detail = f"There is no bucket policy, so CloudFront ({arn}, {source}) gets 403 AccessDenied for every object."
         fix = _cdn_fix(ev, loaded, None, arn, oac)
-        return finding(cid, Status.FAIL, "No bucket policy: CloudFront cannot read the bucket", detail, fix, evidence)
+        return finding(
+            cid,
+            Status.FAIL,
+            "No bucket policy: CloudFront cannot read the bucket",
+            detail,
+            fix,
+            evidence,
+            codes=("grant.no_policy",),
+        )
     try:
         result = cloudfront_grant.cloudfront_read_grant(loaded.parsed, str(ev.target.bucket), arn)
     except iam.PolicyError as err:
-        return finding(cid, Status.UNKNOWN, "Cannot judge: the bucket policy does not parse", str(err), "", evidence)
+        return finding(
+            cid,
+            Status.UNKNOWN,
+            "Cannot judge: the bucket policy does not parse",
+            str(err),
+            "",
+            evidence,
+            codes=("policy.unparsable",),
+        )
     status, title = _grant_verdict(result, oac)
     dist_read = ev.distribution
     oac_unread = distribution_config(ev) is None and isinstance(dist_read, ConfigRead)
@@ -856,7 +1043,15 @@ def judge_cdn_read_grant(ev: Evidence) -> Finding:
         lines.append(f"statement {miss.statement.label}: {quote_statement(loaded.raw, miss.statement)}")
     detail = "\n".join(dict.fromkeys(lines))
     fix = Fix("") if status is Status.PASS else _cdn_fix(ev, loaded, result, arn, oac)
-    return finding(cid, status, title, detail, fix, evidence)
+    return finding(cid, status, title, detail, fix, evidence, codes=_grant_codes(result, status))
+
+
+def _grant_codes(result: cloudfront_grant.GrantResult, status: Status) -> tuple[str, ...]:
+    """``grant.ok`` when granted cleanly; else the near misses' codes (``grant.other_distribution`` ...)."""
+    codes = tuple(f"grant.{code}" for code in result.codes)
+    if status is Status.PASS:
+        return ("grant.ok",)
+    return codes if result.granted or codes else ("grant.missing",)
 
 
 def _grant_verdict(result: cloudfront_grant.GrantResult, oac: bool) -> tuple[Status, str]:
@@ -895,6 +1090,18 @@ CHECKS: tuple[Check, ...] = (
             "`ExposeHeaders` ETag as a warning"
         ),
         permissions=("s3:GetBucketCors",),
+        codes=(
+            "origins.not_configured",
+            "cors.not_read",
+            "cors.unexpected_shape",
+            "cors.not_configured",
+            "cors.origin_missing",
+            "cors.method_missing",
+            "cors.header_missing",
+            "cors.no_rules",
+            "cors.rule_*",
+            "cors.allowed",
+        ),
         docs="https://docs.aws.amazon.com/AmazonS3/latest/userguide/cors.html",
     ),
     Check(
@@ -905,6 +1112,14 @@ CHECKS: tuple[Check, ...] = (
         impact=Impact.UPLOAD,
         description="a live OPTIONS to an object URL per origin",
         permissions=("s3:GetBucketCors",),
+        codes=(
+            "origins.not_configured",
+            "preflight.not_sent",
+            "preflight.no_answer",
+            "preflight.refused",
+            "preflight.misaddressed",
+            "preflight.allowed",
+        ),
         docs="https://docs.aws.amazon.com/AmazonS3/latest/userguide/cors-troubleshooting.html",
         depends_on=("bucket.cors",),
     ),
@@ -916,6 +1131,15 @@ CHECKS: tuple[Check, ...] = (
         impact=Impact.EXPOSURE,
         description="any grant of `s3:PutObject`/`s3:*` to everyone (the seed's policy fails)",
         permissions=("s3:GetBucketPolicy", "s3:GetBucketPublicAccessBlock", "cloudfront:GetDistribution"),
+        codes=(
+            "policy.unparsable",
+            "policy.no_principals",
+            "bpa.not_read",
+            "public_write.public_put",
+            "public_write.dormant_grant",
+            "public_write.no_policy",
+            "public_write.no_public_grant",
+        ),
         docs="https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html#access-control-block-public-access-policy-status",
     ),
     Check(
@@ -926,6 +1150,16 @@ CHECKS: tuple[Check, ...] = (
         impact=Impact.EXPOSURE,
         description="objects readable without the CDN (policy, and a live anonymous GET)",
         permissions=("s3:GetBucketPolicy", "s3:GetBucketPublicAccessBlock", "cloudfront:GetDistribution"),
+        codes=(
+            "policy.unparsable",
+            "policy.no_principals",
+            "bpa.not_read",
+            "public_read.anonymous_get",
+            "public_read.policy_grant",
+            "public_read.dormant_grant",
+            "public_read.grant_denied_live",
+            "public_read.none",
+        ),
         docs="https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html#access-control-block-public-access-policy-status",
     ),
     Check(
@@ -936,6 +1170,14 @@ CHECKS: tuple[Check, ...] = (
         impact=Impact.EXPOSURE,
         description="all four Block Public Access settings on",
         permissions=("s3:GetBucketPublicAccessBlock",),
+        codes=(
+            "bpa.not_read",
+            "bpa.not_configured",
+            "bpa.unexpected_value",
+            "bpa.policy_settings_off",
+            "bpa.acl_settings_off",
+            "bpa.on",
+        ),
         docs="https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html",
     ),
     Check(
@@ -949,6 +1191,17 @@ CHECKS: tuple[Check, ...] = (
             "legacy OAI, no SourceArn named)"
         ),
         permissions=("s3:GetBucketPolicy", "cloudfront:GetDistribution"),
+        codes=(
+            "policy.unparsable",
+            "policy.no_principals",
+            "grant.no_distribution_configured",
+            "grant.distribution_unknown",
+            "grant.distribution_not_read",
+            "grant.no_policy",
+            "grant.missing",
+            *(f"grant.{code}" for code in cloudfront_grant.NearMissCode),
+            "grant.ok",
+        ),
         docs="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-restricting-access-to-s3.html",
     ),
 )

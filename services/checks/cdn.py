@@ -17,6 +17,7 @@ from httplint import HttpResponseLinter
 
 from services.checks.denied import denied_finding, is_denied
 from services.checks.evidence import Canary, Evidence
+from services.checks.findings import Tally, finding
 from services.checks.model import Check, ConfigRead, Exchange, Finding, Impact, ReadState, Status
 from services.checks.policy_docs import best_distribution_arn, cdn_grant
 from services.checks.scrub import evidence_items as _evidence
@@ -62,7 +63,13 @@ def _dig(doc: Any, *path: str) -> Any:
 
 
 def _no_canary(cid: str, what: str) -> Finding:
-    return Finding(cid, Status.UNKNOWN, f"No {what} to judge", "The canary did not get this far; see upload.roundtrip.")
+    return finding(
+        cid,
+        Status.UNKNOWN,
+        f"No {what} to judge",
+        "The canary did not get this far; see upload.roundtrip.",
+        codes=("canary.not_this_far",),
+    )
 
 
 def _distribution_id(ev: Evidence) -> str:
@@ -91,7 +98,7 @@ def _grant(ev: Evidence) -> str:
     return json.dumps(cdn_grant(ev))
 
 
-def check_read(ev: Evidence) -> Finding:
+def judge_read(ev: Evidence) -> Finding:
     """The canary object comes back through the CDN, 200 with the uploaded bytes."""
     cid = "cdn.read"
     canary = ev.canary
@@ -101,7 +108,7 @@ def check_read(ev: Evidence) -> Finding:
     evidence = _evidence(cdn)
     url = redact_url(cdn.url)
     if cdn.status is None:
-        return Finding(
+        return finding(
             cid,
             Status.FAIL,
             "The CDN did not answer",
@@ -109,6 +116,7 @@ def check_read(ev: Evidence) -> Finding:
             "Check PIPELINE_CDN_URL: https://<distribution-domain> (aws cloudfront get-distribution --id "
             f"{_distribution_id(ev)} --query Distribution.DomainName).",
             evidence,
+            codes=("cdn.no_answer",),
         )
     if _ok(cdn):
         return _judge_bytes(ev, canary, cdn, evidence)
@@ -128,23 +136,32 @@ def check_read(ev: Evidence) -> Finding:
         )
     else:
         fix = f"Check the distribution's origin (aws cloudfront get-distribution --id {_distribution_id(ev)})."
-    return Finding(cid, Status.FAIL, f"The CDN read failed: {_answer(cdn)}", redact_text(detail), fix, evidence)
+    return finding(
+        cid,
+        Status.FAIL,
+        f"The CDN read failed: {_answer(cdn)}",
+        redact_text(detail),
+        fix,
+        evidence,
+        codes=({403: "cdn.forbidden", 404: "cdn.not_found"}.get(cdn.status or 0, "cdn.error"),),
+    )
 
 
 def _judge_bytes(ev: Evidence, canary: Canary, cdn: Exchange, evidence: tuple[Any, ...]) -> Finding:
     cid = "cdn.read"
     seen = f"GET {redact_url(cdn.url)} → {_answer(cdn)}"
     if not canary.sha256 or not canary.cdn_body_sha256:
-        return Finding(
+        return finding(
             cid,
             Status.UNKNOWN,
             f"The CDN answered {cdn.status}, but the bytes were not compared",
             f"{seen}.",
             "",
             evidence,
+            codes=("cdn.bytes_not_compared",),
         )
     if canary.sha256 != canary.cdn_body_sha256:
-        return Finding(
+        return finding(
             cid,
             Status.FAIL,
             "The CDN serves other bytes than were uploaded",
@@ -152,21 +169,23 @@ def _judge_bytes(ev: Evidence, canary: Canary, cdn: Exchange, evidence: tuple[An
             "same key, or something re-encoding it.",
             _invalidate(ev, canary.key),
             evidence,
+            codes=("cdn.other_bytes",),
         )
-    return Finding(
+    return finding(
         cid,
         Status.PASS,
         "The CDN serves the uploaded object",
         f"{seen}; sha256 {canary.sha256} matches.",
         "",
         evidence,
+        codes=("cdn.serves_object",),
     )
 
 
 # --- cdn.cache_hit ----------------------------------------------------------------------------------------
 
 
-def check_cache_hit(ev: Evidence) -> Finding:
+def judge_cache_hit(ev: Evidence) -> Finding:
     """A repeat read is a cache hit: CloudFront serves the object without going back to S3."""
     cid = "cdn.cache_hit"
     canary = ev.canary
@@ -178,7 +197,7 @@ def check_cache_hit(ev: Evidence) -> Finding:
     reads = [x for x in (first, second) if _answered(x)]
     if all(x.header("X-Cache") is None for x in reads):
         via = second.header("Via") or "(none)"
-        return Finding(
+        return finding(
             cid,
             Status.FAIL,
             "Not served by CloudFront: PIPELINE_CDN_URL points elsewhere",
@@ -186,15 +205,17 @@ def check_cache_hit(ev: Evidence) -> Finding:
             f"Set PIPELINE_CDN_URL to the distribution's domain: aws cloudfront get-distribution --id "
             f"{_distribution_id(ev)} --query Distribution.DomainName",
             evidence,
+            codes=("cache.not_cloudfront",),
         )
     if not _ok(second):
-        return Finding(
+        return finding(
             cid,
             Status.UNKNOWN,
             f"The repeat CDN read failed ({_answer(second)})",
             "Caching of the object cannot be judged; see cdn.read.",
             "",
             evidence,
+            codes=("cache.repeat_read_failed",),
         )
     x_cache = (second.header("X-Cache") or "(none)").strip()
     state = x_cache.split(" ", 1)[0].lower()
@@ -207,21 +228,28 @@ def check_cache_hit(ev: Evidence) -> Finding:
         f"{_distribution_id(ev)}, set DefaultCacheBehavior.CachePolicyId, then update-distribution."
     )
     if state == "hit":
-        return Finding(
-            cid, Status.PASS, f"The repeat read is a cache hit (Age {age or 'not sent'})", seen, "", evidence
+        return finding(
+            cid,
+            Status.PASS,
+            f"The repeat read is a cache hit (Age {age or 'not sent'})",
+            seen,
+            "",
+            evidence,
+            codes=("cache.hit",),
         )
     if state == "refreshhit":
-        return Finding(
+        return finding(
             cid,
             Status.WARN,
             "The repeat read was revalidated with S3 (RefreshHit)",
             f"{seen} The cached copy had expired: its TTL is very short (max-age, or the cache policy's MinTTL).",
             fix,
             evidence,
+            codes=("cache.refresh_hit",),
         )
     if state == "miss":
         twice = first_state.lower().startswith("miss")
-        return Finding(
+        return finding(
             cid,
             Status.WARN,
             "Missed the cache twice" if twice else "The repeat read missed the cache",
@@ -229,14 +257,16 @@ def check_cache_hit(ev: Evidence) -> Finding:
             "cache policy CachingDisabled. (A different edge location can also miss.)",
             fix,
             evidence,
+            codes=("cache.missed_twice" if twice else "cache.miss",),
         )
-    return Finding(
+    return finding(
         cid,
         Status.WARN,
         f"Unexpected cache state: {x_cache}",
         f"{seen}",
         fix,
         evidence,
+        codes=("cache.unexpected_state",),
     )
 
 
@@ -285,13 +315,14 @@ def _cdn_read_failed(cid: str, canary: Canary) -> Finding:
     """Unknown, not a verdict on an absent header: what the CDN sends is seen only when its read works."""
     cdn = canary.cdn_first
     seen = f"GET {redact_url(cdn.url)} → {_answer(cdn)}" if cdn is not None else "No CDN read was recorded"
-    return Finding(
+    return finding(
         cid,
         Status.UNKNOWN,
         "Cannot judge: the CDN read failed, so the Cache-Control it sends is unknown",
         f"{seen}; see cdn.read.{_stored_cache_control(canary.head)}",
         "",
         _evidence(cdn, canary.head),
+        codes=("cache_control.cdn_read_failed",),
     )
 
 
@@ -310,7 +341,7 @@ def _cache_control_fix(ev: Evidence) -> str:
     )
 
 
-def check_cache_control(ev: Evidence) -> Finding:
+def judge_cache_control(ev: Evidence) -> Finding:
     """Objects (unique uuid keys, never rewritten) carry a long Cache-Control."""
     cid = "cdn.cache_control"
     canary = ev.canary
@@ -323,7 +354,7 @@ def check_cache_control(ev: Evidence) -> Finding:
     evidence = _evidence(cdn)
     fix = _cache_control_fix(ev)
     if value is None or not value.strip():
-        return Finding(
+        return finding(
             cid,
             Status.WARN,
             "No Cache-Control on the images",
@@ -331,6 +362,7 @@ def check_cache_control(ev: Evidence) -> Finding:
             "guess (heuristic freshness), though uuid keys never change.",
             fix,
             evidence,
+            codes=("cache_control.missing",),
         )
     directives, problems = parse_cache_control(value)
     quoted = f"{_capital(where)}: Cache-Control: {value!r}."
@@ -340,32 +372,40 @@ def check_cache_control(ev: Evidence) -> Finding:
         ("private", "Shared caches such as CloudFront must not keep the image"),
     ):
         if name in directives:
-            return Finding(
-                cid, Status.FAIL, f"Images are sent with Cache-Control {name}", f"{quoted} {why}.{extra}", fix, evidence
+            return finding(
+                cid,
+                Status.FAIL,
+                f"Images are sent with Cache-Control {name}",
+                f"{quoted} {why}.{extra}",
+                fix,
+                evidence,
+                codes=(f"cache_control.{name.replace('-', '_')}",),
             )
     if "no-cache" in directives:
-        return Finding(
+        return finding(
             cid,
             Status.WARN,
             "Images are sent with Cache-Control no-cache",
             f"{quoted} Every view revalidates with the origin, though the object never changes.{extra}",
             fix,
             evidence,
+            codes=("cache_control.no_cache",),
         )
     raw_age = directives.get("max-age")
     max_age = _seconds(raw_age)
     if max_age is None:
         what = "has no max-age" if "max-age" not in directives else f"max-age={raw_age!r} is not a number of seconds"
-        return Finding(
+        return finding(
             cid,
             Status.WARN,
             f"Cache-Control {what}",
             f"{quoted} Browsers fall back to heuristics.{extra}",
             fix,
             evidence,
+            codes=("cache_control.no_max_age" if "max-age" not in directives else "cache_control.bad_max_age",),
         )
     if max_age < MIN_MAX_AGE:
-        return Finding(
+        return finding(
             cid,
             Status.WARN,
             f"Cache-Control max-age={max_age} is short for images that never change",
@@ -373,11 +413,20 @@ def check_cache_control(ev: Evidence) -> Finding:
             f"origin fetches.{extra}",
             fix,
             evidence,
+            codes=("cache_control.short_max_age",),
         )
     note = "" if "immutable" in directives else " Adding immutable spares browsers revalidation on reload."
     status = Status.WARN if problems else Status.PASS
     title = f"Images are cached for {max_age} s" + (" (with parse problems)" if problems else "")
-    return Finding(cid, status, title, f"{quoted}{note}{extra}", fix if problems else "", evidence)
+    return finding(
+        cid,
+        status,
+        title,
+        f"{quoted}{note}{extra}",
+        fix if problems else "",
+        evidence,
+        codes=("cache_control.syntax" if problems else "cache_control.long",),
+    )
 
 
 # --- cdn.compression --------------------------------------------------------------------------------------
@@ -395,56 +444,66 @@ def _compress_setting(read: ConfigRead | None) -> tuple[bool | None, str]:
     return (compress if isinstance(compress, bool) else None), "DefaultCacheBehavior.Compress not in the reply"
 
 
-def check_compression(ev: Evidence) -> Finding:
+def judge_compression(ev: Evidence) -> Finding:
     """Compression is on for compressible types, and a PNG is not re-compressed."""
     cid = "cdn.compression"
     canary = ev.canary
     live = canary.cdn_gzip if canary is not None else None
     live = live if _answered(live) else None
     if ev.target.distribution_id is None and live is None:
-        return Finding(
+        return finding(
             cid,
             Status.SKIP,
             "Nothing to judge compression by",
             "No distribution id (PIPELINE_DISTRIBUTION_ID) and no CDN read with Accept-Encoding.",
+            codes=("compression.nothing_to_judge",),
         )
     compress, why = _compress_setting(ev.distribution) if ev.target.distribution_id else (None, "no distribution id")
-    fails, warns, notes = [], [], []
+    tally = Tally()
     fix = ""
     if compress is True:
-        notes.append("DefaultCacheBehavior.Compress is true.")
+        tally.note("DefaultCacheBehavior.Compress is true.")
     elif compress is False:
-        warns.append(
-            "DefaultCacheBehavior.Compress is false: SVG and JSON would be sent uncompressed (PNG/JPEG never are)."
+        tally.warn(
+            "compression.off",
+            "DefaultCacheBehavior.Compress is false: SVG and JSON would be sent uncompressed (PNG/JPEG never are).",
         )
         fix = _update_distribution(_distribution_id(ev), {"DefaultCacheBehavior": {"Compress": True}})
     else:
-        notes.append(f"Compress setting unknown ({why}).")
+        tally.note(f"Compress setting unknown ({why}).")
     if live is not None:
         encoding = (live.header("Content-Encoding") or "").strip().lower()
         content_type = live.header("Content-Type") or "(none)"
         if encoding and encoding != "identity":
-            fails.append(
+            tally.fail(
+                "compression.png_encoded",
                 f"The PNG came back with Content-Encoding: {encoding} (Content-Type {content_type}): images are "
-                "already compressed; the object was probably stored with Content-Encoding metadata."
+                "already compressed; the object was probably stored with Content-Encoding metadata.",
             )
             fix = fix or (
                 f"Re-copy without Content-Encoding: aws s3 cp s3://{ev.target.bucket}/ s3://{ev.target.bucket}/ "
                 "--recursive --metadata-directive REPLACE --content-type image/png --exclude '*' --include '*.png'"
             )
         else:
-            notes.append(
+            tally.note(
                 f"With Accept-Encoding: gzip, br the PNG came back uncompressed (HTTP {live.status}), as it should."
             )
     evidence = _evidence(ev.distribution, live)
-    detail = redact_text(" ".join([*fails, *warns, *notes]))
-    if fails:
+    detail = tally.detail()
+    if tally.fails:
         # a browser decodes the body by its Content-Encoding: the image breaks, so this is display, not speed
-        return Finding(
-            cid, Status.FAIL, "A PNG is served with a Content-Encoding", detail, fix, evidence, impact=Impact.DISPLAY
+        return finding(
+            cid,
+            Status.FAIL,
+            "A PNG is served with a Content-Encoding",
+            detail,
+            fix,
+            evidence,
+            impact=Impact.DISPLAY,
+            codes=tally.codes,
         )
-    if warns:
-        return Finding(cid, Status.WARN, "CloudFront compression is off", detail, fix, evidence)
+    if tally.warns:
+        return finding(cid, Status.WARN, "CloudFront compression is off", detail, fix, evidence, codes=tally.codes)
     dist_read = ev.distribution
     unread = (
         ev.target.distribution_id is not None
@@ -452,7 +511,7 @@ def check_compression(ev: Evidence) -> Finding:
         and dist_read.state in (ReadState.DENIED, ReadState.ERROR)
     )
     if unread and is_denied(ev.distribution):
-        also = " ".join(notes)
+        also = " ".join(tally.notes)
         return denied_finding(
             cid,
             ev.distribution,
@@ -463,15 +522,23 @@ def check_compression(ev: Evidence) -> Finding:
             evidence=evidence,
         )
     if unread or (compress is None and live is None):
-        return Finding(cid, Status.UNKNOWN, "Could not read the compression setting", detail, "", evidence)
+        return finding(
+            cid,
+            Status.UNKNOWN,
+            "Could not read the compression setting",
+            detail,
+            "",
+            evidence,
+            codes=("compression.setting_unknown",),
+        )
     title = "Compression is on; PNGs are served as stored" if compress else "PNGs are served as stored"
-    return Finding(cid, Status.PASS, title, detail, "", evidence)
+    return finding(cid, Status.PASS, title, detail, "", evidence, codes=("compression.ok",))
 
 
 # --- cdn.direct_s3_blocked --------------------------------------------------------------------------------
 
 
-def check_direct_s3_blocked(ev: Evidence) -> Finding:
+def judge_direct_s3_blocked(ev: Evidence) -> Finding:
     """An anonymous GET straight to S3 is refused: the CDN is the only way to read."""
     cid = "cdn.direct_s3_blocked"
     canary = ev.canary
@@ -481,7 +548,9 @@ def check_direct_s3_blocked(ev: Evidence) -> Finding:
     evidence = _evidence(direct)
     seen = f"Anonymous GET {redact_url(direct.url)} → {_answer(direct)}."
     if direct.status is None:
-        return Finding(cid, Status.UNKNOWN, "The anonymous S3 read got no answer", seen, "", evidence)
+        return finding(
+            cid, Status.UNKNOWN, "The anonymous S3 read got no answer", seen, "", evidence, codes=("direct.no_answer",)
+        )
     bucket = ev.target.bucket
     lock = (
         f"aws s3api put-public-access-block --bucket {bucket} --public-access-block-configuration "
@@ -489,28 +558,44 @@ def check_direct_s3_blocked(ev: Evidence) -> Finding:
         f'and keep only the CloudFront grant in the bucket policy (no "Principal": "*" statement):\n{_grant(ev)}'
     )
     if direct.status == 403:
-        return Finding(
-            cid, Status.PASS, "S3 refuses anonymous reads: only the CDN serves the images", seen, "", evidence
+        return finding(
+            cid,
+            Status.PASS,
+            "S3 refuses anonymous reads: only the CDN serves the images",
+            seen,
+            "",
+            evidence,
+            codes=("direct.refused",),
         )
     if 200 <= direct.status < 300:
-        return Finding(
+        return finding(
             cid,
             Status.FAIL,
             "The bucket is readable around the CDN",
             f"{seen} Anyone can read objects straight from S3, bypassing CloudFront (its caching, logging, WAF).",
             lock,
             evidence,
+            codes=("direct.readable",),
         )
     if direct.status == 404:
-        return Finding(
+        return finding(
             cid,
             Status.WARN,
             "S3 answers anonymous reads 404, not 403: anonymous callers may list the bucket",
             f"{seen} S3 says NoSuchKey instead of AccessDenied only to callers allowed s3:ListBucket.",
             lock,
             evidence,
+            codes=("direct.listable",),
         )
-    return Finding(cid, Status.UNKNOWN, f"The anonymous S3 read answered HTTP {direct.status}", seen, "", evidence)
+    return finding(
+        cid,
+        Status.UNKNOWN,
+        f"The anonymous S3 read answered HTTP {direct.status}",
+        seen,
+        "",
+        evidence,
+        codes=("direct.unexpected_status",),
+    )
 
 
 # --- cdn.config -------------------------------------------------------------------------------------------
@@ -524,10 +609,10 @@ def _origins_to_judge(config: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return chosen or origins
 
 
-def _judge_origins(config: Mapping[str, Any], fails: list[str], warns: list[str], changes: dict[str, Any]) -> None:
+def _judge_origins(config: Mapping[str, Any], tally: Tally, changes: dict[str, Any]) -> None:
     origins = _origins_to_judge(config)
     if not origins:
-        fails.append("The distribution has no origins.")
+        tally.fail("config.no_origins", "The distribution has no origins.")
         return
     for origin in origins:
         name = str(origin.get("Id") or origin.get("DomainName") or "?")
@@ -538,28 +623,36 @@ def _judge_origins(config: Mapping[str, Any], fails: list[str], warns: list[str]
         fixed = {"Id": name, "OriginAccessControlId": "<oac-id>", "S3OriginConfig": {"OriginAccessIdentity": ""}}
         changes.setdefault("Origins", {"Items": []})["Items"].append(fixed)
         if isinstance(oai, str) and oai.strip():
-            warns.append(f"Origin {name} uses a legacy Origin Access Identity ({oai}), not Origin Access Control.")
+            tally.warn(
+                "config.legacy_oai",
+                f"Origin {name} uses a legacy Origin Access Identity ({oai}), not Origin Access Control.",
+            )
         else:
-            fails.append(
+            tally.fail(
+                "config.no_oac",
                 f"Origin {name} ({origin.get('DomainName')!r}) has no Origin Access Control: CloudFront reads "
-                "the bucket anonymously, so it only works while the bucket is public."
+                "the bucket anonymously, so it only works while the bucket is public.",
             )
 
 
-def _judge_behaviour(config: Mapping[str, Any], warns: list[str], changes: dict[str, Any]) -> None:
+def _judge_behaviour(config: Mapping[str, Any], tally: Tally, changes: dict[str, Any]) -> None:
     behaviour = _dig(config, "DefaultCacheBehavior")
     behaviour = behaviour if isinstance(behaviour, Mapping) else {}
     wanted: dict[str, Any] = {}
     if behaviour.get("Compress") is not True:
         shown = json.dumps(behaviour.get("Compress"), default=str)
-        warns.append(f"DefaultCacheBehavior.Compress is {shown}: compressible types (SVG, JSON) go out uncompressed.")
+        tally.warn(
+            "config.compression_off",
+            f"DefaultCacheBehavior.Compress is {shown}: compressible types (SVG, JSON) go out uncompressed.",
+        )
         wanted["Compress"] = True
     methods = _dig(behaviour, "AllowedMethods", "Items")
     if isinstance(methods, list):
         allowed = {str(m).upper() for m in methods}
         if allowed not in READ_ONLY_METHODS:
-            warns.append(
-                f"AllowedMethods are {sorted(allowed)}: write methods reach the origin; viewers only need GET, HEAD."
+            tally.warn(
+                "config.write_methods",
+                f"AllowedMethods are {sorted(allowed)}: write methods reach the origin; viewers only need GET, HEAD.",
             )
             wanted["AllowedMethods"] = {
                 "Quantity": 2,
@@ -568,7 +661,7 @@ def _judge_behaviour(config: Mapping[str, Any], warns: list[str], changes: dict[
             }
     policy = behaviour.get("ViewerProtocolPolicy")
     if policy is not None and policy not in SECURE_VIEWER_POLICIES:
-        warns.append(f"ViewerProtocolPolicy is {policy!r}: images are also served over plain http.")
+        tally.warn("config.plain_http", f"ViewerProtocolPolicy is {policy!r}: images are also served over plain http.")
         wanted["ViewerProtocolPolicy"] = "redirect-to-https"
     if wanted:
         changes["DefaultCacheBehavior"] = wanted
@@ -577,7 +670,7 @@ def _judge_behaviour(config: Mapping[str, Any], warns: list[str], changes: dict[
 MIN_USEFUL_TTL = 3600  # below an hour, immutable uuid keys are fetched from S3 again and again
 
 
-def _judge_ttls(config: Mapping[str, Any], fails: list[str], changes: dict[str, Any]) -> None:
+def _judge_ttls(config: Mapping[str, Any], tally: Tally, changes: dict[str, Any]) -> None:
     """Legacy TTL fields (no cache policy attached): a distribution caching for seconds defeats the CDN."""
     behaviour = _dig(config, "DefaultCacheBehavior")
     if not isinstance(behaviour, Mapping) or behaviour.get("CachePolicyId"):
@@ -586,9 +679,10 @@ def _judge_ttls(config: Mapping[str, Any], fails: list[str], changes: dict[str, 
     short = {name: value for name, value in ttls.items() if isinstance(value, int) and value < MIN_USEFUL_TTL}
     if short:
         shown = ", ".join(f"{name} {value} s" for name, value in short.items())
-        fails.append(
+        tally.fail(
+            "config.short_ttl",
             f"The CDN caches for seconds only ({shown}): every image is fetched from S3 again after that, "
-            "though uuid keys never change."
+            "though uuid keys never change.",
         )
         wanted = changes.setdefault("DefaultCacheBehavior", {})
         wanted.update({"MinTTL": 1, "DefaultTTL": 86_400, "MaxTTL": 31_536_000})
@@ -606,21 +700,26 @@ def _oac_note(read: ConfigRead | None) -> list[str]:
     return [f"({read.call} → {read.state}{' ' + read.code if read.code else ''}: the OAC's settings are not shown.)"]
 
 
-def check_config(ev: Evidence) -> Finding:
+def judge_config(ev: Evidence) -> Finding:
     """The distribution: Origin Access Control attached, compression on, read-only methods, https for viewers."""
     cid = "cdn.config"
     dist_id = ev.target.distribution_id
     read = ev.distribution
     if dist_id is None or (isinstance(read, ConfigRead) and read.state is ReadState.NOT_CONFIGURED):
-        return Finding(
+        return finding(
             cid,
             Status.SKIP,
             "No distribution to read",
             "Set PIPELINE_DISTRIBUTION_ID to check the CloudFront distribution's configuration.",
+            codes=("config.no_distribution_id",),
         )
     if not isinstance(read, ConfigRead):
-        return Finding(
-            cid, Status.UNKNOWN, f"Distribution {dist_id} was not read", "No cloudfront:GetDistribution evidence."
+        return finding(
+            cid,
+            Status.UNKNOWN,
+            f"Distribution {dist_id} was not read",
+            "No cloudfront:GetDistribution evidence.",
+            codes=("config.not_read",),
         )
     evidence = _evidence(read, ev.origin_access_control)
     said = f"{read.call} → {read.state}{' ' + read.code if read.code else ''}: {_excerpt(read.message)}".rstrip(": ")
@@ -634,7 +733,7 @@ def check_config(ev: Evidence) -> Finding:
             evidence=evidence,
         )
     if read.state is ReadState.MISSING:
-        return Finding(
+        return finding(
             cid,
             Status.FAIL,
             f"No distribution {dist_id}",
@@ -642,18 +741,28 @@ def check_config(ev: Evidence) -> Finding:
             "Set PIPELINE_DISTRIBUTION_ID to an existing distribution: aws cloudfront list-distributions "
             "--query 'DistributionList.Items[].[Id,DomainName]'",
             evidence,
+            codes=("config.no_such_distribution",),
         )
     if read.state is not ReadState.OK or not isinstance(read.value, Mapping):
-        return Finding(cid, Status.UNKNOWN, f"Could not read distribution {dist_id}", said + ".", "", evidence)
+        return finding(
+            cid,
+            Status.UNKNOWN,
+            f"Could not read distribution {dist_id}",
+            said + ".",
+            "",
+            evidence,
+            codes=("config.read_failed",),
+        )
     config = read.value.get("DistributionConfig", read.value)
     config = config if isinstance(config, Mapping) else {}
-    fails: list[str] = []
-    warns: list[str] = []
+    tally = Tally()
     changes: dict[str, Any] = {}
-    _judge_origins(config, fails, warns, changes)
-    _judge_behaviour(config, warns, changes)
-    _judge_ttls(config, fails, changes)
-    detail = redact_text(" ".join([*fails, *warns, *_oac_note(ev.origin_access_control)]))
+    _judge_origins(config, tally, changes)
+    _judge_behaviour(config, tally, changes)
+    _judge_ttls(config, tally, changes)
+    for note in _oac_note(ev.origin_access_control):
+        tally.note(note)
+    detail = tally.detail()
     fix = _update_distribution(dist_id, changes)
     if "Origins" in changes:
         fix = (
@@ -662,13 +771,13 @@ def check_config(ev: Evidence) -> Finding:
             f"\n# its Id is the <oac-id> below; then grant the distribution s3:GetObject in the bucket policy:\n{_grant(ev)}\n"
             + fix
         )
-    worst = fails or warns
+    worst = tally.fails or tally.warns
     if worst:
         title = worst[0].split(": ", 1)[0].rstrip(".") + (f" (and {len(worst) - 1} more)" if len(worst) > 1 else "")
         # an origin without OAC works only while the bucket is public (exposure); TTLs and the rest cost speed
         impact = Impact.EXPOSURE if "Origins" in changes else Impact.SPEED
-        return Finding(cid, Status.FAIL if fails else Status.WARN, title, detail, fix, evidence, impact=impact)
-    return Finding(
+        return finding(cid, tally.status(), title, detail, fix, evidence, impact=impact, codes=tally.codes)
+    return finding(
         cid,
         Status.PASS,
         f"Distribution {dist_id}: OAC attached, compression on, GET/HEAD only, https for viewers",
@@ -677,6 +786,7 @@ def check_config(ev: Evidence) -> Finding:
         + "".join(" " + note for note in _oac_note(ev.origin_access_control)),
         "",
         evidence,
+        codes=("config.ok",),
     )
 
 
@@ -686,10 +796,20 @@ CHECKS: tuple[Check, ...] = (
         "cdn.read",
         "The CDN serves the uploaded object",
         frozenset({"canary"}),
-        check_read,
+        judge_read,
         impact=Impact.DISPLAY,
         description="the CDN serves the object (403 `Error from cloudfront` explained, cached errors and invalidation)",
         permissions=(),
+        codes=(
+            "canary.not_this_far",
+            "cdn.no_answer",
+            "cdn.forbidden",
+            "cdn.not_found",
+            "cdn.error",
+            "cdn.bytes_not_compared",
+            "cdn.other_bytes",
+            "cdn.serves_object",
+        ),
         docs="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/troubleshooting-response-errors.html",
         depends_on=("upload.roundtrip", "bucket.cdn_read_grant", "cdn.config"),
     ),
@@ -697,10 +817,20 @@ CHECKS: tuple[Check, ...] = (
         "cdn.cache_hit",
         "Repeat reads hit the CloudFront cache",
         frozenset({"canary"}),
-        check_cache_hit,
+        judge_cache_hit,
         impact=Impact.SPEED,
         description="a repeat GET is a Hit, with `Age`",
         permissions=(),
+        codes=(
+            "canary.not_this_far",
+            "cache.repeat_read_failed",
+            "cache.not_cloudfront",
+            "cache.miss",
+            "cache.missed_twice",
+            "cache.refresh_hit",
+            "cache.unexpected_state",
+            "cache.hit",
+        ),
         docs="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cache-hit-ratio.html",
         depends_on=("cdn.read",),
     ),
@@ -708,10 +838,23 @@ CHECKS: tuple[Check, ...] = (
         "cdn.cache_control",
         "Images carry a long Cache-Control",
         frozenset({"canary"}),
-        check_cache_control,
+        judge_cache_control,
         impact=Impact.SPEED,
         description="a long `Cache-Control` for immutable uuid keys",
         permissions=(),
+        codes=(
+            "canary.not_this_far",
+            "cache_control.cdn_read_failed",
+            "cache_control.missing",
+            "cache_control.no_store",
+            "cache_control.private",
+            "cache_control.no_cache",
+            "cache_control.no_max_age",
+            "cache_control.bad_max_age",
+            "cache_control.short_max_age",
+            "cache_control.syntax",
+            "cache_control.long",
+        ),
         docs="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/Expiration.html",
         depends_on=("cdn.read",),
     ),
@@ -719,10 +862,17 @@ CHECKS: tuple[Check, ...] = (
         "cdn.compression",
         "Compression is on; PNGs are not re-encoded",
         frozenset({"canary", "distribution"}),
-        check_compression,
+        judge_compression,
         impact=Impact.SPEED,
         description="compression on; PNGs are not re-encoded",
         permissions=("cloudfront:GetDistribution",),
+        codes=(
+            "compression.nothing_to_judge",
+            "compression.png_encoded",
+            "compression.off",
+            "compression.setting_unknown",
+            "compression.ok",
+        ),
         docs="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/ServingCompressedFiles.html",
         depends_on=("cdn.read",),
     ),
@@ -730,10 +880,18 @@ CHECKS: tuple[Check, ...] = (
         "cdn.direct_s3_blocked",
         "S3 refuses anonymous reads around the CDN",
         frozenset({"canary"}),
-        check_direct_s3_blocked,
+        judge_direct_s3_blocked,
         impact=Impact.EXPOSURE,
         description="S3 refuses anonymous reads: only the CDN serves",
         permissions=(),
+        codes=(
+            "canary.not_this_far",
+            "direct.no_answer",
+            "direct.readable",
+            "direct.listable",
+            "direct.unexpected_status",
+            "direct.refused",
+        ),
         docs="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-restricting-access-to-s3.html",
         depends_on=("upload.roundtrip",),
     ),
@@ -741,12 +899,26 @@ CHECKS: tuple[Check, ...] = (
         "cdn.config",
         "Distribution configuration",
         frozenset({"distribution"}),
-        check_config,
+        judge_config,
         impact=Impact.EXPOSURE,
         description=(
             "OAC attached, compression on, GET/HEAD, HTTPS redirect, TTLs not seconds; needs `PIPELINE_DISTRIBUTION_ID`"
         ),
         permissions=("cloudfront:GetDistribution", "cloudfront:GetOriginAccessControl"),
+        codes=(
+            "config.no_distribution_id",
+            "config.not_read",
+            "config.no_such_distribution",
+            "config.read_failed",
+            "config.no_origins",
+            "config.no_oac",
+            "config.legacy_oai",
+            "config.short_ttl",
+            "config.compression_off",
+            "config.write_methods",
+            "config.plain_http",
+            "config.ok",
+        ),
         docs="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/distribution-web-values-specify.html",
     ),
 )

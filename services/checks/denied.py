@@ -161,11 +161,14 @@ def denied_finding(
     fix = grant_fix(read, resource, default_call)
     if extra_fix:
         fix = f"{fix}\n\n{extra_fix}"
-    return Finding(
+    from services.checks.findings import finding  # findings.unreadable builds on this module: import late
+
+    return finding(
         check_id,
         Status.UNKNOWN,
-        " ".join((title or denied_title(read, what, default_call)).split()),
+        title or denied_title(read, what, default_call),
         denied_detail(read, resource, default_call, also),
         fix,
-        tuple(items),
+        items,
+        codes=("read.denied",),
     )

@@ -221,19 +221,35 @@ def _unread_config(ev: Evidence, function: str) -> Finding | _Role:
     resource = _function_arn(ev, function)
     problem = unreadable(CHECK_ID, read, "the function's configuration", "lambda:GetFunctionConfiguration", resource)
     if problem is not None or read is None:
-        return problem or finding(CHECK_ID, Status.UNKNOWN, "Cannot judge: the function was not read")
+        return problem or finding(
+            CHECK_ID, Status.UNKNOWN, "Cannot judge: the function was not read", codes=("role.function_not_read",)
+        )
     if read_state(read) is ReadState.MISSING:
         detail = (
             f"lambda:GetFunctionConfiguration answered {answer(read)}: check PIPELINE_LAMBDA_FUNCTION ({function!r}) "
             "and the region the console reads."
         )
-        return finding(CHECK_ID, Status.UNKNOWN, "Cannot judge: the Lambda function was not found", detail, "", (read,))
+        return finding(
+            CHECK_ID,
+            Status.UNKNOWN,
+            "Cannot judge: the Lambda function was not found",
+            detail,
+            "",
+            (read,),
+            codes=("role.function_not_found",),
+        )
     role = _role(read.value, function)
     if role is None:
         shown = read.value.get("Role") if isinstance(read.value, Mapping) else read.value
         detail = f"lambda:GetFunctionConfiguration returned Role {dump(shown)[:200]}; expected arn:aws:iam::<account>:role/<name>."
         return finding(
-            CHECK_ID, Status.UNKNOWN, "Cannot judge: the function's role ARN is unexpected", detail, "", (read,)
+            CHECK_ID,
+            Status.UNKNOWN,
+            "Cannot judge: the function's role ARN is unexpected",
+            detail,
+            "",
+            (read,),
+            codes=("role.unexpected_role_arn",),
         )
     return role
 
@@ -252,7 +268,13 @@ def judge_role_put(ev: Evidence) -> Finding:
             "Set PIPELINE_LAMBDA_FUNCTION to the presign function's name or ARN to have its execution role's "
             "s3:PutObject permission judged."
         )
-        return finding(CHECK_ID, Status.SKIP, "Not judged: no Lambda function configured", detail)
+        return finding(
+            CHECK_ID,
+            Status.SKIP,
+            "Not judged: no Lambda function configured",
+            detail,
+            codes=("role.no_function_configured",),
+        )
     role = _unread_config(ev, str(function))
     if isinstance(role, Finding):
         return role
@@ -260,7 +282,12 @@ def judge_role_put(ev: Evidence) -> Finding:
     # the gatherer names the call that was refused (iam:GetRolePolicy, iam:GetPolicyVersion ...) and its resource
     problem = unreadable(CHECK_ID, read, "the role's policies", "iam:ListRolePolicies", role.arn)
     if problem is not None or read is None:
-        return problem or finding(CHECK_ID, Status.UNKNOWN, "Cannot judge: the role's policies were not read")
+        return problem or finding(
+            CHECK_ID,
+            Status.UNKNOWN,
+            "Cannot judge: the role's policies were not read",
+            codes=("role.policies_not_read",),
+        )
     return _judge_policies(ev, role, read)
 
 
@@ -280,10 +307,26 @@ def _judge_policies(ev: Evidence, role: _Role, read: ConfigRead) -> Finding:
     if decision.explicit_deny:
         detail = f"{head}\ndecision: {decision.reason}\n" + _quoted(policies, decision.statements)
         title = "An explicit Deny stops the Lambda role's s3:PutObject: presigned PUTs will get 403 AccessDenied"
-        return finding(CHECK_ID, Status.FAIL, title, detail, _deny_fix(ev, role, policies, request), evidence)
+        return finding(
+            CHECK_ID,
+            Status.FAIL,
+            title,
+            detail,
+            _deny_fix(ev, role, policies, request),
+            evidence,
+            codes=("role.explicit_deny",),
+        )
     if errors:
         detail = f"{head}\n" + "\n".join(errors)
-        return finding(CHECK_ID, Status.UNKNOWN, "Cannot judge: a policy document does not parse", detail, "", evidence)
+        return finding(
+            CHECK_ID,
+            Status.UNKNOWN,
+            "Cannot judge: a policy document does not parse",
+            detail,
+            "",
+            evidence,
+            codes=("policy.unparsable",),
+        )
     if bucket is None and _bucket_policy_unread(ev):
         return _bucket_policy_unknown(ev, head, decision, evidence)
     if decision.allowed:
@@ -294,13 +337,31 @@ def _judge_policies(ev: Evidence, role: _Role, read: ConfigRead) -> Finding:
                 "grant the role itself."
             )
             title = "The Lambda role may PUT only because the bucket is publicly writable"
-            return finding(CHECK_ID, Status.WARN, title, detail, _allow_fix(ev, role, named), evidence)
-        return finding(CHECK_ID, Status.PASS, "The Lambda role may s3:PutObject to the bucket", detail, "", evidence)
+            return finding(
+                CHECK_ID,
+                Status.WARN,
+                title,
+                detail,
+                _allow_fix(ev, role, named),
+                evidence,
+                codes=("role.only_public_grant",),
+            )
+        return finding(
+            CHECK_ID,
+            Status.PASS,
+            "The Lambda role may s3:PutObject to the bucket",
+            detail,
+            "",
+            evidence,
+            codes=("role.may_put",),
+        )
     if missing_role:
         head += f"\nthe role's policies could not be listed: {answer(read)} (does the role exist?)"
     detail = f"{head}\ndecision: {decision.reason}. Presigning still works (it is local signing); the PUT is refused."
     title = "The Lambda role may not s3:PutObject to the bucket: presigned PUTs will get 403 AccessDenied"
-    return finding(CHECK_ID, Status.FAIL, title, detail, _allow_fix(ev, role, named), evidence)
+    return finding(
+        CHECK_ID, Status.FAIL, title, detail, _allow_fix(ev, role, named), evidence, codes=("role.no_allow",)
+    )
 
 
 def _bucket_policy_unread(ev: Evidence) -> bool:
@@ -329,7 +390,15 @@ def _bucket_policy_unknown(ev: Evidence, head: str, decision: iam.Decision, evid
         )
     why = answer(read) if isinstance(read, ConfigRead) else "not gathered"
     detail = f"The bucket policy was not read ({why}).\n{also}"
-    return finding(CHECK_ID, Status.UNKNOWN, "Cannot judge: the bucket policy was not read", detail, "", evidence)
+    return finding(
+        CHECK_ID,
+        Status.UNKNOWN,
+        "Cannot judge: the bucket policy was not read",
+        detail,
+        "",
+        evidence,
+        codes=("role.bucket_policy_not_read",),
+    )
 
 
 def _only_public(decision: iam.Decision, bucket: _Named) -> bool:
@@ -366,6 +435,19 @@ CHECKS: tuple[Check, ...] = (
             "iam:GetPolicy",
             "iam:GetPolicyVersion",
             "s3:GetBucketPolicy",
+        ),
+        codes=(
+            "role.no_function_configured",
+            "role.function_not_read",
+            "role.function_not_found",
+            "role.unexpected_role_arn",
+            "role.policies_not_read",
+            "role.bucket_policy_not_read",
+            "policy.unparsable",
+            "role.explicit_deny",
+            "role.no_allow",
+            "role.only_public_grant",
+            "role.may_put",
         ),
         docs="https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html",
     ),

@@ -182,6 +182,18 @@ GATHERERS = frozenset(
 )
 
 
+#: cause codes any check may give: a read that holds no document (denied, absent, failed, not configured), no such
+#: bucket, or a judge that broke
+COMMON_CODES = (
+    "read.denied",
+    "read.absent",
+    "read.failed",
+    "read.not_configured",
+    "bucket.no_such_bucket",
+    "check.internal_error",
+)
+
+
 @dataclass(frozen=True)
 class Check:
     """One registered check: a stable id, what it needs gathered, the pure function judging it, and its metadata
@@ -201,6 +213,7 @@ class Check:
     impact: Impact
     description: str  # what it judges, in the README's words (Markdown)
     permissions: tuple[str, ...]
+    codes: tuple[str, ...]  # the cause codes its findings may carry besides COMMON_CODES (``x.y_*``: a family)
     docs: str
     depends_on: tuple[str, ...] = ()
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from services.aws_model import s3endpoints
 from services.checks.evidence import Evidence
+from services.checks.findings import Tally, finding
 from services.checks.model import Check, Exchange, Finding, Impact, Status
 from services.checks.scrub import evidence_items as _evidence
 from services.core.redact import REDACTED, redact_text, redact_url
@@ -27,49 +27,6 @@ LONG_EXPIRY = 3600  # the seed's hour: long for a bearer URL
 MAX_EXPIRY = 604_800  # SigV4's ceiling (7 days)
 EXCERPT = 300
 SHIPPED_FUNCTION = "presign_function/lambda_function.py"
-
-
-@dataclass
-class _Tally:
-    """Findings collected while judging one check: the worst decides the status."""
-
-    fails: list[str] = field(default_factory=list)
-    warns: list[str] = field(default_factory=list)
-    unknowns: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    fixes: list[str] = field(default_factory=list)
-
-    def fix(self, text: str) -> None:
-        if text not in self.fixes:
-            self.fixes.append(text)
-
-    def status(self) -> Status:
-        if self.fails:
-            return Status.FAIL
-        if self.warns:
-            return Status.WARN
-        if self.unknowns:
-            return Status.UNKNOWN
-        return Status.PASS
-
-    def detail(self) -> str:
-        return redact_text(" ".join([*self.fails, *self.warns, *self.unknowns, *self.notes]))
-
-    def finding(self, check_id: str, ok_title: str, evidence: tuple[Any, ...]) -> Finding:
-        status = self.status()
-        worst = self.fails or self.warns or self.unknowns
-        title = ok_title
-        if worst:
-            title = _first_sentence(worst[0]) + (f" (and {len(worst) - 1} more)" if len(worst) > 1 else "")
-        fix = "" if status is Status.PASS else redact_text("\n".join(self.fixes))
-        return Finding(check_id, status, redact_text(title), self.detail(), fix, evidence)
-
-
-def _first_sentence(text: str) -> str:
-    """A one-line title from a detail sentence ("title: explanation"): the part before its first colon."""
-    head = text.split(": ", 1)[0]
-    head = " ".join(head.split())
-    return (head[:157] + "…" if len(head) > 160 else head).rstrip(". ")
 
 
 def _excerpt(text: str | None, limit: int = EXCERPT) -> str:
@@ -140,24 +97,39 @@ def _is_2xx(exchange: Exchange | None) -> bool:
 # --- presign.reachable ------------------------------------------------------------------------------------
 
 
-def check_reachable(ev: Evidence) -> Finding:
+def _endpoint_code(status: int) -> str:
+    if status >= 500:
+        return "endpoint.server_error"
+    return {401: "endpoint.unauthorized", 403: "endpoint.forbidden", 404: "endpoint.not_found"}.get(
+        status, "endpoint.error"
+    )
+
+
+def judge_reachable(ev: Evidence) -> Finding:
     """The endpoint answers a well-formed request (``x-extension: png``) with something other than a 5xx."""
     ex = ev.presign_ok
     cid = "presign.reachable"
     url = redact_url(ev.target.presign_url)
     curl = f"curl -i -H 'x-extension: png' '{url}'"
     if ex is None:
-        return Finding(cid, Status.UNKNOWN, "The presign endpoint was not called", f"No GET to {url} was gathered.")
+        return finding(
+            cid,
+            Status.UNKNOWN,
+            "The presign endpoint was not called",
+            f"No GET to {url} was gathered.",
+            codes=("endpoint.not_called",),
+        )
     evidence = _evidence(ex)
     if ex.status is None:
         why = _describe_error(ex.error)
-        return Finding(
+        return finding(
             cid,
             Status.FAIL,
             f"The presign endpoint did not answer ({why.split(':', 1)[0]})",
             f"GET {url} with x-extension: png got no answer: {why}.",
             f"Check PIPELINE_PRESIGN_URL (host, stage, route) and that this machine can reach it:\n{curl}",
             evidence,
+            codes=("endpoint.no_answer",),
         )
     status = ex.status
     body = _excerpt(ex.body)
@@ -178,17 +150,18 @@ def check_reachable(ev: Evidence) -> Finding:
             else "Copy the invoke URL (with stage and route) from the API Gateway console into PIPELINE_PRESIGN_URL:\n"
             "aws apigatewayv2 get-apis --query 'Items[].[ApiId,ApiEndpoint]'\n" + curl
         )
-        return Finding(
+        return finding(
             cid,
             Status.FAIL,
             f"The presign endpoint answered HTTP {status}",
             f"GET {url} → {status}. {cause}{quoted}",
             fix,
             evidence,
+            codes=(_endpoint_code(status),),
         )
     if 300 <= status < 400:
         location = redact_text(ex.header("Location") or "(no Location)")
-        return Finding(
+        return finding(
             cid,
             Status.WARN,
             f"The presign endpoint redirects (HTTP {status})",
@@ -196,24 +169,27 @@ def check_reachable(ev: Evidence) -> Finding:
             "and a CORS preflight may not follow it.",
             f"Set PIPELINE_PRESIGN_URL (and the web app's endpoint) to the final URL: {location}",
             evidence,
+            codes=("endpoint.redirect",),
         )
     if 400 <= status < 500:
         cause = _explain(status, ex)
-        return Finding(
+        return finding(
             cid,
             Status.WARN,
             f"The presign endpoint answers, but refused a well-formed request (HTTP {status})",
             f"GET {url} with x-extension: png → {status}. {cause}{quoted}",
             f"Check that the function accepts x-extension: png ({SHIPPED_FUNCTION} does):\n{curl}",
             evidence,
+            codes=("endpoint.refused_valid_request",),
         )
-    return Finding(
+    return finding(
         cid,
         Status.PASS,
         f"The presign endpoint answers (HTTP {status}, {ex.ms:.0f} ms)",
         f"GET {url} → {status}.",
         "",
         evidence,
+        codes=("endpoint.answers",),
     )
 
 
@@ -226,45 +202,50 @@ REPLY_SHAPE = (
 )
 
 
-def _judge_reply(doc: Any, tally: _Tally) -> None:
+def _judge_reply(doc: Any, tally: Tally) -> None:
     failed = len(tally.fails)
     _judge_reply_fields(doc, tally)
     if len(tally.fails) > failed:
         tally.fix(REPLY_SHAPE)
 
 
-def _judge_reply_fields(doc: Any, tally: _Tally) -> None:
+def _judge_reply_fields(doc: Any, tally: Tally) -> None:
     if not isinstance(doc, dict):
-        tally.fails.append("The 200 reply is not a JSON object with presignedUrl and key.")
+        tally.fail("reply.not_json_object", "The 200 reply is not a JSON object with presignedUrl and key.")
         return
     url, key, content_type = doc.get("presignedUrl"), doc.get("key"), doc.get("contentType")
     if not (isinstance(url, str) and url.strip()):
-        tally.fails.append(f"presignedUrl is missing or not a string (got {type(url).__name__}).")
+        tally.fail("reply.url_missing", f"presignedUrl is missing or not a string (got {type(url).__name__}).")
     elif getattr(_urlsplit_safe(url), "scheme", None) not in ("http", "https"):
-        tally.fails.append(f"presignedUrl is not an http(s) URL: {_excerpt(redact_url(url), 120)!r}.")
+        tally.fail("reply.url_not_http", f"presignedUrl is not an http(s) URL: {_excerpt(redact_url(url), 120)!r}.")
     if not (isinstance(key, str) and key.strip()):
-        tally.fails.append(f"key is missing or not a string (got {type(key).__name__}).")
+        tally.fail("reply.key_missing", f"key is missing or not a string (got {type(key).__name__}).")
     elif not UUID4_KEY.match(key):
-        tally.warns.append(
+        tally.warn(
+            "reply.key_not_uuid",
             f"key {_excerpt(key, 80)!r} does not look like <uuid4>.png: keys chosen from user input or predictable "
-            "names let one upload overwrite or guess another."
+            "names let one upload overwrite or guess another.",
         )
         tally.fix('Let the function choose the key: key = f"{uuid.uuid4()}.{ext}".')
     else:
-        tally.notes.append(f"key {key!r} is a uuid4.")
+        tally.note(f"key {key!r} is a uuid4.")
     if content_type is None:
-        tally.warns.append(
+        tally.warn(
+            "reply.content_type_missing",
             "The reply has no contentType: clients must guess the signed Content-Type "
-            "(the console assumes PIPELINE_CLIENT_CONTENT_TYPE)."
+            "(the console assumes PIPELINE_CLIENT_CONTENT_TYPE).",
         )
         tally.fix(
             f'Return "contentType" with the signed type ({SHIPPED_FUNCTION} does), or set '
             "PIPELINE_CLIENT_CONTENT_TYPE to the type the function signs, e.g. application/{ext}."
         )
     elif not isinstance(content_type, str) or not content_type.strip():
-        tally.fails.append(f"contentType is not a non-empty string (got {_excerpt(repr(content_type), 60)}).")
+        tally.fail(
+            "reply.content_type_invalid",
+            f"contentType is not a non-empty string (got {_excerpt(repr(content_type), 60)}).",
+        )
     else:
-        tally.notes.append(f"contentType {content_type!r}.")
+        tally.note(f"contentType {content_type!r}.")
 
 
 def _urlsplit_safe(url: str) -> Any:
@@ -274,35 +255,41 @@ def _urlsplit_safe(url: str) -> Any:
         return None
 
 
-def _judge_refusal(label: str, ex: Exchange | None, function: str, tally: _Tally) -> None:
+def _judge_refusal(label: str, ex: Exchange | None, function: str, tally: Tally) -> None:
     """A request the endpoint must refuse with a 4xx JSON error (not a 5xx, not a 200)."""
     if ex is None:
-        tally.unknowns.append(f"{label} was not probed.")
+        tally.unknown("refusal.not_probed", f"{label} was not probed.")
         return
     if ex.status is None:
-        tally.unknowns.append(f"{label} got {_said(ex)}.")
+        tally.unknown("refusal.no_answer", f"{label} got {_said(ex)}.")
         return
     status = ex.status
     if status >= 500:
-        tally.fails.append(f"{label} → HTTP {status} (a crash, not an answer): {_excerpt(ex.body, 160)!r}.")
+        tally.fail(
+            "refusal.server_error", f"{label} → HTTP {status} (a crash, not an answer): {_excerpt(ex.body, 160)!r}."
+        )
     elif 200 <= status < 300:
         doc = _reply_doc(ex)
         key = doc.get("key") if isinstance(doc, dict) else None
         got = f"key {_excerpt(str(key), 80)!r}" if key is not None else _excerpt(ex.body, 160)
-        tally.fails.append(f"The function has no extension allowlist ({label} → HTTP {status} with {got}).")
+        tally.fail(
+            "refusal.no_allowlist", f"The function has no extension allowlist ({label} → HTTP {status} with {got})."
+        )
     elif 400 <= status < 500:
         message = _message(ex)
         if _reply_doc(ex) is None:
-            tally.warns.append(f"{label} → HTTP {status} with a body that is not JSON: {_excerpt(ex.body, 80)!r}.")
+            tally.warn(
+                "refusal.not_json", f"{label} → HTTP {status} with a body that is not JSON: {_excerpt(ex.body, 80)!r}."
+            )
             tally.fix(
                 'Answer refusals as JSON, e.g. 400 {"error": "unsupported_extension", "message": "..."} '
                 f"({SHIPPED_FUNCTION} does)."
             )
         else:
-            tally.notes.append(f"{label} → HTTP {status}" + (f' "{message}".' if message else "."))
+            tally.note(f"{label} → HTTP {status}" + (f' "{message}".' if message else "."))
         return
     else:
-        tally.warns.append(f"{label} → HTTP {status}; expected a 4xx JSON error.")
+        tally.warn("refusal.not_4xx", f"{label} → HTTP {status}; expected a 4xx JSON error.")
         tally.fix(f"Answer a missing or unsupported x-extension with 400 JSON ({SHIPPED_FUNCTION} does).")
         return
     tally.fix(
@@ -311,27 +298,29 @@ def _judge_refusal(label: str, ex: Exchange | None, function: str, tally: _Tally
     )
 
 
-def check_contract(ev: Evidence) -> Finding:
+def judge_contract(ev: Evidence) -> Finding:
     """The 200 reply keeps the contract; bad input gets a 4xx JSON error."""
     cid = "presign.contract"
     ex = ev.presign_ok
     evidence = _evidence(ex, ev.presign_missing_extension, ev.presign_bad_extension)
     if ex is None or not _is_2xx(ex):
         got = "was not called" if ex is None else f"answered {_said(ex)}"
-        return Finding(
+        return finding(
             cid,
             Status.UNKNOWN,
             "No successful presign reply to judge",
             f"GET with x-extension: png {got}; see presign.reachable.",
             "",
             evidence,
+            codes=("reply.none",),
         )
-    tally = _Tally()
+    tally = Tally()
     _judge_reply(_reply_doc(ex), tally)
     function = ev.target.lambda_function or "<function>"
     _judge_refusal("GET without x-extension", ev.presign_missing_extension, function, tally)
     _judge_refusal("GET with x-extension 'exe'", ev.presign_bad_extension, function, tally)
-    return tally.finding(cid, "The presign reply keeps the contract; bad extensions get a 4xx JSON error", evidence)
+    ok = "The presign reply keeps the contract; bad extensions get a 4xx JSON error"
+    return tally.finding(cid, ok, evidence, ok_code="reply.keeps_contract")
 
 
 # --- presign.url ------------------------------------------------------------------------------------------
@@ -342,15 +331,16 @@ def _is_local(parts: Any) -> bool:
     return s3endpoints.is_local_host((parts.hostname or "").lower())
 
 
-def _judge_scheme(parts: Any, ev: Evidence, tally: _Tally) -> None:
+def _judge_scheme(parts: Any, ev: Evidence, tally: Tally) -> None:
     if parts.scheme == "https":
         return
     if parts.scheme == "http" and (ev.target.sandbox or _is_local(parts)):
-        tally.notes.append("Plain http: fine for a local sandbox only (the traffic never leaves this machine).")
+        tally.note("Plain http: fine for a local sandbox only (the traffic never leaves this machine).")
         return
-    tally.fails.append(
+    tally.fail(
+        "url.not_https",
         f"The URL is {parts.scheme or 'scheme-less'}, not https: the upload (and the bearer URL) crosses the network "
-        "in clear text; mixed-content rules block it from an https page."
+        "in clear text; mixed-content rules block it from an https page.",
     )
     tally.fix(
         "Sign with the default endpoint (https://<bucket>.s3.<region>.amazonaws.com): remove any http "
@@ -364,41 +354,52 @@ _SIGN_IN_REGION = (
 )
 
 
-def _endpoint_refusal(host: str, verdict: s3endpoints.EndpointMatch, ev: Evidence, tally: _Tally) -> None:
+def _endpoint_refusal(host: str, verdict: s3endpoints.EndpointMatch, ev: Evidence, tally: Tally) -> None:
     """Say why the URL is not the bucket's endpoint: the same verdict that makes the console's upload refuse it."""
     bucket, region, named = ev.target.bucket, ev.target.region, verdict.addressed
     reason = verdict.reason
     if reason == s3endpoints.OTHER_BUCKET and named is not None:
         style = "virtual-hosted" if named.style == "virtual" else "path-style"
-        tally.fails.append(f"The URL is signed for bucket {named.bucket!r} ({style}), but the bucket is {bucket!r}.")
+        tally.fail(
+            "url.other_bucket",
+            f"The URL is signed for bucket {named.bucket!r} ({style}), but the bucket is {bucket!r}.",
+        )
         tally.fix(f"Set the function's BUCKET_NAME={bucket} (or PIPELINE_BUCKET to the bucket the function uses).")
     elif reason == s3endpoints.OTHER_REGION and named is not None:
-        tally.fails.append(
-            f"The URL's endpoint is in {named.region}, but the bucket is in {region}: S3 answers 301 PermanentRedirect."
+        tally.fail(
+            "url.region_mismatch",
+            f"The URL's endpoint is in {named.region}, but the bucket is in {region}: S3 answers 301 PermanentRedirect.",
         )
         tally.fix(f"Set the function's BUCKET_REGION={region} so it signs for the bucket's own region.")
     elif reason == s3endpoints.LEGACY_NAME:
-        tally.fails.append(
+        tally.fail(
+            "url.legacy_name",
             f"The URL uses the legacy S3 name {host!r} (s3-<region> / s3-external-1), which botocore never signs "
-            "for and newer regions do not answer; the console's upload refuses such a URL."
+            "for and newer regions do not answer; the console's upload refuses such a URL.",
         )
         tally.fix(_SIGN_IN_REGION)
     elif reason == s3endpoints.GLOBAL_OUTSIDE_US_EAST_1:
-        tally.fails.append(
+        tally.fail(
+            "url.legacy_global_endpoint",
             f"The URL uses the legacy global endpoint {host!r}: S3 answers 307 redirects for buckets outside "
             "us-east-1 (and regions launched after 2019 need the regional name), which a browser's upload does not "
-            "survive; the console's upload refuses such a URL."
+            "survive; the console's upload refuses such a URL.",
         )
         tally.fix(_SIGN_IN_REGION)
     elif reason == s3endpoints.INSECURE:
-        tally.fails.append(f"The URL's host {host!r} is the bucket's endpoint, but not on its scheme and port.")
+        tally.fail(
+            "url.insecure_endpoint",
+            f"The URL's host {host!r} is the bucket's endpoint, but not on its scheme and port.",
+        )
         tally.fix("Return the URL generate_presigned_url made, unchanged (no port, https).")
     else:
-        tally.fails.append(f"The URL's host {host!r} is not an S3 endpoint for bucket {bucket!r}.")
+        tally.fail(
+            "url.host_not_bucket_endpoint", f"The URL's host {host!r} is not an S3 endpoint for bucket {bucket!r}."
+        )
         tally.fix("Set the function's BUCKET_NAME to the bucket and let boto3 choose the endpoint.")
 
 
-def _judge_host(parts: Any, ev: Evidence, tally: _Tally) -> str | None:
+def _judge_host(parts: Any, ev: Evidence, tally: Tally) -> str | None:
     """Judge the host against the configured bucket; the region the host names (None: global / unknown)."""
     host = (parts.hostname or "").lower()
     scheme = (parts.scheme or "").lower()
@@ -422,13 +423,13 @@ def _judge_host(parts: Any, ev: Evidence, tally: _Tally) -> str | None:
     where = f"{host}{':' + str(parts.port) if _port(parts) else ''}"
     if named.kind == "global":
         # botocore's own default for us-east-1: the global name is that region's endpoint, no redirect
-        tally.notes.append(f"Host {host} is the global endpoint, which serves us-east-1 buckets directly.")
+        tally.note(f"Host {host} is the global endpoint, which serves us-east-1 buckets directly.")
     elif named.kind == "accelerate":
-        tally.notes.append("Transfer Acceleration endpoint.")
+        tally.note("Transfer Acceleration endpoint.")
     elif not named.aws:
-        tally.notes.append(f"The configured S3 endpoint {where} ({style}).")
+        tally.note(f"The configured S3 endpoint {where} ({style}).")
     else:
-        tally.notes.append(f"Host {host} ({style}) is bucket {named.bucket}'s endpoint in {named.region}.")
+        tally.note(f"Host {host} ({style}) is bucket {named.bucket}'s endpoint in {named.region}.")
     return named.region
 
 
@@ -439,17 +440,18 @@ def _port(parts: Any) -> int | None:
         return None
 
 
-def _judge_signature(query: dict[str, list[str]], host_region: str | None, ev: Evidence, tally: _Tally) -> bool:
+def _judge_signature(query: dict[str, list[str]], host_region: str | None, ev: Evidence, tally: Tally) -> bool:
     """SigV4 or not; the credential scope's region. True when the URL is SigV4."""
     algorithm = _one(query, "X-Amz-Algorithm")
     if algorithm != "AWS4-HMAC-SHA256":
         if _one(query, "AWSAccessKeyId") is not None or _one(query, "Signature") is not None:
-            tally.fails.append(
+            tally.fail(
+                "url.sigv2",
                 "The URL is signed with SigV2 (AWSAccessKeyId/Signature): S3 refuses SigV2 in regions launched after "
-                "2014 and has deprecated it everywhere."
+                "2014 and has deprecated it everywhere.",
             )
         else:
-            tally.fails.append(f"The URL carries no SigV4 signature (X-Amz-Algorithm={algorithm!r}).")
+            tally.fail("url.unsigned", f"The URL carries no SigV4 signature (X-Amz-Algorithm={algorithm!r}).")
         tally.fix(
             "Sign with SigV4: boto3.client('s3', region_name='<region>', config=Config(signature_version='s3v4'))."
         )
@@ -460,57 +462,66 @@ def _judge_signature(query: dict[str, list[str]], host_region: str | None, ev: E
     expected = ev.target.region or (host_region if host_region and not ev.target.sandbox else None)
     if scope_region is None and credential.upper() == REDACTED:
         # the gatherer redacted the whole credential (key id and scope): the region cannot be compared here
-        tally.notes.append("SigV4; the credential scope was redacted before judging, so its region was not compared.")
+        tally.note("SigV4; the credential scope was redacted before judging, so its region was not compared.")
     elif scope_region is None:
-        tally.fails.append("X-Amz-Credential has no credential scope (<key>/<date>/<region>/s3/aws4_request).")
+        tally.fail(
+            "url.no_credential_scope",
+            "X-Amz-Credential has no credential scope (<key>/<date>/<region>/s3/aws4_request).",
+        )
     elif expected and scope_region != expected:
-        tally.fails.append(
+        tally.fail(
+            "url.scope_region_mismatch",
             f"The signature's credential scope names region {scope_region}, but the bucket is in {expected}: S3 "
-            "answers the PUT with 400 AuthorizationQueryParametersError."
+            "answers the PUT with 400 AuthorizationQueryParametersError.",
         )
         tally.fix(
             f"Create the function's S3 client with region_name='{expected}' (the shipped function: BUCKET_REGION={expected})."
         )
     else:
-        tally.notes.append(f"SigV4, credential scope region {scope_region}.")
+        tally.note(f"SigV4, credential scope region {scope_region}.")
     return True
 
 
-def _judge_expiry(query: dict[str, list[str]], tally: _Tally) -> None:
+def _judge_expiry(query: dict[str, list[str]], tally: Tally) -> None:
     raw = _one(query, "X-Amz-Expires")
     if raw is None:
-        tally.warns.append("The URL has no X-Amz-Expires.")
+        tally.warn("url.no_expiry", "The URL has no X-Amz-Expires.")
         return
     try:
         expires = int(raw)
     except ValueError:
-        tally.fails.append(f"X-Amz-Expires={raw!r} is not a number of seconds.")
+        tally.fail("url.expiry_not_number", f"X-Amz-Expires={raw!r} is not a number of seconds.")
         return
     fix = "Shorten the URL's life: the shipped function's URL_EXPIRES_SECONDS=300 (ExpiresIn=300 in generate_presigned_url)."
     if expires <= 0:
-        tally.fails.append(f"The URL is dead on arrival (X-Amz-Expires={expires}).")
+        tally.fail("url.expired", f"The URL is dead on arrival (X-Amz-Expires={expires}).")
         tally.fix(fix)
     elif expires > MAX_EXPIRY:
-        tally.fails.append(f"X-Amz-Expires={expires} exceeds SigV4's {MAX_EXPIRY} s (7 days): S3 refuses the URL.")
+        tally.fail(
+            "url.expiry_too_long",
+            f"X-Amz-Expires={expires} exceeds SigV4's {MAX_EXPIRY} s (7 days): S3 refuses the URL.",
+        )
         tally.fix(fix)
     elif expires >= LONG_EXPIRY:
-        tally.warns.append(
+        tally.warn(
+            "url.expiry_long",
             f"The URL lives {expires // 60} minutes (X-Amz-Expires={expires}): long for a bearer URL (anyone holding "
-            "it may upload), when uploads start seconds after presigning."
+            "it may upload), when uploads start seconds after presigning.",
         )
         tally.fix(fix)
     else:
-        tally.notes.append(f"Expires in {expires} s.")
+        tally.note(f"Expires in {expires} s.")
 
 
-def _judge_signed_headers(query: dict[str, list[str]], tally: _Tally) -> None:
+def _judge_signed_headers(query: dict[str, list[str]], tally: Tally) -> None:
     signed = [h for h in (_one(query, "X-Amz-SignedHeaders") or "").lower().split(";") if h]
     if "content-type" in signed:
-        tally.notes.append(f"Signed headers: {';'.join(signed)} (the PUT must send exactly the signed Content-Type).")
+        tally.note(f"Signed headers: {';'.join(signed)} (the PUT must send exactly the signed Content-Type).")
     else:
-        tally.warns.append(
+        tally.warn(
+            "url.content_type_unsigned",
             f"Content-Type is not signed (X-Amz-SignedHeaders={';'.join(signed) or '(none)'}): any type can be "
-            "stored under the key, e.g. text/html."
+            "stored under the key, e.g. text/html.",
         )
         tally.fix(
             'Pass ContentType in Params: generate_presigned_url("put_object", Params={"Bucket": b, "Key": k, '
@@ -523,39 +534,42 @@ def _one(query: dict[str, list[str]], name: str) -> str | None:
     return values[0] if values else None
 
 
-def check_url(ev: Evidence) -> Finding:
+def judge_url(ev: Evidence) -> Finding:
     """The presigned URL: https, the bucket's own endpoint, SigV4 in its region, a short life, Content-Type signed."""
     cid = "presign.url"
     url = _presigned_url(ev)
     evidence = _evidence(ev.presign_ok)
     if url is None:
-        return Finding(cid, Status.UNKNOWN, "No presigned URL to judge", "See presign.contract.", "", evidence)
+        return finding(
+            cid, Status.UNKNOWN, "No presigned URL to judge", "See presign.contract.", "", evidence, codes=("url.none",)
+        )
     shown = redact_url(url)
     parts = _urlsplit_safe(url)
     if parts is None or not parts.hostname:
-        return Finding(
+        return finding(
             cid,
             Status.FAIL,
             "The presigned URL cannot be parsed",
             f"presignedUrl: {_excerpt(shown, 200)!r}.",
             f"Return the URL generate_presigned_url made, unchanged ({SHIPPED_FUNCTION}).",
             evidence,
+            codes=("url.unparsable",),
         )
     query = parse_qs(parts.query, keep_blank_values=True)
-    tally = _Tally()
+    tally = Tally()
     _judge_scheme(parts, ev, tally)
     host_region = _judge_host(parts, ev, tally)
     if _judge_signature(query, host_region, ev, tally):
         _judge_expiry(query, tally)
         _judge_signed_headers(query, tally)
     if _one(query, "X-Amz-Security-Token") is not None:
-        tally.notes.append(
+        tally.note(
             "X-Amz-Security-Token: signed with temporary credentials (the function's role session); the URL stops "
             "working when that session ends, whatever X-Amz-Expires says."
         )
-    tally.notes.append(f"URL: {shown}")
+    tally.note(f"URL: {shown}")
     ok = f"The presigned URL is {parts.scheme}, SigV4, for the bucket's own endpoint and region"
-    return tally.finding(cid, ok, evidence)
+    return tally.finding(cid, ok, evidence, ok_code="url.sound")
 
 
 # --- presign.cors -----------------------------------------------------------------------------------------
@@ -565,13 +579,13 @@ def _allow_origin_ok(value: str | None, origin: str) -> bool:
     return value is not None and value.strip() in (origin, "*")
 
 
-def _judge_preflight(origin: str, ex: Exchange | None, tally: _Tally) -> bool:
+def _judge_preflight(origin: str, ex: Exchange | None, tally: Tally) -> bool:
     """Problems with the OPTIONS preflight; True when the preflight is broken."""
     if ex is None:
-        tally.unknowns.append(f"No preflight was sent for {origin}.")
+        tally.unknown("cors.preflight_not_sent", f"No preflight was sent for {origin}.")
         return False
     if ex.status is None:
-        tally.unknowns.append(f"The preflight for {origin} got {_said(ex)}.")
+        tally.unknown("cors.preflight_no_answer", f"The preflight for {origin} got {_said(ex)}.")
         return False
     problems: list[str] = []
     if not 200 <= ex.status < 300:
@@ -593,31 +607,33 @@ def _judge_preflight(origin: str, ex: Exchange | None, tally: _Tally) -> bool:
             problems.append(f"carries no Access-Control-Allow-Headers (needs {missing})")
     if problems:
         more = f"; it also {'; '.join(problems[1:])}" if len(problems) > 1 else ""
-        tally.fails.append(
-            f"The API's preflight from {origin} {problems[0]}: the browser blocks the presign call{more}."
+        tally.fail(
+            "cors.preflight_refused",
+            f"The API's preflight from {origin} {problems[0]}: the browser blocks the presign call{more}.",
         )
     return bool(problems)
 
 
-def _judge_get(origin: str, ex: Exchange | None, tally: _Tally) -> bool:
+def _judge_get(origin: str, ex: Exchange | None, tally: Tally) -> bool:
     """Problems with the GET's own reply; True when the browser would block reading it."""
     if ex is None:
-        tally.unknowns.append(f"No GET with Origin {origin} was sent.")
+        tally.unknown("cors.get_not_sent", f"No GET with Origin {origin} was sent.")
         return False
     if ex.status is None:
-        tally.unknowns.append(f"The GET with Origin {origin} got {_said(ex)}.")
+        tally.unknown("cors.get_no_answer", f"The GET with Origin {origin} got {_said(ex)}.")
         return False
     allow_origin = ex.header("Access-Control-Allow-Origin")
     if _allow_origin_ok(allow_origin, origin):
         return False
     got = "no Access-Control-Allow-Origin" if allow_origin is None else f"Access-Control-Allow-Origin {allow_origin!r}"
-    tally.fails.append(
-        f"The presign reply to {origin} (HTTP {ex.status}) carries {got}: the browser hides it from the web app."
+    tally.fail(
+        "cors.allow_origin_missing",
+        f"The presign reply to {origin} (HTTP {ex.status}) carries {got}: the browser hides it from the web app.",
     )
     return True
 
 
-def _cors_fix(ev: Evidence, tally: _Tally, preflight_broken: bool, get_broken: bool) -> None:
+def _cors_fix(ev: Evidence, tally: Tally, preflight_broken: bool, get_broken: bool) -> None:
     tally.fix(api_cors_command(ev.target.presign_url, ev.target.app_origins, ev.target.region))
     if get_broken or preflight_broken:
         tally.fix(
@@ -629,18 +645,19 @@ def _cors_fix(ev: Evidence, tally: _Tally, preflight_broken: bool, get_broken: b
         )
 
 
-def check_cors(ev: Evidence) -> Finding:
+def judge_cors(ev: Evidence) -> Finding:
     """Each app origin may call the presign endpoint from a browser: preflight with x-extension, then the GET."""
     cid = "presign.cors"
     origins = tuple(ev.target.app_origins)
     if not origins:
-        return Finding(
+        return finding(
             cid,
             Status.SKIP,
             "No app origins configured",
             "Set PIPELINE_APP_ORIGINS (e.g. https://app.example.com,http://localhost:5173) to check browser access.",
+            codes=("origins.not_configured",),
         )
-    tally = _Tally()
+    tally = Tally()
     preflight_broken = get_broken = False
     items: list[Exchange | None] = []
     for origin in origins:
@@ -652,10 +669,11 @@ def check_cors(ev: Evidence) -> Finding:
         preflight_broken |= broken_here
         get_broken |= get_here
         if not broken_here and not get_here and preflight is not None and get is not None:
-            tally.notes.append(f"{origin}: preflight (OPTIONS; x-extension, content-type) and GET allowed.")
+            tally.note(f"{origin}: preflight (OPTIONS; x-extension, content-type) and GET allowed.")
     if tally.fails:
         _cors_fix(ev, tally, preflight_broken, get_broken)
-    return tally.finding(cid, f"Browsers on {', '.join(origins)} may call the presign endpoint", _evidence(*items))
+    ok = f"Browsers on {', '.join(origins)} may call the presign endpoint"
+    return tally.finding(cid, ok, _evidence(*items), ok_code="cors.allowed")
 
 
 #: the checks of this hop, with their metadata (README's table is generated from it); HTTP only: no AWS reads
@@ -664,23 +682,52 @@ CHECKS: tuple[Check, ...] = (
         "presign.reachable",
         "Presign endpoint answers",
         frozenset({"presign"}),
-        check_reachable,
+        judge_reachable,
         impact=Impact.UPLOAD,
         description="the endpoint answers, not 5xx; a 403 names stage/route/auth",
         permissions=(),
+        codes=(
+            "endpoint.not_called",
+            "endpoint.no_answer",
+            "endpoint.server_error",
+            "endpoint.unauthorized",
+            "endpoint.forbidden",
+            "endpoint.not_found",
+            "endpoint.error",
+            "endpoint.redirect",
+            "endpoint.refused_valid_request",
+            "endpoint.answers",
+        ),
         docs="https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-troubleshooting-lambda.html",
     ),
     Check(
         "presign.contract",
         "Presign reply keeps the contract",
         frozenset({"presign"}),
-        check_contract,
+        judge_contract,
         impact=Impact.UPLOAD,
         description=(
             'JSON `{"presignedUrl", "key"}` (+ `contentType`); a missing or bad `x-extension` gets a 4xx JSON '
             "error, not a 5xx or a 200"
         ),
         permissions=(),
+        codes=(
+            "reply.none",
+            "reply.not_json_object",
+            "reply.url_missing",
+            "reply.url_not_http",
+            "reply.key_missing",
+            "reply.key_not_uuid",
+            "reply.content_type_missing",
+            "reply.content_type_invalid",
+            "refusal.not_probed",
+            "refusal.no_answer",
+            "refusal.server_error",
+            "refusal.no_allowlist",
+            "refusal.not_json",
+            "refusal.not_4xx",
+            "reply.keeps_contract",
+        ),
         docs="https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html",
         depends_on=("presign.reachable",),
     ),
@@ -688,13 +735,35 @@ CHECKS: tuple[Check, ...] = (
         "presign.url",
         "Presigned URL is sound",
         frozenset({"presign"}),
-        check_url,
+        judge_url,
         impact=Impact.UPLOAD,
         description=(
             "https, the configured bucket's endpoint and region, SigV4, expiry, whether Content-Type is signed, "
             "session tokens"
         ),
         permissions=(),
+        codes=(
+            "url.none",
+            "url.unparsable",
+            "url.not_https",
+            "url.host_not_bucket_endpoint",
+            "url.legacy_name",
+            "url.insecure_endpoint",
+            "url.other_bucket",
+            "url.legacy_global_endpoint",
+            "url.region_mismatch",
+            "url.sigv2",
+            "url.unsigned",
+            "url.no_credential_scope",
+            "url.scope_region_mismatch",
+            "url.no_expiry",
+            "url.expiry_not_number",
+            "url.expired",
+            "url.expiry_too_long",
+            "url.expiry_long",
+            "url.content_type_unsigned",
+            "url.sound",
+        ),
         docs="https://docs.aws.amazon.com/AmazonS3/latest/userguide/PresignedUrlUploadObject.html",
         depends_on=("presign.contract",),
     ),
@@ -702,13 +771,23 @@ CHECKS: tuple[Check, ...] = (
         "presign.cors",
         "Web app origins may call the presign endpoint",
         frozenset({"api_preflight", "presign"}),
-        check_cors,
+        judge_cors,
         impact=Impact.UPLOAD,
         description=(
             "API preflight from each app origin with `x-extension, content-type`; the GET reply carries "
             "`Access-Control-Allow-Origin`"
         ),
         permissions=(),
+        codes=(
+            "origins.not_configured",
+            "cors.preflight_not_sent",
+            "cors.preflight_no_answer",
+            "cors.preflight_refused",
+            "cors.get_not_sent",
+            "cors.get_no_answer",
+            "cors.allow_origin_missing",
+            "cors.allowed",
+        ),
         docs="https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-cors.html",
         depends_on=("presign.reachable",),
     ),

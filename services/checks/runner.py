@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from services.checks import bucket, cdn, lambda_role, presign, upload
 from services.checks.evidence import Evidence
+from services.checks.findings import finding
 from services.checks.gather import CHECK_DEADLINE, Budget, Clients, gather
 from services.checks.model import Check, Finding, Status, allowed_status
 from services.checks.report import Report
@@ -26,6 +27,7 @@ REGISTRY: tuple[Check, ...] = (*presign.CHECKS, *lambda_role.CHECKS, *bucket.CHE
 CHECK_IDS: tuple[str, ...] = tuple(check.id for check in REGISTRY)
 BY_ID: Mapping[str, Check] = {check.id: check for check in REGISTRY}
 
+_BROKE = ("check.internal_error",)
 #: statuses that can follow from an upstream failure (a pass or a skip follows from nothing)
 _CONSEQUENCES = (Status.FAIL, Status.WARN, Status.UNKNOWN)
 #: called with a finished run's report and the evidence it judged (the history records runs through it)
@@ -48,13 +50,8 @@ def judge(check: Check, evidence: Evidence) -> Finding:
     try:
         found: Finding = check.judge(evidence)
     except Exception as err:  # noqa: BLE001 - a bug in one judge must not hide the other findings; it is named
-        found = Finding(
-            check.id,
-            Status.UNKNOWN,
-            f"{check.title}: could not be evaluated",
-            f"internal error in the check: {type(err).__name__}: {err}",
-            codes=("check.internal_error",),
-        )
+        detail = f"internal error in the check: {type(err).__name__}: {err}"
+        found = finding(check.id, Status.UNKNOWN, f"{check.title}: could not be evaluated", detail, codes=_BROKE)
     impact = found.impact or check.impact
     return redact_finding(replace(found, impact=impact, status=allowed_status(found.status, impact)))
 

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from services.checks.denied import denied_finding
 from services.checks.evidence import Canary, Evidence
+from services.checks.findings import finding
 from services.checks.model import Check, ConfigRead, Exchange, Finding, Impact, ReadState, Status
 from services.checks.policy_docs import cdn_grant
 from services.checks.scrub import evidence_items as _evidence
@@ -104,20 +105,39 @@ def _started(canary: Canary | None) -> bool:
 
 def _not_started(cid: str, canary: Canary | None) -> Finding:
     if canary is None:
-        return Finding(cid, Status.UNKNOWN, "The canary upload was not run", "No canary evidence was gathered.")
+        return finding(
+            cid,
+            Status.UNKNOWN,
+            "The canary upload was not run",
+            "No canary evidence was gathered.",
+            codes=("canary.not_run",),
+        )
     presign = canary.presign if isinstance(canary.presign, Exchange) else None
     got = "was not called" if presign is None else _answer(presign)
-    return Finding(
+    return finding(
         cid,
         Status.UNKNOWN,
         "The canary could not start: presigning failed",
         f"GET presign with x-extension: png → {got}; no key to upload. See presign.reachable and presign.contract.",
         "",
         _evidence(presign),
+        codes=("canary.presign_failed",),
     )
 
 
 # --- upload.roundtrip -------------------------------------------------------------------------------------
+
+
+def _put_code(put: Exchange) -> str:
+    """The cause code of a failed canary PUT: S3's error, in our words."""
+    if put.status is None:
+        return "put.no_answer"
+    code = parse_s3_error(put.body).code
+    message = (parse_s3_error(put.body).message or "").lower()
+    if code == "AccessDenied" and "expired" in message:
+        return "put.expired"
+    known = {"SignatureDoesNotMatch": "put.signature_mismatch", "AccessDenied": "put.access_denied"}
+    return known.get(code or "", "put.refused")
 
 
 def _put_fix(put: Exchange, ev: Evidence) -> str:
@@ -175,7 +195,7 @@ def _cdn_fix(ev: Evidence, key: str | None) -> str:
     )
 
 
-def check_roundtrip(ev: Evidence) -> Finding:
+def judge_roundtrip(ev: Evidence) -> Finding:
     """presign → PUT with the signed type → the CDN serves back identical bytes; else the first broken hop."""
     cid = "upload.roundtrip"
     canary = ev.canary
@@ -185,7 +205,15 @@ def check_roundtrip(ev: Evidence) -> Finding:
     evidence = _evidence(canary.presign, put, cdn)
     key = canary.key
     if put is None:
-        return Finding(cid, Status.UNKNOWN, "The canary was presigned but not uploaded", f"Key {key!r}.", "", evidence)
+        return finding(
+            cid,
+            Status.UNKNOWN,
+            "The canary was presigned but not uploaded",
+            f"Key {key!r}.",
+            "",
+            evidence,
+            codes=("canary.not_uploaded",),
+        )
     if not _ok(put):
         sent = _sent_type(canary) or "(none)"
         if put.status is None:
@@ -195,17 +223,24 @@ def check_roundtrip(ev: Evidence) -> Finding:
             accepted = _alternatives(canary)[0]  # a type S3 then accepted is the signed one, proven
             signed = accepted[0] if accepted else canary.signed_content_type
             cause = _explain_put(put.status, error, sent, put.url, signed)
-        return Finding(
+        return finding(
             cid,
             Status.FAIL,
             f"Upload broken at the PUT to S3: {_answer(put)}",
             redact_text(f"PUT {redact_url(put.url)} with Content-Type {sent!r} → {_answer(put)}. {cause}"),
             _put_fix(put, ev),
             evidence,
+            codes=(_put_code(put),),
         )
     if cdn is None:
-        return Finding(
-            cid, Status.UNKNOWN, "The canary was uploaded but not read through the CDN", f"Key {key!r}.", "", evidence
+        return finding(
+            cid,
+            Status.UNKNOWN,
+            "The canary was uploaded but not read through the CDN",
+            f"Key {key!r}.",
+            "",
+            evidence,
+            codes=("canary.not_read_through_cdn",),
         )
     if not _ok(cdn):
         if cdn.status is None:
@@ -214,7 +249,7 @@ def check_roundtrip(ev: Evidence) -> Finding:
         else:
             cause = explain_cdn(cdn.status, cdn.header("X-Cache"), cdn.header("Age"))
             fix = _cdn_fix(ev, key) if cdn.status in (403, 404) else ""
-        return Finding(
+        return finding(
             cid,
             Status.FAIL,
             f"Upload stored, but the CDN read failed: {_answer(cdn)}",
@@ -222,18 +257,20 @@ def check_roundtrip(ev: Evidence) -> Finding:
             fix,
             evidence,
             impact=Impact.DISPLAY,  # the upload worked: what breaks is showing the image
+            codes=("cdn.read_failed",),
         )
     if not canary.sha256 or not canary.cdn_body_sha256:
-        return Finding(
+        return finding(
             cid,
             Status.UNKNOWN,
             "Upload and CDN read answered, but the bytes were not compared",
             f"PUT → {put.status}, CDN GET → {cdn.status}; sha256 sent {canary.sha256!r}, served {canary.cdn_body_sha256!r}.",
             "",
             evidence,
+            codes=("canary.bytes_not_compared",),
         )
     if canary.sha256 != canary.cdn_body_sha256:
-        return Finding(
+        return finding(
             cid,
             Status.FAIL,
             "The CDN serves different bytes than were uploaded",
@@ -243,8 +280,9 @@ def check_roundtrip(ev: Evidence) -> Finding:
             _cdn_fix(ev, key).split("Then clear the cached error:\n", 1)[-1],
             evidence,
             impact=Impact.DISPLAY,
+            codes=("cdn.other_bytes",),
         )
-    return Finding(
+    return finding(
         cid,
         Status.PASS,
         "Canary uploaded and read back identical through the CDN",
@@ -253,6 +291,7 @@ def check_roundtrip(ev: Evidence) -> Finding:
         f"sha256 {canary.sha256}.",
         "",
         evidence,
+        codes=("canary.roundtrip_ok",),
     )
 
 
@@ -311,7 +350,7 @@ def _signature_mismatch(ev: Evidence, canary: Canary, put: Exchange) -> Finding:
     signs_type = "content-type" in _signed(put.url)
     if not accepted and not (signs_type and signed and signed != sent):
         cause = _explain_put(put.status or 403, parse_s3_error(put.body), sent, put.url, reported)
-        return Finding(
+        return finding(
             cid,
             Status.FAIL,
             "S3 rejected the signature for every Content-Type tried",
@@ -319,17 +358,19 @@ def _signature_mismatch(ev: Evidence, canary: Canary, put: Exchange) -> Finding:
             "Return the URL exactly as generate_presigned_url made it, signed with the function's own credentials "
             "and the bucket's region.",
             evidence,
+            codes=("type.signature_rejected_every_type",),
         )
     signed = signed or "(unknown)"
     fix = _type_fix(ev, signed)
+    code = "type.canary_sent_other"
     if reported and accepted and reported not in accepted:
-        title = f"The endpoint reports contentType {reported} but signed {signed}"
+        title, code = f"The endpoint reports contentType {reported} but signed {signed}", "type.reported_not_signed"
         fix = (
             "Return the type the function actually signs as contentType (the shipped "
             "presign_function/lambda_function.py reports the ContentType it passes to generate_presigned_url)."
         )
     elif client != signed:
-        title = f"The function signs {signed} but the web app sends {client}"
+        title, code = f"The function signs {signed} but the web app sends {client}", "type.client_mismatch"
     else:
         title = f"The URL is signed for {signed}; the canary PUT sent {sent}"
     which = (
@@ -337,17 +378,18 @@ def _signature_mismatch(ev: Evidence, canary: Canary, put: Exchange) -> Finding:
         if accepted
         else f"The presign reply says it signed {signed!r} (contentType)."
     )
-    return Finding(
+    return finding(
         cid,
         Status.FAIL,
         title,
         redact_text(f"{observed} {which} The web app sends {client!r}."),
         fix,
         evidence,
+        codes=(code,),
     )
 
 
-def check_content_type(ev: Evidence) -> Finding:
+def judge_content_type(ev: Evidence) -> Finding:
     """The Content-Type the web app sends is the one the function signed (S3 refuses any other)."""
     cid = "upload.content_type"
     canary = ev.canary
@@ -359,13 +401,14 @@ def check_content_type(ev: Evidence) -> Finding:
     if put is not None and put.status == 403 and _s3_code(put) == "SignatureDoesNotMatch":
         return _signature_mismatch(ev, canary, put)
     if (url is not None and not signs_type) or (url is None and not canary.signed_content_type):
-        return Finding(
+        return finding(
             cid,
             Status.SKIP,
             "Content-Type is not signed: any type is accepted",
             f"X-Amz-SignedHeaders={';'.join(_signed(url)) or '(unknown)'}; see presign.url.",
             "",
             _evidence(put),
+            codes=("type.not_signed",),
         )
     client = _client_type(ev, canary)
     signed = canary.signed_content_type
@@ -374,17 +417,18 @@ def check_content_type(ev: Evidence) -> Finding:
     evidence = _evidence(canary.presign, put)
     if signed is None:
         got = "was not made" if put is None else _answer(put)
-        return Finding(
+        return finding(
             cid,
             Status.UNKNOWN,
             "The signed Content-Type is unknown",
             f"The endpoint reports no contentType and the canary PUT {got}.",
             "",
             evidence,
+            codes=("type.signed_unknown",),
         )
     canary_result = "not made" if put is None else _answer(put)
     if signed != client:
-        return Finding(
+        return finding(
             cid,
             Status.FAIL,
             f"The function signs {signed} but the web app sends {client}: its uploads fail",
@@ -393,23 +437,26 @@ def check_content_type(ev: Evidence) -> Finding:
             f"{signed!r}, got {canary_result}.",
             _type_fix(ev, signed),
             evidence,
+            codes=("type.client_mismatch",),
         )
     if put is not None and not _ok(put):
-        return Finding(
+        return finding(
             cid,
             Status.UNKNOWN,
             f"The web app sends the signed type {signed}, but the PUT failed otherwise",
             f"PUT → {canary_result}; see upload.roundtrip.",
             "",
             evidence,
+            codes=("type.put_failed_otherwise",),
         )
-    return Finding(
+    return finding(
         cid,
         Status.PASS,
         f"The web app sends the signed type {signed}",
         f"Signed Content-Type {signed!r}, web app sends {client!r}; canary PUT {canary_result}.",
         "",
         evidence,
+        codes=("type.client_sends_signed",),
     )
 
 
@@ -427,13 +474,19 @@ def _recopy_commands(bucket: str) -> str:
     )
 
 
-def check_stored_type(ev: Evidence) -> Finding:
+def judge_stored_type(ev: Evidence) -> Finding:
     """S3 stored the object as image/*, so opening its URL shows the image."""
     cid = "upload.stored_type"
     canary = ev.canary
     head = canary.head if canary is not None else None
     if canary is None or not isinstance(head, ConfigRead):
-        return Finding(cid, Status.UNKNOWN, "The stored object was not read (HEAD)", "No s3:HeadObject evidence.")
+        return finding(
+            cid,
+            Status.UNKNOWN,
+            "The stored object was not read (HEAD)",
+            "No s3:HeadObject evidence.",
+            codes=("stored.not_read",),
+        )
     evidence = _evidence(head)
     if head.state is ReadState.DENIED:
         return denied_finding(
@@ -450,7 +503,7 @@ def check_stored_type(ev: Evidence) -> Finding:
             ReadState.MISSING: "no object under the key (the upload did not store one)",
         }.get(head.state, f"the read failed ({head.state})")
         code = f" {head.code}" if head.code else ""
-        return Finding(
+        return finding(
             cid,
             Status.UNKNOWN,
             f"Could not read the stored object's type:{code or ' ' + str(head.state)}",
@@ -459,6 +512,7 @@ def check_stored_type(ev: Evidence) -> Finding:
             if head.state is ReadState.DENIED
             else "",
             evidence,
+            codes=("stored.read_failed",),
         )
     value = head.value if isinstance(head.value, Mapping) else {}
     raw = value.get("ContentType")
@@ -469,17 +523,18 @@ def check_stored_type(ev: Evidence) -> Finding:
     sample, offenders = _sample(ev)
     evidence = (*evidence, *_evidence(ev.stored_sample))
     if not stored:
-        return Finding(
+        return finding(
             cid,
             Status.WARN,
             "The stored object has no Content-Type",
             f"HeadObject on {key!r} returned no ContentType (S3 then serves binary/octet-stream). {sample}".strip(),
             fix,
             evidence,
+            codes=("stored.no_content_type",),
         )
     mime = stored.split(";", 1)[0].strip().lower()
     if not _shows_inline(mime):
-        return Finding(
+        return finding(
             cid,
             Status.FAIL,
             f"Objects are stored as {stored}: opening the URL downloads instead of showing",
@@ -488,42 +543,47 @@ def check_stored_type(ev: Evidence) -> Finding:
             f"as a download. {sample}".strip(),
             fix,
             evidence,
+            codes=("stored.as_application",),
         )
     if not mime.startswith("image/"):
-        return Finding(
+        return finding(
             cid,
             Status.WARN,
             f"Objects are stored as {stored}, not image/*",
             f"HeadObject on {key!r}: ContentType {stored!r}. {sample}".strip(),
             fix,
             evidence,
+            codes=("stored.not_image",),
         )
     expected = IMAGE_TYPES.get(ext)
     if expected and mime != expected:
-        return Finding(
+        return finding(
             cid,
             Status.WARN,
             f"{key} is stored as {stored}, not {expected}",
             f"HeadObject on {key!r}: ContentType {stored!r}; the .{ext} extension means {expected}. {sample}".strip(),
             fix,
             evidence,
+            codes=("stored.other_image_type",),
         )
     if offenders:  # new uploads are fine; older objects still download instead of showing
-        return Finding(
+        return finding(
             cid,
             Status.WARN,
             f"New uploads are stored as {stored}; {len(offenders)} recent object(s) still carry application/*",
             f"HeadObject on {key!r}: ContentType {stored!r}. {sample}",
             f"Re-copy the older objects with their image type:\n{_recopy_commands(ev.target.bucket)}",
             evidence,
+            codes=("stored.older_objects_application",),
         )
-    return Finding(
+    return finding(
         cid,
         Status.PASS,
         f"Objects are stored as {stored}",
         f"HeadObject on {key!r}: ContentType {stored!r}, ContentLength {value.get('ContentLength')!r}. {sample}".strip(),
         "",
         evidence,
+        codes=("stored.as_image",),
     )
 
 
@@ -576,10 +636,25 @@ CHECKS: tuple[Check, ...] = (
         "upload.roundtrip",
         "Canary upload round trip",
         frozenset({"canary"}),
-        check_roundtrip,
+        judge_roundtrip,
         impact=Impact.UPLOAD,
         description="canary: presign, PUT with the signed type, identical bytes back through the CDN",
         permissions=(),
+        codes=(
+            "canary.not_run",
+            "canary.presign_failed",
+            "canary.not_uploaded",
+            "put.no_answer",
+            "put.signature_mismatch",
+            "put.access_denied",
+            "put.expired",
+            "put.refused",
+            "canary.not_read_through_cdn",
+            "cdn.read_failed",
+            "canary.bytes_not_compared",
+            "cdn.other_bytes",
+            "canary.roundtrip_ok",
+        ),
         docs="https://docs.aws.amazon.com/AmazonS3/latest/userguide/PresignedUrlUploadObject.html",
         depends_on=(
             "presign.reachable",
@@ -594,13 +669,25 @@ CHECKS: tuple[Check, ...] = (
         "upload.content_type",
         "Web app sends the signed Content-Type",
         frozenset({"canary"}),
-        check_content_type,
+        judge_content_type,
         impact=Impact.UPLOAD,
         description=(
             "on `SignatureDoesNotMatch`, which Content-Type was signed; and whether the web app "
             "(`PIPELINE_CLIENT_CONTENT_TYPE`) sends it"
         ),
         permissions=(),
+        codes=(
+            "canary.not_run",
+            "canary.presign_failed",
+            "type.not_signed",
+            "type.signed_unknown",
+            "type.signature_rejected_every_type",
+            "type.client_mismatch",
+            "type.reported_not_signed",
+            "type.canary_sent_other",
+            "type.put_failed_otherwise",
+            "type.client_sends_signed",
+        ),
         docs="https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html",
         depends_on=("presign.contract",),
     ),
@@ -608,7 +695,7 @@ CHECKS: tuple[Check, ...] = (
         "upload.stored_type",
         "Objects are stored as image/*",
         frozenset({"canary"}),
-        check_stored_type,
+        judge_stored_type,
         impact=Impact.DISPLAY,
         description=(
             "the canary (asked for as the web app asks: `PIPELINE_CLIENT_CONTENT_TYPE` on the presign request too) is "
@@ -616,6 +703,18 @@ CHECKS: tuple[Check, ...] = (
             "objects still carry `application/*` (a `warn` with the re-copy commands when new uploads are fine)"
         ),
         permissions=("s3:GetObject", "s3:ListBucket"),
+        codes=(
+            "canary.not_run",
+            "canary.presign_failed",
+            "stored.not_read",
+            "stored.read_failed",
+            "stored.no_content_type",
+            "stored.as_application",
+            "stored.not_image",
+            "stored.other_image_type",
+            "stored.older_objects_application",
+            "stored.as_image",
+        ),
         docs="https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingMetadata.html#SysMetadata",
         depends_on=("upload.roundtrip",),
     ),
