@@ -1255,7 +1255,9 @@ EXPECTED_CODES: dict[tuple[str, str], tuple[str, ...]] = {
     ("presign.url", "wrong region (signed and addressed for us-west-2)"): ("url.region_mismatch",),
     ("presign.url", "credential scope in the wrong region only"): ("url.scope_region_mismatch",),
     ("presign.url", "http outside the sandbox"): ("url.not_https",),
-    ("presign.url", "legacy global endpoint"): ("url.legacy_global_endpoint",),
+    ("presign.url", "legacy global endpoint outside us-east-1 (the upload refuses it too)"): (
+        "url.legacy_global_endpoint",
+    ),
     ("presign.url", "another bucket"): ("url.other_bucket",),
     ("presign.url", "content-type not signed"): ("url.content_type_unsigned",),
     ("presign.url", "no URL"): ("url.none",),
