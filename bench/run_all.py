@@ -28,6 +28,7 @@ SCRIPTS: dict[str, list[str]] = {
     "checks": [],
     "startup": [],
     "memory": [],
+    "history": [],
 }
 QUICK: dict[str, list[str]] = {
     "upload": ["--files", "40", "--rounds", "1", "--no-what-if"],
@@ -35,6 +36,7 @@ QUICK: dict[str, list[str]] = {
     "checks": ["--rounds", "1", "--no-what-if"],
     "startup": ["--rounds", "1"],
     "memory": ["--size-mb", "5"],
+    "history": ["--rounds", "3", "--runs", "1000"],
 }
 LIMIT_SECONDS = 1800
 

@@ -105,14 +105,22 @@ def _run(store: HistoryStore, run_id: int) -> RunSummary:
 
 def diff_runs(store: HistoryStore, before_id: int, after_id: int) -> RunDiff:
     """Status changes and changed documents from run ``before_id`` to run ``after_id``."""
-    before, after = _run(store, before_id), _run(store, after_id)
-    statuses = store.statuses([before.id, after.id])
+    with store.reading():
+        before, after = _run(store, before_id), _run(store, after_id)
+        return diff_of(store, before, after, store.statuses([before.id, after.id]))
+
+
+def diff_of(
+    store: HistoryStore, before: RunSummary, after: RunSummary, statuses: Mapping[int, Mapping[str, str]]
+) -> RunDiff:
+    """The diff of two runs already read, with their statuses (only their documents are read here)."""
+    documents = store.documents_of([before.id, after.id])
     labels = (f"run-{before.id}", f"run-{after.id}")
     return RunDiff(
         before,
         after,
-        status_changes(statuses[before.id], statuses[after.id]),
-        document_changes(store.documents(before.id), store.documents(after.id), labels),
+        status_changes(statuses.get(before.id, {}), statuses.get(after.id, {})),
+        document_changes(documents[before.id], documents[after.id], labels),
     )
 
 

@@ -107,10 +107,11 @@ def run_documents(evidence: Evidence, findings: Sequence[Finding]) -> dict[str, 
         found[name] = (redact_text(pretty(_config_value(read))), readers)
     presigned = evidence.presign_ok
     if presigned is not None and presigned.status == 200 and (anatomy := url_anatomy(presigned)) is not None:
-        body = redact_text(presigned.body)  # the evidence's body was redacted when it was probed: so is theirs
+        # the gatherer redacted the exchange when it was probed, and redaction is idempotent: a finding quoting it
+        # holds the same URL and body
         readers = _readers(
             findings,
-            lambda item: isinstance(item, Exchange) and item.url == presigned.url and redact_text(item.body) == body,
+            lambda item: isinstance(item, Exchange) and item.url == presigned.url and item.body == presigned.body,
         )
         found[PRESIGNED_URL] = (redact_text(pretty(anatomy)), readers)
     return found

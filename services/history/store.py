@@ -8,6 +8,7 @@ no signature or credential is ever written.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import threading
@@ -21,7 +22,20 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from alembic.util.exc import CommandError
-from sqlalchemy import Connection, Engine, Row, create_engine, delete, event, func, insert, select, text
+from sqlalchemy import (
+    Connection,
+    Dialect,
+    Engine,
+    Row,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -145,14 +159,8 @@ def _json(value: Any) -> str:
 
 
 def _summary(row: Row[Any]) -> RunSummary:
-    return RunSummary(
-        id=row.id,
-        profile=row.profile,
-        started_at=row.started_at,
-        by=row.recorded_by,
-        duration_ms=row.duration_ms,
-        counts={status: getattr(row, f"count_{status}") for status in STATUSES},
-    )
+    run_id, profile, started_at, by, duration_ms, *counts = row
+    return RunSummary(run_id, profile, started_at, by, duration_ms, dict(zip(STATUSES, counts, strict=True)))
 
 
 _RUN_COLUMNS = (
@@ -171,14 +179,32 @@ class HistoryStore:
     def __init__(self, engine: Engine, days: int = DEFAULT_DAYS) -> None:
         self.engine = engine
         self.days = days
+        self._local = threading.local()  # the connection of a ``reading()`` block, per thread
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
     @contextmanager
+    def reading(self) -> Iterator[None]:
+        """The reads inside share one connection and one transaction (one snapshot): a page's first view."""
+        if getattr(self._local, "connection", None) is not None:
+            yield
+            return
+        with self._reading() as connection:
+            self._local.connection = connection
+            try:
+                yield
+            finally:
+                self._local.connection = None
+
+    @contextmanager
     def _reading(self) -> Iterator[Connection]:
+        shared: Connection | None = getattr(self._local, "connection", None)
         try:
+            if shared is not None:
+                yield shared
+                return
             with self.engine.connect() as connection:
                 yield connection
         except SQLAlchemyError as err:
@@ -249,7 +275,7 @@ class HistoryStore:
         if check is not None:
             query = query.where(runs.c.id.in_(select(findings.c.run_id).where(findings.c.check_id == check)))
         with self._reading() as connection:
-            return [_summary(row) for row in connection.execute(query)]
+            return [_summary(row) for row in connection.execute(query).all()]
 
     def run(self, run_id: int) -> RunSummary | None:
         with self._reading() as connection:
@@ -273,16 +299,21 @@ class HistoryStore:
             return list(connection.execute(select(runs.c.profile).distinct().order_by(runs.c.profile)).scalars())
 
     def statuses(self, run_ids: Sequence[int]) -> dict[int, dict[str, str]]:
-        """run id -> check id -> status, for these runs."""
+        """run id -> check id -> status, for these runs (the timeline's many rows: read as the driver gives them)."""
         found: dict[int, dict[str, str]] = {run_id: {} for run_id in run_ids}
         if not run_ids:
             return found
-        query = select(findings.c.run_id, findings.c.check_id, findings.c.status).where(
-            findings.c.run_id.in_(list(run_ids))
-        )
+        sql, positions = _statuses_sql(self.engine.dialect, len(run_ids))
+        values = {f"r{n}": run_id for n, run_id in enumerate(run_ids)}
+        params: Any = tuple(values[name] for name in positions) if positions else values
         with self._reading() as connection:
-            for row in connection.execute(query):
-                found[row.run_id][row.check_id] = row.status
+            result = connection.exec_driver_sql(sql, params)
+            try:  # plain tuples: no Row per cell (a window of 50 runs is 1,000 of them)
+                rows = result.cursor.fetchall() if result.cursor is not None else []
+            finally:
+                result.close()
+        for run_id, check_id, status in rows:
+            found[run_id][check_id] = status
         return found
 
     def findings(self, run_id: int) -> list[FindingRecord]:
@@ -301,12 +332,19 @@ class HistoryStore:
             ]
 
     def documents(self, run_id: int) -> dict[str, DocumentRecord]:
-        query = select(documents).where(documents.c.run_id == run_id)
+        return self.documents_of([run_id])[run_id]
+
+    def documents_of(self, run_ids: Sequence[int]) -> dict[int, dict[str, DocumentRecord]]:
+        """run id -> document name -> document, for these runs (one query)."""
+        found: dict[int, dict[str, DocumentRecord]] = {run_id: {} for run_id in run_ids}
+        query = select(documents.c.run_id, documents.c.name, documents.c.body, documents.c.checks).where(
+            documents.c.run_id.in_(list(run_ids))
+        )
         with self._reading() as connection:
-            return {
-                row.name: DocumentRecord(row.name, row.body, tuple(json.loads(row.checks)))
-                for row in connection.execute(query)
-            }
+            rows = connection.execute(query).all()
+        for run_id, name, body, checks in rows:
+            found[run_id][name] = DocumentRecord(name, body, tuple(json.loads(checks)))
+        return found
 
     def uploads(self, limit: int = 20, name: str | None = None, profile: str | None = None) -> list[UploadRecord]:
         """Uploads newest first; ``name`` finds those whose file name (as uploaded) contains it."""
@@ -331,6 +369,16 @@ class HistoryStore:
                 )
                 for row in connection.execute(query)
             ]
+
+
+@functools.lru_cache(maxsize=32)
+def _statuses_sql(dialect: Dialect, count: int) -> tuple[str, tuple[str, ...] | None]:
+    """The statuses query for ``count`` run ids, compiled by SQLAlchemy once per dialect and count."""
+    query = select(findings.c.run_id, findings.c.check_id, findings.c.status).where(
+        findings.c.run_id.in_([bindparam(f"r{n}") for n in range(count)])
+    )
+    compiled = query.compile(dialect=dialect)
+    return compiled.string, tuple(compiled.positiontup) if compiled.positiontup else None
 
 
 def _finding_row(run_id: int, finding: FindingRecord) -> dict[str, Any]:

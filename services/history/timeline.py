@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
-from services.history.compare import RunDiff, diff_runs
+from services.history.compare import RunDiff, diff_of
 from services.history.model import STATUSES, RunSummary
 from services.history.store import HistoryStore
 
@@ -75,15 +75,16 @@ def newest_turn_to_fail(
 
 def history_view(store: HistoryStore, profile: str | None = None, window: int = DEFAULT_WINDOW) -> HistoryView:
     """The profile's latest ``window`` runs (``profile`` when it has runs, else the first profile that has)."""
-    profiles = tuple(store.profiles())
-    chosen = profile if profile in profiles else (profiles[0] if profiles else None)
-    if chosen is None:
-        return HistoryView(profiles, None, ())
-    runs = tuple(store.runs(profile=chosen, limit=window))
-    statuses = store.statuses([run.id for run in runs])
-    turn = newest_turn_to_fail(runs, statuses)
-    turned = None
-    if turn is not None:
-        run, previous, checks = turn
-        turned = TurnedFail(run, previous, checks, diff_runs(store, previous.id, run.id))
+    with store.reading():  # one connection, one snapshot: four statements in all
+        profiles = tuple(store.profiles())
+        chosen = profile if profile in profiles else (profiles[0] if profiles else None)
+        if chosen is None:
+            return HistoryView(profiles, None, ())
+        runs = tuple(store.runs(profile=chosen, limit=window))
+        statuses = store.statuses([run.id for run in runs])
+        turn = newest_turn_to_fail(runs, statuses)
+        turned = None
+        if turn is not None:
+            run, previous, checks = turn
+            turned = TurnedFail(run, previous, checks, diff_of(store, previous, run, statuses))
     return HistoryView(profiles, chosen, runs, statuses, turned)
