@@ -9,13 +9,12 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from services.aws_model.s3errors import AwsErrorBody, parse_s3_error
 from services.pipeline.explain import (
-    AwsErrorBody,
     explain_cdn,
     explain_presign,
     explain_put,
     json_error_message,
-    parse_s3_error,
     received_content_type,
     signed_headers,
 )

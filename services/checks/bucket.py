@@ -15,13 +15,13 @@ PutPublicAccessBlock), built here from the very document the fix text shows; ``r
 
 from __future__ import annotations
 
-import re
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from services.aws_model import iam, s3cors
+from services.aws_model.s3errors import parse_s3_error
 from services.aws_model.statements import OAC_GRANT_SID, oac_grant
 from services.checks import cloudfront_grant, cors_advice
 from services.checks.denied import denied_finding, is_denied
@@ -48,7 +48,6 @@ CLOUDFRONT_SID = OAC_GRANT_SID
 CORS_HEADERS = ("content-type",)
 BPA_SETTINGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 _POLICY_SETTINGS = ("BlockPublicPolicy", "RestrictPublicBuckets")  # the two that govern bucket policies
-_S3_ERROR_FIELD = re.compile(r"<(Code|Message)>(.*?)</\1>", re.S)
 _DIMENSIONS = {
     "origin": "origin (not in AllowedOrigins)",
     "method": "method (PUT not in AllowedMethods)",
@@ -275,12 +274,6 @@ def _response_header(ex: Exchange, name: str) -> str | None:
     return next((_text(v) for k, v in headers.items() if str(k).lower() == name.lower()), None)
 
 
-def s3_error(body: Any) -> tuple[str | None, str | None]:
-    """Code and Message of an S3 XML error body."""
-    fields = {name: text.strip() for name, text in _S3_ERROR_FIELD.findall(str(body or ""))}
-    return fields.get("Code"), fields.get("Message")
-
-
 def _preflight_gaps(origin: str, ex: Exchange) -> list[str]:
     """What a browser would miss in the answer (absent or wrong Access-Control-* headers)."""
     gaps = []
@@ -334,7 +327,8 @@ def _preflight(origin: str, ex: Any) -> _Preflight:
             if _response_header(ex, name) is not None
         )
         return _Preflight(origin, Status.PASS, f"{origin}: {where} answered 200 ({shown})")
-    code, message = s3_error(ex.body)
+    error = parse_s3_error(ex.body)
+    code, message = error.code, error.message
     s3 = f"; S3 error {code or '?'}: {message or '(no message)'}" if code or message else ""
     why = "; ".join(gaps) if gaps else "the CORS headers are there, but the status is not 200"
     line = f"{origin}: {where} answered {ex.status}{s3}; {why}"
@@ -675,7 +669,7 @@ def _live_probe(ev: Evidence) -> tuple[Exchange | None, str]:
         return None, "the live anonymous GET straight to S3 was not made"
     if probe.status is None:
         return probe, f"the live anonymous GET {probe.url} got no answer ({probe.error or 'no error recorded'})"
-    code, _ = s3_error(probe.body)
+    code = parse_s3_error(probe.body).code
     return probe, f"the live anonymous GET {probe.url} answered {probe.status}" + (f" {code}" if code else "")
 
 

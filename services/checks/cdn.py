@@ -15,6 +15,7 @@ from typing import Any
 
 from httplint import HttpResponseLinter
 
+from services.aws_model.s3errors import parse_s3_error
 from services.checks.denied import denied_finding, is_denied
 from services.checks.evidence import Canary, Evidence
 from services.checks.findings import Tally, finding
@@ -22,7 +23,7 @@ from services.checks.model import Check, ConfigRead, Exchange, Finding, Impact, 
 from services.checks.policy_docs import best_distribution_arn, cdn_grant
 from services.checks.scrub import evidence_items as _evidence
 from services.core.redact import redact_text, redact_url
-from services.pipeline.explain import explain_cdn, parse_s3_error
+from services.pipeline.explain import explain_cdn
 
 LONG_CACHE = "public, max-age=31536000, immutable"
 MIN_MAX_AGE = 86_400  # a day: uuid keys never change, so anything shorter only costs origin fetches

@@ -24,6 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from PIL import Image
 
 from services.aws_model import partitions, statements
+from services.aws_model.s3errors import DENIED_CODES, MISSING_CODES, SIGNATURE_MISMATCH, parse_s3_error
 from services.checks.evidence import Canary, CheckTarget, Evidence
 from services.checks.model import ConfigRead, Exchange, ReadState
 from services.core.clients import make_client, shared_client
@@ -42,26 +43,6 @@ PROBE_BODY_LIMIT = 256 * 1024
 #: seconds the whole check run may take (``python -m services check --deadline``): the page stays usable even
 #: when a hop drips its answer a byte at a time
 CHECK_DEADLINE = 30.0
-MISSING_CODES = frozenset(
-    {
-        "NoSuchCORSConfiguration",
-        "NoSuchBucketPolicy",
-        "NoSuchPublicAccessBlockConfiguration",
-        "NoSuchKey",
-        "NoSuchDistribution",
-        "NoSuchOriginAccessControl",
-        "ResourceNotFoundException",
-        "NoSuchEntity",
-        "404",
-        "NotFound",
-        "NoSuchBucket",
-    }
-)
-#: the console's identity was refused (HEAD replies carry no body: botocore's code is then the status, "403").
-#: Not AllAccessDisabled (the bucket or account is suspended) nor credential errors: no grant would help those.
-DENIED_CODES = frozenset(
-    {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess", "Forbidden", "403"}
-)
 PROBE_EXTENSION = "png"
 ALTERNATIVE_TYPES = ("image/png", "application/png", "binary/octet-stream", "application/octet-stream", "")
 
@@ -426,7 +407,7 @@ def gather_canary(settings: Settings, session: requests.Session, clients: Client
     data = canary_png()
     put, _ = probe(session, "PUT", url, {"Content-Type": signed or client_type}, data, budget)
     alternatives: dict[str, Exchange] = {}
-    if put.status == 403 and "SignatureDoesNotMatch" in put.body:
+    if put.status == 403 and parse_s3_error(put.body).code == SIGNATURE_MISMATCH:
         for candidate in ALTERNATIVE_TYPES:
             if candidate != (signed or client_type):
                 alternatives[candidate] = probe(

@@ -22,6 +22,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from services.aws_model import iam
+from services.aws_model.s3errors import DENIED_CODES, MISSING_CODES
 from services.checks.model import Finding, Remedy, Status
 from services.checks.policy_docs import load_policy
 from services.checks.runner import run_checks
@@ -42,11 +43,9 @@ OPERATIONS: dict[tuple[str, str], str] = {
 }
 #: the parameter naming what each service's call writes to (it must be what the person confirmed)
 _RESOURCE_PARAM = {"s3": "Bucket", "iam": "RoleName"}
-_DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "Forbidden", "403"})
 _REFUSED_DOCUMENT = frozenset(
     {"MalformedPolicy", "MalformedPolicyDocument", "MalformedXML", "InvalidArgument", "InvalidRequest", "LimitExceeded"}
 )
-_MISSING = frozenset({"NoSuchBucket", "NoSuchEntity"})
 
 
 @dataclass(frozen=True)
@@ -253,7 +252,7 @@ def _translate(err: ClientError | BotoCoreError, remedy: Remedy, permission: str
     code, said = error.get("Code"), redact_text(str(error.get("Message") or ""))
     status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
     details.update(http_status=status, code=code)
-    if code in _DENIED or (status == 403 and code not in _REFUSED_DOCUMENT):
+    if code in DENIED_CODES or (status == 403 and code not in _REFUSED_DOCUMENT):
         message = f"The console's role lacks {permission} on {_target(remedy)}: {code}: {said or 'Access Denied'}"
         cause = (
             f"Grant {permission} to the console's identity (`{_grant(remedy, permission)}`), check that no bucket "
@@ -267,7 +266,7 @@ def _translate(err: ClientError | BotoCoreError, remedy: Remedy, permission: str
             "Nothing was changed. Run the checks again (the configuration may have changed), or edit the fix by hand."
         )
         return RemedyFailed(message, cause=cause, **details)
-    if code in _MISSING:
+    if code in MISSING_CODES:
         message = f"{remedy.operation} failed: {code}: {said or 'not found'}"
         cause = f"The {remedy.resource_kind} {remedy.resource!r} does not exist here; check the configuration."
         return RemedyFailed(message, cause=cause, **details)

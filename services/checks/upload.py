@@ -10,6 +10,13 @@ import json
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
+from services.aws_model.s3errors import (
+    EXPIRED_TOKEN_CODES,
+    SIGNATURE_MISMATCH,
+    AwsErrorBody,
+    is_url_expired,
+    parse_s3_error,
+)
 from services.checks.denied import denied_finding
 from services.checks.evidence import Canary, Evidence
 from services.checks.findings import finding
@@ -17,14 +24,7 @@ from services.checks.model import Check, ConfigRead, Exchange, Finding, Impact, 
 from services.checks.policy_docs import cdn_grant
 from services.checks.scrub import evidence_items as _evidence
 from services.core.redact import redact_text, redact_url
-from services.pipeline.explain import (
-    AwsErrorBody,
-    explain_cdn,
-    explain_put,
-    parse_s3_error,
-    received_content_type,
-    signed_headers,
-)
+from services.pipeline.explain import explain_cdn, explain_put, received_content_type, signed_headers
 from services.pipeline.images import MIME_BY_EXTENSION
 
 #: what the key's extension should be stored as
@@ -144,9 +144,9 @@ def _put_fix(put: Exchange, ev: Evidence) -> str:
     bucket = ev.target.bucket
     error = parse_s3_error(put.body)
     code = error.code
-    if code == "SignatureDoesNotMatch":
+    if code == SIGNATURE_MISMATCH:
         return "See upload.content_type: send exactly the Content-Type the function signed."
-    if code == "AccessDenied" and "expired" in (error.message or "").lower():
+    if is_url_expired(error):
         return (
             "Upload right after presigning, or give URLs a longer life (the shipped function's URL_EXPIRES_SECONDS, "
             "300 by default); check this machine's clock (timedatectl)."
@@ -167,7 +167,7 @@ def _put_fix(put: Exchange, ev: Evidence) -> str:
         )
     if code == "RequestTimeTooSkewed":
         return "Synchronise this machine's clock (timedatectl set-ntp true)."
-    if code in ("ExpiredToken", "TokenRefreshRequired"):
+    if code in EXPIRED_TOKEN_CODES:
         return "Presign right before uploading; URLs signed with a role session die with it."
     if code is None:
         return (
@@ -398,7 +398,7 @@ def judge_content_type(ev: Evidence) -> Finding:
     put = canary.put
     url = put.url if put is not None else _presigned_url(canary)
     signs_type = "content-type" in _signed(url)
-    if put is not None and put.status == 403 and _s3_code(put) == "SignatureDoesNotMatch":
+    if put is not None and put.status == 403 and _s3_code(put) == SIGNATURE_MISMATCH:
         return _signature_mismatch(ev, canary, put)
     if (url is not None and not signs_type) or (url is None and not canary.signed_content_type):
         return finding(

@@ -18,15 +18,10 @@ from botocore.exceptions import (
     ConnectionError as BotoConnectionError,
 )
 
+from services.aws_model.s3errors import CREDENTIAL_CODES, EXPIRED_TOKEN_CODES
 from services.core.clients import SESSIONS, shared_client
 from services.core.errors import ConfigError
 from services.core.settings import AwsTarget
-
-#: AWS error codes meaning "these credentials are not accepted", as opposed to "accepted, and denied"
-CREDENTIAL_CODES = frozenset(
-    {"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "TokenRefreshRequired"}
-)
-EXPIRED_CODES = frozenset({"ExpiredToken", "TokenRefreshRequired", "RequestExpired", "ExpiredTokenException"})
 
 NO_CREDENTIALS = (
     "No AWS credentials were found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
@@ -41,7 +36,7 @@ def client_error_code(err: ClientError) -> str:
 def is_access_problem(err: BaseException) -> bool:
     """The console's own credentials, profile or AWS endpoint are the problem, not the pipeline."""
     if isinstance(err, ClientError):
-        return client_error_code(err) in CREDENTIAL_CODES | EXPIRED_CODES
+        return client_error_code(err) in CREDENTIAL_CODES | EXPIRED_TOKEN_CODES
     return isinstance(
         err, NoCredentialsError | PartialCredentialsError | ProfileNotFound | NoRegionError | BotoConnectionError
     )
@@ -75,7 +70,7 @@ def describe_aws_error(err: BaseException) -> str:
 def _client_error(err: ClientError) -> str:
     code = client_error_code(err) or "an error"
     status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    if code in EXPIRED_CODES:
+    if code in EXPIRED_TOKEN_CODES:
         return (
             f"The AWS session token has expired ({code}): refresh the credentials (`aws sso login`, or a new "
             "AWS_SESSION_TOKEN with its key and secret) and run again."

@@ -28,13 +28,14 @@ import requests
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from services.aws_model.s3endpoints import EndpointMatch
+from services.aws_model.s3errors import CREDENTIAL_CODES, WRONG_REGION_CODES, is_denied, parse_s3_error
 from services.core import writes
 from services.core.clients import make_client
 from services.core.errors import ConfigError, ConsoleError, PipelineError
 from services.core.settings import Settings
 from services.core.transport import PROBE_DEADLINE, DeadlineExceeded, attempt, new_session
 from services.core.units import human_size
-from services.pipeline.explain import explain_cdn, parse_s3_error
+from services.pipeline.explain import explain_cdn
 from services.pipeline.images import file_extension
 from services.pipeline.presign import UrlAllowlist
 from services.pipeline.upload import cdn_object_url
@@ -66,16 +67,6 @@ TYPE_NOTE = (
     "The type column is guessed from each key's extension: a listing carries no Content-Type. "
     "The stored Content-Type is in the object's detail (S3 HEAD)."
 )
-_CREDENTIAL_CODES = {
-    "InvalidAccessKeyId",
-    "SignatureDoesNotMatch",
-    "ExpiredToken",
-    "InvalidToken",
-    "TokenRefreshRequired",
-}
-_DENIED_CODES = {"AccessDenied", "AccessDeniedException", "AllAccessDisabled", "403", "Forbidden"}
-
-
 # --- errors ---------------------------------------------------------------------------------------
 
 
@@ -89,7 +80,7 @@ class BrowseError(PipelineError):
     @property
     def denied(self) -> bool:
         """AWS knew who asked and said no (as opposed to not recognising the credentials)."""
-        return self.code not in _CREDENTIAL_CODES and (self.code in _DENIED_CODES or self.http_status == 403)
+        return is_denied(self.code, self.http_status)
 
 
 class ListingDenied(BrowseError):
@@ -101,12 +92,12 @@ WritesDisabled = writes.WritesOff
 
 
 def _cause(code: str | None, status: int | None, permission: str, resource: str, bucket: str) -> str:
-    if code in _CREDENTIAL_CODES:
+    if code in CREDENTIAL_CODES:
         return (
             f"AWS does not accept the console's credentials ({code}): the access key is unknown, revoked or its "
             "secret is wrong. Check AWS_PROFILE / AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY."
         )
-    if code in _DENIED_CODES or status == 403:
+    if is_denied(code, status):
         hidden = (
             " Or the key does not exist and the identity may not s3:ListBucket: S3 then answers 403, not 404."
             if permission == "s3:GetObject"
@@ -120,7 +111,7 @@ def _cause(code: str | None, status: int | None, permission: str, resource: str,
         )
     if code == "NoSuchBucket":
         return f"There is no bucket named {bucket!r} here: check PIPELINE_BUCKET and the account."
-    if code in ("PermanentRedirect", "AuthorizationHeaderMalformed") or status in (301, 307):
+    if code in WRONG_REGION_CODES or status in (301, 307):
         return f"The bucket {bucket!r} is in another region: set AWS_REGION to the bucket's region."
     if code in ("NoSuchKey", "404") or status == 404:
         return "The object is not there (it may have just been deleted)."
@@ -146,7 +137,7 @@ def _translate(err: Exception, *, action: str, permission: str, bucket: str, key
     if isinstance(err, ClientError):
         code = err.response.get("Error", {}).get("Code")
         status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        denied = code not in _CREDENTIAL_CODES and (code in _DENIED_CODES or status == 403)
+        denied = is_denied(code, status)
         kind = ListingDenied if denied and permission == "s3:ListBucket" else BrowseError
         shown = "" if code == str(status) else code or ""  # HEAD errors have no body: the code is the status
         return kind(

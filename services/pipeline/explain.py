@@ -8,33 +8,14 @@ a person can act on; anything else says what came back without guessing.
 from __future__ import annotations
 
 import json
-import xml.etree.ElementTree as ET
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
-
-@dataclass(frozen=True)
-class AwsErrorBody:
-    code: str | None = None
-    message: str | None = None
-    fields: Mapping[str, str] = field(default_factory=dict)
-
-
-def parse_s3_error(body: bytes | str | None) -> AwsErrorBody:
-    """The Code, Message and other fields of an S3-style XML error body (empty when it is not one)."""
-    if not body:
-        return AwsErrorBody()
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-    text = text.strip()
-    if not text.startswith("<"):
-        return AwsErrorBody()
-    try:
-        root = ET.fromstring(text)  # noqa: S314 - bounded error bodies from the hop we called
-    except ET.ParseError:
-        return AwsErrorBody()
-    fields = {child.tag: (child.text or "") for child in root}
-    return AwsErrorBody(code=fields.get("Code"), message=fields.get("Message"), fields=fields)
+from services.aws_model.s3errors import (
+    EXPIRED_TOKEN_CODES,
+    SIGNATURE_MISMATCH,
+    AwsErrorBody,
+    is_url_expired,
+)
 
 
 def json_error_message(body: bytes | str | None) -> str | None:
@@ -125,16 +106,16 @@ def explain_put(
     """
     code = error.code or ""
     message = error.message or ""
-    if code == "SignatureDoesNotMatch":
+    if code == SIGNATURE_MISMATCH:
         return _signature_mismatch(error, sent_content_type, url, signed_content_type)
-    if code == "AccessDenied" and "expired" in message.lower():
+    if is_url_expired(error):
         return "The presigned URL has expired: upload sooner after presigning, or raise the function's expiry."
     if code == "AccessDenied":
         return (
             "S3 denied the signed PUT although presigning worked: the Lambda's execution role most likely lacks "
             "s3:PutObject on arn:aws:s3:::<bucket>/*, or a bucket policy / KMS key denies it."
         )
-    if code in ("ExpiredToken", "TokenRefreshRequired"):
+    if code in EXPIRED_TOKEN_CODES:
         return "The function's temporary credentials expired before the upload: presign closer to the upload."
     if code == "RequestTimeTooSkewed":
         return "This machine's clock, or the function's, is more than 15 minutes off; fix the clock (NTP)."

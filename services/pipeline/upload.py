@@ -29,6 +29,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import requests
 
+from services.aws_model.s3errors import SIGNATURE_MISMATCH, AwsErrorBody, is_url_expired, parse_s3_error
 from services.core.clients import shared_client
 from services.core.errors import InvalidImage, PipelineError
 from services.core.redact import redact_text
@@ -47,7 +48,7 @@ from services.core.transport import (
     read_body,
     retrying,
 )
-from services.pipeline.explain import AwsErrorBody, explain_cdn, explain_put, parse_s3_error, signed_headers
+from services.pipeline.explain import explain_cdn, explain_put, signed_headers
 from services.pipeline.images import ImageInfo, display_name, inspect_image, strip_metadata
 from services.pipeline.preflight import (
     PRESIGN_PREFLIGHT,
@@ -241,10 +242,6 @@ class _UrlExpired(PipelineError):
         self.error = error
 
 
-def _is_expired(error: AwsErrorBody) -> bool:
-    return error.code == "AccessDenied" and "request has expired" in (error.message or "").lower()
-
-
 def _skew_cause(error: AwsErrorBody, now: datetime) -> str:
     server = parse_aws_time(error.fields.get("ServerTime"))
     request = parse_aws_time(error.fields.get("RequestTime"))
@@ -294,7 +291,7 @@ def _signature_cause(error: AwsErrorBody, sent_type: str, url: str, grant: Presi
 def _put_cause(
     answer: Answer, error: AwsErrorBody, sent_type: str, grant: PresignGrant, attempts: int, now: datetime
 ) -> str:
-    if error.code == "SignatureDoesNotMatch":
+    if error.code == SIGNATURE_MISMATCH:
         return _signature_cause(error, sent_type, grant.url, grant)
     if error.code == "RequestTimeTooSkewed":
         return _skew_cause(error, now)
@@ -351,7 +348,7 @@ def _put(session: requests.Session, grant: PresignGrant, data: bytes, sent_type:
     tries = f" ({run.log.count} attempts)" if run.log.count > 1 else ""
     message = f"S3 refused the PUT: HTTP {answer.status} {error.code or ''}".strip() + tries
     details = {**where, "http_status": answer.status, "code": error.code}
-    if _is_expired(error):
+    if is_url_expired(error):
         cause = _expired_cause(error, grant.url, policy.clock(), run.presign_ms, fresh_tried=False)
         raise _UrlExpired(f"{message} (the presigned URL had expired)", error=error, **details, cause=cause)
     cause = _put_cause(answer, error, sent_type, grant, run.log.count, policy.clock())

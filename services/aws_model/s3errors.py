@@ -1,0 +1,92 @@
+"""S3's (and AWS's) error answers: the XML error body parsed once, and the code sets that classify a refusal.
+
+S3 answers errors as ``<Error><Code>…</Code><Message>…</Message>…</Error>``
+(https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html). HEAD replies carry no body, so botocore's
+code is then the status ("403", "404"). Pure: no I/O, nothing of the project imported.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+#: the console's (or a caller's) identity was refused. Not AllAccessDisabled (the bucket or account is
+#: suspended) nor credential errors: no grant would help those.
+DENIED_CODES = frozenset(
+    {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess", "Forbidden", "403"}
+)
+#: what was asked for is not there (a configuration never set counts: NoSuchCORSConfiguration ...)
+MISSING_CODES = frozenset(
+    {
+        "NoSuchCORSConfiguration",
+        "NoSuchBucketPolicy",
+        "NoSuchPublicAccessBlockConfiguration",
+        "NoSuchKey",
+        "NoSuchDistribution",
+        "NoSuchOriginAccessControl",
+        "ResourceNotFoundException",
+        "NoSuchEntity",
+        "404",
+        "NotFound",
+        "NoSuchBucket",
+    }
+)
+#: these credentials are not accepted at all (as opposed to accepted, and denied)
+CREDENTIAL_CODES = frozenset(
+    {"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "TokenRefreshRequired"}
+)
+#: a session token (temporary credentials) ran out
+EXPIRED_TOKEN_CODES = frozenset({"ExpiredToken", "TokenRefreshRequired", "RequestExpired", "ExpiredTokenException"})
+SIGNATURE_MISMATCH = "SignatureDoesNotMatch"
+#: the bucket's region is another than the request's
+WRONG_REGION_CODES = frozenset({"PermanentRedirect", "AuthorizationHeaderMalformed", "TemporaryRedirect"})
+
+
+@dataclass(frozen=True)
+class AwsErrorBody:
+    code: str | None = None
+    message: str | None = None
+    fields: Mapping[str, str] = field(default_factory=dict)
+
+
+def parse_s3_error(body: bytes | str | None) -> AwsErrorBody:
+    """The Code, Message and other fields of an S3-style XML error body (empty when it is not one, or is cut
+    short: a guess from half a document is not what S3 said)."""
+    if not body:
+        return AwsErrorBody()
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
+    text = text.strip()
+    if not text.startswith("<"):
+        return AwsErrorBody()
+    try:
+        root = ET.fromstring(text)  # noqa: S314 - bounded error bodies from the hop we called
+    except ET.ParseError:
+        return AwsErrorBody()
+    fields = {child.tag: (child.text or "") for child in root}
+    return AwsErrorBody(code=fields.get("Code"), message=fields.get("Message"), fields=fields)
+
+
+def is_url_expired(error: AwsErrorBody) -> bool:
+    """S3's answer to a presigned URL past its X-Amz-Expires: 403 AccessDenied "Request has expired"."""
+    return error.code == "AccessDenied" and "request has expired" in (error.message or "").lower()
+
+
+def is_denied(code: str | None, status: int | None = None) -> bool:
+    """Refused for lack of permission: a denied code, or a 403 whose code says nothing else (not credentials)."""
+    if code in CREDENTIAL_CODES or code in EXPIRED_TOKEN_CODES:
+        return False
+    return code in DENIED_CODES or status == 403
+
+
+def classify(code: str | None, status: int | None = None) -> str | None:
+    """``credential``, ``expired``, ``denied``, ``missing`` or None (anything else)."""
+    if code in EXPIRED_TOKEN_CODES:
+        return "expired"
+    if code in CREDENTIAL_CODES:
+        return "credential"
+    if code in MISSING_CODES:
+        return "missing"
+    if is_denied(code, status):
+        return "denied"
+    return None
