@@ -287,6 +287,7 @@ def test_a_real_refusal_by_the_sandbox_is_unknown_never_a_verdict(sandbox):
         "bucket.cdn_read_grant": "s3:GetBucketPolicy",
         "lambda.role_put": "s3:GetBucketPolicy",
         "upload.stored_type": "s3:GetObject",
+        "bucket.ownership": "s3:GetBucketOwnershipControls",
     }
     assert {f.id for f in findings if f.status is not Status.PASS} == set(lacking), {
         f.id: f.title for f in findings if f.status is not Status.PASS

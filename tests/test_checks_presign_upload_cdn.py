@@ -901,7 +901,7 @@ STORED_TYPE = [
         "image/png now, older objects still application/png",
         "upload.stored_type",
         evidence(canary=canary(), stored_sample=sample("image/png", "application/png", "binary/octet-stream")),
-        W,
+        P,
         "Of the 3 newest image objects sampled, 2 still carry application/*",
         "old-1.png (application/png), old-2.png (binary/octet-stream)",
         "--content-type image/png --exclude '*' --include '*.png'",

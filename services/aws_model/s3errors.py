@@ -20,6 +20,7 @@ DENIED_CODES = frozenset(
 MISSING_CODES = frozenset(
     {
         "NoSuchCORSConfiguration",
+        "OwnershipControlsNotFoundError",
         "NoSuchBucketPolicy",
         "NoSuchPublicAccessBlockConfiguration",
         "NoSuchKey",

@@ -68,7 +68,12 @@ class Canary:
     cdn_second: Exchange | None = None  # the same GET again: a Hit when caching works
     cdn_body_sha256: str | None = None  # of cdn_first's body
     cdn_gzip: Exchange | None = None  # GET with Accept-Encoding: gzip, br
-    direct_s3: Exchange | None = None  # anonymous GET of the object straight from S3 (should be denied)
+    direct_s3: Exchange | None = None
+    #: canned ACL tried as x-amz-acl -> PUT (only when the URL signs x-amz-acl and the plain PUT got
+    #: SignatureDoesNotMatch): the value whose signature matches is the one the function signed
+    acl_tries: Mapping[str, Exchange] = field(
+        default_factory=dict
+    )  # anonymous GET of the object straight from S3 (should be denied)
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,8 @@ class Evidence:
     canary: Canary | None = None
     #: s3:ListBucket + HeadObject of the newest image objects -> [{"key", "content_type", "read"}]
     stored_sample: ConfigRead | None = None
+    #: s3:GetBucketOwnershipControls -> the ObjectOwnership value ("BucketOwnerEnforced" ...); MISSING: none set
+    ownership_controls: ConfigRead | None = None
     # IAM / Lambda (only when PIPELINE_LAMBDA_FUNCTION is set)
     lambda_config: ConfigRead | None = None  # lambda:GetFunctionConfiguration -> dict with "Role"
     role_policies: ConfigRead | None = None  # iam role policies -> list of {"name", "document" (JSON text)}

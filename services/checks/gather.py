@@ -32,6 +32,7 @@ from services.core.redact import redact_text, redact_url
 from services.core.settings import Settings
 from services.core.transport import PROBE_DEADLINE, Deadline, DeadlineExceeded, attempt, new_session
 from services.pipeline.browse import object_s3_url
+from services.pipeline.explain import signed_headers
 from services.pipeline.images import MIME_BY_EXTENSION
 from services.pipeline.presign import client_content_type
 from services.pipeline.upload import cdn_object_url
@@ -256,6 +257,7 @@ CLIENTS_NEEDED: dict[str, tuple[str, ...]] = {
     "bucket_config": ("s3",),
     "bucket_preflight": ("s3",),
     "canary": ("s3",),
+    "ownership": ("s3",),
     "lambda": ("lambda_", "iam"),
     "distribution": ("cloudfront",),
 }
@@ -415,24 +417,64 @@ def gather_canary(settings: Settings, session: requests.Session, clients: Client
                 )[0]
                 if alternatives[candidate].status == 200:
                     break
-    stored = put.status == 200 or any(x.status == 200 for x in alternatives.values())
+    acl_tries = _acl_tries(session, url, signed or client_type, put, data, budget)
+    stored = put.status == 200 or any(x.status == 200 for x in (*alternatives.values(), *acl_tries.values()))
     return {
-        "canary": _after_put(
-            settings,
-            session,
-            clients,
-            budget,
-            presign_exchange,
-            key,
-            signed,
-            client_type,
-            put,
-            alternatives,
-            data,
-            stored,
+        "canary": replace(
+            _after_put(
+                settings,
+                session,
+                clients,
+                budget,
+                presign_exchange,
+                key,
+                signed,
+                client_type,
+                put,
+                alternatives,
+                data,
+                stored,
+            ),
+            acl_tries=acl_tries,
         ),
         "stored_sample": gather_stored_sample(clients, settings.bucket, budget),
     }
+
+
+#: S3's canned ACLs (x-amz-acl values), bucket-owner-full-control first: the one ACL-disabled buckets accept
+CANNED_ACLS = (
+    "bucket-owner-full-control",
+    "public-read",
+    "private",
+    "public-read-write",
+    "authenticated-read",
+    "bucket-owner-read",
+)
+
+
+def _acl_tries(
+    session: requests.Session, url: str, content_type: str, put: Exchange, data: bytes, budget: Budget
+) -> dict[str, Exchange]:
+    """When the URL signs x-amz-acl and the plain PUT's signature did not match, the canned ACLs in turn until
+    one's signature matches (S3 then answers something else than SignatureDoesNotMatch): that is the ACL signed."""
+    if put.status != 403 or "SignatureDoesNotMatch" not in put.body or "x-amz-acl" not in signed_headers(url):
+        return {}
+    tries: dict[str, Exchange] = {}
+    for acl in CANNED_ACLS:
+        tries[acl] = probe(session, "PUT", url, {"Content-Type": content_type, "x-amz-acl": acl}, data, budget)[0]
+        if "SignatureDoesNotMatch" not in tries[acl].body:
+            break
+    return tries
+
+
+def gather_ownership(settings: Settings, session: requests.Session, clients: Clients, budget: Budget) -> dict[str, Any]:
+    bucket = settings.bucket
+
+    def ownership() -> str | None:
+        rules = clients.s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"]
+        return next((str(rule["ObjectOwnership"]) for rule in rules if rule.get("ObjectOwnership")), None)
+
+    return {"ownership_controls": read("s3:GetBucketOwnershipControls", ownership, f"arn:aws:s3:::{bucket}", budget)}
 
 
 def _after_put(
@@ -667,6 +709,7 @@ GATHER: dict[str, Callable[[Settings, requests.Session, Clients, Budget], dict[s
     "bucket_config": gather_bucket_config,
     "bucket_preflight": gather_bucket_preflight,
     "canary": gather_canary,
+    "ownership": gather_ownership,
     "lambda": gather_lambda,
     "distribution": gather_distribution,
 }

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from services.checks import bucket, cdn, lambda_role, presign, upload
+from services.checks import bucket, cdn, lambda_role, ownership, presign, upload
 from services.checks.evidence import Evidence
 from services.checks.findings import finding
 from services.checks.gather import CHECK_DEADLINE, Budget, Clients, gather
@@ -23,7 +23,14 @@ from services.core.errors import ConfigError
 from services.core.settings import Settings
 
 #: every check, in pipeline order: endpoint, role, bucket, upload, CDN
-REGISTRY: tuple[Check, ...] = (*presign.CHECKS, *lambda_role.CHECKS, *bucket.CHECKS, *upload.CHECKS, *cdn.CHECKS)
+REGISTRY: tuple[Check, ...] = (
+    *presign.CHECKS,
+    *lambda_role.CHECKS,
+    *bucket.CHECKS,
+    *ownership.CHECKS,
+    *upload.CHECKS,
+    *cdn.CHECKS,
+)
 CHECK_IDS: tuple[str, ...] = tuple(check.id for check in REGISTRY)
 BY_ID: Mapping[str, Check] = {check.id: check for check in REGISTRY}
 

@@ -566,21 +566,13 @@ def judge_stored_type(ev: Evidence) -> Finding:
             evidence,
             codes=("stored.other_image_type",),
         )
-    if offenders:  # new uploads are fine; older objects still download instead of showing
-        return finding(
-            cid,
-            Status.WARN,
-            f"New uploads are stored as {stored}; {len(offenders)} recent object(s) still carry application/*",
-            f"HeadObject on {key!r}: ContentType {stored!r}. {sample}",
-            f"Re-copy the older objects with their image type:\n{_recopy_commands(ev.target.bucket)}",
-            evidence,
-            codes=("stored.older_objects_application",),
-        )
     return finding(
         cid,
         Status.PASS,
         f"Objects are stored as {stored}",
-        f"HeadObject on {key!r}: ContentType {stored!r}, ContentLength {value.get('ContentLength')!r}. {sample}".strip(),
+        f"HeadObject on {key!r}: ContentType {stored!r}, ContentLength {value.get('ContentLength')!r}. {sample}".strip()
+        # new uploads are stored right; older objects that still carry application/* are named, with the way out
+        + (f"\nRe-copy them with their image type:\n{_recopy_commands(ev.target.bucket)}" if offenders else ""),
         "",
         evidence,
         codes=("stored.as_image",),
@@ -700,7 +692,7 @@ CHECKS: tuple[Check, ...] = (
         description=(
             "the canary (asked for as the web app asks: `PIPELINE_CLIENT_CONTENT_TYPE` on the presign request too) is "
             "stored as `image/*`, not `application/*` or `binary/octet-stream`; names which of the 20 newest image "
-            "objects still carry `application/*` (a `warn` with the re-copy commands when new uploads are fine)"
+            "objects still carry `application/*` (in the detail, with the re-copy commands, when new uploads are fine)"
         ),
         permissions=("s3:GetObject", "s3:ListBucket"),
         codes=(
@@ -712,7 +704,6 @@ CHECKS: tuple[Check, ...] = (
             "stored.as_application",
             "stored.not_image",
             "stored.other_image_type",
-            "stored.older_objects_application",
             "stored.as_image",
         ),
         docs="https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingMetadata.html#SysMetadata",

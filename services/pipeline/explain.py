@@ -8,6 +8,7 @@ a person can act on; anything else says what came back without guessing.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from urllib.parse import parse_qs, urlsplit
 
 from services.aws_model.s3errors import (
@@ -90,6 +91,22 @@ def explain_presign(status: int, body: bytes | None) -> str:
     return f"The presign endpoint answered HTTP {status}.{quoted}"
 
 
+#: what every PUT the web app makes carries; any other signed header must be sent with its signed value
+SENT_BY_EVERY_PUT = ("host", "content-type")
+ACL_DISABLED = (
+    "Object Ownership BucketOwnerEnforced (ACLs disabled: S3's default for new buckets since April 2023) refuses "
+    "any ACL other than bucket-owner-full-control, 400 AccessControlListNotSupported 'The bucket does not allow "
+    "ACLs'. Remove ACL from the function's generate_presigned_url Params (objects are read through the CDN: no ACL "
+    "is needed); see the bucket's with: aws s3api get-bucket-ownership-controls --bucket <bucket>."
+)
+
+
+def unsent_signed_headers(url: str, sent: Iterable[str] = ("content-type",)) -> tuple[str, ...]:
+    """The URL's signed headers beyond host and those ``sent``: a PUT without them gets SignatureDoesNotMatch."""
+    sent_names = {name.lower() for name in (*SENT_BY_EVERY_PUT, *sent)}
+    return tuple(h for h in signed_headers(url) if h not in sent_names)
+
+
 def explain_put(
     status: int,
     error: AwsErrorBody,
@@ -108,6 +125,8 @@ def explain_put(
     message = error.message or ""
     if code == SIGNATURE_MISMATCH:
         return _signature_mismatch(error, sent_content_type, url, signed_content_type)
+    if code == "AccessControlListNotSupported":
+        return f"The function signs an ACL (x-amz-acl), the upload sent it, and S3 refused it: {ACL_DISABLED}"
     if is_url_expired(error):
         return "The presigned URL has expired: upload sooner after presigning, or raise the function's expiry."
     if code == "AccessDenied":
@@ -135,6 +154,15 @@ def explain_put(
 def _signature_mismatch(error: AwsErrorBody, sent: str, url: str, signed: str | _NotSaid | None) -> str:
     """Says "signed for X but sent Y" only when both are known; otherwise exactly what is known."""
     headers = signed_headers(url)
+    unsent = unsent_signed_headers(url)
+    if unsent:
+        acl = f" And even when sent: {ACL_DISABLED}" if "x-amz-acl" in unsent else ""
+        return (
+            f"The URL also signs {', '.join(unsent)} (X-Amz-SignedHeaders: {';'.join(headers)}), which the upload "
+            "did not send: S3 computes the signature over every signed header, so a PUT without them, or with "
+            "other values, gets 403 SignatureDoesNotMatch. The web app must send each with the value the function "
+            f"signed, or the function must stop signing it.{acl}"
+        )
     if "content-type" not in headers:
         return "The signature does not match: the URL was altered, or it was signed with other credentials or region."
     listed = ";".join(headers)

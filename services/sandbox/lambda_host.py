@@ -25,6 +25,8 @@ class Live:
     report_content_type: bool = True
     #: content-type-mismatch: the function is handed the spelling the client did not ask for
     sign_other_spelling: bool = False
+    #: function-signs-acl: the function adds ``ACL`` to its presign Params (botocore signs it as x-amz-acl)
+    signed_acl: str | None = None
     gateway_delay: float = 0.0
 
 
@@ -51,7 +53,8 @@ def make_function(live: Live, cold: ColdStart) -> Callable[[Mapping[str, Any], A
     def invoke(event: Mapping[str, Any], context: Any = None) -> Mapping[str, Any]:
         if live.sign_other_spelling:
             event = other_spelling(event, live.function)
-        reply = handle(event, live.function, cold.client())
+        client = cold.client()
+        reply = handle(event, live.function, _SignsAcl(client, live.signed_acl) if live.signed_acl else client)
         if live.gateway_delay:
             time.sleep(live.gateway_delay)  # the reply arrives after the URL's short life has run out
         if not live.report_content_type and reply.get("statusCode") == 200:
@@ -61,6 +64,18 @@ def make_function(live: Live, cold: ColdStart) -> Callable[[Mapping[str, Any], A
         return reply
 
     return invoke
+
+
+class _SignsAcl:
+    """The function's S3 client, signing an ACL into every presigned PUT as a function written for ACL buckets
+    does (``Params={..., "ACL": "public-read"}``)."""
+
+    def __init__(self, client: Any, acl: str) -> None:
+        self._client, self._acl = client, acl
+
+    def generate_presigned_url(self, **kwargs: Any) -> str:
+        params = {**kwargs.get("Params", {}), "ACL": self._acl}
+        return str(self._client.generate_presigned_url(**{**kwargs, "Params": params}))
 
 
 def other_spelling(event: Mapping[str, Any], config: HandlerConfig) -> Mapping[str, Any]:

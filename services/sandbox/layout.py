@@ -23,6 +23,8 @@ APP_ORIGIN = "http://localhost:5173"  # where the seed's web client is served fr
 SEED_APP_ORIGINS = ("http://localhost:5173", "http://localhost:3000", "http://your-service-address.com")
 APP_ORIGINS = SEED_APP_ORIGINS[:2]
 PRESIGN_ROUTE = "/presign"
+#: Object Ownership of the bucket: S3's default for new buckets since April 2023 (ACLs disabled)
+OBJECT_OWNERSHIP = "BucketOwnerEnforced"
 
 
 def virtual_hosts(bucket: str = BUCKET, region: str = REGION) -> tuple[str, ...]:

@@ -20,6 +20,7 @@ class BucketConfig:
     cors_rules: list[dict[str, Any]] | None = None  # None: no CORS configuration at all
     policy: str | None = None
     public_access_block: dict[str, bool] | None = None
+    object_ownership: str | None = None  # BucketOwnerEnforced / BucketOwnerPreferred / ObjectWriter; None: unset
 
 
 def _s3_backend() -> Any:
@@ -67,6 +68,7 @@ def bucket_config(bucket: str) -> BucketConfig:
             if pab
             else None
         ),
+        object_ownership=found.ownership_rule or None,
     )
 
 
@@ -188,6 +190,11 @@ def set_distribution_ttls(distribution_id: str, min_ttl: int, default_ttl: int, 
 def create_bucket(bucket: str, region: str) -> None:
     """CreateBucket with ``LocationConstraint=region`` (no ACL, Object Lock or ownership headers)."""
     _s3_backend().create_bucket(bucket, region)
+
+
+def put_ownership_controls(bucket: str, ownership: str) -> None:
+    """PutBucketOwnershipControls with one rule (moto keeps the ObjectOwnership value)."""
+    _s3_backend().put_bucket_ownership_controls(bucket, ownership)
 
 
 def put_bucket_cors(bucket: str, rules: list[dict[str, Any]]) -> None:

@@ -171,6 +171,25 @@ def error_response(
     return status, {"Content-Type": "application/xml", "x-amz-request-id": request_id}, body
 
 
+#: the one ACL a bucket with Object Ownership BucketOwnerEnforced still accepts on a write
+BUCKET_OWNER_FULL_CONTROL = "bucket-owner-full-control"
+
+
+def acl_not_supported(request: S3Request, config: Any) -> tuple[int, dict[str, str], bytes] | None:
+    """S3 with ACLs disabled (Object Ownership BucketOwnerEnforced): a write that sets an ACL other than
+    bucket-owner-full-control is 400 AccessControlListNotSupported "The bucket does not allow ACLs"
+    (https://docs.aws.amazon.com/AmazonS3/latest/userguide/ensure-object-ownership.html)."""
+    if request.method not in ("PUT", "POST") or not request.key or config is None:
+        return None
+    if getattr(config, "object_ownership", None) != "BucketOwnerEnforced":
+        return None
+    acl = (request.headers.get("x-amz-acl") or "").strip()
+    grants = [name for name in request.headers if name.lower().startswith("x-amz-grant-")]
+    if (acl and acl != BUCKET_OWNER_FULL_CONTROL) or grants:
+        return error_response(400, "AccessControlListNotSupported", "The bucket does not allow ACLs", request.resource)
+    return None
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 
@@ -223,7 +242,11 @@ class S3Front:
         refusal, identity = self._authenticate(request)
         if refusal is not None:
             return self._reply(start_response, *refusal, cors=self._cors_headers(request, config))
-        denial = self._authorize(request, identity, config) or copy_precondition_failed(request)
+        denial = (
+            self._authorize(request, identity, config)
+            or acl_not_supported(request, config)
+            or copy_precondition_failed(request)
+        )
         if denial is not None:
             return self._reply(start_response, *denial, cors=self._cors_headers(request, config))
         return self._reply(start_response, *self._forward(environ, request, identity, config))

@@ -43,6 +43,7 @@ class PipelineState:
                 expires_in=config.url_expires,
             )
             self.live.sign_other_spelling = config.client_content_type == "other"
+            self.live.signed_acl = config.signed_acl
             self.live.report_content_type = config.report_content_type
             self.live.gateway_delay = config.gateway_delay
             self.api_cors.allow_headers = config.api_cors_headers
@@ -67,6 +68,8 @@ def configure_account() -> None:
     five requests to ourselves at start-up.
     """
     moto_state.create_bucket(layout.BUCKET, layout.REGION)
+    # as S3 creates every new bucket since April 2023: ACLs disabled, the bucket owner owns every object
+    moto_state.put_ownership_controls(layout.BUCKET, layout.OBJECT_OWNERSHIP)
     moto_state.create_role(layout.PRESIGN_ROLE_NAME, layout.LAMBDA_TRUST_POLICY)
     moto_state.create_function(
         layout.REGION,

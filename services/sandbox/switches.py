@@ -65,8 +65,16 @@ SWITCHES: tuple[Switch, ...] = (
         "the function signs application/<ext> whatever the web app asks for; uploads succeed but objects "
         "download instead of showing (Content-Type application/png)",
     ),
+    Switch(
+        "function-signs-acl",
+        "Function signs ACL public-read; the bucket has ACLs disabled",
+        "the PUT gets 400 AccessControlListNotSupported 'The bucket does not allow ACLs' when the web app sends "
+        "x-amz-acl: public-read, 403 SignatureDoesNotMatch when it does not",
+    ),
 )
 SWITCH_NAMES = tuple(s.name for s in SWITCHES)
+#: the ACL function-signs-acl makes the function sign
+SIGNED_ACL = "public-read"
 OTHER_DISTRIBUTION_ID = "EOTHERDISTRIB01"
 
 
@@ -82,6 +90,7 @@ class SandboxConfig:
     #: spelling the client did not ask for, as a function that signs a type of its own choosing would
     client_content_type: str = "match"
     report_content_type: bool = True
+    signed_acl: str | None = None  # an ACL the function signs into its URLs (x-amz-acl); None: none
     url_expires: int = 300
     gateway_delay: float = 0.0
     cdn_ttls: tuple[int, int, int] = (1, 86_400, 31_536_000)  # min, default, max
@@ -127,6 +136,7 @@ def desired_config(active: frozenset[str]) -> SandboxConfig:
         api_cors_headers=("content-type",) if "api-cors-header" in active else ("content-type", "x-extension"),
         client_content_type=_client_content_type(active),
         report_content_type="content-type-mismatch" not in active,
+        signed_acl=SIGNED_ACL if "function-signs-acl" in active else None,
         url_expires=1 if "urls-expire" in active else 300,
         gateway_delay=1.5 if "urls-expire" in active else 0.0,
         cdn_ttls=(0, 2, 2) if "cdn-short-ttl" in active else (1, 86_400, 31_536_000),

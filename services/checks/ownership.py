@@ -1,0 +1,141 @@
+"""bucket.ownership: the bucket's Object Ownership against the ACL the presign function signs. Pure judge.
+
+With Object Ownership ``BucketOwnerEnforced`` (ACLs disabled; S3's default for new buckets since April 2023)
+a PUT that sets an ACL other than ``bucket-owner-full-control`` fails 400 ``AccessControlListNotSupported``
+"The bucket does not allow ACLs" (https://docs.aws.amazon.com/AmazonS3/latest/userguide/about-object-ownership.html).
+A presigned URL names the ACL it signs only as ``x-amz-acl`` in ``X-Amz-SignedHeaders``, not its value: the
+canary finds the value by the one canned ACL whose signature matches (``Canary.acl_tries``).
+"""
+
+from __future__ import annotations
+
+import json
+
+from services.checks.evidence import Canary, Evidence
+from services.checks.findings import finding, unreadable
+from services.checks.model import Check, ConfigRead, Exchange, Finding, Impact, ReadState, Status
+from services.pipeline.explain import ACL_DISABLED, parse_s3_error, signed_headers
+
+ENFORCED = "BucketOwnerEnforced"
+#: the one ACL a bucket with ACLs disabled accepts on a write
+OWNER_FULL_CONTROL = "bucket-owner-full-control"
+
+
+def _presigned_url(canary: Canary | None) -> str | None:
+    if canary is None or not isinstance(canary.presign, Exchange):
+        return None
+    try:
+        doc = json.loads(canary.presign.body or "")
+    except (ValueError, RecursionError, TypeError):
+        return None
+    url = doc.get("presignedUrl") if isinstance(doc, dict) else None
+    return url if isinstance(url, str) else None
+
+
+def _signed_acl(canary: Canary) -> tuple[str | None, Exchange | None]:
+    """The canned ACL whose signature matched, and S3's answer to the PUT that carried it."""
+    for acl, put in (canary.acl_tries or {}).items():
+        if isinstance(put, Exchange) and put.status is not None and "SignatureDoesNotMatch" not in put.body:
+            return acl, put
+    return None, None
+
+
+def _fix(ev: Evidence) -> str:
+    function = ev.target.lambda_function or "<function>"
+    return (
+        'Stop the function signing an ACL: generate_presigned_url(\'put_object\', Params={"Bucket": ..., "Key": '
+        'key, "ContentType": content_type}) with no "ACL" (the shipped presign_function signs none), then redeploy: '
+        f"aws lambda update-function-code --function-name {function} --zip-file fileb://function.zip. "
+        "Objects are read through the CDN (Origin Access Control), so none needs an ACL."
+    )
+
+
+def judge_ownership(ev: Evidence) -> Finding:
+    """bucket.ownership: a bucket with ACLs disabled, and a function that signs an ACL it refuses."""
+    cid = "bucket.ownership"
+    read = ev.ownership_controls
+    bucket = ev.target.bucket
+    blocked = unreadable(
+        cid,
+        read,
+        "the bucket's Object Ownership (GetBucketOwnershipControls)",
+        "s3:GetBucketOwnershipControls",
+        f"arn:aws:s3:::{bucket}",
+    )
+    if blocked is not None:
+        return blocked
+    assert isinstance(read, ConfigRead)
+    ownership = str(read.value) if read.state is ReadState.OK and read.value else None
+    said = f"ObjectOwnership {ownership}" if ownership else "no ownership controls (ACLs enabled, as before April 2023)"
+    if ownership != ENFORCED:
+        return finding(cid, Status.PASS, f"The bucket accepts ACLs ({said})", f"GetBucketOwnershipControls: {said}.")
+    url = _presigned_url(ev.canary)
+    if ev.canary is None or url is None:
+        return finding(
+            cid,
+            Status.UNKNOWN,
+            "ACLs are disabled; whether the function signs one was not seen",
+            f"GetBucketOwnershipControls: {said}. No presigned URL was obtained (see presign.contract), so the "
+            "ACL it signs (x-amz-acl in X-Amz-SignedHeaders) is unknown.",
+            evidence=(read,),
+        )
+    headers = signed_headers(url)
+    if "x-amz-acl" not in headers:
+        return finding(
+            cid,
+            Status.PASS,
+            "ACLs are disabled and the function signs none",
+            f"GetBucketOwnershipControls: {said}; X-Amz-SignedHeaders {';'.join(headers)} (no x-amz-acl).",
+            evidence=(read,),
+        )
+    acl, put = _signed_acl(ev.canary)
+    tries = [x for x in (ev.canary.acl_tries or {}).values() if isinstance(x, Exchange)]
+    if acl == OWNER_FULL_CONTROL:
+        return finding(
+            cid,
+            Status.PASS,
+            "ACLs are disabled; the function signs bucket-owner-full-control, the one ACL they accept",
+            f"GetBucketOwnershipControls: {said}; x-amz-acl {acl} signed (the web app must send it too).",
+            evidence=(read, *tries),
+        )
+    if acl is not None and put is not None:
+        error = parse_s3_error(put.body)
+        return finding(
+            cid,
+            Status.FAIL,
+            f"The function signs ACL {acl}; the bucket does not allow ACLs: every upload fails",
+            f"GetBucketOwnershipControls: {said}. The presigned URL signs x-amz-acl (X-Amz-SignedHeaders "
+            f"{';'.join(headers)}); the canary PUT with x-amz-acl: {acl} (the value whose signature matches) got "
+            f"HTTP {put.status} {error.code or ''} {error.message or ''}".rstrip()
+            + f". Without the header S3 answers 403 SignatureDoesNotMatch. {ACL_DISABLED}",
+            _fix(ev),
+            (read, *tries),
+        )
+    return finding(
+        cid,
+        Status.FAIL,
+        "The function signs an ACL (x-amz-acl); the bucket does not allow ACLs",
+        f"GetBucketOwnershipControls: {said}. The presigned URL signs x-amz-acl (X-Amz-SignedHeaders "
+        f"{';'.join(headers)}), and no canned ACL the canary tried matched its signature. {ACL_DISABLED}",
+        _fix(ev),
+        (read, *tries),
+    )
+
+
+CHECKS: tuple[Check, ...] = (
+    Check(
+        "bucket.ownership",
+        "The function signs no ACL the bucket refuses",
+        frozenset({"ownership", "canary"}),
+        judge_ownership,
+        impact=Impact.UPLOAD,
+        description=(
+            "Object Ownership `BucketOwnerEnforced` (ACLs disabled, the default since April 2023) and an ACL "
+            "other than `bucket-owner-full-control` signed into the URL (`x-amz-acl`; its value found by the "
+            "canned ACL whose signature matches): 400 `AccessControlListNotSupported`"
+        ),
+        permissions=("s3:GetBucketOwnershipControls",),
+        docs="https://docs.aws.amazon.com/AmazonS3/latest/userguide/about-object-ownership.html",
+        depends_on=("presign.contract",),
+    ),
+)
