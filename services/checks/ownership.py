@@ -68,7 +68,13 @@ def judge_ownership(ev: Evidence) -> Finding:
     ownership = str(read.value) if read.state is ReadState.OK and read.value else None
     said = f"ObjectOwnership {ownership}" if ownership else "no ownership controls (ACLs enabled, as before April 2023)"
     if ownership != ENFORCED:
-        return finding(cid, Status.PASS, f"The bucket accepts ACLs ({said})", f"GetBucketOwnershipControls: {said}.")
+        return finding(
+            cid,
+            Status.PASS,
+            f"The bucket accepts ACLs ({said})",
+            f"GetBucketOwnershipControls: {said}.",
+            codes=("ownership.acls_enabled",),
+        )
     url = _presigned_url(ev.canary)
     if ev.canary is None or url is None:
         return finding(
@@ -78,6 +84,7 @@ def judge_ownership(ev: Evidence) -> Finding:
             f"GetBucketOwnershipControls: {said}. No presigned URL was obtained (see presign.contract), so the "
             "ACL it signs (x-amz-acl in X-Amz-SignedHeaders) is unknown.",
             evidence=(read,),
+            codes=("ownership.url_not_seen",),
         )
     headers = signed_headers(url)
     if "x-amz-acl" not in headers:
@@ -87,6 +94,7 @@ def judge_ownership(ev: Evidence) -> Finding:
             "ACLs are disabled and the function signs none",
             f"GetBucketOwnershipControls: {said}; X-Amz-SignedHeaders {';'.join(headers)} (no x-amz-acl).",
             evidence=(read,),
+            codes=("ownership.no_acl_signed",),
         )
     acl, put = _signed_acl(ev.canary)
     tries = [x for x in (ev.canary.acl_tries or {}).values() if isinstance(x, Exchange)]
@@ -97,6 +105,7 @@ def judge_ownership(ev: Evidence) -> Finding:
             "ACLs are disabled; the function signs bucket-owner-full-control, the one ACL they accept",
             f"GetBucketOwnershipControls: {said}; x-amz-acl {acl} signed (the web app must send it too).",
             evidence=(read, *tries),
+            codes=("ownership.owner_full_control",),
         )
     if acl is not None and put is not None:
         error = parse_s3_error(put.body)
@@ -110,6 +119,7 @@ def judge_ownership(ev: Evidence) -> Finding:
             + f". Without the header S3 answers 403 SignatureDoesNotMatch. {ACL_DISABLED}",
             _fix(ev),
             (read, *tries),
+            codes=("ownership.acl_refused",),
         )
     return finding(
         cid,
@@ -119,6 +129,7 @@ def judge_ownership(ev: Evidence) -> Finding:
         f"{';'.join(headers)}), and no canned ACL the canary tried matched its signature. {ACL_DISABLED}",
         _fix(ev),
         (read, *tries),
+        codes=("ownership.acl_unmatched",),
     )
 
 
@@ -135,6 +146,14 @@ CHECKS: tuple[Check, ...] = (
             "canned ACL whose signature matches): 400 `AccessControlListNotSupported`"
         ),
         permissions=("s3:GetBucketOwnershipControls",),
+        codes=(
+            "ownership.acls_enabled",
+            "ownership.url_not_seen",
+            "ownership.no_acl_signed",
+            "ownership.owner_full_control",
+            "ownership.acl_refused",
+            "ownership.acl_unmatched",
+        ),
         docs="https://docs.aws.amazon.com/AmazonS3/latest/userguide/about-object-ownership.html",
         depends_on=("presign.contract",),
     ),
