@@ -50,6 +50,10 @@ EXPECTED_CODES = {
     "urls-expire": {("upload.roundtrip", "put.expired")},
     "cdn-short-ttl": {("cdn.config", "config.short_ttl")},
     "stored-as-application": {("upload.stored_type", "stored.as_application")},
+    "function-signs-acl": {
+        ("bucket.ownership", "ownership.acl_refused"),
+        ("upload.roundtrip", "put.signature_mismatch"),
+    },
 }
 
 
