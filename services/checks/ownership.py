@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 
+from services.aws_model.s3errors import parse_s3_error
 from services.checks.evidence import Canary, Evidence
 from services.checks.findings import finding, unreadable
 from services.checks.model import Check, ConfigRead, Exchange, Finding, Impact, ReadState, Status
-from services.pipeline.explain import ACL_DISABLED, parse_s3_error, signed_headers
+from services.pipeline.explain import ACL_DISABLED, signed_headers
 
 ENFORCED = "BucketOwnerEnforced"
 #: the one ACL a bucket with ACLs disabled accepts on a write
