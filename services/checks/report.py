@@ -9,15 +9,10 @@ from typing import Any
 
 from services.checks.evidence import CheckTarget
 from services.checks.model import BREAKING, SEVERITY, Finding, Status
+from services.pipeline.hops import CHECK_HOP_TITLES
 
-#: hops in pipeline order, with the titles the page and the Markdown use
-HOPS: tuple[tuple[str, str], ...] = (
-    ("presign", "Presign endpoint (API Gateway + Lambda)"),
-    ("lambda", "Lambda execution role"),
-    ("bucket", "S3 bucket"),
-    ("upload", "Upload (canary)"),
-    ("cdn", "CDN (CloudFront)"),
-)
+#: check hops in pipeline order, with the titles the page and the Markdown use (services/pipeline/hops.py)
+HOPS: tuple[tuple[str, str], ...] = CHECK_HOP_TITLES
 ICONS = {Status.PASS: "✅", Status.WARN: "⚠️", Status.FAIL: "❌", Status.UNKNOWN: "❔", Status.SKIP: "➖"}
 
 

@@ -48,6 +48,7 @@ from services.core.transport import (
     read_body,
     retrying,
 )
+from services.pipeline import hops
 from services.pipeline.explain import explain_cdn, explain_put, signed_headers
 from services.pipeline.images import ImageInfo, display_name, inspect_image, strip_metadata
 from services.pipeline.preflight import (
@@ -68,18 +69,10 @@ from services.pipeline.presign import (
     request_grant,
 )
 
-STEPS = ("validate", "presign_preflight", "presign", "put_preflight", "put", "cdn_read")
 DEFAULT_WORKERS = 8
 MAX_ERROR_BODY = 16 * 1024
-HOP_NAMES = {
-    "validate": "file check (before anything is sent)",
-    "presign_preflight": "browser preflight to the presign endpoint (OPTIONS from the app origin)",
-    "presign": "presign endpoint (API Gateway + Lambda)",
-    "presign_retry": "presign endpoint again, for a fresh URL (the first had expired)",
-    "put_preflight": "browser preflight to the presigned URL (OPTIONS from the app origin)",
-    "put": "S3 upload (PUT to the presigned URL)",
-    "cdn_read": "CDN read-back (CloudFront)",
-}
+#: step name -> what the step is, from the pipeline's vocabulary (services/pipeline/hops.py)
+HOP_NAMES = hops.STEP_TITLES
 MISSING_OR_DENIED = (403, 404)
 
 

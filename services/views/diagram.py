@@ -10,26 +10,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from services.checks.model import SEVERITY, Finding, Status
+from services.pipeline import hops
 from services.pipeline.upload import UploadResult
 
-#: (id, label) in pipeline order; ids match upload step names ("app" is the upload's own validate step)
-HOPS: tuple[tuple[str, str], ...] = (
-    ("app", "Web app / console"),
-    ("presign", "API Gateway + Lambda\\n(presign)"),
-    ("put", "S3 bucket\\n(PUT)"),
-    ("cdn_read", "CloudFront\\n(read)"),
-)
-HOP_IDS = tuple(hop for hop, _ in HOPS)
-#: upload step name -> diagram node
-STEP_NODES = {
-    "validate": "app",
-    "presign_preflight": "presign",  # the browser's preflights belong to the hop they ask
-    "presign": "presign",
-    "presign_retry": "presign",
-    "put_preflight": "put",
-    "put": "put",
-    "cdn_read": "cdn_read",
-}
+#: the diagram's nodes: the places a file passes, in pipeline order (services/pipeline/hops.py)
+NODES: tuple[tuple[str, str], ...] = tuple((place.id, place.label) for place in hops.PLACES)
+HOP_IDS = hops.PLACE_IDS
+#: upload step name -> diagram node (the browser's preflights belong to the hop they ask)
+STEP_NODES = hops.STEP_PLACES
 
 
 @dataclass(frozen=True)
@@ -78,13 +66,7 @@ def hop_states(results: Iterable[UploadResult]) -> dict[str, str]:
 
 
 #: which diagram nodes each check hop colours (the canary upload is the web app's own round trip)
-CHECK_HOP_NODES: Mapping[str, tuple[str, ...]] = {
-    "presign": ("presign",),
-    "lambda": ("presign",),
-    "bucket": ("put",),
-    "upload": ("app", "put"),
-    "cdn": ("cdn_read",),
-}
+CHECK_HOP_NODES: Mapping[str, tuple[str, ...]] = hops.CHECK_HOP_PLACES
 
 
 def hop_states_from_findings(findings: Iterable[Finding]) -> dict[str, str]:
@@ -107,7 +89,7 @@ def pipeline_dot(states: Mapping[str, str]) -> str:
         "  rankdir=LR; bgcolor=transparent;",
         '  node [shape=box, fontname="sans-serif", color="#424242"];',
     ]
-    for hop, label in HOPS:
+    for hop, label in NODES:
         look = LOOKS[states.get(hop, NOT_RUN)]
         lines.append(
             f'  {hop} [label="{label}\\n[{look.word}]", style="{look.style}", '

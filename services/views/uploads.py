@@ -6,18 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from services.core.units import human_size
+from services.pipeline.hops import STEP_SHORT
 from services.pipeline.upload import Step, UploadResult
-
-#: short hop names for a table cell (HOP_NAMES has the long ones)
-SHORT_HOPS = {
-    "validate": "file check",
-    "presign_preflight": "presign preflight (CORS)",
-    "presign": "presign",
-    "presign_retry": "presign (fresh URL)",
-    "put_preflight": "S3 preflight (CORS)",
-    "put": "S3 PUT",
-    "cdn_read": "CDN read-back",
-}
 
 
 def failures_first(results: Iterable[UploadResult]) -> list[UploadResult]:
@@ -30,7 +20,7 @@ def outcome(result: UploadResult) -> str:
     if result.ok:
         return "ok"
     step = result.failed_step
-    return f"failed at {SHORT_HOPS.get(step.name, step.name)}" if step else "failed"
+    return f"failed at {STEP_SHORT.get(step.name, step.name)}" if step else "failed"
 
 
 def result_rows(results: Iterable[UploadResult]) -> list[dict[str, str]]:
