@@ -6,7 +6,7 @@ from collections.abc import Sequence
 import streamlit as st
 
 from pages._auth import _escaped as escaped_markdown
-from pages._shared import Keys, confirm_profile_input, get_target, who
+from pages._shared import Keys, bucket_changed, confirm_profile_input, get_target, who
 from services.checks import remedy as remedies
 from services.checks.model import Finding, Status
 from services.checks.runner import run_checks
@@ -83,16 +83,29 @@ st.caption(
     "`unknown` means the console could not look (for example its role was denied a read): it is never a verdict."
 )
 
+no_canary = st.toggle(
+    "Write nothing (no canary upload)",
+    key=Keys.CHECK_NO_CANARY,
+    help="Off: one 8×8 PNG is uploaded under canary/ as the web app would, and removed after the run when writes "
+    "are allowed. On: nothing is written; the checks that judge the canary upload skip.",
+)
 if st.button("Run all checks", type="primary", icon=":material/play_arrow:"):
     recorder = RunRecorder(target.settings, who())
     with st.spinner("Probing the pipeline…"):
-        st.session_state[Keys.CHECK_REPORT] = run_checks(target.settings, on_done=recorder)
+        st.session_state[Keys.CHECK_REPORT] = run_checks(target.settings, on_done=recorder, canary=not no_canary)
     st.session_state[Keys.CHECK_HISTORY_WARNING] = recorder.warning
+    if not no_canary:
+        bucket_changed()  # the canary came (and maybe went): Browse lists again
 
 report = st.session_state.get(Keys.CHECK_REPORT)
 if report is None:
-    st.info("Press **Run all checks**. The canary upload puts one 8×8 PNG in the bucket, as the web app would.")
+    st.info(
+        "Press **Run all checks**. Unless told to write nothing, the canary upload puts one 8×8 PNG under `canary/` "
+        "in the bucket, as the web app would, and removes it after the run when writes are allowed."
+    )
     st.stop()
+for note in report.notes:
+    st.caption(note)
 
 if history_warning := st.session_state.get(Keys.CHECK_HISTORY_WARNING):
     st.warning(history_warning, icon=":material/history:")  # the run above stands; only its record is missing

@@ -24,6 +24,10 @@ Configuration (environment variables of the function):
     CLIENT_CONTENT_TYPE   "match" (default: sign the client's spelling, above) or "ignore" (always the style's)
     ALLOW_ORIGIN          value of Access-Control-Allow-Origin on every reply (default "*")
     S3_ADDRESSING_STYLE   "virtual" (default, as AWS issues them) or "path"
+
+The key is always the function's own fresh uuid. One optional request header, ``x-key-prefix``, may put it under a
+fixed, allowlisted folder (``canary/``: the console's diagnostic uploads, so they can be told from users' images and
+removed); any other value is refused with a 400. Browsers never send it: it is not in the CORS allowed headers.
 """
 
 from __future__ import annotations
@@ -53,6 +57,8 @@ ALLOWED_EXTENSIONS: Mapping[str, str] = {
 }
 CONTENT_TYPE_STYLES = ("image", "application")
 CLIENT_CONTENT_TYPE_MODES = ("match", "ignore")
+#: the only folders a caller may ask for (header ``x-key-prefix``); the rest of the key is always a fresh uuid
+KEY_PREFIXES = ("canary/",)
 MAX_EXPIRES = 7 * 24 * 3600  # SigV4's own ceiling
 
 
@@ -187,7 +193,11 @@ def handle(event: Mapping[str, Any], config: HandlerConfig, s3_client: Any) -> d
     if ext is None:
         allowed = ", ".join(ALLOWED_EXTENSIONS)
         return _error(origin, 400, "unsupported_extension", f"x-extension must be one of: {allowed}")
-    key = f"{uuid.uuid4()}.{ext}"
+    prefix = _header(event, "x-key-prefix")
+    if prefix is not None and prefix.strip() not in KEY_PREFIXES:
+        allowed = ", ".join(KEY_PREFIXES)
+        return _error(origin, 400, "unsupported_key_prefix", f"x-key-prefix may only be one of: {allowed}")
+    key = f"{(prefix or '').strip()}{uuid.uuid4()}.{ext}"
     content_type = config.content_type_for(ext, _header(event, "content-type"))
     try:
         url = s3_client.generate_presigned_url(

@@ -33,6 +33,7 @@ from services.core.settings import Settings
 from services.core.transport import PROBE_DEADLINE, Deadline, DeadlineExceeded, attempt, new_session
 from services.pipeline.browse import object_s3_url
 from services.pipeline.explain import signed_headers
+from services.pipeline.canary import CANARY_PREFIX, KEY_PREFIX_HEADER
 from services.pipeline.images import MIME_BY_EXTENSION
 from services.pipeline.presign import client_content_type
 from services.pipeline.upload import cdn_object_url
@@ -395,7 +396,8 @@ def gather_canary(settings: Settings, session: requests.Session, clients: Client
         session,
         "GET",
         settings.presign_url,
-        {"x-extension": PROBE_EXTENSION, "Content-Type": client_type},
+        # and asks for the canaries' folder (the shipped function allows exactly that one; others ignore the header)
+        {"x-extension": PROBE_EXTENSION, "Content-Type": client_type, KEY_PREFIX_HEADER: CANARY_PREFIX},
         budget=budget,
     )
     grant = _grant(body) if presign_exchange.status == 200 else {}

@@ -22,6 +22,7 @@ class Report:
     findings: tuple[Finding, ...]
     started_at: datetime
     duration_ms: float
+    notes: tuple[str, ...] = ()  # what the run did besides judging (e.g. its canary removed, or why it stayed)
 
     @property
     def failed(self) -> bool:
@@ -87,6 +88,7 @@ class Report:
             "duration_ms": round(self.duration_ms, 1),
             "summary": {"breaks": self.breaks(), "root_causes": [f.id for f in self.root_causes()], **self.counts()},
             "findings": [f.to_json() for f in self.findings],
+            "notes": list(self.notes),
         }
 
     def to_markdown(self) -> str:

@@ -21,6 +21,7 @@ from services.checks.report import Report
 from services.checks.scrub import redact_finding
 from services.core.errors import ConfigError
 from services.core.settings import Settings
+from services.pipeline.canary import remove_canary
 
 #: every check, in pipeline order: endpoint, role, bucket, upload, CDN
 REGISTRY: tuple[Check, ...] = (
@@ -98,22 +99,50 @@ def attribute_causes(findings: Sequence[Finding], checks: Sequence[Check] = REGI
     )
 
 
+#: checks that need the canary but judge without it too (bucket.public_read: the policy, minus the live GET)
+CANARY_OPTIONAL = frozenset({"bucket.public_read"})
+NO_CANARY = (
+    "Not run: this check run was asked to write nothing (`check --no-canary`, or the Checks page's toggle), and "
+    "this check judges the canary upload. Run the checks with the canary to judge it."
+)
+
+
+def without_canary(check: Check) -> Check:
+    """``check`` in a run that made no canary: it skips, saying why."""
+
+    def skipped(_evidence: Evidence) -> Finding:
+        title = f"{check.title}: skipped (no canary upload)"
+        return Finding(check.id, Status.SKIP, title, NO_CANARY, codes=("check.no_canary",))
+
+    return replace(check, judge=skipped)
+
+
 def run_checks(
     settings: Settings,
     only: Sequence[str] | None = None,
     clients: Clients | None = None,
     deadline_s: float = CHECK_DEADLINE,
     on_done: RunHook | None = None,
+    canary: bool = True,
 ) -> Report:
     """Run the selected checks against ``settings``' pipeline, gathering for at most ``deadline_s`` seconds (a hop
     still silent then is reported as not having answered); ``on_done`` sees the report and the evidence it judged.
+    With ``canary`` off the run writes nothing: the checks that judge the canary upload ``skip``, saying why.
     Raises ConfigError for unknown ids."""
     checks = select(only)
     started, clock = datetime.now(UTC), time.perf_counter()
-    needs = frozenset().union(*(check.needs for check in checks))
+    skipped = set() if canary else {c.id for c in checks if "canary" in c.needs and c.id not in CANARY_OPTIONAL}
+    needs = frozenset().union(*(check.needs for check in checks if check.id not in skipped))
+    if not canary:
+        needs -= {"canary"}
     evidence = gather(settings, needs, clients, Budget.of(deadline_s))
-    findings = attribute_causes([judge(check, evidence) for check in checks], checks)
-    report = Report(evidence.target, findings, started, (time.perf_counter() - clock) * 1000)
+    judged = [judge(without_canary(check) if check.id in skipped else check, evidence) for check in checks]
+    findings = attribute_causes(judged, checks)
+    notes = ()
+    if evidence.canary is not None and evidence.canary.put is not None:
+        note = remove_canary(settings, evidence.canary.key)
+        notes = (note,) if note else ()
+    report = Report(evidence.target, findings, started, (time.perf_counter() - clock) * 1000, notes)
     if on_done is not None:
         on_done(report, evidence)
     return report

@@ -108,7 +108,11 @@ def run(args: argparse.Namespace, target: Target, out: TextIO) -> int:
     require_access(target.settings.aws, target.settings.bucket)  # credentials refused: said once, exit 2
     recorder = RunRecorder(target.settings, local_user(), env=args.env)
     report = run_checks(
-        target.settings, only=args.only, deadline_s=args.deadline, on_done=None if args.no_record else recorder
+        target.settings,
+        only=args.only,
+        deadline_s=args.deadline,
+        on_done=None if args.no_record else recorder,
+        canary=not args.no_canary,
     )
     if recorder.warning:  # the check's result stands; the history's failure is one line
         print(f"warning: {recorder.warning}", file=sys.stderr)
@@ -116,6 +120,8 @@ def run(args: argparse.Namespace, target: Target, out: TextIO) -> int:
         print(json.dumps(report.to_json(), indent=2), file=out)
     else:
         print_report(report, out, target.settings)
+    for note in report.notes:  # what the run did besides judging (its canary): a note, like the CLI's others
+        print(f"note: {note}", file=sys.stderr)
     return EXIT_FAILED if report.failed else EXIT_OK
 
 
@@ -138,6 +144,12 @@ def validate(args: argparse.Namespace) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-canary",
+        action="store_true",
+        help="write nothing: no canary upload (the checks that judge it skip); by default one 8x8 PNG is uploaded "
+        "under canary/ and removed after the run when writes are allowed",
+    )
     parser.add_argument("--json", action="store_true", help='print {"target": {...}, "findings": [...]}')
     parser.add_argument(
         "--only", nargs="+", metavar="ID", help="check ids or hops (presign, lambda, bucket, upload, cdn)"

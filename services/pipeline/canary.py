@@ -13,6 +13,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
+from botocore.exceptions import BotoCoreError, ClientError
+
+from services.core.clients import shared_client
+from services.core.settings import Settings
+
 #: the folder canaries ask for; presign_function/lambda_function.py KEY_PREFIXES allows exactly this
 CANARY_PREFIX = "canary/"
 #: the request header that asks for it
@@ -30,3 +35,19 @@ def without_canaries(entries: Sequence[T], key_of: Any = lambda entry: entry.key
     """``entries`` without the canaries, and how many were left out."""
     kept = [entry for entry in entries if not is_canary(key_of(entry))]
     return kept, len(entries) - len(kept)
+
+
+def remove_canary(settings: Settings, key: str | None) -> str | None:
+    """Delete a check run's canary when writes are allowed; one sentence on what happened (None: nothing to do).
+
+    The run wrote the object itself a moment ago, so no name is asked for; with writes off it stays, and says so.
+    Its CDN copy may stay cached until its TTL (no invalidation is made for it: each costs, and nobody links it)."""
+    if not key:
+        return None
+    if not settings.allow_writes:
+        return f"The canary {key} stays in the bucket: writes are off (with them on, each run removes its canary)."
+    try:
+        shared_client("s3", settings.aws).delete_object(Bucket=settings.bucket, Key=key)
+    except (ClientError, BotoCoreError) as err:
+        return f"The canary {key} could not be removed ({type(err).__name__}: {err}); delete it by hand."
+    return f"The canary {key} was removed after the run."
