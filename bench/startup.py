@@ -30,7 +30,9 @@ import requests
 from services.sandbox import Sandbox
 from tests.browsing import CHROMIUM, CHROMIUM_ARGS  # the launch the browser tests use
 
-TARGET_FIRST_PAGE = 5.0
+TARGET_FIRST_PAGE = 4.0
+#: the console's first page within this factor of a bare Streamlit app's, measured in the same run
+TARGET_RATIO = 1.3
 SANDBOX_TEXT = "Sandbox — local emulation"
 BARE_TEXT = "Bare app ready"
 PAGES = ("pipeline", "upload", "browse", "checks")
@@ -254,15 +256,21 @@ def report(args: argparse.Namespace, data: dict[str, Any]) -> str:
                     f"< {TARGET_FIRST_PAGE:g} s",
                     met_text,
                 ],
-                ["console / bare Streamlit app", f"{console_page / bare_page:.2f}×", "(reported)", ""],
+                [
+                    "console / bare Streamlit app",
+                    f"{console_page / bare_page:.2f}×",
+                    f"< {TARGET_RATIO:g}×",
+                    _common.verdict(console_page / bare_page < TARGET_RATIO),
+                ],
             ],
         )
         lines += [
             "",
             f"- Of the console's {console_page:.2f} s, Streamlit's own start-up and first page take {bare_page:.2f} s "
             f"(the bare app). `Sandbox.start()` alone takes {_common.median(data['sandbox']):.2f} s in a warm process "
-            f"and {data['sandbox_fresh']:.2f} s in a fresh interpreter (imports included); the console only starts it "
-            "when the first browser session runs the script, so the whole of it is on the first page's path.",
+            f"and {data['sandbox_fresh']:.2f} s in a fresh interpreter (imports included); the console starts it in "
+            "the background as the first session's run begins (services/runtime.start_sandbox_early), beside its own "
+            "imports, which leave out what the first page does not use (boto3, Pillow, the history store).",
         ]
     if data.get("breakdown"):
         lines += ["", "Where `Sandbox.start()`'s time goes (a fresh process timing the same calls; medians):", ""]

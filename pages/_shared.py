@@ -16,8 +16,7 @@ from services.core.errors import ConfigError, SandboxError
 from services.core.profiles import PIPELINE_TABLE, PIPELINES_TABLE, Profiles, load_profiles
 from services.core.redact import guard_library_logs
 from services.core.settings import DEFAULT_PROFILE, PREFIX, SANDBOX_PROFILE, Settings
-from services.history.record import local_user
-from services.runtime import Target, resolve_target
+from services.runtime import Target, resolve_target, start_sandbox_early
 from services.sandbox import Sandbox
 
 ENTRYPOINT = Path(__file__).resolve().parents[1] / "dashboard.py"
@@ -79,6 +78,16 @@ def _secrets_document() -> dict[str, Any]:
         return st.secrets.to_dict()
     except (KeyError, FileNotFoundError):
         return {}
+
+
+def _start_sandbox_early() -> None:
+    """Under a Streamlit server, as this module is first imported (the first session's script run): start the
+    sandbox now, beside the rest of the first run, if that is what it will show (services/runtime.py)."""
+    if st.runtime.exists():
+        start_sandbox_early(os.environ, _secrets_document())
+
+
+_start_sandbox_early()
 
 
 @st.cache_resource(show_spinner="Starting the sandbox (local emulation)…")
@@ -214,6 +223,8 @@ def confirm_profile_input(settings: Settings, key: str) -> bool:
 
 def who() -> str:
     """Who is using this page, for the history: the signed-in e-mail; with sign-in off, the server's user."""
+    from services.history.record import local_user  # here: the history store (SQLAlchemy, Alembic) is slow to import
+
     return st.session_state.get(Keys.SIGNED_IN_EMAIL) or f"console:{local_user()}"
 
 

@@ -2,10 +2,11 @@
 
 import streamlit as st
 
+from pages._auth import _escaped as escaped_markdown
 from pages._shared import Keys, get_target
 from services.core.errors import SandboxError
 from services.views.diagram import hop_states, hop_states_from_findings, legend, pipeline_dot
-from services.views.target import target_rows
+from services.views.target import target_markdown
 
 target = get_target()
 
@@ -37,7 +38,7 @@ if target.sandbox is not None:
         st.warning(f"**Break switch on: {state.title}** (`{state.name}`) — {state.symptom}", icon=":material/build:")
 
 st.subheader("Target")
-st.table(target_rows(target.settings.summary()), hide_index=True)  # a table wraps long values; nothing is cut off
+st.markdown(target_markdown(target.settings.summary(), escaped_markdown))  # wraps long values: nothing cut off
 if target.sandbox is not None:
     st.caption(
         "Point the CLI, the AWS CLI or a script at this sandbox with these variables (or start a separate one with "

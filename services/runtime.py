@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 from services.core import localdns
+from services.core.errors import ConfigError, SandboxError
 from services.core.profiles import load_profiles
 from services.core.settings import Settings
 from services.sandbox import Sandbox
@@ -41,5 +44,51 @@ def resolve_target(
         return Target(settings=chosen.settings())
     if chosen.problem is not None:  # options validated before a process is started
         raise chosen.problem
-    sandbox = Sandbox.start()
+    sandbox = _take_sandbox()
     return Target(settings=sandbox.settings(chosen.options), sandbox=sandbox)
+
+
+_EARLY_LOCK = threading.Lock()
+_early: Future[Sandbox] | None = None
+_early_decided = False
+
+
+def start_sandbox_early(env: Mapping[str, str], secrets: Mapping[str, object] | None = None) -> bool:
+    """Once per process: when the profile a first session gets is the sandbox, start it now, in the background, so
+    its start-up (a child process importing moto) overlaps the rest of the console's own start-up instead of
+    following it; the first ``resolve_target`` that needs a sandbox takes it. True when one was started."""
+    global _early, _early_decided
+    with _EARLY_LOCK:
+        if _early_decided:
+            return False
+        _early_decided = True
+        try:
+            if not load_profiles(env, secrets).choose(None).is_sandbox:
+                return False
+        except ConfigError:
+            return False  # resolve_target says what is wrong, on the page
+        _early = Future()
+    threading.Thread(target=_start_into, args=(_early,), name="sandbox-early", daemon=True).start()
+    return True
+
+
+def _start_into(future: Future[Sandbox]) -> None:
+    try:
+        future.set_result(Sandbox.start())
+    except SandboxError as err:
+        future.set_exception(err)
+
+
+def _take_sandbox() -> Sandbox:
+    """The sandbox started early, when there is one and it runs; otherwise one started now."""
+    global _early
+    with _EARLY_LOCK:
+        early, _early = _early, None
+    if early is not None:
+        try:
+            sandbox = early.result()
+        except SandboxError:
+            sandbox = None  # started again below: its error, if any, is the one reported
+        if sandbox is not None and sandbox.alive():
+            return sandbox
+    return Sandbox.start()

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from services.checks.model import SEVERITY, Finding, Status
 from services.pipeline import hops
-from services.pipeline.upload import UploadResult
+
+if TYPE_CHECKING:  # the Pipeline page, the first one shown, need not import boto3 and Pillow for a type
+    from services.pipeline.upload import UploadResult
 
 #: the diagram's nodes: the places a file passes, in pipeline order (services/pipeline/hops.py)
 NODES: tuple[tuple[str, str], ...] = tuple((place.id, place.label) for place in hops.PLACES)

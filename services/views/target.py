@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 #: the summary's fields (Settings.summary), in the order a person reads them, with their names
 TARGET_FIELDS: tuple[tuple[str, str], ...] = (
@@ -33,3 +33,11 @@ def _shown(name: str, value: object) -> str:
 def target_rows(summary: Mapping[str, object]) -> list[dict[str, str]]:
     """One row per setting: {"Setting": name, "Value": the value in words} (unset ones say "not set")."""
     return [{"Setting": label, "Value": _shown(name, summary.get(name))} for name, label in TARGET_FIELDS]
+
+
+def target_markdown(summary: Mapping[str, object], escape: Callable[[str], str]) -> str:
+    """``target_rows`` as a Markdown table (it wraps long values, and needs no dataframe library on the first page
+    a person sees); ``escape`` makes each value literal Markdown."""
+    lines = ["| Setting | Value |", "| --- | --- |"]
+    lines += [f"| {row['Setting']} | {escape(row['Value']).replace('|', '&#124;')} |" for row in target_rows(summary)]
+    return "\n".join(lines)
