@@ -32,8 +32,8 @@ from services.core.redact import redact_text, redact_url
 from services.core.settings import Settings
 from services.core.transport import PROBE_DEADLINE, Deadline, DeadlineExceeded, attempt, new_session
 from services.pipeline.browse import object_s3_url
-from services.pipeline.explain import signed_headers
 from services.pipeline.canary import CANARY_PREFIX, KEY_PREFIX_HEADER
+from services.pipeline.explain import signed_headers
 from services.pipeline.images import MIME_BY_EXTENSION
 from services.pipeline.presign import client_content_type
 from services.pipeline.upload import cdn_object_url
