@@ -70,6 +70,7 @@ class Keys:
     HISTORY_WINDOW = "history.window"
     HISTORY_FROM = "history.from"
     HISTORY_TO = "history.to"
+    HISTORY_UPLOAD_NAME = "history.upload_name"
 
 
 def _secrets_document() -> dict[str, Any]:

@@ -45,6 +45,18 @@ except HistoryError as err:
     st.error(f"**The history could not be read.** {err}")
     st.stop()
 
+with st.expander("Find an upload by the name it was uploaded with", icon=":material/search:"):
+    if name := st.text_input("File name contains", key=Keys.HISTORY_UPLOAD_NAME):
+        try:
+            found = [upload.to_json() for upload in store.uploads(limit=100, name=name)]
+        except HistoryError as err:
+            found = []
+            st.error(str(err))
+        if found:
+            st.dataframe(found, hide_index=True, width="stretch")
+        else:
+            st.caption("No upload by that name.")
+
 if view.profile is None:
     st.info("No check run has been recorded yet. Run the checks (Checks page or `python -m services check`).")
     st.stop()

@@ -118,6 +118,8 @@ def test_a_cors_change_between_two_runs_is_named_by_diff(history_env, switch):
     assert "bucket.cors" in cors["checks"]
     assert '-      "http://localhost:5173",' in cors["diff"].splitlines()
     assert "http://localhost:5173" in cors["before"] and "http://localhost:5173" not in cors["after"]
+    (cors_finding,) = [f for f in open_store(history_env).findings(diff["to"]["id"]) if f.check_id == "bucket.cors"]
+    assert cors_finding.status == "fail" and cors_finding.codes and cors_finding.impact  # the finding's own terms
     code, text = run_cli("diff", str(diff["from"]["id"]), str(diff["to"]["id"]), env=history_env)
     assert code == 0 and "bucket.cors" in text and "pass -> fail" in text and "http://localhost:5173" in text
 

@@ -60,3 +60,19 @@ def test_history_page_without_runs_says_how_to_make_one(history_env):
     open_store(history_env)
     app = history_page()
     assert any("No check run has been recorded yet" in i.value for i in app.info)
+
+
+def test_history_page_finds_an_upload_by_the_name_it_was_uploaded_with(history_env, sandbox_settings):
+    from services.history.record import record_uploads
+    from services.pipeline.upload import UploadInput, upload_batch
+    from tests.support import image_bytes
+
+    item = UploadInput(name="Holiday in Jeju (2).png", data=image_bytes())
+    ((_, result),) = list(upload_batch([item], sandbox_settings))
+    assert record_uploads(sandbox_settings, [(item, result)], "alice@example.com", env=history_env) is None
+    app = history_page()
+    app.text_input[0].set_value("in Jeju").run()
+    assert not app.exception, app.exception
+    table = app.dataframe[0].value
+    assert list(table["file"]) == ["Holiday in Jeju (2).png"] and list(table["key"]) == [result.key]
+    assert list(table["by"]) == ["alice@example.com"] and list(table["outcome"]) == ["ok"]
