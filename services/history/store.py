@@ -26,7 +26,6 @@ from sqlalchemy import (
     Connection,
     Dialect,
     Engine,
-    Row,
     bindparam,
     create_engine,
     delete,
@@ -158,7 +157,7 @@ def _json(value: Any) -> str:
     return redact_text(json.dumps(value, sort_keys=True, default=str))
 
 
-def _summary(row: Row[Any]) -> RunSummary:
+def _summary(row: Sequence[Any]) -> RunSummary:
     run_id, profile, started_at, by, duration_ms, *counts = row
     return RunSummary(run_id, profile, started_at, by, duration_ms, dict(zip(STATUSES, counts, strict=True)))
 
