@@ -70,3 +70,42 @@ def test_aws_clients_come_from_the_one_factory():
         if path.name != "clients.py" and "sandbox" not in path.parts and builds_boto3_clients(path)
     ]
     assert offenders == []
+
+
+def imported_dotted(path) -> set[str]:
+    """Every module a file imports, in full (``services.sandbox.layout``), at any depth of the file."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+    return names
+
+
+def offenders(package: str, forbidden: tuple[str, ...]) -> list[str]:
+    return sorted(
+        f"{path.relative_to(PROJECT_ROOT)}: {name}"
+        for path in (PROJECT_ROOT / "services" / package).rglob("*.py")
+        for name in imported_dotted(path)
+        if any(name == f or name.startswith(f + ".") for f in forbidden)
+    )
+
+
+def test_the_checks_never_import_the_sandbox():
+    # the checks judge any pipeline; the sandbox is one pipeline, reached over HTTP like any other
+    assert offenders("checks", ("services.sandbox",)) == []
+
+
+def test_the_aws_model_imports_nothing_of_ours():
+    # pure AWS semantics: stdlib and third-party only, so the checks and the sandbox can share one reading of AWS
+    ours = ("services", "pages", "dashboard", "presign_function", "tests")
+    found = [
+        entry for entry in offenders("aws_model", ours) if not entry.split(": ", 1)[1].startswith("services.aws_model")
+    ]
+    assert found == []
+
+
+def test_core_imports_neither_checks_pipeline_nor_sandbox():
+    forbidden = ("services.checks", "services.pipeline", "services.sandbox", "services.views", "services.cli")
+    assert offenders("core", forbidden) == []
