@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import runpy
 import threading
@@ -12,6 +11,7 @@ from typing import Any
 import streamlit as st
 
 from services.core import writes
+from services.core.clients import environment_digest
 from services.core.errors import ConfigError, SandboxError
 from services.core.profiles import PIPELINE_TABLE, PIPELINES_TABLE, Profiles, load_profiles
 from services.core.redact import guard_library_logs
@@ -117,9 +117,8 @@ def _fingerprint() -> str:
     """What the targets were built from: the PIPELINE_*/AWS_* variables and the pipeline tables, as a digest (no
     secret in a cache key). A changed configuration gets new targets."""
     document = _secrets_document()
-    relevant = sorted(f"{k}={v}" for k, v in os.environ.items() if k.startswith(("PIPELINE_", "AWS_")))
-    relevant.append(repr((document.get(PIPELINE_TABLE), document.get(PIPELINES_TABLE))))
-    return hashlib.sha256("\n".join(relevant).encode()).hexdigest()
+    tables = repr((document.get(PIPELINE_TABLE), document.get(PIPELINES_TABLE)))
+    return environment_digest(os.environ, ("PIPELINE_", "AWS_"), extra=(tables,))
 
 
 def _profiles() -> Profiles | None:

@@ -27,9 +27,6 @@ from services.core.redact import redact_text, redact_url
 from services.pipeline.explain import explain_cdn, explain_put, received_content_type, signed_headers
 from services.pipeline.images import MIME_BY_EXTENSION
 
-#: what the key's extension should be stored as
-IMAGE_TYPES: Mapping[str, str] = MIME_BY_EXTENSION
-
 
 def _ok(exchange: Exchange | None) -> bool:
     return exchange is not None and exchange.status is not None and 200 <= exchange.status < 300
@@ -467,7 +464,7 @@ def _recopy_commands(bucket: str) -> str:
     lines = [
         f"aws s3 cp s3://{bucket}/ s3://{bucket}/ --recursive --metadata-directive REPLACE "
         f"--content-type {mime} --exclude '*' --include '*.{ext}'"
-        for ext, mime in IMAGE_TYPES.items()
+        for ext, mime in MIME_BY_EXTENSION.items()
     ]
     return "\n".join(lines) + (
         "\n(REPLACE also resets other metadata: add --cache-control 'public, max-age=31536000, immutable' to keep one.)"
@@ -555,7 +552,7 @@ def judge_stored_type(ev: Evidence) -> Finding:
             evidence,
             codes=("stored.not_image",),
         )
-    expected = IMAGE_TYPES.get(ext)
+    expected = MIME_BY_EXTENSION.get(ext)
     if expected and mime != expected:
         return finding(
             cid,

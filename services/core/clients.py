@@ -18,7 +18,7 @@ import hashlib
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -47,19 +47,23 @@ def client_config(**overrides: Any) -> Config:
     return base.merge(Config(**overrides)) if overrides else base
 
 
+def environment_digest(env: Mapping[str, str], prefixes: tuple[str, ...] = ("AWS_",), extra: Sequence[str] = ()) -> str:
+    """A digest of the variables starting with ``prefixes`` (boto3's chain reads credentials from the ``AWS_*``
+    ones), and of ``extra``: a cache key that changes with the identity and holds no secret."""
+    parts = [*extra, *sorted(f"{name}={value}" for name, value in env.items() if name.startswith(prefixes))]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
 def session_key(target: AwsTarget, environ: Mapping[str, str] | None = None) -> str:
     """A digest naming the identity a Session stands for: profile, keys and region of ``target``, and the
-    ``AWS_*`` variables boto3's credential chain reads (a changed variable is a new identity). A digest, so the
-    cache holds no secret in its keys and nothing printable leaks one."""
-    env = os.environ if environ is None else environ
-    parts = [
+    ``AWS_*`` variables boto3's credential chain reads (a changed variable is a new identity)."""
+    identity = (
         f"profile={target.profile}",
         f"key={target.access_key_id}",
         f"secret={target.secret_access_key}",
         f"region={target.region}",
-        *sorted(f"{name}={value}" for name, value in env.items() if name.startswith("AWS_")),
-    ]
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+    )
+    return environment_digest(os.environ if environ is None else environ, extra=identity)
 
 
 class _Lru(Generic[V]):

@@ -19,14 +19,11 @@ from services.core.errors import ConfigError
 PREFIX = "PIPELINE_"
 #: Without all three the console cannot operate a real pipeline; with none it starts the sandbox.
 REQUIRED = ("PRESIGN_URL", "BUCKET", "CDN_URL")
-OPTIONAL = (
-    "APP_ORIGINS",
-    "DISTRIBUTION_ID",
-    "LAMBDA_FUNCTION",
-    "ALLOW_WRITES",
-    "CLIENT_CONTENT_TYPE",
-    "PRODUCTION",
-)
+#: a pipeline's own optional values (read by ``_build``)
+PIPELINE_OPTIONAL = ("APP_ORIGINS", "DISTRIBUTION_ID", "LAMBDA_FUNCTION", "PRODUCTION")
+#: the console's options, which apply to the sandbox too (read once, by ``load_options``)
+CONSOLE_OPTIONS = ("ALLOW_WRITES", "CLIENT_CONTENT_TYPE")
+OPTIONAL = PIPELINE_OPTIONAL + CONSOLE_OPTIONS
 #: a ``[pipelines.NAME]`` table (and ``[pipeline]``) may name a profile of the AWS shared config for its clients
 AWS_PROFILE_KEY = "aws_profile"
 DEFAULT_CLIENT_CONTENT_TYPE = "application/{ext}"  # what the seed's web client sends
@@ -226,7 +223,7 @@ def load_table(name: str, table: Mapping[str, object], env: Mapping[str, str]) -
 def _build(
     env: Mapping[str, str], table: Mapping[str, object], *, profile: str, aws: AwsTarget, where: str
 ) -> Settings | None:
-    values = {name: _lookup(name, env, table) for name in REQUIRED + OPTIONAL}
+    values = {name: _lookup(name, env, table) for name in REQUIRED + PIPELINE_OPTIONAL}
     missing = missing_required(env, table)
     if missing is None:
         return None

@@ -13,7 +13,6 @@ a production profile unless the profile's name was typed too, whoever calls them
 
 from __future__ import annotations
 
-import hashlib
 import json
 import mimetypes
 import unicodedata
@@ -30,7 +29,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from services.aws_model.s3endpoints import EndpointMatch
 from services.aws_model.s3errors import CREDENTIAL_CODES, WRONG_REGION_CODES, is_denied, parse_s3_error
 from services.core import writes
-from services.core.clients import make_client
+from services.core.clients import environment_digest, make_client
 from services.core.errors import ConfigError, ConsoleError, PipelineError
 from services.core.settings import Settings
 from services.core.transport import PROBE_DEADLINE, DeadlineExceeded, attempt, new_session
@@ -47,7 +46,8 @@ MAX_KEYS = 1000  # S3 returns at most 1,000 keys per list call, whatever MaxKeys
 MAX_THUMBNAIL_BYTES = 10 * 1024 * 1024
 MAX_ERROR_BODY = 16 * 1024
 #: Types a browser shows in an <img>, by extension (list_objects_v2 returns no Content-Type).
-IMAGE_TYPES = {
+#: (not MIME_BY_EXTENSION, the types the pipeline stores: a browser shows more than the pipeline accepts)
+BROWSER_IMAGE_TYPES = {
     "png": "image/png",
     "jpg": "image/jpeg",
     "jpeg": "image/jpeg",
@@ -171,7 +171,7 @@ def guess_type(key: str) -> str | None:
     if key.endswith("/"):
         return None
     ext = file_extension(key)
-    return IMAGE_TYPES.get(ext) or (mimetypes.types_map.get(f".{ext}") if ext else None)
+    return BROWSER_IMAGE_TYPES.get(ext) or (mimetypes.types_map.get(f".{ext}") if ext else None)
 
 
 def display_key(key: str) -> str:
@@ -207,7 +207,7 @@ class ObjectEntry:
 
     @property
     def is_image(self) -> bool:
-        return self.guessed_type in IMAGE_TYPES.values()
+        return self.guessed_type in BROWSER_IMAGE_TYPES.values()
 
     @property
     def placeholder(self) -> str | None:
@@ -248,10 +248,8 @@ class ListingPage:
 
 
 def credentials_fingerprint(env: Mapping[str, str]) -> str:
-    """A digest of the AWS_* variables: boto3's chain reads credentials from them, so a cached client or page
-    must not outlive a change of identity. A digest, so no secret ends up in a cache key."""
-    relevant = sorted(f"{name}={value}" for name, value in env.items() if name.startswith("AWS_"))
-    return hashlib.sha256("\n".join(relevant).encode()).hexdigest()
+    """A digest of the AWS_* variables: a cached client or page must not outlive a change of identity."""
+    return environment_digest(env)
 
 
 def s3_client(settings: Settings) -> Any:
@@ -617,7 +615,7 @@ def detail_notes(detail: ObjectDetail) -> list[Note]:
         notes.append(Note("info", f"Could not try an anonymous S3 GET: {detail.anonymous.error}."))
     stored = detail.head.content_type if detail.head else None
     expected = guess_type(detail.key)
-    if stored and expected in IMAGE_TYPES.values() and not stored.startswith("image/"):
+    if stored and expected in BROWSER_IMAGE_TYPES.values() and not stored.startswith("image/"):
         notes.append(
             Note(
                 "warn",
