@@ -106,8 +106,8 @@ def main() -> int:
         apply_what_if(name)
     original_start = server.start
 
-    def start(host: str = "127.0.0.1", breaks: tuple[str, ...] = ()) -> server.Running:
-        running = original_start(host, breaks)
+    def start(*args_: Any, **kwargs: Any) -> server.Running:  # server.start's own arguments, passed on
+        running = original_start(*args_, **kwargs)
         seconds = seed_objects(args.objects) if args.objects else 0.0
         running.endpoints.update(
             bench_objects=args.objects, bench_seed_seconds=round(seconds, 3), bench_what_if=args.what_if

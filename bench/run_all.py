@@ -29,6 +29,7 @@ SCRIPTS: dict[str, list[str]] = {
     "startup": [],
     "memory": [],
     "history": [],
+    "repair": [],
 }
 QUICK: dict[str, list[str]] = {
     "upload": ["--files", "40", "--rounds", "1", "--no-what-if"],
@@ -37,6 +38,7 @@ QUICK: dict[str, list[str]] = {
     "startup": ["--rounds", "1"],
     "memory": ["--size-mb", "5"],
     "history": ["--rounds", "3", "--runs", "1000"],
+    "repair": ["--objects", "10000", "--rounds", "1", "--seed-objects", "100"],
 }
 LIMIT_SECONDS = 1800
 

@@ -151,6 +151,7 @@ def run(args: argparse.Namespace, target: Target, out: TextIO) -> int:
         workers=args.workers,
         limit=args.limit,
         wildcard=args.wildcard_invalidation,
+        count_total=args.eta,
     )
     try:
         if args.batch_job:
@@ -240,6 +241,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=batch.BATCH_THRESHOLD,
         help=f"--apply refuses at this many keys or more: use --batch-job (default {batch.BATCH_THRESHOLD:,})",
+    )
+    parser.add_argument(
+        "--no-eta",
+        dest="eta",
+        action="store_false",
+        help="no counting listing beside the scan: progress without a total or ETA, one list request fewer per 1,000",
     )
     parser.add_argument(
         "--wildcard-invalidation",

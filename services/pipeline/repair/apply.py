@@ -44,7 +44,7 @@ def copy_arguments(bucket: str, state: ObjectState, planned: Planned) -> dict[st
         "ContentType": planned.new_type,
         "Metadata": dict(state.metadata),
     }
-    optional = {
+    optional: dict[str, object] = {
         "CacheControl": planned.new_cache_control,
         "ContentDisposition": state.content_disposition,
         "ContentEncoding": state.content_encoding,
@@ -99,8 +99,9 @@ def fix_object(s3: Any, bucket: str, state: ObjectState, planned: Planned, pacer
     try:
         problem = _verify(s3, bucket, state, new_etag, pacer)
     except (ClientError, BotoCoreError) as err:
-        code = error_code(err) if isinstance(err, ClientError) else None
-        return Outcome(state.key, FAILED, f"copied, but reading it back failed ({code or type(err).__name__})", code)
+        read_code = error_code(err) if isinstance(err, ClientError) else None
+        reason = f"copied, but reading it back failed ({read_code or type(err).__name__})"
+        return Outcome(state.key, FAILED, reason, read_code)
     if problem is not None:
         return Outcome(state.key, FAILED, problem)
     return Outcome(state.key, FIXED)

@@ -211,6 +211,7 @@ def validate_request(request: dict[str, Any]) -> None:
     validation (required members, types, lengths, enums; ParamValidationError) plus the model's string patterns."""
     model = botocore.session.get_session().get_service_model("s3control")
     shape = model.operation_model("CreateJob").input_shape
+    assert shape is not None  # CreateJob has an input
     validate_parameters(request, shape)
     _check_patterns(request, shape, "CreateJob")
 

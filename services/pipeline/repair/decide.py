@@ -37,7 +37,7 @@ class ObjectState:
     content_disposition: str | None = None
     content_encoding: str | None = None
     content_language: str | None = None
-    expires: datetime | None = None
+    expires: str | None = None  # the Expires header as S3 sent it
     website_redirect: str | None = None
     encryption: str | None = None  # AES256, aws:kms, aws:kms:dsse; None for none reported
     kms_key_id: str | None = None
@@ -107,8 +107,8 @@ def decide(state: ObjectState, cache_control: str | None = None) -> Planned:
     if fmt is None:
         ext = file_extension(state.key)
         named = f" although the key ends in .{ext}" if ext in _IMAGE_EXTENSIONS else ""
-        note = f"its bytes are not a PNG, JPEG, GIF or WebP image{named}: left as it is"
-        return Planned(state.key, NOT_IMAGE, stored, None, state.cache_control, None, note)
+        refused = f"its bytes are not a PNG, JPEG, GIF or WebP image{named}: left as it is"
+        return Planned(state.key, NOT_IMAGE, stored, None, state.cache_control, None, refused)
     new_type = FORMATS[fmt][1]
     new_cache = cache_control if cache_control is not None else state.cache_control
     note = extension_note(state.key, fmt)

@@ -24,7 +24,7 @@ from services.pipeline.repair.apply import Outcome, fix_object
 from services.pipeline.repair.cdn import Invalidator, wildcard_path
 from services.pipeline.repair.checkpoint import Checkpoint, checkpoint_name, default_state_dir
 from services.pipeline.repair.decide import FIX, ObjectState, Planned, Tally, decide
-from services.pipeline.repair.scan import Counter, Listed, Pacer, iter_listing, read_state
+from services.pipeline.repair.scan import KeyCounter, Listed, Pacer, iter_listing, read_state
 
 DEFAULT_WORKERS = 16
 CHECKPOINT_SECONDS = 2.0
@@ -43,6 +43,8 @@ class RepairOptions:
     workers: int = DEFAULT_WORKERS
     limit: int = 1000  # objects kept for the report (the counts are never capped)
     wildcard: bool = False  # invalidate one wildcard path for the prefix instead of each changed object
+    #: count the keys in a second listing for the ETA (one list request more per 1,000 objects)
+    count_total: bool = True
 
     def identity(self) -> dict[str, Any]:
         """What a checkpoint must match to be continued (a run with other labels starts over)."""
@@ -219,11 +221,12 @@ def run_repair(
     start_after = _resume(checkpoint, options, tally, invalidator, report)
     run = _Run(s3, settings.bucket, options, pacer, checkpoint, invalidator, sink)
     started = time.monotonic()
-    counter = Counter(s3, settings.bucket, options.prefix, start_after)
+    counter = KeyCounter(s3, settings.bucket, options.prefix, start_after) if options.count_total else None
     resumed_scanned = tally.scanned
 
     def progress() -> Progress:
-        total = None if counter.total is None else counter.total + resumed_scanned
+        counted = None if counter is None else counter.total
+        total = None if counted is None else counted + resumed_scanned
         return Progress(
             tally.scanned, total, tally.to_fix, tally.applied, tally.failed_count, time.monotonic() - started
         )
@@ -231,7 +234,8 @@ def run_repair(
     try:
         report.stopped = _drive(run, tally, start_after, stop, progress, on_progress)
     finally:
-        counter.close()
+        if counter is not None:
+            counter.close()
         report.elapsed = time.monotonic() - started
         report.throttled = pacer.throttled
         if invalidator is not None:

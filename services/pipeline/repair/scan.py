@@ -101,7 +101,7 @@ def iter_listing(s3: Any, bucket: str, prefix: str, start_after: str | None = No
         raise translate_aws_error(err, action="Listing the bucket", permission="s3:ListBucket", bucket=bucket) from err
 
 
-class Counter:
+class KeyCounter:
     """Counts the keys to scan in a thread of its own (a listing without the objects: one request per 1,000
     keys), so progress has a total, and an ETA, long before the scan reaches the end."""
 
