@@ -129,7 +129,11 @@ def make_s3_client(config: HandlerConfig, **client_kwargs: Any) -> Any:
     return boto3.client(
         "s3",
         region_name=config.region,
-        config=Config(signature_version="s3v4", s3={"addressing_style": config.addressing_style}),
+        config=Config(
+            signature_version="s3v4",
+            # from_env admits these two only; the literal is what botocore's addressing_style names
+            s3={"addressing_style": "path" if config.addressing_style == "path" else "virtual"},
+        ),
         **client_kwargs,
     )
 

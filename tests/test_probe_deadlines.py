@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import socket
 import time
 from collections.abc import Callable
@@ -21,7 +22,7 @@ from services.core.clients import make_client
 from services.core.settings import AwsTarget
 from services.core.transport import new_session
 from services.pipeline.browse import describe_object, detail_notes
-from tests.support import cli, raw_server, read_http_request
+from tests.support import PROJECT_ROOT, cli, raw_server, read_http_request
 
 #: between two bytes: far inside every read timeout (5 s connect / 60 s read), so only a deadline stops it
 INTERVAL = 0.2
@@ -151,3 +152,27 @@ def test_browse_detail_reports_a_dripping_cdn_and_s3_instead_of_hanging(sandbox_
     assert detail.anonymous.status is None and "did not finish answering within 1 s" in (detail.anonymous.error or "")
     notes = [note.text for note in detail_notes(detail)]
     assert any("The CDN did not answer: did not finish answering within 1 s" in text for text in notes), notes
+
+
+#: a request made with requests' own calls, or another HTTP client, instead of services/core/transport.py
+_BYPASS = re.compile(
+    r"\brequests\.(?:get|post|put|head|delete|patch|options|request)\("
+    r"|\bsession\.(?:get|post|put|head|delete|patch|options|request)\("
+    r"|\burlopen\(|\bhttp\.client\b|\bhttpx\.|\burllib3\.request\("
+)
+#: the one call outside transport.py, made inside ``enforce(deadline)`` and read with ``iter_body`` (the CDN read-back
+#: streams the object through a digest instead of holding it)
+_ALLOWED = {("services/pipeline/upload.py", "session.get(")}
+
+
+def test_no_http_request_bypasses_the_transport():
+    found = []
+    for path in sorted((PROJECT_ROOT / "services").rglob("*.py")):
+        name = path.relative_to(PROJECT_ROOT).as_posix()
+        if name == "services/core/transport.py":
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            for match in _BYPASS.finditer(line):
+                if (name, match.group(0)) not in _ALLOWED:
+                    found.append(f"{name}:{number}: {line.strip()}")
+    assert found == []

@@ -911,7 +911,7 @@ def _no_distribution(ev: Evidence, loaded: _LoadedPolicy) -> Finding:
             also=also,
             evidence=(ev.bucket_policy,),
         )
-    if ev.target.distribution_id and unreadable_distribution:
+    if ev.target.distribution_id and unreadable_distribution and isinstance(dist_read, ConfigRead):
         detail = (
             f"{call_name(dist_read, 'cloudfront:GetDistribution')} answered {answer(dist_read)}: the console "
             "lacks cloudfront:GetDistribution (or the read failed), so the distribution's ARN (its account id) "

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 from httplint import HttpResponseLinter
 
@@ -37,7 +37,7 @@ def _ok(exchange: Exchange | None) -> bool:
     return exchange is not None and exchange.status is not None and 200 <= exchange.status < 300
 
 
-def _answered(exchange: Exchange | None) -> bool:
+def _answered(exchange: Exchange | None) -> TypeGuard[Exchange]:
     return exchange is not None and exchange.status is not None
 
 

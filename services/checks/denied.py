@@ -12,6 +12,7 @@ import json
 import re
 import shlex
 from collections.abc import Iterable
+from typing import TypeGuard
 
 from services.checks.model import ConfigRead, Exchange, Finding, ReadState, Status
 
@@ -49,7 +50,7 @@ _USER = re.compile(r"arn:[a-z0-9-]+:iam::\d{12}:user/(?:[^/\s]+/)*([\w+=,.@-]+)$
 POLICY_PREFIX = "pipeline-console-read"
 
 
-def is_denied(read: object) -> bool:
+def is_denied(read: object) -> TypeGuard[ConfigRead]:
     return isinstance(read, ConfigRead) and _state(read) is ReadState.DENIED
 
 

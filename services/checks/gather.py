@@ -27,7 +27,7 @@ from services.aws_model import partitions, statements
 from services.aws_model.s3errors import DENIED_CODES, MISSING_CODES, SIGNATURE_MISMATCH, parse_s3_error
 from services.checks.evidence import Canary, CheckTarget, Evidence
 from services.checks.model import ConfigRead, Exchange, ReadState
-from services.core.clients import make_client, shared_client
+from services.core.clients import AwsService, make_client, shared_client
 from services.core.redact import redact_text, redact_url
 from services.core.settings import Settings
 from services.core.transport import PROBE_DEADLINE, Deadline, DeadlineExceeded, attempt, new_session
@@ -252,7 +252,7 @@ class Clients:
 
 
 #: Clients field -> boto3 service name
-SERVICES = {"s3": "s3", "iam": "iam", "lambda_": "lambda", "cloudfront": "cloudfront"}
+SERVICES: dict[str, AwsService] = {"s3": "s3", "iam": "iam", "lambda_": "lambda", "cloudfront": "cloudfront"}
 #: gatherer -> the Clients fields it uses
 CLIENTS_NEEDED: dict[str, tuple[str, ...]] = {
     "bucket_config": ("s3",),

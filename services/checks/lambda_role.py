@@ -81,7 +81,8 @@ def _role_policies(value: Any, role: _Role) -> tuple[list[_Named], list[str]]:
         if not isinstance(entry, Mapping):
             errors.append(f"role policy #{index}: expected an object with name and document")
             continue
-        name = entry.get("name") if isinstance(entry.get("name"), str) else f"#{index}"
+        given = entry.get("name")
+        name = given if isinstance(given, str) else f"#{index}"
         arn = next((v for v in (entry.get("arn"), name) if isinstance(v, str) and _POLICY_ARN.fullmatch(v)), None)
         try:
             parsed, raw = load_policy(entry.get("document"), attached_to=role.arn)

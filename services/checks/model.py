@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import KW_ONLY, asdict, dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 
 class Status(StrEnum):
@@ -103,7 +103,7 @@ class Remedy:
     was none); the remedy is applied only while it is still that, so a stale one never undoes a later change.
     """
 
-    service: str  # boto3 service name: "s3", "iam"
+    service: Literal["s3", "iam"]  # boto3 service name
     operation: str  # the API operation: "PutBucketPolicy", "PutRolePolicy" ...
     params: Mapping[str, Any]
     resource: str

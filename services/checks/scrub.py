@@ -4,9 +4,8 @@ applies `redact_finding` to every finding (``services/checks/runner.py``); judge
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TypeVar
 
-from services.checks.model import Exchange, Finding
+from services.checks.model import ConfigRead, Exchange, Finding
 from services.core.redact import redact_text, redact_url
 
 
@@ -32,10 +31,7 @@ def redact_finding(finding: Finding) -> Finding:
     )
 
 
-T = TypeVar("T")
-
-
-def evidence_items(*items: T | None) -> tuple[T, ...]:
+def evidence_items(*items: Exchange | ConfigRead | None) -> tuple[Exchange | ConfigRead, ...]:
     """A finding's evidence: the items present. Not scrubbed here: the runner redacts every finding once, on the
     way out (``services/checks/runner.py``)."""
     return tuple(item for item in items if item is not None)

@@ -495,8 +495,7 @@ def judge_stored_type(ev: Evidence) -> Finding:
             also=f"The canary {canary.key!r} was stored; only reading its metadata back was refused.",
         )
     if head.state is not ReadState.OK:
-        why = {
-            ReadState.DENIED: "the console may not read the object (s3:GetObject needed for HeadObject)",
+        why = {  # DENIED was answered above
             ReadState.MISSING: "no object under the key (the upload did not store one)",
         }.get(head.state, f"the read failed ({head.state})")
         code = f" {head.code}" if head.code else ""
@@ -505,9 +504,7 @@ def judge_stored_type(ev: Evidence) -> Finding:
             Status.UNKNOWN,
             f"Could not read the stored object's type:{code or ' ' + str(head.state)}",
             f"{head.call} → {head.state}{code}: {why}. {_excerpt(head.message)}".strip(),
-            f"Grant the console's identity s3:GetObject on arn:aws:s3:::{ev.target.bucket}/*"
-            if head.state is ReadState.DENIED
-            else "",
+            "",
             evidence,
             codes=("stored.read_failed",),
         )

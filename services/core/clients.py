@@ -20,7 +20,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 import boto3
 from botocore.config import Config
@@ -35,6 +35,8 @@ MAX_SESSIONS = 8
 MAX_SHARED_CLIENTS = 16
 
 V = TypeVar("V")
+#: the AWS services the console has clients for (boto3's names; the type checker matches each to its stubs)
+AwsService = Literal["s3", "iam", "lambda", "cloudfront", "sts", "s3control"]
 
 
 def client_config(**overrides: Any) -> Config:
@@ -123,7 +125,7 @@ class SessionCache(_Lru[_Entry]):
 SESSIONS = SessionCache()
 
 
-def make_client(service: str, target: AwsTarget, **config_overrides: Any) -> Any:
+def make_client(service: AwsService, target: AwsTarget, **config_overrides: Any) -> Any:
     """A boto3 client for ``service`` aimed at ``target`` (a new client, from the identity's shared Session)."""
     endpoint = target.s3_endpoint_url if service == "s3" and target.s3_endpoint_url else target.endpoint_url
     kwargs: dict[str, Any] = {"config": client_config(**config_overrides)}
@@ -150,7 +152,7 @@ class ClientCache(_Lru[_Slot]):
     def __init__(self, size: int = MAX_SHARED_CLIENTS) -> None:
         super().__init__(size)
 
-    def client(self, service: str, target: AwsTarget) -> Any:
+    def client(self, service: AwsService, target: AwsTarget) -> Any:
         slot = self._get_or_add((session_key(target), service, target.endpoint_url, target.s3_endpoint_url), _Slot)
         with slot.lock:  # two callers of one key build it once; callers of other keys go on meanwhile
             if slot.client is None:
@@ -161,7 +163,7 @@ class ClientCache(_Lru[_Slot]):
 SHARED_CLIENTS = ClientCache()
 
 
-def shared_client(service: str, target: AwsTarget) -> Any:
+def shared_client(service: AwsService, target: AwsTarget) -> Any:
     """The one client for ``service`` at ``target`` that every caller shares. Never register event hooks on it
     (they would fire for every caller): build one with ``make_client`` for that."""
     return SHARED_CLIENTS.client(service, target)

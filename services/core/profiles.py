@@ -14,10 +14,10 @@ configured at all, else ``sandbox``: the console never lands on a named (perhaps
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from services.core.errors import ConfigError
 from services.core.settings import (
@@ -123,6 +123,18 @@ def _raw(table: Mapping[str, object], key: str) -> str | None:
     return None if value is None else (str(value).strip() or None)
 
 
+class _Shown(TypedDict):
+    """The values a profile is listed with, as written, even when it cannot be used."""
+
+    bucket: str | None
+    presign_url: str | None
+    cdn_url: str | None
+
+
+def _shown(value_of: Callable[[str], str | None]) -> _Shown:
+    return _Shown(bucket=value_of("bucket"), presign_url=value_of("presign_url"), cdn_url=value_of("cdn_url"))
+
+
 def _says_production(raw: str | None) -> bool:
     """``production`` as written, for a profile listed with a problem (a malformed word is that problem)."""
     try:
@@ -135,7 +147,7 @@ def _unnamed(env: Mapping[str, str], table: Mapping[str, object]) -> Profile | N
     missing = missing_required(env, table)
     if missing is None:
         return None
-    values = {key: (env.get(PREFIX + key.upper()) or _raw(table, key)) for key in ("bucket", "presign_url", "cdn_url")}
+    values = _shown(lambda key: env.get(PREFIX + key.upper()) or _raw(table, key))
     source = "PIPELINE_* variables and [pipeline]"
     try:
         settings = load_settings(env, table)
@@ -151,7 +163,7 @@ def _named(name: str, table: object, env: Mapping[str, str]) -> Profile:
     if not isinstance(table, Mapping):
         problem = ConfigError(f"{source} in .streamlit/secrets.toml must be a table of settings")
         return Profile(name, source, problem=problem)
-    values = {key: _raw(table, key) for key in ("bucket", "presign_url", "cdn_url")}
+    values = _shown(lambda key: _raw(table, key))
     try:
         settings = load_table(name, table, env)
     except ConfigError as err:

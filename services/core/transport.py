@@ -23,7 +23,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
@@ -33,6 +33,9 @@ from requests.sessions import merge_setting
 from requests.utils import get_environ_proxies
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+if TYPE_CHECKING:
+    from requests.sessions import _Settings  # the stubs' name for what merge_environment_settings returns
 
 #: (connect, read) seconds. A read timeout is between bytes, so a slow but moving upload is fine.
 TIMEOUT = (5.0, 60.0)
@@ -84,8 +87,10 @@ class PipelineSession(requests.Session):
             found = self._environment[origin] = (get_environ_proxies(url), bundle)
         return found
 
-    def merge_environment_settings(self, url: str, proxies: Any, stream: Any, verify: Any, cert: Any) -> dict[str, Any]:
-        if not self.trust_env or proxies:
+    def merge_environment_settings(
+        self, url: str | bytes | None, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> _Settings:
+        if not self.trust_env or proxies or not isinstance(url, str):  # requests passes the prepared URL, a str
             return super().merge_environment_settings(url, proxies, stream, verify, cert)
         # requests' own merge (Session.merge_environment_settings), the environment's part looked up once per host
         env_proxies, bundle = self._from_environment(url)
@@ -326,8 +331,8 @@ class _Watched:
     def request(self, *args: object, **kwargs: object) -> None:
         alarm = getattr(_ACTIVE, "alarm", None)
         if alarm is not None:
-            _WATCHDOG.watch(alarm, self)  # type: ignore[arg-type]
-        super().request(*args, **kwargs)  # type: ignore[misc]
+            _WATCHDOG.watch(alarm, self)  # type: ignore[arg-type]  # a mixin: self is always an HTTPConnection
+        super().request(*args, **kwargs)  # type: ignore[misc]  # HTTPConnection.request, next in the MRO
 
 
 class WatchedHTTPConnection(_Watched, HTTPConnection):
@@ -353,7 +358,7 @@ class WatchedAdapter(HTTPAdapter):
     """requests' adapter with connections the deadline watchdog can cut off (see ``enforce``)."""
 
     def init_poolmanager(self, *args: object, **kwargs: object) -> None:
-        super().init_poolmanager(*args, **kwargs)  # type: ignore[arg-type]
+        super().init_poolmanager(*args, **kwargs)  # type: ignore[arg-type]  # requests' own arguments, passed on
         self.poolmanager.pool_classes_by_scheme = _WATCHED_POOLS
 
     def proxy_manager_for(self, proxy: str, **proxy_kwargs: object) -> object:

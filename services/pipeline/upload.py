@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import parse_qs, quote, urlsplit
 
 import requests
@@ -296,6 +296,21 @@ def _put_cause(
     return explain_put(answer.status, error, sent_type, grant.url)
 
 
+class _PutWhere(TypedDict):
+    """Where a PUT failed, as PipelineError takes it."""
+
+    hop: str
+    key: str
+    bucket: str
+
+
+class _PutDetails(_PutWhere):
+    """Where a PUT failed and what S3 answered."""
+
+    http_status: int
+    code: str | None
+
+
 def _put(session: requests.Session, grant: PresignGrant, data: bytes, sent_type: str, bucket: str, run: _Run) -> int:
     """PUT ``data`` to ``grant.url``, retrying 503 with backoff; the status, or PipelineError (_UrlExpired)."""
     policy = run.policy
@@ -313,7 +328,7 @@ def _put(session: requests.Session, grant: PresignGrant, data: bytes, sent_type:
             timeout=policy.timeout,
         )
 
-    where = {"hop": "put", "key": grant.key, "bucket": bucket}
+    where = _PutWhere(hop="put", key=grant.key, bucket=bucket)
     try:
         answer = retrying(attempt, lambda a: a.status == 503, policy.put_backoff, run.log)
     except DeadlineExceeded as err:
@@ -340,7 +355,7 @@ def _put(session: requests.Session, grant: PresignGrant, data: bytes, sent_type:
     error = parse_s3_error(answer.body)
     tries = f" ({run.log.count} attempts)" if run.log.count > 1 else ""
     message = f"S3 refused the PUT: HTTP {answer.status} {error.code or ''}".strip() + tries
-    details = {**where, "http_status": answer.status, "code": error.code}
+    details = _PutDetails(**where, http_status=answer.status, code=error.code)
     if is_url_expired(error):
         cause = _expired_cause(error, grant.url, policy.clock(), run.presign_ms, fresh_tried=False)
         raise _UrlExpired(f"{message} (the presigned URL had expired)", error=error, **details, cause=cause)
@@ -436,6 +451,8 @@ def _preflight_unanswered(step: str, url: str, err: Exception, where: Mapping[st
 
 class _Run:
     """One file's way through the hops: the step under way, its attempts, and the trace so far."""
+
+    note: str | None  # the step's note (what was retried or recovered from), set by the step
 
     def __init__(
         self,

@@ -347,8 +347,11 @@ class S3Front:
             return None, ANONYMOUS
         if not verdict.ok:
             error = verdict.error
+            assert error is not None, "a refused verdict carries S3's answer"
             return error_response(error.status, error.code, error.message, request.resource, error.fields), ANONYMOUS
-        return None, IDENTITIES[verdict.access_key_id][1]
+        key = verdict.access_key_id
+        assert key is not None, "an authenticated verdict names its access key"
+        return None, IDENTITIES[key][1]
 
     def _authorize(
         self, request: S3Request, identity: Identity, config: moto_state.BucketConfig | None

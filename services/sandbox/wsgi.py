@@ -7,7 +7,7 @@ a closed connection; a 5xx closes the connection."""
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import IO, Any, cast
 
 from werkzeug.exceptions import ClientDisconnected
 from werkzeug.serving import WSGIRequestHandler
@@ -50,7 +50,8 @@ class S3RequestHandler(WSGIRequestHandler):
             if length < 0:
                 self._keep_alive = False
             else:
-                self._body = environ["wsgi.input"] = LimitedStream(self.rfile, length)
+                # rfile is the socket's BufferedReader (socketserver types it as the BufferedIOBase it derives from)
+                self._body = environ["wsgi.input"] = LimitedStream(cast(IO[bytes], self.rfile), length)
         return environ
 
     def run_wsgi(self) -> None:

@@ -59,6 +59,7 @@ def _in_network(context_value: str, policy_value: str) -> bool:
         and network is not None
         and address.version == network.version
         and (
+            # the versions are equal (checked above), which the IPv4/IPv6 unions of the stubs cannot express
             address.subnet_of(network)  # type: ignore[arg-type]
         )
     )

@@ -16,6 +16,12 @@ from services.pipeline.images.identify import DECODE_ERRORS, inspect_image
 
 #: the most pixels (width × height × frames) re-encoded at once: every frame is held in memory to write it
 MAX_STRIP_PIXELS = 64_000_000
+#: what re-encoding raises for an image it cannot rewrite (turned into InvalidImage)
+_REENCODE_ERRORS: tuple[type[BaseException], ...] = (
+    Image.DecompressionBombError,
+    Image.DecompressionBombWarning,
+    *DECODE_ERRORS,
+)
 
 
 JPEG_FALLBACK_QUALITY = 95  # when a JPEG's own quantization tables cannot be read back
@@ -263,7 +269,7 @@ def strip_metadata(name: str, data: bytes, original: ImageInfo | None = None) ->
                 frames, durations = _frames(img, count, orientation)
                 encoded = _encode(img, fmt, data, frames, durations)
                 kept, changed = _kept(img, fmt), _changed(fmt, data, orientation)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning, *DECODE_ERRORS) as err:
+    except _REENCODE_ERRORS as err:
         raise InvalidImage(f"the {fmt} image could not be re-encoded without its metadata ({err})") from err
     try:
         info = inspect_image(name, encoded)
