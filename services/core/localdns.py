@@ -48,7 +48,7 @@ def resolution_note(url: str) -> str | None:
     and curl's ``--resolve`` that make it work. None for any other URL."""
     parts = urlsplit(url)
     host = parts.hostname
-    if not is_localhost_name(host):
+    if host is None or not is_localhost_name(host):
         return None
     port = parts.port or (443 if parts.scheme == "https" else 80)
     return (
