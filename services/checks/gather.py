@@ -14,7 +14,7 @@ import io
 import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -27,7 +27,7 @@ from services.aws_model import partitions, statements
 from services.aws_model.s3errors import DENIED_CODES, MISSING_CODES, SIGNATURE_MISMATCH, parse_s3_error
 from services.checks.evidence import Canary, CheckTarget, Evidence
 from services.checks.model import ConfigRead, Exchange, ReadState
-from services.core.clients import AwsService, make_client, shared_client
+from services.core.clients import AwsService, CallTimedOut, bounded, make_client, shared_client
 from services.core.redact import redact_text, redact_url
 from services.core.settings import Settings
 from services.core.transport import PROBE_DEADLINE, Deadline, DeadlineExceeded, attempt, new_session
@@ -104,27 +104,13 @@ class Budget:
         return min(self.probe_s, left)
 
     def call(self, fn: Callable[[], T]) -> T:
-        """``fn()`` (an AWS call), waited for until the run's deadline; then RunDeadlineExceeded.
-
-        botocore has no overall deadline (its read timeout is per read, and it retries), so the call runs on a
-        daemon thread of its own: given up at the deadline, it ends when botocore gives up, in the background,
-        and never holds up the run, the page or the CLI's exit.
-        """
+        """``fn()`` (an AWS call), waited for until the run's deadline (``clients.bounded``); then RunDeadlineExceeded."""
         left = self.run.remaining()
         if left <= 0:
             raise RunDeadlineExceeded(self.run.seconds)
-        future: Future[T] = Future()
-
-        def work() -> None:
-            try:
-                future.set_result(fn())
-            except BaseException as err:  # noqa: BLE001 - handed to the waiting thread, which re-raises it
-                future.set_exception(err)
-
-        threading.Thread(target=work, name="aws-read", daemon=True).start()
         try:
-            return future.result(timeout=left)
-        except TimeoutError as err:
+            return bounded(fn, left)
+        except CallTimedOut as err:
             raise RunDeadlineExceeded(self.run.seconds) from err
 
 

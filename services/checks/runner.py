@@ -124,9 +124,11 @@ def run_checks(
     deadline_s: float = CHECK_DEADLINE,
     on_done: RunHook | None = None,
     canary: bool = True,
+    budget: Budget | None = None,
 ) -> Report:
     """Run the selected checks against ``settings``' pipeline, gathering for at most ``deadline_s`` seconds (a hop
-    still silent then is reported as not having answered); ``on_done`` sees the report and the evidence it judged.
+    still silent then is reported as not having answered), or within ``budget`` when given (one already started);
+    ``on_done`` sees the report and the evidence it judged.
     With ``canary`` off the run writes nothing: the checks that judge the canary upload ``skip``, saying why.
     Raises ConfigError for unknown ids."""
     checks = select(only)
@@ -135,7 +137,7 @@ def run_checks(
     needs = frozenset().union(*(check.needs for check in checks if check.id not in skipped))
     if not canary:
         needs -= {"canary"}
-    evidence = gather(settings, needs, clients, Budget.of(deadline_s))
+    evidence = gather(settings, needs, clients, budget or Budget.of(deadline_s))
     judged = [judge(without_canary(check) if check.id in skipped else check, evidence) for check in checks]
     findings = attribute_causes(judged, checks)
     notes = ()

@@ -10,7 +10,7 @@ import sys
 from typing import TextIO
 
 from services.checks import remedy as remedies
-from services.checks.gather import CHECK_DEADLINE
+from services.checks.gather import CHECK_DEADLINE, Budget
 from services.checks.model import Finding, Status
 from services.checks.report import Report
 from services.checks.runner import CHECK_IDS, run_checks, select
@@ -63,6 +63,19 @@ def print_report(report: Report, out: TextIO, settings: Settings | None = None) 
     print(f"-- {len(report.findings)} checks in {report.duration_ms / 1000:.1f} s: {report.summary_line()}", file=out)
 
 
+#: the share of ``--deadline`` the credential check before the run may wait for AWS (a silent S3 is then left to the
+#: bucket checks to report, with the rest of the deadline)
+ACCESS_CHECK_SHARE = 0.25
+
+
+def _check_access(settings: Settings, deadline_s: float) -> Budget:
+    """Credentials refused: ConfigError (said once, exit 2). The run's budget, started before the credential check:
+    the whole command ends within ``deadline_s``."""
+    budget = Budget.of(deadline_s)
+    require_access(settings.aws, settings.bucket, within_s=min(PROBE_DEADLINE, deadline_s * ACCESS_CHECK_SHARE))
+    return budget
+
+
 def _apply_fix(args: argparse.Namespace, target: Target, out: TextIO) -> int:
     """Run one check, apply its finding's remedy, run it again: 0 when it then passes, 1 when not, 2 refused.
 
@@ -72,8 +85,7 @@ def _apply_fix(args: argparse.Namespace, target: Target, out: TextIO) -> int:
     unconfirmed = writes.confirmation_refusal(settings, f"--apply {args.apply}", None, None, args.confirm_profile)
     if unconfirmed is not None:
         return _apply_done(args, doc, str(unconfirmed), EXIT_USAGE, out)
-    require_access(settings.aws, settings.bucket)  # credentials refused: said once, exit 2
-    (before,) = run_checks(settings, only=[args.apply], deadline_s=args.deadline).findings
+    (before,) = run_checks(settings, only=[args.apply], budget=_check_access(settings, args.deadline)).findings
     doc["before"] = before.to_json()
     if not args.json:
         print_finding(before, out, settings)
@@ -105,14 +117,14 @@ def _apply_done(args: argparse.Namespace, doc: dict[str, object], message: str, 
 def run(args: argparse.Namespace, target: Target, out: TextIO) -> int:
     if args.apply:
         return _apply_fix(args, target, out)
-    require_access(target.settings.aws, target.settings.bucket)  # credentials refused: said once, exit 2
+    budget = _check_access(target.settings, args.deadline)
     recorder = RunRecorder(target.settings, local_user(), env=args.env)
     report = run_checks(
         target.settings,
         only=args.only,
-        deadline_s=args.deadline,
         on_done=None if args.no_record else recorder,
         canary=not args.no_canary,
+        budget=budget,
     )
     if recorder.warning:  # the check's result stands; the history's failure is one line
         print(f"warning: {recorder.warning}", file=sys.stderr)

@@ -19,7 +19,7 @@ from botocore.exceptions import (
 )
 
 from services.aws_model.s3errors import CREDENTIAL_CODES, EXPIRED_TOKEN_CODES
-from services.core.clients import SESSIONS, shared_client
+from services.core.clients import SESSIONS, CallTimedOut, bounded, shared_client
 from services.core.errors import ConfigError
 from services.core.settings import AwsTarget
 
@@ -85,17 +85,27 @@ def _client_error(err: ClientError) -> str:
     return f"AWS refused {operation} with {code} (HTTP {status}){': ' + message if message else ''}."
 
 
-def require_access(target: AwsTarget, bucket: str | None = None) -> None:
+def require_access(target: AwsTarget, bucket: str | None = None, within_s: float | None = None) -> None:
     """Raise ConfigError, in one sentence, unless the console has usable AWS credentials (and, given ``bucket``,
     AWS accepts them: one GetBucketLocation, whose refusal for lack of permission is left to the checks to judge).
 
     Run before a command that talks to AWS, so a missing secret or an expired token is said once, up front, rather
-    than as every check's ``unknown`` or a traceback from deep inside botocore."""
-    try:
+    than as every check's ``unknown`` or a traceback from deep inside botocore. With ``within_s``, AWS is waited for
+    that long at most: an endpoint that does not answer by then is left for the command itself to report."""
+
+    def look() -> None:
         if SESSIONS.entry(target).session.get_credentials() is None:
             raise ConfigError(NO_CREDENTIALS)
         if bucket is not None:
             shared_client("s3", target).get_bucket_location(Bucket=bucket)
+
+    try:
+        if within_s is None:
+            look()
+        else:
+            bounded(look, within_s)
+    except CallTimedOut:
+        return  # no verdict on the credentials: the checks say what the endpoint does
     except ClientError as err:
         if is_access_problem(err):
             raise ConfigError(describe_aws_error(err)) from err

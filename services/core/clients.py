@@ -19,6 +19,7 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
@@ -35,6 +36,7 @@ MAX_SESSIONS = 8
 MAX_SHARED_CLIENTS = 16
 
 V = TypeVar("V")
+T = TypeVar("T")
 #: the AWS services the console has clients for (boto3's names; the type checker matches each to its stubs)
 AwsService = Literal["s3", "iam", "lambda", "cloudfront", "sts", "s3control"]
 
@@ -161,6 +163,38 @@ class ClientCache(_Lru[_Slot]):
 
 
 SHARED_CLIENTS = ClientCache()
+
+
+class CallTimedOut(TimeoutError):
+    """An AWS call given up by ``bounded`` (it goes on in the background until botocore gives up)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"no answer within {seconds:g} s")
+        self.seconds = seconds
+
+
+def bounded(call: Callable[[], T], seconds: float) -> T:
+    """``call()`` (AWS calls), waited for at most ``seconds``; then CallTimedOut. Its own errors are raised as they are.
+
+    botocore has no overall deadline: its read timeout is per read (an endpoint that drips a byte at a time never
+    trips it) and it retries. So the call runs on a daemon thread of its own: given up, it ends when botocore gives
+    up, in the background, and never holds up the caller, a page or the CLI's exit.
+    """
+    future: Future[T] = Future()
+
+    def work() -> None:
+        try:
+            future.set_result(call())
+        except BaseException as err:  # noqa: BLE001 - handed to the waiting thread, which re-raises it
+            future.set_exception(err)
+
+    threading.Thread(target=work, name="aws-call", daemon=True).start()
+    try:
+        return future.result(timeout=max(seconds, 0.0))
+    except TimeoutError as err:
+        if future.done():  # the call itself raised a TimeoutError (an OSError): that is its own answer
+            raise
+        raise CallTimedOut(seconds) from err
 
 
 def shared_client(service: AwsService, target: AwsTarget) -> Any:

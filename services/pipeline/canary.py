@@ -15,8 +15,9 @@ from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from services.core.clients import shared_client
+from services.core.clients import CallTimedOut, bounded, shared_client
 from services.core.settings import Settings
+from services.core.transport import PROBE_DEADLINE
 
 #: the folder canaries ask for; presign_function/lambda_function.py KEY_PREFIXES allows exactly this
 CANARY_PREFIX = "canary/"
@@ -46,8 +47,12 @@ def remove_canary(settings: Settings, key: str | None) -> str | None:
         return None
     if not settings.allow_writes:
         return f"The canary {key} stays in the bucket: writes are off (with them on, each run removes its canary)."
-    try:
-        shared_client("s3", settings.aws).delete_object(Bucket=settings.bucket, Key=key)
+    try:  # bounded: botocore alone would wait on an S3 that drips its answer (the run has ended by now)
+        bounded(
+            lambda: shared_client("s3", settings.aws).delete_object(Bucket=settings.bucket, Key=key), PROBE_DEADLINE
+        )
+    except CallTimedOut as err:
+        return f"The canary {key} could not be removed (S3 gave {err}); delete it by hand."
     except (ClientError, BotoCoreError) as err:
         return f"The canary {key} could not be removed ({type(err).__name__}: {err}); delete it by hand."
     return f"The canary {key} was removed after the run."
