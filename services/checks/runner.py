@@ -140,7 +140,7 @@ def run_checks(
     evidence = gather(settings, needs, clients, budget or Budget.of(deadline_s))
     judged = [judge(without_canary(check) if check.id in skipped else check, evidence) for check in checks]
     findings = attribute_causes(judged, checks)
-    notes = ()
+    notes: tuple[str, ...] = ()
     if evidence.canary is not None and evidence.canary.put is not None:
         note = remove_canary(settings, evidence.canary.key)
         notes = (note,) if note else ()
