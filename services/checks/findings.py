@@ -187,3 +187,15 @@ def unreadable(
 def short(value: Any, limit: int = 200) -> str:
     text = dump(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def presigned_url(exchange: Exchange | None) -> str | None:
+    """The ``presignedUrl`` of a presign reply (None when the reply is no JSON object with one: never raises)."""
+    if exchange is None or not exchange.body:
+        return None
+    try:
+        doc = json.loads(exchange.body)
+    except (ValueError, RecursionError, TypeError):
+        return None
+    url = doc.get("presignedUrl") if isinstance(doc, dict) else None
+    return url if isinstance(url, str) and url else None

@@ -9,28 +9,15 @@ canary finds the value by the one canned ACL whose signature matches (``Canary.a
 
 from __future__ import annotations
 
-import json
-
 from services.aws_model.s3errors import parse_s3_error
 from services.checks.evidence import Canary, Evidence
-from services.checks.findings import finding, unreadable
+from services.checks.findings import finding, presigned_url, unreadable
 from services.checks.model import Check, ConfigRead, Exchange, Finding, Impact, ReadState, Status
 from services.pipeline.explain import ACL_DISABLED, signed_headers
 
 ENFORCED = "BucketOwnerEnforced"
 #: the one ACL a bucket with ACLs disabled accepts on a write
 OWNER_FULL_CONTROL = "bucket-owner-full-control"
-
-
-def _presigned_url(canary: Canary | None) -> str | None:
-    if canary is None or not isinstance(canary.presign, Exchange):
-        return None
-    try:
-        doc = json.loads(canary.presign.body or "")
-    except (ValueError, RecursionError, TypeError):
-        return None
-    url = doc.get("presignedUrl") if isinstance(doc, dict) else None
-    return url if isinstance(url, str) else None
 
 
 def _signed_acl(canary: Canary) -> tuple[str | None, Exchange | None]:
@@ -76,7 +63,7 @@ def judge_ownership(ev: Evidence) -> Finding:
             f"GetBucketOwnershipControls: {said}.",
             codes=("ownership.acls_enabled",),
         )
-    url = _presigned_url(ev.canary)
+    url = presigned_url(ev.canary.presign) if ev.canary is not None else None
     if ev.canary is None or url is None:
         return finding(
             cid,

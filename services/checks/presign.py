@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from services.aws_model import s3endpoints
 from services.checks.evidence import Evidence
-from services.checks.findings import Tally, finding
+from services.checks.findings import Tally, finding, presigned_url
 from services.checks.model import Check, Exchange, Finding, Impact, Status
 from services.checks.scrub import evidence_items as _evidence
 from services.core.redact import REDACTED, redact_text, redact_url
@@ -85,9 +85,7 @@ def _describe_error(error: str | None) -> str:
 
 
 def _presigned_url(ev: Evidence) -> str | None:
-    doc = _reply_doc(ev.presign_ok)
-    url = doc.get("presignedUrl") if isinstance(doc, dict) else None
-    return url if isinstance(url, str) and url else None
+    return presigned_url(ev.presign_ok)
 
 
 def _is_2xx(exchange: Exchange | None) -> bool:

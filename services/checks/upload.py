@@ -19,13 +19,14 @@ from services.aws_model.s3errors import (
 )
 from services.checks.denied import denied_finding
 from services.checks.evidence import Canary, Evidence
-from services.checks.findings import finding
+from services.checks.findings import finding, presigned_url
 from services.checks.model import Check, ConfigRead, Exchange, Finding, Impact, ReadState, Status
 from services.checks.policy_docs import cdn_grant
 from services.checks.scrub import evidence_items as _evidence
 from services.core.redact import redact_text, redact_url
 from services.pipeline.explain import explain_cdn, explain_put, received_content_type, signed_headers
 from services.pipeline.images import MIME_BY_EXTENSION
+from services.pipeline.presign import client_content_type
 
 
 def _ok(exchange: Exchange | None) -> bool:
@@ -84,16 +85,7 @@ def _client_type(ev: Evidence, canary: Canary) -> str:
     if canary.client_content_type:
         return canary.client_content_type
     template = ev.target.client_content_type or "application/{ext}"
-    return template.replace("{ext}", "png").replace("{mime}", "image/png")
-
-
-def _presigned_url(canary: Canary) -> str | None:
-    try:
-        doc = json.loads(canary.presign.body or "")
-    except (ValueError, RecursionError, TypeError):
-        return None
-    url = doc.get("presignedUrl") if isinstance(doc, dict) else None
-    return url if isinstance(url, str) else None
+    return client_content_type(template, "png", "image/png")
 
 
 def _started(canary: Canary | None) -> bool:
@@ -393,7 +385,7 @@ def judge_content_type(ev: Evidence) -> Finding:
     if canary is None or not _started(canary):
         return _not_started(cid, canary)
     put = canary.put
-    url = put.url if put is not None else _presigned_url(canary)
+    url = put.url if put is not None else presigned_url(canary.presign)
     signs_type = "content-type" in _signed(url)
     if put is not None and put.status == 403 and _s3_code(put) == SIGNATURE_MISMATCH:
         return _signature_mismatch(ev, canary, put)
