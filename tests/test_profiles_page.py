@@ -151,7 +151,7 @@ def test_on_production_browse_delete_waits_for_the_profile_name_too(two_profiles
     app = switch_to(console(two_profiles, "pages/browse.py"), "live")
     app.session_state[Keys.BROWSE_PREFIX] = prefix
     app.run()
-    app.selectbox(key=Keys.BROWSE_SELECTED).set_value(key).run()
+    app.button(key=Keys.BROWSE_OPEN + key).click().run()  # the name under its thumbnail
 
     app.text_input(key=Keys.BROWSE_CONFIRM_DELETE + key).input(key).run()
     assert next(b for b in app.button if b.label == "Delete object").disabled  # the key alone: not on production

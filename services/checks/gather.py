@@ -425,7 +425,8 @@ def gather_canary(settings: Settings, session: requests.Session, clients: Client
             ),
             acl_tries=acl_tries,
         ),
-        "stored_sample": gather_stored_sample(clients, settings.bucket, budget),
+        # the canary is the newest object of all, but under canary/ it may sort past the first listing page
+        "stored_sample": gather_stored_sample(clients, settings.bucket, budget, newest_key=key if stored else None),
     }
 
 
@@ -520,9 +521,12 @@ def _after_put(
 STORED_SAMPLE = 20
 
 
-def gather_stored_sample(clients: Clients, bucket: str, budget: Budget | None = None) -> ConfigRead:
-    """The stored Content-Type of the bucket's newest image objects (first listing page, newest STORED_SAMPLE):
-    which objects still carry application/*. Value: [{"key", "content_type"}], content_type None when unread."""
+def gather_stored_sample(
+    clients: Clients, bucket: str, budget: Budget | None = None, newest_key: str | None = None
+) -> ConfigRead:
+    """The stored Content-Type of the bucket's newest image objects (first listing page, newest STORED_SAMPLE; with
+    ``newest_key``, that one first, as the newest of all): which objects still carry application/*.
+    Value: [{"key", "content_type"}], content_type None when unread."""
     listing = read(
         "s3:ListBucket",
         lambda: clients.s3.list_objects_v2(Bucket=bucket, MaxKeys=1000).get("Contents", []),
@@ -532,7 +536,10 @@ def gather_stored_sample(clients: Clients, bucket: str, budget: Budget | None = 
     if listing.state is not ReadState.OK:
         return listing
     images = [o for o in listing.value if str(o.get("Key", "")).rsplit(".", 1)[-1].lower() in MIME_BY_EXTENSION]
-    newest = sorted(images, key=lambda o: o.get("LastModified") or 0, reverse=True)[:STORED_SAMPLE]
+    newest = sorted(images, key=lambda o: o.get("LastModified") or 0, reverse=True)
+    if newest_key is not None:
+        newest = [{"Key": newest_key}, *(o for o in newest if o.get("Key") != newest_key)]
+    newest = newest[:STORED_SAMPLE]
 
     def stored_type(key: str) -> dict[str, Any]:
         head = read("s3:HeadObject", lambda: clients.s3.head_object(Bucket=bucket, Key=key), budget=budget)
