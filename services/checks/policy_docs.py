@@ -3,13 +3,12 @@ a document with statements dropped and added, and the bucket-policy fix (text an
 
 from __future__ import annotations
 
-import json
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
-from urllib.parse import unquote
 
 from services.aws_model import iam, partitions, statements
+from services.aws_model.iam.document import decode_policy
 from services.checks.evidence import Evidence
 from services.checks.findings import Fix, dump, read_state
 from services.checks.model import ConfigRead, ReadState, Remedy
@@ -28,29 +27,8 @@ def load_policy(value: Any, *, attached_to: str | None = None) -> tuple[iam.Poli
     """Parse a policy as a read returns it (JSON text, URL-encoded IAM text, bytes, a mapping, or
     ``{"Policy": text}`` as get_bucket_policy answers); also return the decoded document, to quote and edit its
     statements. Raises only `iam.PolicyError`."""
-    doc = _decode_policy(value)
+    doc = decode_policy(value)
     return iam.parse_policy(doc, attached_to=attached_to), doc
-
-
-def _decode_policy(value: Any) -> Mapping[str, Any]:
-    if isinstance(value, Mapping) and set(value) == {"Policy"}:
-        value = value["Policy"]
-    if isinstance(value, bytes | bytearray):
-        try:
-            value = bytes(value).decode("utf-8")
-        except UnicodeDecodeError as err:
-            raise iam.PolicyError(f"policy bytes are not UTF-8: {err}") from err
-    if isinstance(value, str):
-        text = value.strip()
-        if text[:3].upper() == "%7B":  # IAM's API hands documents URL-encoded
-            text = unquote(text)
-        try:
-            value = json.loads(text)
-        except (ValueError, RecursionError) as err:
-            raise iam.PolicyError(f"policy is not valid JSON: {err}") from err
-    if not isinstance(value, Mapping):
-        raise iam.PolicyError(f"a policy must be a JSON object, got {type(value).__name__}")
-    return value
 
 
 def raw_statements(doc: Mapping[str, Any] | None) -> list[Any]:

@@ -10,6 +10,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import unquote
 
 from services.aws_model.iam.conditions import _OPERATOR_NAMES, _OPERATORS
 
@@ -134,6 +135,21 @@ def parse_policy(doc: str | bytes | Mapping[str, Any], *, attached_to: str | Non
     statements = tuple(_parse_statement(i, raw) for i, raw in enumerate(_statement_list(data)))
     _check_principal_consistency(statements, attached_to)
     return Policy(statements, version, _optional_str(data, "Id", "policy"), attached_to)
+
+
+def decode_policy(value: object) -> Mapping[str, Any]:
+    """A policy document as AWS's read calls hand it over, decoded: JSON text, bytes, a mapping, IAM's URL-encoded
+    text (GetRolePolicy, GetPolicyVersion) or get_bucket_policy's ``{"Policy": text}``. Raises only PolicyError."""
+    if isinstance(value, Mapping) and set(value) == {"Policy"}:
+        value = value["Policy"]
+    if isinstance(value, bytes | bytearray):
+        value = _decode(value)
+    if isinstance(value, str):
+        text = value.strip()
+        value = _decode(unquote(text) if text[:3].upper() == "%7B" else text)  # IAM's API hands documents URL-encoded
+    if not isinstance(value, Mapping):
+        raise PolicyError(f"a policy must be a JSON object, got {type(value).__name__}")
+    return value
 
 
 def _decode(doc: object) -> object:
