@@ -1100,3 +1100,16 @@ def test_the_near_valid_strategy_does_reach_valid_policies(wanted):
         settings=settings(max_examples=500, database=None, phases=[Phase.generate]),
     )
     assert isinstance(parse_policy(found), Policy)
+
+
+def test_one_matcher_for_iam_and_cors_wildcards():
+    # a `*` in the pattern is a wildcard even facing a literal `*` in the value (the matcher once took it literally)
+    assert wildcard_match("*", "*x")
+    assert wildcard_match("arn:aws:s3:::b/*", "arn:aws:s3:::b/*photo.png")
+    assert wildcard_match("a?c", "abc")  # IAM: `?` is one character
+    # S3 CORS has no single-character wildcard: `?` is literal there (services/aws_model/s3cors.glob_match)
+    from services.aws_model.s3cors import glob_match
+
+    assert glob_match("http://a?c.example", "http://a?c.example")
+    assert not glob_match("http://a?c.example", "http://abc.example")
+    assert glob_match("http://*.example", "http://*.example")

@@ -41,6 +41,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from services.aws_model.wildcard import wildcard_match
+
 Rule = Mapping[str, Any]
 CorsRules = Sequence[Rule]
 
@@ -141,21 +143,7 @@ def glob_match(pattern: str, text: str) -> bool:
     ends (``*suffix`` does not match ``foo.suffix.get``) [s3-tests]. Greedy with backtracking to the last
     star: linear in practice, never exponential, whatever the pattern.
     """
-    p = t = 0
-    star, resume = -1, 0
-    while t < len(text):
-        if p < len(pattern) and pattern[p] == "*":
-            star, resume = p, t
-            p += 1
-        elif p < len(pattern) and pattern[p] == text[t]:
-            p += 1
-            t += 1
-        elif star >= 0:
-            resume += 1
-            p, t = star + 1, resume
-        else:
-            return False
-    return all(char == "*" for char in pattern[p:])
+    return wildcard_match(pattern, text, single=None)
 
 
 def _matching_origin(rule: Any, origin: str) -> str | None:

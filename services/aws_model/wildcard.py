@@ -5,21 +5,22 @@ diagnostics ask of a Resource pattern (does it cover every key of a bucket, some
 from __future__ import annotations
 
 
-def wildcard_match(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
-    """IAM wildcard match of a whole string: `*` is any run of characters (including none), `?` exactly one.
+def wildcard_match(pattern: str, value: str, *, ignore_case: bool = False, single: str | None = "?") -> bool:
+    """Whole-string wildcard match: `*` is any run of characters (including none), ``single`` (IAM's `?`) exactly
+    one. S3 CORS patterns have no single-character wildcard: match them with ``single=None`` (a `?` is literal).
 
-    A two-pointer matcher, at worst O(len(pattern) * len(value)): hostile patterns cannot blow up as a
-    backtracking regex could.
+    A `*` in the pattern is always a wildcard, even facing a literal `*` in the value. A two-pointer matcher, at worst
+    O(len(pattern) * len(value)): hostile patterns cannot blow up as a backtracking regex could.
     """
     if ignore_case:
         pattern, value = pattern.lower(), value.lower()
     p = v = 0
     star, mark = -1, 0
     while v < len(value):
-        if p < len(pattern) and pattern[p] in ("?", value[v]):
-            p, v = p + 1, v + 1
-        elif p < len(pattern) and pattern[p] == "*":
+        if p < len(pattern) and pattern[p] == "*":
             star, mark, p = p, v, p + 1
+        elif p < len(pattern) and (pattern[p] == value[v] or (single is not None and pattern[p] == single)):
+            p, v = p + 1, v + 1
         elif star >= 0:
             p, mark = star + 1, mark + 1
             v = mark
