@@ -23,6 +23,7 @@ from botocore.config import Config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from services.aws_model import cache_control
 from services.checks import cdn, presign, upload
 from services.checks.evidence import Canary, CheckTarget, Evidence
 from services.checks.model import GATHERERS, Check, ConfigRead, Exchange, Finding, ReadState, Status
@@ -1434,7 +1435,7 @@ def test_content_type_names_every_type_tried() -> None:
     ],
 )
 def test_parse_cache_control(value: str, directives: dict[str, str | None], problems: int) -> None:
-    parsed, found = cdn.parse_cache_control(value)
+    parsed, found = cache_control.parse_cache_control(value)
     assert parsed == directives
     assert len(found) == problems
 

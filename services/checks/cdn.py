@@ -13,8 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, TypeGuard
 
-from httplint import HttpResponseLinter
-
+from services.aws_model import cache_control
 from services.aws_model.s3errors import parse_s3_error
 from services.checks.denied import denied_finding, is_denied
 from services.checks.evidence import Canary, Evidence
@@ -274,32 +273,6 @@ def judge_cache_hit(ev: Evidence) -> Finding:
 # --- cdn.cache_control ------------------------------------------------------------------------------------
 
 
-#: httplint notes about the Cache-Control field's own syntax (the rest are about freshness in general)
-_SYNTAX_NOTES = ("BAD_SYNTAX", "CC_")
-
-
-def parse_cache_control(value: str) -> tuple[dict[str, str | None], list[str]]:
-    """Directives (lower-cased name -> value or None, the first of duplicates) and the syntax problems,
-    parsed and reported by httplint (the engine behind REDbot)."""
-    linter = HttpResponseLinter()
-    linter.process_response_topline(b"HTTP/1.1", b"200", b"OK")
-    linter.process_headers([(b"Cache-Control", value.encode("latin-1", "replace"))])
-    linter.finish_content(True)
-    directives: dict[str, str | None] = {}
-    for name, arg in linter.headers.parsed.get("cache-control") or []:
-        directives.setdefault(str(name).lower(), None if arg is None else str(arg))
-    problems = [
-        str(note.summary).rstrip(".")
-        for note in linter.notes
-        if type(note).__name__.startswith(_SYNTAX_NOTES) and note.level.name in ("BAD", "WARN")
-    ]
-    return directives, problems
-
-
-def _seconds(raw: str | None) -> int | None:
-    return int(raw) if raw is not None and raw.isdigit() and raw.isascii() else None
-
-
 def _stored_cache_control(head: ConfigRead | None) -> str:
     """What the stored object (HeadObject) says about its Cache-Control, as a sentence; empty when it was not read."""
     if not isinstance(head, ConfigRead) or head.state is not ReadState.OK or not isinstance(head.value, Mapping):
@@ -365,7 +338,7 @@ def judge_cache_control(ev: Evidence) -> Finding:
             evidence,
             codes=("cache_control.missing",),
         )
-    directives, problems = parse_cache_control(value)
+    directives, problems = cache_control.parse_cache_control(value)
     quoted = f"{_capital(where)}: Cache-Control: {value!r}."
     extra = f" Parse problems: {'; '.join(problems)}." if problems else ""
     for name, why in (
@@ -393,7 +366,7 @@ def judge_cache_control(ev: Evidence) -> Finding:
             codes=("cache_control.no_cache",),
         )
     raw_age = directives.get("max-age")
-    max_age = _seconds(raw_age)
+    max_age = cache_control.seconds(raw_age)
     if max_age is None:
         what = "has no max-age" if "max-age" not in directives else f"max-age={raw_age!r} is not a number of seconds"
         return finding(

@@ -26,7 +26,6 @@ COMPRESSIBLE = re.compile(
     r"^(text/|application/(json|javascript|x-javascript|xml|xhtml\+xml|rss\+xml|atom\+xml|ld\+json|wasm)|image/svg\+xml|image/x-icon|image/vnd\.microsoft\.icon|font/)"
 )
 MIN_COMPRESS, MAX_COMPRESS = 1_000, 10_000_000
-_MAX_AGE = re.compile(r"(?:^|,)\s*(s-maxage|max-age)\s*=\s*(\d+)", re.I)
 
 
 @dataclass
@@ -107,16 +106,17 @@ class EdgeCache:
 
 
 def ttl_for(policy: CachePolicy, status: int, cache_control: str | None) -> float:
+    """How long the edge keeps a reply: errors for the error-caching TTL; objects for the origin's s-maxage or
+    max-age (or the minimum TTL when it forbids caching without one), bounded by the cache policy's TTLs."""
     if status >= 400:
         return policy.error_ttl
-    match = None
-    for found in _MAX_AGE.finditer(cache_control or ""):
-        if match is None or found.group(1).lower() == "s-maxage":
-            match = found
-    if cache_control and re.search(r"no-store|no-cache|private", cache_control, re.I) and match is None:
+    from services.aws_model import cache_control as cc  # httplint: imported by the first cached reply, not at start
+
+    directives, _ = cc.parse_cache_control(cache_control or "")
+    seconds = cc.shared_max_age(directives)
+    if seconds is None and directives.keys() & cc.NOT_CACHED:
         return policy.min_ttl
-    seconds = int(match.group(2)) if match else policy.default_ttl
-    return max(policy.min_ttl, min(policy.max_ttl, seconds))
+    return max(policy.min_ttl, min(policy.max_ttl, policy.default_ttl if seconds is None else seconds))
 
 
 def cf_id() -> str:
