@@ -44,6 +44,14 @@ from services.checks.policy_docs import (
     source_arns,
 )
 
+#: this module's check ids, each written once: its judge and its entry in CHECKS use the name
+BUCKET_CDN_READ_GRANT = "bucket.cdn_read_grant"
+BUCKET_CORS = "bucket.cors"
+BUCKET_CORS_PREFLIGHT = "bucket.cors_preflight"
+BUCKET_PUBLIC_ACCESS_BLOCK = "bucket.public_access_block"
+BUCKET_PUBLIC_READ = "bucket.public_read"
+BUCKET_PUBLIC_WRITE = "bucket.public_write"
+
 CLOUDFRONT_SID = OAC_GRANT_SID
 CORS_HEADERS = ("content-type",)
 BPA_SETTINGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
@@ -151,7 +159,7 @@ def _refusal_codes(refused: Sequence[cors_advice.CorsVerdict]) -> tuple[str, ...
 
 def judge_cors(ev: Evidence) -> Finding:
     """bucket.cors: the stored CORSRules let every app origin PUT with content-type (as S3 matches rules)."""
-    cid = "bucket.cors"
+    cid = BUCKET_CORS
     origins = app_origins(ev)
     read = ev.bucket_cors
     if not origins:
@@ -221,7 +229,7 @@ def judge_cors(ev: Evidence) -> Finding:
 def _judge_allowed_cors(
     ev: Evidence, rules: Sequence[Any], verdicts: Sequence[cors_advice.CorsVerdict], fix: Fix, read: ConfigRead
 ) -> Finding:
-    cid = "bucket.cors"
+    cid = BUCKET_CORS
     allowed = "\n".join(v.reason for v in verdicts)
     problems = s3cors.rule_problems(rules)
     if not problems:
@@ -382,7 +390,7 @@ def _preflight_codes(failing: Sequence[_Preflight]) -> tuple[str, ...]:
 
 def judge_cors_preflight(ev: Evidence) -> Finding:
     """bucket.cors_preflight: S3's live answer to the browser's OPTIONS (PUT, content-type) from each app origin."""
-    cid = "bucket.cors_preflight"
+    cid = BUCKET_CORS_PREFLIGHT
     exchanges = dict(ev.bucket_preflights) if isinstance(ev.bucket_preflights, Mapping) else {}
     if not exchanges:
         if not app_origins(ev):
@@ -595,7 +603,7 @@ def _grant_effect_unknown(
 
 def judge_public_write(ev: Evidence) -> Finding:
     """bucket.public_write: no statement lets everyone s3:PutObject (which skips the presign step entirely)."""
-    cid = "bucket.public_write"
+    cid = BUCKET_PUBLIC_WRITE
     loaded = _load_bucket_policy(ev, cid)
     if loaded.problem is not None:
         return loaded.problem
@@ -687,7 +695,7 @@ def _public_read_fix(ev: Evidence, loaded: _LoadedPolicy, grants: Sequence[iam.S
 
 def judge_public_read(ev: Evidence) -> Finding:
     """bucket.public_read: objects are not readable without the CDN (policy statements and a live anonymous GET)."""
-    cid = "bucket.public_read"
+    cid = BUCKET_PUBLIC_READ
     loaded = _load_bucket_policy(ev, cid)
     probe, probe_line = _live_probe(ev)
     status = probe.status if probe is not None else None
@@ -745,7 +753,7 @@ def _policy_public_read(
     status: int | None,
     evidence: Sequence[object],
 ) -> Finding:
-    cid = "bucket.public_read"
+    cid = BUCKET_PUBLIC_READ
     fix = _remove_public_fix(ev, loaded, grants)
     quoted = _quoted(loaded, grants)
     if status == 403:
@@ -785,7 +793,7 @@ def _policy_public_read(
 
 def judge_public_access_block(ev: Evidence) -> Finding:
     """bucket.public_access_block: all four Block Public Access settings are on."""
-    cid = "bucket.public_access_block"
+    cid = BUCKET_PUBLIC_ACCESS_BLOCK
     read = ev.public_access_block
     problem = unreadable(
         cid, read, "the bucket's Block Public Access configuration", "s3:GetBucketPublicAccessBlock", bucket_arn(ev)
@@ -894,7 +902,7 @@ def _origin_access(ev: Evidence) -> set[str]:
 
 
 def _no_distribution(ev: Evidence, loaded: _LoadedPolicy) -> Finding:
-    cid = "bucket.cdn_read_grant"
+    cid = BUCKET_CDN_READ_GRANT
     dist_read = ev.distribution
     unreadable_distribution = isinstance(dist_read, ConfigRead) and read_state(dist_read) in (
         ReadState.DENIED,
@@ -983,7 +991,7 @@ def _cdn_fix(
 
 def judge_cdn_read_grant(ev: Evidence) -> Finding:
     """bucket.cdn_read_grant: the bucket policy lets the configured distribution read every object through OAC."""
-    cid = "bucket.cdn_read_grant"
+    cid = BUCKET_CDN_READ_GRANT
     loaded = _load_bucket_policy(ev, cid)
     arn, source = distribution_arn(ev, loaded.parsed)
     if ev.target.distribution_id and loaded.problem is not None:
@@ -1074,7 +1082,7 @@ def _grant_verdict(result: cloudfront_grant.GrantResult, oac: bool) -> tuple[Sta
 #: the checks of this hop, with their metadata (README's tables are generated from it)
 CHECKS: tuple[Check, ...] = (
     Check(
-        "bucket.cors",
+        BUCKET_CORS,
         "Bucket CORS rules allow the app's PUT",
         frozenset({"bucket_config"}),
         judge_cors,
@@ -1099,7 +1107,7 @@ CHECKS: tuple[Check, ...] = (
         docs="https://docs.aws.amazon.com/AmazonS3/latest/userguide/cors.html",
     ),
     Check(
-        "bucket.cors_preflight",
+        BUCKET_CORS_PREFLIGHT,
         "S3 answers the browser's preflight",
         frozenset({"bucket_preflight", "bucket_config"}),  # the stored rules make the fix a merge
         judge_cors_preflight,
@@ -1115,10 +1123,10 @@ CHECKS: tuple[Check, ...] = (
             "preflight.allowed",
         ),
         docs="https://docs.aws.amazon.com/AmazonS3/latest/userguide/cors-troubleshooting.html",
-        depends_on=("bucket.cors",),
+        depends_on=(BUCKET_CORS,),
     ),
     Check(
-        "bucket.public_write",
+        BUCKET_PUBLIC_WRITE,
         "Nobody can write without a presigned URL",
         frozenset({"bucket_config", "distribution"}),  # the fix adds the OAC grant the public one stood in for
         judge_public_write,
@@ -1137,7 +1145,7 @@ CHECKS: tuple[Check, ...] = (
         docs="https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html#access-control-block-public-access-policy-status",
     ),
     Check(
-        "bucket.public_read",
+        BUCKET_PUBLIC_READ,
         "Objects are not readable without the CDN",
         frozenset({"bucket_config", "canary", "distribution"}),
         judge_public_read,
@@ -1157,7 +1165,7 @@ CHECKS: tuple[Check, ...] = (
         docs="https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html#access-control-block-public-access-policy-status",
     ),
     Check(
-        "bucket.public_access_block",
+        BUCKET_PUBLIC_ACCESS_BLOCK,
         "Block Public Access is on",
         frozenset({"bucket_config"}),
         judge_public_access_block,
@@ -1175,7 +1183,7 @@ CHECKS: tuple[Check, ...] = (
         docs="https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html",
     ),
     Check(
-        "bucket.cdn_read_grant",
+        BUCKET_CDN_READ_GRANT,
         "CloudFront (OAC) may read the bucket",
         frozenset({"bucket_config", "distribution"}),
         judge_cdn_read_grant,

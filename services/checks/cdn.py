@@ -24,6 +24,14 @@ from services.checks.scrub import evidence_items as _evidence
 from services.core.redact import redact_text, redact_url
 from services.pipeline.explain import explain_cdn
 
+#: this module's check ids, each written once: its judge and its entry in CHECKS use the name
+CDN_CACHE_CONTROL = "cdn.cache_control"
+CDN_CACHE_HIT = "cdn.cache_hit"
+CDN_COMPRESSION = "cdn.compression"
+CDN_CONFIG = "cdn.config"
+CDN_DIRECT_S3_BLOCKED = "cdn.direct_s3_blocked"
+CDN_READ = "cdn.read"
+
 LONG_CACHE = "public, max-age=31536000, immutable"
 MIN_MAX_AGE = 86_400  # a day: uuid keys never change, so anything shorter only costs origin fetches
 TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9a-z]+$")
@@ -100,7 +108,7 @@ def _grant(ev: Evidence) -> str:
 
 def judge_read(ev: Evidence) -> Finding:
     """The canary object comes back through the CDN, 200 with the uploaded bytes."""
-    cid = "cdn.read"
+    cid = CDN_READ
     canary = ev.canary
     cdn = canary.cdn_first if canary is not None else None
     if canary is None or cdn is None:
@@ -148,7 +156,7 @@ def judge_read(ev: Evidence) -> Finding:
 
 
 def _judge_bytes(ev: Evidence, canary: Canary, cdn: Exchange, evidence: tuple[Any, ...]) -> Finding:
-    cid = "cdn.read"
+    cid = CDN_READ
     seen = f"GET {redact_url(cdn.url)} → {_answer(cdn)}"
     if not canary.sha256 or not canary.cdn_body_sha256:
         return finding(
@@ -187,7 +195,7 @@ def _judge_bytes(ev: Evidence, canary: Canary, cdn: Exchange, evidence: tuple[An
 
 def judge_cache_hit(ev: Evidence) -> Finding:
     """A repeat read is a cache hit: CloudFront serves the object without going back to S3."""
-    cid = "cdn.cache_hit"
+    cid = CDN_CACHE_HIT
     canary = ev.canary
     first = canary.cdn_first if canary is not None else None
     second = canary.cdn_second if canary is not None else None
@@ -317,7 +325,7 @@ def _cache_control_fix(ev: Evidence) -> str:
 
 def judge_cache_control(ev: Evidence) -> Finding:
     """Objects (unique uuid keys, never rewritten) carry a long Cache-Control."""
-    cid = "cdn.cache_control"
+    cid = CDN_CACHE_CONTROL
     canary = ev.canary
     if canary is None:
         return _no_canary(cid, "Cache-Control")
@@ -420,7 +428,7 @@ def _compress_setting(read: ConfigRead | None) -> tuple[bool | None, str]:
 
 def judge_compression(ev: Evidence) -> Finding:
     """Compression is on for compressible types, and a PNG is not re-compressed."""
-    cid = "cdn.compression"
+    cid = CDN_COMPRESSION
     canary = ev.canary
     live = canary.cdn_gzip if canary is not None else None
     live = live if _answered(live) else None
@@ -514,7 +522,7 @@ def judge_compression(ev: Evidence) -> Finding:
 
 def judge_direct_s3_blocked(ev: Evidence) -> Finding:
     """An anonymous GET straight to S3 is refused: the CDN is the only way to read."""
-    cid = "cdn.direct_s3_blocked"
+    cid = CDN_DIRECT_S3_BLOCKED
     canary = ev.canary
     direct = canary.direct_s3 if canary is not None else None
     if direct is None:
@@ -676,7 +684,7 @@ def _oac_note(read: ConfigRead | None) -> list[str]:
 
 def judge_config(ev: Evidence) -> Finding:
     """The distribution: Origin Access Control attached, compression on, read-only methods, https for viewers."""
-    cid = "cdn.config"
+    cid = CDN_CONFIG
     dist_id = ev.target.distribution_id
     read = ev.distribution
     if dist_id is None or (isinstance(read, ConfigRead) and read.state is ReadState.NOT_CONFIGURED):
@@ -767,7 +775,7 @@ def judge_config(ev: Evidence) -> Finding:
 #: the checks of this hop, with their metadata (README's tables are generated from it)
 CHECKS: tuple[Check, ...] = (
     Check(
-        "cdn.read",
+        CDN_READ,
         "The CDN serves the uploaded object",
         frozenset({"canary"}),
         judge_read,
@@ -785,10 +793,10 @@ CHECKS: tuple[Check, ...] = (
             "cdn.serves_object",
         ),
         docs="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/troubleshooting-response-errors.html",
-        depends_on=("upload.roundtrip", "bucket.cdn_read_grant", "cdn.config"),
+        depends_on=("upload.roundtrip", "bucket.cdn_read_grant", CDN_CONFIG),
     ),
     Check(
-        "cdn.cache_hit",
+        CDN_CACHE_HIT,
         "Repeat reads hit the CloudFront cache",
         frozenset({"canary"}),
         judge_cache_hit,
@@ -806,10 +814,10 @@ CHECKS: tuple[Check, ...] = (
             "cache.hit",
         ),
         docs="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cache-hit-ratio.html",
-        depends_on=("cdn.read",),
+        depends_on=(CDN_READ,),
     ),
     Check(
-        "cdn.cache_control",
+        CDN_CACHE_CONTROL,
         "Images carry a long Cache-Control",
         frozenset({"canary"}),
         judge_cache_control,
@@ -830,10 +838,10 @@ CHECKS: tuple[Check, ...] = (
             "cache_control.long",
         ),
         docs="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/Expiration.html",
-        depends_on=("cdn.read",),
+        depends_on=(CDN_READ,),
     ),
     Check(
-        "cdn.compression",
+        CDN_COMPRESSION,
         "Compression is on; PNGs are not re-encoded",
         frozenset({"canary", "distribution"}),
         judge_compression,
@@ -848,10 +856,10 @@ CHECKS: tuple[Check, ...] = (
             "compression.ok",
         ),
         docs="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/ServingCompressedFiles.html",
-        depends_on=("cdn.read",),
+        depends_on=(CDN_READ,),
     ),
     Check(
-        "cdn.direct_s3_blocked",
+        CDN_DIRECT_S3_BLOCKED,
         "S3 refuses anonymous reads around the CDN",
         frozenset({"canary"}),
         judge_direct_s3_blocked,
@@ -870,7 +878,7 @@ CHECKS: tuple[Check, ...] = (
         depends_on=("upload.roundtrip",),
     ),
     Check(
-        "cdn.config",
+        CDN_CONFIG,
         "Distribution configuration",
         frozenset({"distribution"}),
         judge_config,

@@ -15,6 +15,9 @@ from services.checks.findings import finding, presigned_url, unreadable
 from services.checks.model import Check, ConfigRead, Exchange, Finding, Impact, ReadState, Status
 from services.pipeline.explain import ACL_DISABLED, signed_headers
 
+#: this module's check ids, each written once: its judge and its entry in CHECKS use the name
+BUCKET_OWNERSHIP = "bucket.ownership"
+
 ENFORCED = "BucketOwnerEnforced"
 #: the one ACL a bucket with ACLs disabled accepts on a write
 OWNER_FULL_CONTROL = "bucket-owner-full-control"
@@ -40,7 +43,7 @@ def _fix(ev: Evidence) -> str:
 
 def judge_ownership(ev: Evidence) -> Finding:
     """bucket.ownership: a bucket with ACLs disabled, and a function that signs an ACL it refuses."""
-    cid = "bucket.ownership"
+    cid = BUCKET_OWNERSHIP
     read = ev.ownership_controls
     bucket = ev.target.bucket
     blocked = unreadable(
@@ -123,7 +126,7 @@ def judge_ownership(ev: Evidence) -> Finding:
 
 CHECKS: tuple[Check, ...] = (
     Check(
-        "bucket.ownership",
+        BUCKET_OWNERSHIP,
         "The function signs no ACL the bucket refuses",
         frozenset({"ownership", "canary"}),
         judge_ownership,

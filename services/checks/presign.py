@@ -20,6 +20,12 @@ from services.core.redact import REDACTED, redact_text, redact_url
 from services.pipeline.explain import explain_presign
 from services.pipeline.preflight import api_cors_command
 
+#: this module's check ids, each written once: its judge and its entry in CHECKS use the name
+PRESIGN_CONTRACT = "presign.contract"
+PRESIGN_CORS = "presign.cors"
+PRESIGN_REACHABLE = "presign.reachable"
+PRESIGN_URL = "presign.url"
+
 UUID4_KEY = re.compile(
     r"^(?:[\w\-]+/)*[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\.png$", re.IGNORECASE
 )
@@ -106,7 +112,7 @@ def _endpoint_code(status: int) -> str:
 def judge_reachable(ev: Evidence) -> Finding:
     """The endpoint answers a well-formed request (``x-extension: png``) with something other than a 5xx."""
     ex = ev.presign_ok
-    cid = "presign.reachable"
+    cid = PRESIGN_REACHABLE
     url = redact_url(ev.target.presign_url)
     curl = f"curl -i -H 'x-extension: png' '{url}'"
     if ex is None:
@@ -298,7 +304,7 @@ def _judge_refusal(label: str, ex: Exchange | None, function: str, tally: Tally)
 
 def judge_contract(ev: Evidence) -> Finding:
     """The 200 reply keeps the contract; bad input gets a 4xx JSON error."""
-    cid = "presign.contract"
+    cid = PRESIGN_CONTRACT
     ex = ev.presign_ok
     evidence = _evidence(ex, ev.presign_missing_extension, ev.presign_bad_extension)
     if ex is None or not _is_2xx(ex):
@@ -534,7 +540,7 @@ def _one(query: dict[str, list[str]], name: str) -> str | None:
 
 def judge_url(ev: Evidence) -> Finding:
     """The presigned URL: https, the bucket's own endpoint, SigV4 in its region, a short life, Content-Type signed."""
-    cid = "presign.url"
+    cid = PRESIGN_URL
     url = _presigned_url(ev)
     evidence = _evidence(ev.presign_ok)
     if url is None:
@@ -645,7 +651,7 @@ def _cors_fix(ev: Evidence, tally: Tally, preflight_broken: bool, get_broken: bo
 
 def judge_cors(ev: Evidence) -> Finding:
     """Each app origin may call the presign endpoint from a browser: preflight with x-extension, then the GET."""
-    cid = "presign.cors"
+    cid = PRESIGN_CORS
     origins = tuple(ev.target.app_origins)
     if not origins:
         return finding(
@@ -677,7 +683,7 @@ def judge_cors(ev: Evidence) -> Finding:
 #: the checks of this hop, with their metadata (README's table is generated from it); HTTP only: no AWS reads
 CHECKS: tuple[Check, ...] = (
     Check(
-        "presign.reachable",
+        PRESIGN_REACHABLE,
         "Presign endpoint answers",
         frozenset({"presign"}),
         judge_reachable,
@@ -699,7 +705,7 @@ CHECKS: tuple[Check, ...] = (
         docs="https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-troubleshooting-lambda.html",
     ),
     Check(
-        "presign.contract",
+        PRESIGN_CONTRACT,
         "Presign reply keeps the contract",
         frozenset({"presign"}),
         judge_contract,
@@ -727,10 +733,10 @@ CHECKS: tuple[Check, ...] = (
             "reply.keeps_contract",
         ),
         docs="https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html",
-        depends_on=("presign.reachable",),
+        depends_on=(PRESIGN_REACHABLE,),
     ),
     Check(
-        "presign.url",
+        PRESIGN_URL,
         "Presigned URL is sound",
         frozenset({"presign"}),
         judge_url,
@@ -763,10 +769,10 @@ CHECKS: tuple[Check, ...] = (
             "url.sound",
         ),
         docs="https://docs.aws.amazon.com/AmazonS3/latest/userguide/PresignedUrlUploadObject.html",
-        depends_on=("presign.contract",),
+        depends_on=(PRESIGN_CONTRACT,),
     ),
     Check(
-        "presign.cors",
+        PRESIGN_CORS,
         "Web app origins may call the presign endpoint",
         frozenset({"api_preflight", "presign"}),
         judge_cors,
@@ -787,6 +793,6 @@ CHECKS: tuple[Check, ...] = (
             "cors.allowed",
         ),
         docs="https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-cors.html",
-        depends_on=("presign.reachable",),
+        depends_on=(PRESIGN_REACHABLE,),
     ),
 )

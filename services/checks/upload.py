@@ -28,6 +28,11 @@ from services.pipeline.explain import explain_cdn, explain_put, received_content
 from services.pipeline.images import MIME_BY_EXTENSION
 from services.pipeline.presign import client_content_type
 
+#: this module's check ids, each written once: its judge and its entry in CHECKS use the name
+UPLOAD_CONTENT_TYPE = "upload.content_type"
+UPLOAD_ROUNDTRIP = "upload.roundtrip"
+UPLOAD_STORED_TYPE = "upload.stored_type"
+
 
 def _ok(exchange: Exchange | None) -> bool:
     return exchange is not None and exchange.status is not None and 200 <= exchange.status < 300
@@ -186,7 +191,7 @@ def _cdn_fix(ev: Evidence, key: str | None) -> str:
 
 def judge_roundtrip(ev: Evidence) -> Finding:
     """presign → PUT with the signed type → the CDN serves back identical bytes; else the first broken hop."""
-    cid = "upload.roundtrip"
+    cid = UPLOAD_ROUNDTRIP
     canary = ev.canary
     if canary is None or not _started(canary):
         return _not_started(cid, canary)
@@ -324,7 +329,7 @@ def _alternatives(canary: Canary) -> tuple[list[str], list[str]]:
 def _signature_mismatch(ev: Evidence, canary: Canary, put: Exchange) -> Finding:
     """SignatureDoesNotMatch on the canary PUT. The signed type is known only from a type S3 then accepted, or from
     the presign reply's contentType; S3's echoed CanonicalRequest holds the type it *received*, never the signed one."""
-    cid = "upload.content_type"
+    cid = UPLOAD_CONTENT_TYPE
     accepted, lines = _alternatives(canary)
     sent = _sent_type(canary) or "(none)"
     client = _client_type(ev, canary)
@@ -380,7 +385,7 @@ def _signature_mismatch(ev: Evidence, canary: Canary, put: Exchange) -> Finding:
 
 def judge_content_type(ev: Evidence) -> Finding:
     """The Content-Type the web app sends is the one the function signed (S3 refuses any other)."""
-    cid = "upload.content_type"
+    cid = UPLOAD_CONTENT_TYPE
     canary = ev.canary
     if canary is None or not _started(canary):
         return _not_started(cid, canary)
@@ -465,7 +470,7 @@ def _recopy_commands(bucket: str) -> str:
 
 def judge_stored_type(ev: Evidence) -> Finding:
     """S3 stored the object as image/*, so opening its URL shows the image."""
-    cid = "upload.stored_type"
+    cid = UPLOAD_STORED_TYPE
     canary = ev.canary
     head = canary.head if canary is not None else None
     if canary is None or not isinstance(head, ConfigRead):
@@ -611,7 +616,7 @@ def _sample(ev: Evidence) -> tuple[str, list[str]]:
 
 CHECKS: tuple[Check, ...] = (
     Check(
-        "upload.roundtrip",
+        UPLOAD_ROUNDTRIP,
         "Canary upload round trip",
         frozenset({"canary"}),
         judge_roundtrip,
@@ -639,12 +644,12 @@ CHECKS: tuple[Check, ...] = (
             "presign.contract",
             "presign.url",
             "lambda.role_put",
-            "upload.content_type",
+            UPLOAD_CONTENT_TYPE,
             "bucket.cdn_read_grant",
         ),
     ),
     Check(
-        "upload.content_type",
+        UPLOAD_CONTENT_TYPE,
         "Web app sends the signed Content-Type",
         frozenset({"canary"}),
         judge_content_type,
@@ -670,7 +675,7 @@ CHECKS: tuple[Check, ...] = (
         depends_on=("presign.contract",),
     ),
     Check(
-        "upload.stored_type",
+        UPLOAD_STORED_TYPE,
         "Objects are stored as image/*",
         frozenset({"canary"}),
         judge_stored_type,
@@ -693,6 +698,6 @@ CHECKS: tuple[Check, ...] = (
             "stored.as_image",
         ),
         docs="https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingMetadata.html#SysMetadata",
-        depends_on=("upload.roundtrip",),
+        depends_on=(UPLOAD_ROUNDTRIP,),
     ),
 )
