@@ -500,14 +500,8 @@ def _after_put(
         second, _ = probe(session, "GET", cdn_url, {"Accept-Encoding": "identity"}, budget=budget)
         gzip_probe, _ = probe(session, "GET", cdn_url, {"Accept-Encoding": "gzip, br"}, budget=budget)
         head, direct = direct_future.result()
-    return Canary(
-        presign=presign_exchange,
-        key=key,
-        signed_content_type=signed,
-        client_content_type=client_type,
-        put=put,
-        put_alternatives=alternatives,
-        sha256=canary.sha256,
+    return replace(
+        canary,
         head=_head_value(head),
         cdn_first=first,
         cdn_second=second,
