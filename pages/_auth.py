@@ -19,14 +19,14 @@ from pages._shared import Keys, _ensure_routed
 from services.core.auth import SECRETS_SETTING, SETTING, decide_claims, sign_in_problems
 from services.core.errors import ConfigError
 from services.core.settings import load_allowlist
+from services.views.markdown import EVERYTHING, literal
 
 PAGES_DIR = Path(__file__).resolve().parent
-_MARKDOWN_SPECIALS = "\\`*_{}[]()<>#|~$:"  # what could turn a claim into a link, image, emphasis or icon
 
 
 def _escaped(text: str) -> str:
     """Text from outside (an identity provider's claims) shown literally, never as Markdown or links."""
-    return "".join("\\" + ch if ch in _MARKDOWN_SPECIALS else ch for ch in text)
+    return literal(text, EVERYTHING)
 
 
 def _read_secrets() -> Mapping[str, Any] | None:

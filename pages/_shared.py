@@ -11,7 +11,7 @@ from typing import Any
 import streamlit as st
 
 from services.core import writes
-from services.core.clients import environment_digest
+from services.core.environment import environment_digest
 from services.core.errors import ConfigError, SandboxError
 from services.core.profiles import PIPELINE_TABLE, PIPELINES_TABLE, Profiles, load_profiles
 from services.core.redact import guard_library_logs

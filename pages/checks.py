@@ -14,6 +14,7 @@ from services.core import writes
 from services.core.errors import ConsoleError
 from services.history.record import RunRecorder
 from services.views.fixes import fix_blocks
+from services.views.markdown import literal
 
 #: colour-coded Material icons render everywhere (emoji fonts are not a given)
 BADGES = {
@@ -27,11 +28,6 @@ BADGES = {
 NOTICES = {"ok": st.success, "warn": st.warning, "error": st.error}
 
 target = get_target()
-
-
-def _literal(text: str) -> str:
-    """Text shown as itself, not as Markdown."""
-    return text.replace("*", "\\*").replace("_", "\\_").replace("[", "\\[")
 
 
 def _fix(text: str) -> None:
@@ -53,13 +49,13 @@ def _apply(finding: Finding) -> None:
         st.session_state[Keys.CHECK_FIX_NOTICE] = ("error", "  \n".join(remedies.error_lines(err)))
         return
     st.session_state[Keys.CHECK_REPORT] = st.session_state[Keys.CHECK_REPORT].with_finding(outcome.after)
-    st.session_state[Keys.CHECK_FIX_NOTICE] = ("ok" if outcome.passed else "warn", _literal(outcome.text))
+    st.session_state[Keys.CHECK_FIX_NOTICE] = ("ok" if outcome.passed else "warn", literal(outcome.text))
 
 
 def _remedy_controls(finding: Finding) -> None:
     remedy = finding.remedy
     assert remedy is not None
-    st.markdown(f"**Apply this fix here:** {_literal(remedy.summary)}")
+    st.markdown(f"**Apply this fix here:** {literal(remedy.summary)}")
     if not target.settings.allow_writes:
         st.caption(writes.writes_off_hint(target.settings))
         return
@@ -140,7 +136,7 @@ right.download_button(
 
 
 def _label(finding: Finding) -> str:
-    return f"{BADGES[finding.status]} **{str(finding.status).upper()}** `{finding.id}` — {_literal(finding.title)}"
+    return f"{BADGES[finding.status]} **{str(finding.status).upper()}** `{finding.id}` — {literal(finding.title)}"
 
 
 def _show(finding: Finding, following: Sequence[Finding] = ()) -> None:

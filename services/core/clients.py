@@ -14,11 +14,10 @@ registers no hooks and runs often (a check run built four clients, ~40-60 ms, ev
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
@@ -26,6 +25,7 @@ from typing import Any, Generic, Literal, TypeVar
 import boto3
 from botocore.config import Config
 
+from services.core.environment import environment_digest
 from services.core.settings import AwsTarget
 
 CONNECT_TIMEOUT = 5
@@ -49,13 +49,6 @@ def client_config(**overrides: Any) -> Config:
         signature_version="s3v4",
     )
     return base.merge(Config(**overrides)) if overrides else base
-
-
-def environment_digest(env: Mapping[str, str], prefixes: tuple[str, ...] = ("AWS_",), extra: Sequence[str] = ()) -> str:
-    """A digest of the variables starting with ``prefixes`` (boto3's chain reads credentials from the ``AWS_*``
-    ones), and of ``extra``: a cache key that changes with the identity and holds no secret."""
-    parts = [*extra, *sorted(f"{name}={value}" for name, value in env.items() if name.startswith(prefixes))]
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
 def session_key(target: AwsTarget, environ: Mapping[str, str] | None = None) -> str:

@@ -29,7 +29,8 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from services.aws_model.s3endpoints import EndpointMatch
 from services.aws_model.s3errors import CREDENTIAL_CODES, WRONG_REGION_CODES, is_denied, parse_s3_error
 from services.core import writes
-from services.core.clients import environment_digest, make_client
+from services.core.clients import make_client
+from services.core.environment import environment_digest
 from services.core.errors import ConfigError, ConsoleError, PipelineError
 from services.core.settings import Settings
 from services.core.transport import PROBE_DEADLINE, DeadlineExceeded, attempt, new_session
