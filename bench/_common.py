@@ -93,6 +93,15 @@ def write_section(name: str, body: str, path: Path = RESULTS) -> None:
         handle.truncate()
 
 
+def publish(name: str, text: str, write: bool, started: float) -> int:
+    """The end of every bench: print its section, write it into RESULTS.md when asked, say how long it took."""
+    print(text)
+    if write:
+        write_section(name, text)
+    print(f"done in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    return 0
+
+
 def header(title: str, command: str) -> list[str]:
     return [f"## {title}", "", f"- Command: `{command}`", f"- Machine: {machine_summary()}", f"- Date: {now_text()}"]
 

@@ -239,11 +239,7 @@ def main() -> int:
     finally:
         sandbox.stop()
     text = report(args, doc, data)
-    print(text)
-    if args.write:
-        _common.write_section("browse", text)
-    print(f"done in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    return 0
+    return _common.publish("browse", text, args.write, started)
 
 
 if __name__ == "__main__":

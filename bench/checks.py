@@ -281,11 +281,7 @@ def main() -> int:
     if args.model:
         data["model"] = latency_model(args)
     text = report(args, data)
-    print(text)
-    if args.write:
-        _common.write_section("checks", text)
-    print(f"done in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    return 0
+    return _common.publish("checks", text, args.write, started)
 
 
 if __name__ == "__main__":

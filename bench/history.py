@@ -18,7 +18,6 @@ text on the driver's own connection, rows fetched, nothing built. Target: within
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from dataclasses import replace
@@ -261,11 +260,7 @@ def main() -> int:
             data["views"][name] = {**first_view(store, args.rounds), "fill": filled}
         close_stores()
     text = report(args, data)
-    print(text)
-    if args.write:
-        _common.write_section("history", text)
-    print(f"done in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    return 0
+    return _common.publish("history", text, args.write, started)
 
 
 if __name__ == "__main__":

@@ -223,11 +223,7 @@ def main() -> int:
     finally:
         sandbox.stop()
     text = report(results, results[0]["file_bytes"])
-    print(text)
-    if args.write:
-        _common.write_section("memory", text)
-    print(f"done in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    return 0
+    return _common.publish("memory", text, args.write, started)
 
 
 if __name__ == "__main__":

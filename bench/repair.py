@@ -252,11 +252,7 @@ def main() -> int:
     finally:
         sandbox.stop()
     text = report(args, doc, data)
-    print(text)
-    if args.write:
-        _common.write_section("repair", text)
-    print(f"done in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    return 0
+    return _common.publish("repair", text, args.write, started)
 
 
 if __name__ == "__main__":

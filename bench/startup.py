@@ -310,11 +310,7 @@ def main() -> int:
         data["breakdown"] = [sandbox_breakdown() for _ in range(args.rounds)]
     data["pages"] = page_runs(args.rounds)
     text = report(args, data)
-    print(text)
-    if args.write:
-        _common.write_section("startup", text)
-    print(f"done in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    return 0
+    return _common.publish("startup", text, args.write, started)
 
 
 if __name__ == "__main__":

@@ -459,11 +459,7 @@ def main() -> int:
     if args.compare_sandbox:
         data["compare"] = compare_sandboxes(args.rounds, args.compare_sandbox.resolve(), items)
     text = report(args, items, data)
-    print(text)
-    if args.write:
-        _common.write_section("upload", text)
-    print(f"done in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    return 0
+    return _common.publish("upload", text, args.write, started)
 
 
 def timed_rounds(rounds: int, pid: int, fn: Callable[[], Any]) -> list[_common.Sample]:
