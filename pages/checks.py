@@ -9,7 +9,7 @@ from pages._auth import _escaped as escaped_markdown
 from pages._shared import Keys, bucket_changed, confirm_profile_input, get_target, who
 from services.checks import remedy as remedies
 from services.checks.model import Finding, Status
-from services.checks.runner import run_checks
+from services.checks.runner import run_checks, with_rerun
 from services.core import writes
 from services.core.errors import ConsoleError
 from services.history.record import RunRecorder
@@ -48,7 +48,7 @@ def _apply(finding: Finding) -> None:
     except ConsoleError as err:
         st.session_state[Keys.CHECK_FIX_NOTICE] = ("error", "  \n".join(remedies.error_lines(err)))
         return
-    st.session_state[Keys.CHECK_REPORT] = st.session_state[Keys.CHECK_REPORT].with_finding(outcome.after)
+    st.session_state[Keys.CHECK_REPORT] = with_rerun(st.session_state[Keys.CHECK_REPORT], outcome.after)
     st.session_state[Keys.CHECK_FIX_NOTICE] = ("ok" if outcome.passed else "warn", literal(outcome.text))
 
 

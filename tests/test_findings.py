@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from services.checks.evidence import CheckTarget, Evidence
 from services.checks.model import BREAKING, Check, Finding, Impact, Status
 from services.checks.report import HOPS, Report
-from services.checks.runner import BY_ID, REGISTRY, attribute_causes, judge, run_checks
+from services.checks.runner import BY_ID, REGISTRY, attribute_causes, judge, run_checks, with_rerun
 from tests.conftest import PROJECT_ROOT
 from tests.support import cli
 
@@ -75,6 +75,19 @@ def findings(**statuses: Status) -> list[Finding]:
 
 def causes(found: tuple[Finding, ...]) -> dict[str, tuple[str, ...]]:
     return {f.id: f.caused_by for f in found if f.status is not Status.PASS}
+
+
+def test_a_fixed_root_cause_is_no_longer_named_once_its_check_is_run_again() -> None:
+    before = attribute_causes(findings(bucket__cdn_read_grant=Status.FAIL, cdn__read=Status.FAIL))
+    assert causes(before)["cdn.read"] == ("bucket.cdn_read_grant",)
+    report = Report(EVIDENCE.target, tuple(before), datetime(2024, 5, 1, tzinfo=UTC), 1.0)
+    # the grant was fixed and its check run alone: it passes; cdn.read (not run again) now names no fixed cause
+    after = with_rerun(report, Finding("bucket.cdn_read_grant", Status.PASS, "granted"))
+    assert causes(after.findings)["cdn.read"] == ()
+    assert [f.id for f in after.root_causes()] == ["cdn.read"]
+    # and a re-run that still fails is attributed against the whole run, not its own one-check run
+    rerun = with_rerun(report, Finding("cdn.read", Status.FAIL, "still refused"))
+    assert causes(rerun.findings)["cdn.read"] == ("bucket.cdn_read_grant",)
 
 
 def test_caused_by_names_the_root_through_failing_and_unknown_upstreams() -> None:

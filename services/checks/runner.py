@@ -99,6 +99,15 @@ def attribute_causes(findings: Sequence[Finding], checks: Sequence[Check] = REGI
     )
 
 
+def with_rerun(report: Report, finding: Finding) -> Report:
+    """``report`` with its finding of ``finding``'s check replaced by ``finding`` (that check run again, e.g. after
+    a fix was applied), and every ``caused_by`` worked out again: a fixed root cause is no longer named by the
+    findings that followed from it, and the re-run finding is attributed against the whole run, not the one-check
+    run that produced it."""
+    updated = report.with_finding(finding)
+    return replace(updated, findings=attribute_causes(updated.findings))
+
+
 #: checks that need the canary but judge without it too (bucket.public_read: the policy, minus the live GET)
 CANARY_OPTIONAL = frozenset({"bucket.public_read"})
 NO_CANARY = (
