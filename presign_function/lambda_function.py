@@ -1,4 +1,4 @@
-"""Presign endpoint: API Gateway (HTTP API v2 or REST v1) -> Lambda -> S3 presigned PUT URL.
+"""Presign endpoint: API Gateway (HTTP API v2 or REST v1) -> Lambda -> S3 presigned PUT URL (or presigned POST).
 
 Deploy this file as the function's code with handler ``lambda_function.lambda_handler``.
 It keeps the seed's contract (GET with header ``x-extension``; reply ``{"presignedUrl", "key"}``;
@@ -24,6 +24,15 @@ Configuration (environment variables of the function):
     CLIENT_CONTENT_TYPE   "match" (default: sign the client's spelling, above) or "ignore" (always the style's)
     ALLOW_ORIGIN          value of Access-Control-Allow-Origin on every reply (default "*")
     S3_ADDRESSING_STYLE   "virtual" (default, as AWS issues them) or "path"
+    UPLOAD_SHAPE          "put" (default: a presigned PUT URL, the seed's contract) or "post": a presigned POST
+                          (boto3's generate_presigned_post), whose policy limits the size, the Content-Type and the key
+    MAX_UPLOAD_BYTES      with UPLOAD_SHAPE=post, the largest file S3 accepts (content-length-range), default 10000000
+
+A presigned PUT URL has no size limit: whoever holds it may store up to 5 GB under the key until it expires. A
+presigned POST carries a signed policy instead: ``content-length-range`` 1..MAX_UPLOAD_BYTES, the exact
+``Content-Type`` and the exact key; S3 refuses anything else (400 EntityTooLarge, 403 AccessDenied "Invalid according
+to Policy: ..."). Its reply is ``{"url", "fields", "key", "contentType", "expiresIn"}``: the client POSTs a
+multipart/form-data form with every field of ``fields``, then the file (as a browser's FormData does), to ``url``.
 
 The key is always the function's own fresh uuid. One optional request header, ``x-key-prefix``, may put it under a
 fixed, allowlisted folder (``canary/``: the console's diagnostic uploads, so they can be told from users' images and
@@ -60,6 +69,9 @@ CLIENT_CONTENT_TYPE_MODES = ("match", "ignore")
 #: the only folders a caller may ask for (header ``x-key-prefix``); the rest of the key is always a fresh uuid
 KEY_PREFIXES = ("canary/",)
 MAX_EXPIRES = 7 * 24 * 3600  # SigV4's own ceiling
+UPLOAD_SHAPES = ("put", "post")
+DEFAULT_MAX_UPLOAD_BYTES = 10_000_000  # 10 MB
+MAX_OBJECT_BYTES = 5 * 1024**3  # S3's largest single upload (5 GiB)
 
 
 class ConfigurationError(Exception):
@@ -75,6 +87,8 @@ class HandlerConfig:
     client_content_type: str = "match"
     allow_origin: str = "*"
     addressing_style: str = "virtual"
+    upload_shape: str = "put"
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> HandlerConfig:
@@ -97,6 +111,16 @@ class HandlerConfig:
         addressing = env.get("S3_ADDRESSING_STYLE", "virtual").strip().lower() or "virtual"
         if addressing not in ("virtual", "path"):
             raise ConfigurationError(f"S3_ADDRESSING_STYLE={addressing!r} is not 'virtual' or 'path'")
+        shape = env.get("UPLOAD_SHAPE", "put").strip().lower() or "put"
+        if shape not in UPLOAD_SHAPES:
+            raise ConfigurationError(f"UPLOAD_SHAPE={shape!r} is not one of {UPLOAD_SHAPES}")
+        raw_max = env.get("MAX_UPLOAD_BYTES", "").strip() or str(DEFAULT_MAX_UPLOAD_BYTES)
+        try:
+            max_bytes = int(raw_max)
+        except ValueError as err:
+            raise ConfigurationError(f"MAX_UPLOAD_BYTES={raw_max!r} is not a whole number") from err
+        if not 1 <= max_bytes <= MAX_OBJECT_BYTES:
+            raise ConfigurationError(f"MAX_UPLOAD_BYTES={max_bytes} is outside 1..{MAX_OBJECT_BYTES}")
         return cls(
             bucket=bucket,
             region=(env.get("BUCKET_REGION", "").strip() or env.get("AWS_REGION", "").strip() or None),
@@ -105,6 +129,8 @@ class HandlerConfig:
             client_content_type=client_mode,
             allow_origin=env.get("ALLOW_ORIGIN", "*").strip() or "*",
             addressing_style=addressing,
+            upload_shape=shape,
+            max_upload_bytes=max_bytes,
         )
 
     def content_type_for(self, ext: str, requested: str | None = None) -> str:
@@ -203,6 +229,8 @@ def handle(event: Mapping[str, Any], config: HandlerConfig, s3_client: Any) -> d
         return _error(origin, 400, "unsupported_key_prefix", f"x-key-prefix may only be one of: {allowed}")
     key = f"{(prefix or '').strip()}{uuid.uuid4()}.{ext}"
     content_type = config.content_type_for(ext, _header(event, "content-type"))
+    if config.upload_shape == "post":
+        return _presigned_post(origin, config, s3_client, key, content_type)
     try:
         url = s3_client.generate_presigned_url(
             ClientMethod="put_object",
@@ -219,6 +247,35 @@ def handle(event: Mapping[str, Any], config: HandlerConfig, s3_client: Any) -> d
         200,
         {"presignedUrl": url, "key": key, "contentType": content_type, "expiresIn": config.expires_in},
     )
+
+
+def post_conditions(content_type: str, max_bytes: int) -> list[Any]:
+    """The policy conditions of a presigned POST beyond the bucket and the exact key, which boto3 adds itself: the
+    exact Content-Type and a size between 1 byte and ``max_bytes``."""
+    return [{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]]
+
+
+def _presigned_post(origin: str, config: HandlerConfig, s3_client: Any, key: str, content_type: str) -> dict[str, Any]:
+    try:
+        post = s3_client.generate_presigned_post(
+            Bucket=config.bucket,
+            Key=key,
+            Fields={"Content-Type": content_type},
+            Conditions=post_conditions(content_type, config.max_upload_bytes),
+            ExpiresIn=config.expires_in,
+        )
+    except Exception:
+        LOG.exception("presigning a POST failed for bucket %s", config.bucket)
+        return _error(origin, 500, "presign_failed", "the upload URL could not be created; try again later")
+    LOG.info("presigned POST key=%s content_type=%s expires_in=%s", key, content_type, config.expires_in)
+    body = {
+        "url": post["url"],
+        "fields": post["fields"],
+        "key": key,
+        "contentType": content_type,
+        "expiresIn": config.expires_in,
+    }
+    return _reply(origin, 200, body)
 
 
 def build_handler(config: HandlerConfig, s3_client: Any) -> Callable[[Mapping[str, Any], Any], dict[str, Any]]:

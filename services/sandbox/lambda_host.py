@@ -77,6 +77,10 @@ class _SignsAcl:
         params = {**kwargs.get("Params", {}), "ACL": self._acl}
         return str(self._client.generate_presigned_url(**{**kwargs, "Params": params}))
 
+    def generate_presigned_post(self, **kwargs: Any) -> Any:
+        """A POST's policy names its ACL as a field and a condition; this switch is about signed PUT headers."""
+        return self._client.generate_presigned_post(**kwargs)
+
 
 def other_spelling(event: Mapping[str, Any], config: HandlerConfig) -> Mapping[str, Any]:
     """The event asking for the other spelling of the type the function would sign for it (``application/png``

@@ -26,7 +26,7 @@ import os
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, unquote
@@ -190,6 +190,25 @@ def acl_not_supported(request: S3Request, config: Any) -> tuple[int, dict[str, s
     return None
 
 
+PRECONDITION_FAILED = "At least one of the pre-conditions you specified did not hold"
+
+
+def _secret_for(access_key_id: str) -> str | None:
+    entry = IDENTITIES.get(access_key_id)
+    return entry[0] if entry else None
+
+
+def _with(answer: tuple[int, dict[str, str], bytes], cors: Mapping[str, str]) -> tuple[int, dict[str, str], bytes]:
+    status, headers, body = answer
+    return status, {**headers, **cors}, body
+
+
+def _acl_headers(form: Any) -> dict[str, str]:
+    """A form's ``acl`` field, as the header a PUT would carry it in."""
+    acl = form.fields.get("acl")
+    return {"x-amz-acl": acl} if acl else {}
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 
@@ -239,6 +258,8 @@ class S3Front:
         config = moto_state.bucket_config(request.bucket) if request.bucket else None
         if request.method == "OPTIONS":
             return self._reply(start_response, *self._preflight(request, config))
+        if request.method == "POST" and request.key is None and request.bucket and not request.subresources:
+            return self._reply(start_response, *self._post_object(environ, request, config))
         refusal, identity = self._authenticate(request)
         if refusal is not None:
             return self._reply(start_response, *refusal, cors=self._cors_headers(request, config))
@@ -295,6 +316,110 @@ class S3Front:
         if stored is not None:
             return 200, dict(stored.headers), stored.body
         return self._forward(environ, request, identity, config)
+
+    def _post_object(
+        self, environ: dict[str, Any], request: S3Request, config: moto_state.BucketConfig | None
+    ) -> tuple[int, dict[str, str], bytes]:
+        """POST Object: a browser's form upload (a presigned POST), decided as S3 decides it, stored through moto
+        as a PUT. Checked in this order: the form, its signature (``sigv.verify_post_form``), the policy's
+        expiration and conditions (``aws_model.postpolicy``), the identity's permission, ACLs; then stored."""
+        from services.aws_model import postpolicy
+        from services.sandbox import postform, sigv
+
+        if config is None or not config.exists:
+            return error_response(404, "NoSuchBucket", "The specified bucket does not exist", request.resource)
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length > 0 else b""
+        cors = self._cors_headers(request, config)
+        form = postform.parse(request.headers.get("content-type"), body)
+        if form is None:
+            fields = {"Condition": postform.NOT_A_FORM}
+            answer = error_response(412, "PreconditionFailed", PRECONDITION_FAILED, request.resource, fields)
+            return _with(answer, cors)
+        key = form.key()
+        missing = sigv.post_field_missing("key") if key is None else None
+        if missing is None and (form.files != 1 or form.file is None):
+            missing = sigv.S3Error(
+                400, "InvalidArgument", postform.ONE_FILE, {"ArgumentName": "file", "ArgumentValue": str(form.files)}
+            )
+        if missing is not None:
+            return _with(
+                error_response(missing.status, missing.code, missing.message, request.resource, missing.fields), cors
+            )
+        assert key is not None and form.file is not None
+        verdict = sigv.verify_post_form(form.fields, _secret_for, expected_region=layout.REGION)
+        if not verdict.ok:
+            error = verdict.error
+            assert error is not None, "a refused verdict carries S3's answer"
+            return _with(error_response(error.status, error.code, error.message, request.resource, error.fields), cors)
+        if not verdict.anonymous:
+            policy = postpolicy.decode(form.fields["policy"])
+            refused = (
+                postpolicy.Refusal(400, "InvalidPolicyDocument", postpolicy.MSG_INVALID_JSON)
+                if policy is None
+                else postpolicy.refusal(
+                    policy, form.fields, bucket=request.bucket or "", size=len(form.file), now=self._clock()
+                )
+            )
+            if refused is not None:
+                answer = error_response(refused.status, refused.code, refused.message, request.resource, refused.fields)
+                return _with(answer, cors)
+        identity = IDENTITIES[verdict.access_key_id][1] if verdict.access_key_id else ANONYMOUS
+        upload = replace(request, method="PUT", key=key, headers={**request.headers, **_acl_headers(form)})
+        denial = self._authorize(upload, identity, config) or acl_not_supported(upload, config)
+        if denial is not None:
+            return _with(denial, cors)
+        status, headers, reply = self._store(upload, identity, postform.stored_headers(form), form.file)
+        if not 200 <= status < 300:
+            return _with((status, headers, reply), cors)
+        location = (
+            f"http://{request.host}/{quote(key, safe='/~')}"
+            if request.virtual_hosted
+            else (f"http://{request.host}/{request.bucket}/{quote(key, safe='/~')}")
+        )
+        etag = next((v for k, v in headers.items() if k.lower() == "etag"), "")
+        return _with(postform.success(form, request.bucket or "", key, location, etag), cors)
+
+    def _store(
+        self, upload: S3Request, identity: Identity, headers: Mapping[str, str], data: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        """PUT ``data`` into moto (path-style) with the object headers the form set, as ``identity``."""
+        raw_path = "/" + quote(upload.bucket or "", safe="") + "/" + quote(upload.key or "", safe="/~")
+        environ: dict[str, Any] = {
+            "REQUEST_METHOD": "PUT",
+            "SCRIPT_NAME": "",
+            "PATH_INFO": unquote(raw_path).encode("utf-8").decode("latin-1"),
+            "QUERY_STRING": "",
+            "SERVER_NAME": _ORIGIN_HOST,
+            "SERVER_PORT": "80",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "127.0.0.1",
+            "HTTP_HOST": _ORIGIN_HOST,
+            "CONTENT_LENGTH": str(len(data)),
+            "CONTENT_TYPE": headers.get("content-type", "binary/octet-stream"),
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(data),
+            "wsgi.errors": io.StringIO(),
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
+        }
+        for name, value in headers.items():
+            if name != "content-type":
+                environ["HTTP_" + name.upper().replace("-", "_")] = value
+        key_id = identity.access_key_id or layout.ACCESS_KEY_ID
+        scope = f"{self._clock():%Y%m%d}/{layout.REGION}/s3/aws4_request"
+        # moto looks at who signed (the account), never at the signature: the front has checked everything
+        environ["HTTP_AUTHORIZATION"] = f"AWS4-HMAC-SHA256 Credential={key_id}/{scope}, SignedHeaders=host, Signature=-"
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, reply_headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], Any]:
+            captured["status"], captured["headers"] = status, reply_headers
+            return lambda _data: None
+
+        body = b"".join(self._s3(environ, capture))
+        return int(captured["status"].split()[0]), dict(captured["headers"]), body
 
     def _other_service(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         """IAM, CloudFront ...: moto answers; a created invalidation also clears the CDN's cache."""

@@ -40,7 +40,9 @@ from email.utils import parsedate_to_datetime
 from typing import Literal
 from urllib.parse import quote, unquote
 
-AuthKind = Literal["anonymous", "sigv4-query", "sigv4-header", "sigv2-query", "sigv2-header", "conflicting"]
+AuthKind = Literal[
+    "anonymous", "sigv4-query", "sigv4-header", "sigv4-post", "sigv2-query", "sigv2-header", "conflicting"
+]
 
 SIGV4_ALGORITHM = "AWS4-HMAC-SHA256"
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
@@ -558,6 +560,84 @@ def _v4_signing_key(secret: str, scope: _Scope) -> bytes:
     for part in (scope.date, scope.region, SERVICE, TERMINATOR):
         key = hmac.new(key, part.encode(), hashlib.sha256).digest()
     return key
+
+
+# --- SigV4 in a POST form (browser-based uploads, presigned POST) ------------------------------
+
+#: the fields a SigV4-signed form carries besides ``policy``, as S3 names them when one is missing
+_POST_FIELDS = (
+    ("x-amz-algorithm", "X-Amz-Algorithm"),
+    ("x-amz-credential", "X-Amz-Credential"),
+    ("x-amz-date", "X-Amz-Date"),
+    ("x-amz-signature", "X-Amz-Signature"),
+)
+_POST_SCOPE = _ScopeErrors("AuthorizationQueryParametersError", "Error parsing the X-Amz-Credential parameter; ")
+
+
+def post_field_missing(name: str) -> S3Error:
+    """S3's 400 for a form without a field it needs (``key``, ``X-Amz-Signature`` ...)."""
+    message = (
+        f"Bucket POST must contain a field named '{name}'.  If it is specified, please check the order of the fields."
+    )
+    return _invalid_argument(message, name, "")
+
+
+def verify_post_form(
+    form: Mapping[str, str], secrets: Callable[[str], str | None], *, expected_region: str | None = None
+) -> Verdict:
+    """Verify a POST form's SigV4 signature: ``x-amz-signature`` is HMAC-SHA256 of the base64 ``policy`` under the
+    signing key of ``x-amz-credential``'s scope (the policy is the string to sign).
+    https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-authentication-HTTPPOST.html
+
+    ``form`` has lower-cased field names. A form without ``policy`` and signature fields is anonymous (the bucket
+    policy decides). The policy's expiration and conditions are judged by the caller
+    (``services.aws_model.postpolicy``), after this."""
+    policy = form.get("policy")
+    signature_fields = [name for name, _ in _POST_FIELDS if name in form]
+    if policy is None and not signature_fields:
+        if "awsaccesskeyid" in form or "signature" in form:
+            return _post_refused(S3Error(400, "InvalidRequest", MSG_SIGV2_UNSUPPORTED))
+        return Verdict(ok=True, access_key_id=None, anonymous=True, error=None)
+    if policy is None:
+        return _post_refused(post_field_missing("Policy"))
+    for name, shown in _POST_FIELDS:
+        if name not in form:
+            return _post_refused(post_field_missing(shown))
+    try:
+        if form["x-amz-algorithm"] != SIGV4_ALGORITHM:
+            raise _Refused(_invalid_argument(MSG_ALGORITHM, "X-Amz-Algorithm", form["x-amz-algorithm"]))
+        scope = _parse_credential(form["x-amz-credential"], expected_region, _POST_SCOPE)
+        if _parse_iso_basic(form["x-amz-date"]) is None:
+            raise _Refused(_invalid_argument(MSG_AMZ_DATE, "X-Amz-Date", form["x-amz-date"]))
+        _check_scope_date(scope, form["x-amz-date"], _POST_SCOPE)
+        secret = _secret_of(scope.access_key_id, secrets)
+        expected = hmac.new(_v4_signing_key(secret, scope), _utf8(policy), hashlib.sha256).hexdigest()
+        provided = form["x-amz-signature"]
+        if not hmac.compare_digest(expected.encode(), _utf8(provided)):
+            fields = {
+                "AWSAccessKeyId": scope.access_key_id,
+                "StringToSign": policy,
+                "SignatureProvided": provided,
+                "StringToSignBytes": _hex_bytes(policy),
+            }
+            raise _Refused(S3Error(403, "SignatureDoesNotMatch", MSG_SIGNATURE, fields), scope.access_key_id)
+    except _Refused as refused:
+        return _post_refused(refused.error, refused.access_key_id)
+    token = form.get("x-amz-security-token")
+    return Verdict(
+        ok=True, access_key_id=scope.access_key_id, anonymous=False, error=None, auth="sigv4-post", session_token=token
+    )
+
+
+def _post_refused(error: S3Error, access_key_id: str | None = None) -> Verdict:
+    return Verdict(ok=False, access_key_id=access_key_id, anonymous=False, error=error, auth="sigv4-post")
+
+
+def _secret_of(access_key_id: str, secrets: Callable[[str], str | None]) -> str:
+    secret = secrets(access_key_id)
+    if secret is None:
+        raise _Refused(S3Error(403, "InvalidAccessKeyId", MSG_UNKNOWN_KEY, {"AWSAccessKeyId": access_key_id}))
+    return secret
 
 
 # --- SigV2 (query string and header) -----------------------------------------------------------

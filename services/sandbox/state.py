@@ -41,6 +41,7 @@ class PipelineState:
                 content_type_style=config.content_type_style,
                 client_content_type="ignore" if config.client_content_type == "ignore" else "match",
                 expires_in=config.url_expires,
+                upload_shape=config.upload_shape,
             )
             self.live.sign_other_spelling = config.client_content_type == "other"
             self.live.signed_acl = config.signed_acl

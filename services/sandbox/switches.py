@@ -71,6 +71,13 @@ SWITCHES: tuple[Switch, ...] = (
         "the PUT gets 400 AccessControlListNotSupported 'The bucket does not allow ACLs' when the web app sends "
         "x-amz-acl: public-read, 403 SignatureDoesNotMatch when it does not",
     ),
+    Switch(
+        "function-hands-out-post",
+        "Function hands out a presigned POST instead of a PUT URL",
+        "the function replies {url, fields, key, contentType} (UPLOAD_SHAPE=post: a policy with content-length-range "
+        "1..10000000, the exact Content-Type and key); a client that POSTs the form uploads, the seed's client (which "
+        "PUTs presignedUrl) fails, and the bucket's CORS (PUT only) hides S3's answer from a browser's POST",
+    ),
 )
 SWITCH_NAMES = tuple(s.name for s in SWITCHES)
 #: the ACL function-signs-acl makes the function sign
@@ -91,6 +98,7 @@ class SandboxConfig:
     client_content_type: str = "match"
     report_content_type: bool = True
     signed_acl: str | None = None  # an ACL the function signs into its URLs (x-amz-acl); None: none
+    upload_shape: str = "put"  # the function's UPLOAD_SHAPE: "put" (a presigned PUT URL) or "post" (a presigned POST)
     url_expires: int = 300
     gateway_delay: float = 0.0
     cdn_ttls: tuple[int, int, int] = (1, 86_400, 31_536_000)  # min, default, max
@@ -137,6 +145,7 @@ def desired_config(active: frozenset[str]) -> SandboxConfig:
         client_content_type=_client_content_type(active),
         report_content_type="content-type-mismatch" not in active,
         signed_acl=SIGNED_ACL if "function-signs-acl" in active else None,
+        upload_shape="post" if "function-hands-out-post" in active else "put",
         url_expires=1 if "urls-expire" in active else 300,
         gateway_delay=1.5 if "urls-expire" in active else 0.0,
         cdn_ttls=(0, 2, 2) if "cdn-short-ttl" in active else (1, 86_400, 31_536_000),
