@@ -47,3 +47,13 @@ def test_with_the_grant_missing_every_fix_names_the_real_distribution_arn(sandbo
     assert not any("<account-id>" in fix for fix in fixes), fixes
     for fix in fixes:
         assert re.findall(r'"AWS:SourceArn": "([^"]+)"', fix) == [layout.distribution_arn()], fix
+
+
+def test_a_function_arn_is_built_in_the_regions_partition_and_an_arn_is_kept() -> None:
+    assert statements.function_arn("presign", "eu-west-1") == ("arn:aws:lambda:eu-west-1:<account-id>:function:presign")
+    assert statements.function_arn("presign", "cn-north-1", "123456789012") == (
+        "arn:aws-cn:lambda:cn-north-1:123456789012:function:presign"
+    )
+    given = "arn:aws-us-gov:lambda:us-gov-west-1:123456789012:function:presign"
+    assert statements.function_arn(given, "eu-west-1") == given
+    assert statements.function_arn("presign", None) == "arn:aws:lambda:<region>:<account-id>:function:presign"

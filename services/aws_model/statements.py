@@ -26,6 +26,15 @@ def distribution_arn(distribution_id: str, account: str | None = None, partition
     return f"arn:{partition}:cloudfront::{account or ACCOUNT_PLACEHOLDER}:distribution/{distribution_id}"
 
 
+def function_arn(function: str, region: str | None, account: str | None = None) -> str:
+    """A Lambda function's ARN from its name (or the ARN itself when given one), in the region's partition;
+    ``<region>`` / ``<account-id>`` where those are not known."""
+    if function.startswith("arn:"):
+        return function
+    partition = partitions.of_region(region)
+    return f"arn:{partition}:lambda:{region or '<region>'}:{account or ACCOUNT_PLACEHOLDER}:function:{function}"
+
+
 def is_distribution_arn(value: Any) -> bool:
     parts = value.split(":", 5) if isinstance(value, str) else []
     return len(parts) == 6 and parts[0] == "arn" and parts[2] == "cloudfront" and parts[5].startswith("distribution/")

@@ -572,10 +572,7 @@ def _head_value(head: ConfigRead) -> ConfigRead:
 
 def function_arn(settings: Settings) -> str:
     """The presign function's ARN as far as the console knows it (the account only when configured as an ARN)."""
-    name = str(settings.lambda_function)
-    if name.startswith("arn:"):
-        return name
-    return f"arn:aws:lambda:{settings.aws.region or '<region>'}:<account-id>:function:{name}"
+    return statements.function_arn(str(settings.lambda_function), settings.aws.region)
 
 
 def gather_lambda(settings: Settings, session: requests.Session, clients: Clients, budget: Budget) -> dict[str, Any]:

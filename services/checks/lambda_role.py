@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from services.aws_model import iam
+from services.aws_model import iam, statements
 from services.checks.denied import denied_finding, is_denied
 from services.checks.evidence import Evidence
 from services.checks.findings import Fix, answer, dump, finding, read_state, unreadable
@@ -256,9 +256,7 @@ def _unread_config(ev: Evidence, function: str) -> Finding | _Role:
 
 
 def _function_arn(ev: Evidence, function: str) -> str:
-    if function.startswith("arn:"):
-        return function
-    return f"arn:aws:lambda:{ev.target.region or '<region>'}:<account-id>:function:{function}"
+    return statements.function_arn(function, ev.target.region)
 
 
 def judge_role_put(ev: Evidence) -> Finding:
