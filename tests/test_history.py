@@ -21,7 +21,7 @@ from sqlalchemy import MetaData, inspect, select
 
 from services.cli import main
 from services.core.errors import HistoryError
-from services.history.model import RunRecord
+from services.history.model import RunRecord, UploadRecord
 from services.history.record import local_user
 from services.history.store import default_sqlite_path, history_config, open_store
 from services.sandbox import Sandbox, layout
@@ -81,7 +81,7 @@ def test_postgres_urls_use_the_pinned_psycopg_driver():
 WRITER = """
 import sys
 from datetime import UTC, datetime
-from services.history.model import RunRecord
+from services.history.model import RunRecord, UploadRecord
 from services.history.store import open_store
 store = open_store({"PIPELINE_HISTORY_URL": sys.argv[1]})
 for _ in range(40):
@@ -189,6 +189,21 @@ def test_retention_prunes_old_runs_but_keeps_each_profiles_latest(history_env):
     assert [run.id for run in store.runs(profile="staging")] == [kept_recent]
     assert [run.id for run in store.runs(profile="archive")] == [only_old[1]]
     assert all(store.run(run_id) is None for run_id in [*gone, only_old[0]])
+
+
+def test_retention_prunes_old_uploads_too(history_env):
+    store = open_store(dict(history_env, PIPELINE_HISTORY_DAYS="30"))
+    now = datetime.now(UTC)
+
+    def upload(name: str, when: datetime) -> UploadRecord:
+        return UploadRecord("staging", when, "test", name, "ok", key=f"uploads/{name}")
+
+    # the profile's only run is old and kept (its latest); the uploads beside it are their own records
+    store.record_run(RunRecord("staging", now - timedelta(days=45), "test", 1.0, {"pass": 1}, {}))
+    store.record_uploads([upload("old.png", now - timedelta(days=45)), upload("new.png", now - timedelta(days=29))])
+    store.prune()
+    assert [record.file_name for record in store.uploads(profile="staging")] == ["new.png"]
+    assert len(store.runs(profile="staging")) == 1
 
 
 def test_a_history_that_cannot_be_written_is_one_warning_line(sandbox_env, tmp_path: Path, capsys, monkeypatch):

@@ -247,7 +247,11 @@ class HistoryStore:
             connection.execute(insert(uploads), [_upload_row(record) for record in records])
 
     def prune(self, now: datetime | None = None) -> int:
-        """Delete runs older than the retention, except each profile's latest run; returns how many went."""
+        """Delete runs older than the retention, except each profile's latest run; returns how many runs went.
+
+        Uploads older than the retention go too: an upload is its own record (no run keeps it), so the profile's
+        latest run being kept keeps no upload.
+        """
         cutoff = (now or datetime.now(UTC)) - timedelta(days=self.days)
         latest = select(func.max(runs.c.id)).group_by(runs.c.profile)
         with self._writing() as connection:
@@ -262,6 +266,7 @@ class HistoryStore:
                 connection.execute(delete(findings).where(findings.c.run_id.in_(batch)))
                 connection.execute(delete(documents).where(documents.c.run_id.in_(batch)))
                 connection.execute(delete(runs).where(runs.c.id.in_(batch)))
+            connection.execute(delete(uploads).where(uploads.c.uploaded_at < cutoff))  # ix_uploads_uploaded_at
         return len(old)
 
     # --- reading --------------------------------------------------------------------------------------------
