@@ -43,11 +43,15 @@ def _apply(finding: Finding) -> None:
     # the service checks the writes switch and the typed name again, before any AWS call
     typed = st.session_state.get(Keys.CHECK_FIX_CONFIRM + finding.id)
     typed_profile = st.session_state.get(Keys.CHECK_FIX_CONFIRM_PROFILE + finding.id)
+    recorder = RunRecorder(target.settings, who())  # the check's run after the fix is recorded, like any run
     try:
-        outcome = remedies.apply_fix(finding, target.settings, confirm=typed, confirm_profile=typed_profile)
+        outcome = remedies.apply_fix(
+            finding, target.settings, confirm=typed, confirm_profile=typed_profile, on_done=recorder
+        )
     except ConsoleError as err:
         st.session_state[Keys.CHECK_FIX_NOTICE] = ("error", "  \n".join(remedies.error_lines(err)))
         return
+    st.session_state[Keys.CHECK_HISTORY_WARNING] = recorder.warning
     st.session_state[Keys.CHECK_REPORT] = with_rerun(st.session_state[Keys.CHECK_REPORT], outcome.after)
     st.session_state[Keys.CHECK_FIX_NOTICE] = ("ok" if outcome.passed else "warn", literal(outcome.text))
 

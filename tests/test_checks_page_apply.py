@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from pages._shared import Keys
 from services.core.writes import WRITES_OFF_HINT
+from services.history.store import close_stores, open_store
 from services.sandbox import layout
 from tests.conftest import PROJECT_ROOT
 
@@ -23,6 +24,15 @@ CHECK = "bucket.cdn_read_grant"
 @pytest.fixture
 def writes_on(configured, monkeypatch):
     monkeypatch.setenv("PIPELINE_ALLOW_WRITES", "true")
+
+
+@pytest.fixture
+def history(monkeypatch, tmp_path) -> Any:
+    """A history of this test's own (the page records into it)."""
+    url = f"sqlite:///{tmp_path / 'history.sqlite3'}"
+    monkeypatch.setenv("PIPELINE_HISTORY_URL", url)
+    yield open_store({"PIPELINE_HISTORY_URL": url})
+    close_stores()
 
 
 def checks_run() -> AppTest:
@@ -77,7 +87,7 @@ def test_with_writes_off_the_fix_says_how_to_apply_it_and_offers_no_button(confi
     assert bucket_policy(admin_s3) is None  # nothing was written
 
 
-def test_typing_the_bucket_enables_apply_and_the_finding_turns_to_pass(writes_on, switch, admin_s3):
+def test_typing_the_bucket_enables_apply_and_the_finding_turns_to_pass(writes_on, switch, admin_s3, history):
     switch("cdn-grant-missing")
     app = checks_run()
     found = expander(app, CHECK)
@@ -100,6 +110,9 @@ def test_typing_the_bucket_enables_apply_and_the_finding_turns_to_pass(writes_on
     assert granted is not None
     sources = [s["Condition"]["StringEquals"]["AWS:SourceArn"] for s in granted["Statement"]]
     assert sources == [f"arn:aws:cloudfront::{layout.ACCOUNT_ID}:distribution/{layout.DISTRIBUTION_ID}"]
+    # both runs are in the history: the page's run, then the check's run after the fix
+    recorded = history.runs(check=CHECK)
+    assert [history.statuses([run.id])[run.id][CHECK] for run in recorded] == ["pass", "fail"]
 
 
 def test_a_second_fix_for_the_same_policy_is_refused_on_the_page(writes_on, switch, admin_s3):

@@ -137,6 +137,21 @@ def test_history_lists_runs_newest_first_with_counts_and_a_checks_status(history
     assert cors["id"] == runs[1]["id"] and cors["check"] == {"id": "bucket.cors", "status": "pass"}
 
 
+def test_check_apply_records_the_run_before_and_the_run_after_the_fix(history_env, switch):
+    switch("lambda-role-no-put")
+    writes = dict(history_env, PIPELINE_ALLOW_WRITES="true")
+    code, text = run_cli("check", "--apply", "lambda.role_put", "--confirm", layout.PRESIGN_ROLE_NAME, env=writes)
+    assert code == 0, text
+    runs = cli_json("history", "--check", "lambda.role_put", env=history_env)["runs"]
+    assert [run["check"]["status"] for run in runs] == ["pass", "fail"]  # newest first: the re-run, then before
+    diff = cli_json("diff", env=history_env)
+    assert {"id": "lambda.role_put", "from": "fail", "to": "pass"} in diff["status_changes"]
+    assert "role_policies" in [document["name"] for document in diff["documents"]]
+    again = ("check", "--apply", "lambda.role_put", "--confirm", layout.PRESIGN_ROLE_NAME, "--no-record")
+    assert run_cli(*again, env=writes)[0] == 0  # nothing to apply, and nothing recorded
+    assert len(cli_json("history", env=history_env)["runs"]) == 2
+
+
 def test_check_no_record_records_nothing(history_env):
     assert run_cli("check", "--only", "bucket", "--no-record", env=history_env)[0] == 0
     assert cli_json("history", env=history_env) == {"runs": []}

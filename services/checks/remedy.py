@@ -25,7 +25,7 @@ from services.aws_model import iam
 from services.aws_model.s3errors import DENIED_CODES, MISSING_CODES
 from services.checks.model import Finding, Remedy, Status
 from services.checks.policy_docs import load_policy
-from services.checks.runner import run_checks
+from services.checks.runner import RunHook, run_checks
 from services.core.clients import make_client
 from services.core.errors import ConsoleError, PipelineError
 from services.core.redact import redact_text
@@ -185,13 +185,20 @@ def apply_remedy(
 
 
 def apply_fix(
-    finding: Finding, settings: Settings, *, confirm: str | None, confirm_profile: str | None = None, client: Any = None
+    finding: Finding,
+    settings: Settings,
+    *,
+    confirm: str | None,
+    confirm_profile: str | None = None,
+    client: Any = None,
+    on_done: RunHook | None = None,
 ) -> FixOutcome:
-    """Apply `finding`'s remedy (see `apply_remedy`), then run its check again for the new verdict."""
+    """Apply `finding`'s remedy (see `apply_remedy`), then run its check again for the new verdict; ``on_done``
+    sees that run as `run_checks`' hook (the history records it)."""
     if finding.remedy is None:
         raise refusal(None, settings, confirm, confirm_profile) or RemedyRefused("Not applied: no remedy")
     applied = apply_remedy(finding.remedy, settings, confirm=confirm, confirm_profile=confirm_profile, client=client)
-    (after,) = run_checks(settings, only=[finding.id]).findings
+    (after,) = run_checks(settings, only=[finding.id], on_done=on_done).findings
     return FixOutcome(applied, finding, after)
 
 

@@ -85,18 +85,25 @@ def _apply_fix(args: argparse.Namespace, target: Target, out: TextIO) -> int:
     unconfirmed = writes.confirmation_refusal(settings, f"--apply {args.apply}", None, None, args.confirm_profile)
     if unconfirmed is not None:
         return _apply_done(args, doc, str(unconfirmed), EXIT_USAGE, out)
-    (before,) = run_checks(settings, only=[args.apply], budget=_check_access(settings, args.deadline)).findings
+    budget = _check_access(settings, args.deadline)
+    recorder = RunRecorder(settings, local_user(), env=args.env)
+    hook = None if args.no_record else recorder
+    (before,) = run_checks(settings, only=[args.apply], on_done=hook, budget=budget).findings
+    _warn_unrecorded(recorder)
     doc["before"] = before.to_json()
     if not args.json:
         print_finding(before, out, settings)
     if before.status == Status.PASS:
         return _apply_done(args, doc, f"nothing to apply: {before.id} passes", EXIT_OK, out)
     try:
-        outcome = remedies.apply_fix(before, settings, confirm=args.confirm, confirm_profile=args.confirm_profile)
+        outcome = remedies.apply_fix(
+            before, settings, confirm=args.confirm, confirm_profile=args.confirm_profile, on_done=hook
+        )
     except remedies.RemedyFailed as err:
         return _apply_done(args, doc, "\n".join(remedies.error_lines(err)), EXIT_FAILED, out)
     except ConsoleError as err:
         return _apply_done(args, doc, str(err), EXIT_USAGE, out)
+    _warn_unrecorded(recorder)  # the run after the fix is recorded too (the diff of the two shows what it changed)
     doc.update(applied=outcome.applied.to_json(), after=outcome.after.to_json())
     if args.json:
         print(json.dumps(doc, indent=2), file=out)
@@ -114,6 +121,14 @@ def _apply_done(args: argparse.Namespace, doc: dict[str, object], message: str, 
     return code
 
 
+def _warn_unrecorded(recorder: RunRecorder) -> None:
+    """The check's result stands; the history's failure is one line (said, then forgotten: a recorder may see
+    a second run)."""
+    if recorder.warning:
+        print(f"warning: {recorder.warning}", file=sys.stderr)
+        recorder.warning = None
+
+
 def run(args: argparse.Namespace, target: Target, out: TextIO) -> int:
     if args.apply:
         return _apply_fix(args, target, out)
@@ -126,8 +141,7 @@ def run(args: argparse.Namespace, target: Target, out: TextIO) -> int:
         canary=not args.no_canary,
         budget=budget,
     )
-    if recorder.warning:  # the check's result stands; the history's failure is one line
-        print(f"warning: {recorder.warning}", file=sys.stderr)
+    _warn_unrecorded(recorder)
     if args.json:
         print(json.dumps(report.to_json(), indent=2), file=out)
     else:
