@@ -213,3 +213,72 @@ def test_the_functions_upload_shape_and_limit_are_checked_at_start():
     for bad in ({"UPLOAD_SHAPE": "form"}, {"MAX_UPLOAD_BYTES": "0"}, {"MAX_UPLOAD_BYTES": "ten"}):
         with pytest.raises(ConfigurationError):
             HandlerConfig.from_env({"BUCKET_NAME": "b", **bad})
+
+
+# --- the console's upload with a presigned POST ----------------------------------------------------------
+
+
+def console_upload(settings, data: bytes | None = None, *, origin: str | None = None, name: str = "a.png"):
+    from services.pipeline.upload import UploadInput, upload_batch
+
+    ((_, result),) = list(upload_batch([UploadInput(name, data or image_bytes())], settings, origin=origin))
+    return result
+
+
+def test_the_consoles_upload_posts_the_form_and_reads_the_object_back(sandbox_settings, post_mode, admin_s3):
+    result = console_upload(sandbox_settings)
+    assert result.ok, result.steps
+    assert [step.name for step in result.steps] == ["validate", "presign", "put", "cdn_read"]
+    put = result.steps[2]
+    assert put.http_status == 204 and "presigned POST" in (put.note or "")
+    assert admin_s3.head_object(Bucket=layout.BUCKET, Key=result.key)["ContentType"] == result.content_type
+
+
+def test_an_oversized_file_is_refused_with_entity_too_large_and_the_limit_named(sandbox_settings, post_mode):
+    import io
+    import os
+
+    from PIL import Image
+
+    noise = Image.frombytes("RGB", (1900, 1900), os.urandom(1900 * 1900 * 3))
+    buffer = io.BytesIO()
+    noise.save(buffer, "PNG")
+    data = buffer.getvalue()
+    assert len(data) > DEFAULT_MAX_UPLOAD_BYTES
+    result = console_upload(sandbox_settings, data)
+    failed = result.failed_step
+    assert failed is not None and failed.name == "put"
+    assert (failed.http_status, failed.code) == (400, "EntityTooLarge")
+    assert f"{len(data):,} bytes" in (failed.cause or "") and "MAX_UPLOAD_BYTES" in (failed.cause or "")
+
+
+def test_from_a_browser_origin_the_post_has_no_preflight_and_puts_only_cors_hides_the_answer(
+    sandbox_settings, post_mode, admin_s3
+):
+    result = console_upload(sandbox_settings, origin=layout.APP_ORIGIN)
+    names = [step.name for step in result.steps]
+    assert "put_preflight" not in names and names[:3] == ["validate", "presign_preflight", "presign"]
+    failed = result.failed_step
+    assert failed is not None and failed.name == "put" and failed.http_status == 204
+    assert "Access-Control-Allow-Origin" in failed.error and "simple request" in (failed.cause or "")
+    assert '"AllowedMethods":["POST"]' in (failed.cause or "")
+    rules = admin_s3.get_bucket_cors(Bucket=layout.BUCKET)["CORSRules"]
+    admin_s3.put_bucket_cors(
+        Bucket=layout.BUCKET,
+        CORSConfiguration={"CORSRules": [*rules, {"AllowedOrigins": [layout.APP_ORIGIN], "AllowedMethods": ["POST"]}]},
+    )
+    again = console_upload(sandbox_settings, origin=layout.APP_ORIGIN)
+    assert again.ok, again.steps
+
+
+def test_get_one_presigned_post_gives_the_form_and_a_curl_that_posts_it(sandbox_settings, post_mode):
+    from services.core.transport import new_session
+    from services.pipeline.presign import hand_out_url
+
+    with new_session() as session:
+        handed = hand_out_url(session, sandbox_settings, "png")
+    assert handed.fields is not None and handed.fields["key"] == handed.key
+    assert handed.to_json()["url"] == handed.url and "presignedUrl" not in handed.to_json()
+    assert handed.expires_at is not None
+    command = handed.curl("cat.png")
+    assert "-F 'file=@cat.png;type=" in command and "-F key=" in command and "-X PUT" not in command

@@ -11,6 +11,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from services.aws_model.postpolicy import MSG_EXPIRED as MSG_POLICY_EXPIRED
+
 #: the console's (or a caller's) identity was refused. Not AllAccessDisabled (the bucket or account is
 #: suspended) nor credential errors: no grant would help those.
 DENIED_CODES = frozenset(
@@ -69,8 +71,12 @@ def parse_s3_error(body: bytes | str | None) -> AwsErrorBody:
 
 
 def is_url_expired(error: AwsErrorBody) -> bool:
-    """S3's answer to a presigned URL past its X-Amz-Expires: 403 AccessDenied "Request has expired"."""
-    return error.code == "AccessDenied" and "request has expired" in (error.message or "").lower()
+    """S3's answer to a presigned URL past its X-Amz-Expires: 403 AccessDenied "Request has expired"; and to a
+    presigned POST past its policy's expiration: 403 AccessDenied "Invalid according to Policy: Policy expired."."""
+    if error.code != "AccessDenied":
+        return False
+    message = error.message or ""
+    return "request has expired" in message.lower() or message == MSG_POLICY_EXPIRED
 
 
 def is_denied(code: str | None, status: int | None = None) -> bool:

@@ -11,6 +11,8 @@ import json
 from collections.abc import Iterable
 from urllib.parse import parse_qs, urlsplit
 
+from services.aws_model.postpolicy import MSG_CONDITION_FAILED as POLICY_CONDITION_FAILED
+from services.aws_model.postpolicy import MSG_EXTRA_FIELDS as POLICY_EXTRA_FIELDS
 from services.aws_model.s3errors import (
     EXPIRED_TOKEN_CODES,
     SIGNATURE_MISMATCH,
@@ -149,6 +151,49 @@ def explain_put(
     if code:
         return f"S3 answered {status} {code}: {message}"
     return f"S3 answered HTTP {status} with no error code."
+
+
+def explain_post(status: int, error: AwsErrorBody, sent_content_type: str, size: int) -> str:
+    """The likely cause of a failed presigned POST (a form upload judged against the policy the function signed)."""
+    code = error.code or ""
+    message = error.message or ""
+    if code == "EntityTooLarge":
+        allowed = error.fields.get("MaxSizeAllowed", "?")
+        return (
+            f"The file is {size:,} bytes; the presigned POST's policy allows at most {allowed} bytes "
+            "(content-length-range), so S3 refused it and stored nothing. Send a smaller file, or raise the "
+            "function's MAX_UPLOAD_BYTES."
+        )
+    if code == "EntityTooSmall":
+        allowed = error.fields.get("MinSizeAllowed", "?")
+        return f"The file is {size:,} bytes; the policy's content-length-range asks for at least {allowed} bytes."
+    if is_url_expired(error):
+        return (
+            "The presigned POST's policy had expired: upload sooner after presigning, or raise the function's expiry."
+        )
+    if message.startswith(POLICY_CONDITION_FAILED):
+        condition = message[len(POLICY_CONDITION_FAILED) :]
+        return (
+            f"The form broke a condition of the policy the function signed ({condition}); the upload sent "
+            f"Content-Type {sent_content_type!r}. Send every field exactly as the reply's fields give them, and the "
+            "file as the last field."
+        )
+    if message.startswith(POLICY_EXTRA_FIELDS):
+        return (
+            f"The form carried a field its policy does not name ({message[len(POLICY_EXTRA_FIELDS) :]}): send only "
+            "the reply's fields and the file, or have the function add a condition for it."
+        )
+    if code == SIGNATURE_MISMATCH:
+        return (
+            "The form's x-amz-signature does not match its policy: the policy or the signing fields were altered, "
+            "or they were signed with other credentials or for another region."
+        )
+    if code == "AccessDenied":
+        return (
+            "S3 denied the presigned POST although its policy held: the Lambda's execution role most likely lacks "
+            "s3:PutObject on arn:aws:s3:::<bucket>/*, or a bucket policy / KMS key denies it."
+        )
+    return explain_put(status, error, sent_content_type, "")
 
 
 def _signature_mismatch(error: AwsErrorBody, sent: str, url: str, signed: str | _NotSaid | None) -> str:

@@ -30,6 +30,19 @@ from services.core.transport import TIMEOUT, Answer, exchange
 PRESIGN_PREFLIGHT = ("GET", ("x-extension", "content-type"))
 #: what it asks the bucket (PUT with Content-Type: application/<ext> or image/<ext>, neither safelisted)
 PUT_PREFLIGHT = ("PUT", ("content-type",))
+#: a presigned POST: a multipart/form-data form, which is a CORS "simple request" (a safelisted method and
+#: Content-Type, no other header): the browser sends it without a preflight, but still needs
+#: Access-Control-Allow-Origin on S3's answer before it lets the web app see it
+#: (https://fetch.spec.whatwg.org/#cors-safelisted-request-header)
+POST_FORM = ("POST", ())
+
+
+def upload_request(shape: str) -> tuple[str, tuple[str, ...]]:
+    """The method and non-safelisted headers of the browser's upload to S3 for a grant's shape (put or post): what
+    the bucket's CORS must allow for it."""
+    return POST_FORM if shape == "post" else PUT_PREFLIGHT
+
+
 SAFELISTED_METHODS = frozenset({"GET", "HEAD", "POST"})
 #: an origin value meaning "no browser": the console's own server-side requests, without preflights
 SERVER_SIDE = ("none", "server-side")
@@ -167,8 +180,11 @@ def presign_refusal(verdict: PreflightVerdict, presign_url: str, origins: Sequen
     )
 
 
-def bucket_rules_reason(read: Callable[[], CorsRules | None], origin: str) -> tuple[str, CorsRules | None, bool]:
-    """S3's CORS algorithm over the bucket's stored rules, to say why (the live preflight already decided).
+def bucket_rules_reason(
+    read: Callable[[], CorsRules | None], origin: str, request: tuple[str, tuple[str, ...]] = PUT_PREFLIGHT
+) -> tuple[str, CorsRules | None, bool]:
+    """S3's CORS algorithm over the bucket's stored rules, to say why (the live preflight already decided), for the
+    browser's ``request`` (method, headers: the PUT's preflight by default, or ``POST_FORM``).
     ``read`` returns the rules (None: the bucket has none) or raises ClientError / BotoCoreError.
     The sentence, the rules, and whether they were read."""
     try:
@@ -185,7 +201,7 @@ def bucket_rules_reason(read: Callable[[], CorsRules | None], origin: str) -> tu
             )
     except BotoCoreError as err:
         return f"The bucket's CORS rules could not be read to say why ({type(err).__name__}).", None, False
-    method, headers = PUT_PREFLIGHT
+    method, headers = request
     if rules is None:
         return "The bucket has no CORS configuration: S3 answers every preflight 403.", None, True
     checks = check_rules(rules, origin, method, headers)
@@ -200,10 +216,11 @@ def bucket_rules_reason(read: Callable[[], CorsRules | None], origin: str) -> tu
     return f"The bucket's CORS rules say why: {refusal_reason(checks, origin, method)}.", rules, True
 
 
-def _with_origin(rules: CorsRules | None, origin: str) -> list[dict[str, object]]:
-    """The stored rules kept, and one rule appended letting ``origin`` PUT with content-type (ETag exposed, as a
-    browser needs for multipart uploads); earlier rules keep answering as before (S3 uses the first match)."""
-    rule = {"AllowedHeaders": ["content-type"], "AllowedMethods": ["PUT"], "AllowedOrigins": [origin]}
+def _with_origin(rules: CorsRules | None, origin: str, method: str = "PUT") -> list[dict[str, object]]:
+    """The stored rules kept, and one rule appended letting ``origin`` PUT (or POST) with content-type (ETag
+    exposed, as a browser needs for multipart uploads); earlier rules keep answering as before (S3 uses the first
+    match)."""
+    rule = {"AllowedHeaders": ["content-type"], "AllowedMethods": [method], "AllowedOrigins": [origin]}
     return [*(dict(r) for r in rules or ()), {**rule, "ExposeHeaders": ["ETag"]}]
 
 
@@ -220,4 +237,23 @@ def put_refusal(
         f"HTTP {verdict.status}{said} ({verdict.quoted()}); the browser needs {_needs(verdict)}. It stops "
         f"there: nothing is uploaded. {reason} Fix{merge}: aws s3api put-bucket-cors --bucket "
         f"{bucket} --cors-configuration '{json.dumps(fixed, separators=(',', ':'))}'"
+    )
+
+
+def post_refusal(
+    origin: str, status: int, answer: Mapping[str, str], bucket: str, rules_reason: tuple[str, CorsRules | None, bool]
+) -> str:
+    """Why the browser hides S3's answer to the form POST from the web app (no preflight: a simple request), and the
+    fix (the whole CORS configuration to put)."""
+    reason, rules, read = rules_reason
+    allow = _header(answer, "Access-Control-Allow-Origin")
+    got = "no Access-Control-Allow-Origin" if allow is None else f"Access-Control-Allow-Origin {allow.strip()!r}"
+    fixed = {"CORSRules": _with_origin(rules, origin, POST_FORM[0])}
+    merge = "" if read else " (merge it into the bucket's current rules: aws s3api get-bucket-cors)"
+    stored = "S3 stored the object, but" if 200 <= status < 300 else "S3 refused it, and"
+    return (
+        f"A browser at {origin} sends a presigned POST's form without a preflight (a CORS simple request). "
+        f"{stored} its answer (HTTP {status}) carries {got}: the browser hides it, and the web app's upload fails "
+        f"as a network error. {reason} Fix{merge}: aws s3api put-bucket-cors --bucket {bucket} "
+        f"--cors-configuration '{json.dumps(fixed, separators=(',', ':'))}'"
     )

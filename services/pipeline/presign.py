@@ -13,6 +13,7 @@ import ipaddress
 import json
 import re
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import SplitResult, parse_qsl, unquote, urlsplit
@@ -21,7 +22,7 @@ import requests
 import urllib3.util
 from urllib3.exceptions import LocationParseError
 
-from services.aws_model import s3endpoints
+from services.aws_model import postpolicy, s3endpoints
 from services.aws_model.s3endpoints import Endpoint, default_port
 from services.core.errors import PipelineError
 from services.core.settings import Settings
@@ -49,6 +50,14 @@ class PresignGrant:
     content_type: str | None  # the type the endpoint says it signed (our function's ``contentType``)
     http_status: int = 200
     attempts: int = 1  # HTTP requests it took (502/503/504 are retried)
+    #: a presigned POST's form fields (``url`` is then the form's action, the bucket's endpoint); None: a PUT URL.
+    #: They hold the policy and its signature: never log or show them unredacted.
+    fields: Mapping[str, str] | None = field(default=None, repr=False)
+
+    @property
+    def shape(self) -> str:
+        """``put`` (a presigned PUT URL) or ``post`` (a presigned POST: a form to send with the file)."""
+        return "put" if self.fields is None else "post"
 
 
 def client_content_type(template: str, ext: str, mime: str) -> str:
@@ -77,6 +86,8 @@ def parse_grant(status: int, body: bytes) -> PresignGrant:
             status,
             'The function must return {"presignedUrl", "key"}.',
         )
+    if "fields" in doc and "presignedUrl" not in doc:
+        return _parse_post_grant(doc, status)
     url, key, content_type = doc.get("presignedUrl"), doc.get("key"), doc.get("contentType")
     if not isinstance(url, str) or not url.strip():
         raise _fail(
@@ -103,6 +114,35 @@ def parse_grant(status: int, body: bytes) -> PresignGrant:
             "contentType, when present, must be the signed MIME type.",
         )
     return PresignGrant(url=url.strip(), key=key.strip(), content_type=content_type, http_status=status)
+
+
+POST_SHAPE = 'A presigned POST reply is {"url": "https://…", "fields": {…}, "key": "…", "contentType": "…"}.'
+
+
+def _parse_post_grant(doc: Mapping[str, object], status: int) -> PresignGrant:
+    """A presigned POST: ``{"url", "fields", "key", "contentType"}`` (boto3's generate_presigned_post's ``url`` and
+    ``fields``; the key and the signed type beside them)."""
+    url, fields = doc.get("url"), doc.get("fields")
+    if not isinstance(url, str) or not url.strip():
+        raise _fail("presign reply has fields but no url", status, POST_SHAPE)
+    if not isinstance(fields, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in fields.items()):
+        raise _fail("presign reply's fields are not an object of strings", status, POST_SHAPE)
+    named = {name.lower(): value for name, value in fields.items()}
+    key = doc.get("key", named.get("key"))
+    if not isinstance(key, str) or not key.strip():
+        raise _fail("presign reply has no key", status, POST_SHAPE)
+    content_type = doc.get("contentType", named.get("content-type"))
+    if content_type is not None and (not isinstance(content_type, str) or not content_type.strip()):
+        raise _fail("presign reply's contentType is not a string", status, POST_SHAPE)
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+        raise _fail("presign reply's url is not an http(s) URL", status, POST_SHAPE)
+    return PresignGrant(
+        url=url.strip(), key=key.strip(), content_type=content_type, http_status=status, fields=dict(fields)
+    )
 
 
 # --- where a presigned URL may send the file ------------------------------------------------------------
@@ -282,6 +322,42 @@ def _same_for_requests(url: str, parts: SplitResult, host: str, port: int) -> bo
     )
 
 
+def check_post_form(grant: PresignGrant, allow: UrlAllowlist) -> None:
+    """Refuse (PipelineError, hop "presign") a presigned POST whose form would go anywhere but the configured
+    bucket's endpoint (the bucket's root: the key travels in the form), or whose form names another key."""
+    fields = {name.lower(): value for name, value in (grant.fields or {}).items()}
+    parts, host, port = _split(grant.url)
+    _check_address(host, allow)
+    style = _style(parts, host, port, allow)
+    rest = s3endpoints.object_key(parts.path or "/", style, allow.bucket)
+    if rest is None and style == "path" and parts.path.rstrip("/") == f"/{allow.bucket}":
+        rest = ""
+    if rest is None or rest:
+        raise _refuse(
+            f"presign reply's url is not the bucket's own endpoint root ({(parts.path or '/')[:120]!r})",
+            "A presigned POST's url is the bucket's endpoint (https://<bucket>.s3.<region>.amazonaws.com/); the key "
+            "is a form field.",
+        )
+    if fields.get("key") != grant.key:
+        raise _refuse(
+            f"presign reply's form is for key {str(fields.get('key'))[:120]!r}, but the reply's key is {grant.key[:120]!r}",
+            "The form's key field must be the key the reply names, or the object is stored under another name.",
+        )
+    if not _same_for_requests(grant.url, parts, host, port):
+        raise _refuse(
+            "presign reply's url reads differently to the HTTP client (dot segments or odd escaping)",
+            "The URL is ambiguous; a presigned POST's url never is.",
+        )
+
+
+def check_grant(grant: PresignGrant, allow: UrlAllowlist) -> None:
+    """The grant's destination checked before a byte is sent, for either shape."""
+    if grant.fields is not None:
+        check_post_form(grant, allow)
+    else:
+        check_upload_url(grant.url, grant.key, allow)
+
+
 def check_upload_url(url: str, key: str, allow: UrlAllowlist) -> None:
     """Refuse (PipelineError, hop "presign") a presigned URL that is not the configured bucket's, or whose path
     names another key than the reply's ``key``. Only ever raises PipelineError."""
@@ -408,7 +484,7 @@ def request_grant(
         raise _fail(f"presign endpoint answered HTTP {status}{tries}", status, explain_presign(status, body))
     grant = parse_grant(status, body)
     if allowlist is not None:
-        check_upload_url(grant.url, grant.key, allowlist)
+        check_grant(grant, allowlist)
     return replace(grant, attempts=log.count)
 
 
@@ -428,17 +504,32 @@ class HandedOutUrl:
     ext: str
     content_type: str  # the type to send: the one the endpoint says it signed, else the web app's
     content_type_signed: bool  # whether the endpoint said so (else it is the configured client type)
-    expires_at: datetime | None  # from X-Amz-Date + X-Amz-Expires (SigV4) or Expires (SigV2)
+    expires_at: datetime | None  # from X-Amz-Date + X-Amz-Expires (SigV4) or Expires (SigV2), or a POST's policy
+    fields: Mapping[str, str] | None = field(default=None, repr=False)  # a presigned POST's form; None: a PUT URL
 
     def curl(self, file_name: str | None = None) -> str:
-        """A copyable shell command that PUTs ``file_name`` (default ``image.<ext>``) exactly as the web app would."""
+        """A copyable shell command that PUTs ``file_name`` (default ``image.<ext>``) exactly as the web app would
+        (for a presigned POST: the form's fields, then the file)."""
         file_name = file_name or f"image.{self.ext}"
+        if self.fields is not None:
+            form = " ".join(f"-F {shlex.quote(f'{name}={value}')}" for name, value in self.fields.items())
+            upload = shlex.quote(f"file=@{file_name};type={self.content_type}")
+            return f"curl --fail-with-body {form} -F {upload} {shlex.quote(self.url)}"
         return (
             f"curl --fail-with-body -X PUT -H {shlex.quote('Content-Type: ' + self.content_type)} "
             f"--upload-file {shlex.quote(file_name)} {shlex.quote(self.url)}"
         )
 
     def to_json(self) -> dict[str, object]:
+        if self.fields is not None:
+            return {
+                "url": self.url,
+                "fields": dict(self.fields),
+                "key": self.key,
+                "contentType": self.content_type,
+                "contentTypeSigned": self.content_type_signed,
+                "expiresAt": self.expires_at.isoformat() if self.expires_at else None,
+            }
         return {
             "presignedUrl": self.url,
             "key": self.key,
@@ -480,5 +571,15 @@ def hand_out_url(session: requests.Session, settings: Settings, ext: str) -> Han
         ext=ext,
         content_type=grant.content_type or sent_type,
         content_type_signed=grant.content_type is not None,
-        expires_at=url_expiry(grant.url),
+        expires_at=grant_expiry(grant),
+        fields=grant.fields,
     )
+
+
+def grant_expiry(grant: PresignGrant) -> datetime | None:
+    """When a grant stops working: its URL's own query, or a presigned POST's policy ``expiration``."""
+    if grant.fields is None:
+        return url_expiry(grant.url)
+    encoded = next((v for k, v in grant.fields.items() if k.lower() == "policy"), None)
+    policy = postpolicy.decode(encoded) if encoded else None
+    return policy.expires_at if policy is not None else None

@@ -28,6 +28,7 @@ from typing import Any, TypedDict
 from urllib.parse import parse_qs, quote, urlsplit
 
 import requests
+from urllib3.filepost import encode_multipart_formdata
 
 from services.aws_model.s3errors import SIGNATURE_MISMATCH, AwsErrorBody, is_url_expired, parse_s3_error
 from services.core.clients import shared_client
@@ -49,16 +50,18 @@ from services.core.transport import (
     retrying,
 )
 from services.pipeline import hops
-from services.pipeline.explain import explain_cdn, explain_put, signed_headers
+from services.pipeline.explain import explain_cdn, explain_post, explain_put, signed_headers
 from services.pipeline.images import ImageInfo, display_name, inspect_image, strip_metadata
 from services.pipeline.preflight import (
     PRESIGN_PREFLIGHT,
     PUT_PREFLIGHT,
     PreflightVerdict,
     bucket_rules_reason,
+    post_refusal,
     presign_refusal,
     put_refusal,
     send_preflight,
+    upload_request,
 )
 from services.pipeline.presign import (
     DEFAULT_BACKOFF,
@@ -363,6 +366,74 @@ def _put(session: requests.Session, grant: PresignGrant, data: bytes, sent_type:
     raise PipelineError(message, **details, cause=cause)
 
 
+def post_form_body(fields: Mapping[str, str], data: bytes, content_type: str, file_name: str) -> tuple[bytes, str]:
+    """A presigned POST's multipart/form-data body, as a browser's FormData builds it: every field, then the file
+    (S3 ignores fields after the file). The body and its Content-Type (with the boundary)."""
+    parts: list[tuple[str, Any]] = [*fields.items(), ("file", (file_name, data, content_type))]
+    return encode_multipart_formdata(parts)
+
+
+def _post(
+    session: requests.Session, grant: PresignGrant, data: bytes, sent_type: str, bucket: str, run: _Run
+) -> tuple[int, Answer]:
+    """POST the form with ``data`` to ``grant.url``, retrying 503 with backoff; the status and S3's answer, or
+    PipelineError (_UrlExpired when the policy had expired)."""
+    policy = run.policy
+    deadline = policy.transfer_deadline(len(data))
+    body, form_type = post_form_body(grant.fields or {}, data, sent_type, f"upload.{grant.key.rsplit('.', 1)[-1]}")
+    headers = {"Content-Type": form_type}
+    if run.origin is not None:
+        headers["Origin"] = run.origin  # a browser's form POST carries it, without a preflight
+
+    def attempt() -> Answer:
+        return exchange(
+            session,
+            "POST",
+            grant.url,
+            headers=headers,
+            data=body,
+            deadline_s=deadline,
+            limit=MAX_ERROR_BODY,
+            timeout=policy.timeout,
+        )
+
+    where = _PutWhere(hop="put", key=grant.key, bucket=bucket)
+    answer = _sent(lambda: retrying(attempt, lambda a: a.status == 503, policy.put_backoff, run.log), deadline, where)
+    if 200 <= answer.status < 300:
+        return answer.status, answer
+    error = parse_s3_error(answer.body)
+    tries = f" ({run.log.count} attempts)" if run.log.count > 1 else ""
+    message = f"S3 refused the POST: HTTP {answer.status} {error.code or ''}".strip() + tries
+    details = _PutDetails(**where, http_status=answer.status, code=error.code)
+    if is_url_expired(error):
+        cause = _expired_cause(error, grant.url, policy.clock(), run.presign_ms, fresh_tried=False)
+        raise _UrlExpired(f"{message} (the presigned POST's policy had expired)", error=error, **details, cause=cause)
+    raise PipelineError(message, **details, cause=explain_post(answer.status, error, sent_type, len(data)))
+
+
+def _sent(send: Callable[[], Answer], deadline: float, where: _PutWhere) -> Answer:
+    """The upload's answer; its transport failures as the hop's own errors."""
+    try:
+        return send()
+    except DeadlineExceeded as err:
+        raise PipelineError(
+            f"S3 did not finish the upload within {deadline:.3g} s",
+            **where,
+            cause="The upload or S3's answer crawled (a byte at a time): the network to S3 is too slow or a proxy "
+            "stalls. Nothing was stored: S3 keeps an object only when all of it arrived.",
+        ) from err
+    except requests.Timeout as err:
+        raise PipelineError(
+            "S3 did not answer the upload in time", **where, cause="The network to S3 is slow or blocked; try again."
+        ) from err
+    except requests.RequestException as err:
+        raise PipelineError(
+            f"could not connect to S3 for the upload ({type(err).__name__})",
+            **where,
+            cause="The presigned URL's host is unreachable from here: check the function's region and addressing style.",
+        ) from err
+
+
 # --- the CDN read-back ----------------------------------------------------------------------------------
 
 
@@ -431,6 +502,7 @@ def _read_back(
 # --- one file -------------------------------------------------------------------------------------------
 
 NOTHING_SENT = "Refused before any network call: nothing was uploaded."
+POSTED = "a presigned POST: the form's fields, then the file (a CORS simple request: no preflight)"
 
 
 def _preflight_unanswered(step: str, url: str, err: Exception, where: Mapping[str, Any]) -> PipelineError:
@@ -578,16 +650,51 @@ class _Run:
         self.presign_ms = retry_ms
         return fresh
 
+    def send(self, grant: PresignGrant, content_type: str) -> int:
+        """The upload itself: a PUT to the presigned URL, or the form POST of a presigned POST (whose answer, from a
+        browser origin, must also carry Access-Control-Allow-Origin: the browser sends no preflight for it)."""
+        bucket = self.settings.bucket
+        if grant.fields is None:
+            return _put(self.session, grant, self.data, content_type, bucket, self)
+        status, answer = _post(self.session, grant, self.data, content_type, bucket, self)
+        if self.origin is not None:
+            self.check_post_answer(answer, grant)
+        self.note = self.note or POSTED
+        return status
+
+    def check_post_answer(self, answer: Answer, grant: PresignGrant) -> None:
+        """The browser reads S3's answer to its form POST only with Access-Control-Allow-Origin for its origin."""
+        assert self.origin is not None
+        allowed = next((v for k, v in answer.headers.items() if k.lower() == "access-control-allow-origin"), None)
+        if allowed is not None and allowed.strip() in (self.origin, "*"):
+            return
+        method_headers = upload_request("post")
+        reason = bucket_rules_reason(
+            lambda: shared_client("s3", self.settings.aws).get_bucket_cors(Bucket=self.settings.bucket)["CORSRules"],
+            self.origin,
+            method_headers,
+        )
+        raise PipelineError(
+            f"S3 answered the form POST (HTTP {answer.status}) without Access-Control-Allow-Origin for {self.origin}: "
+            "the browser hides it from the web app",
+            hop="put",
+            key=grant.key,
+            bucket=self.settings.bucket,
+            http_status=answer.status,
+            cause=post_refusal(self.origin, answer.status, answer.headers, self.settings.bucket, reason),
+        )
+
     def put(self, info: ImageInfo, grant: PresignGrant, sent_type: str) -> tuple[PresignGrant, int]:
-        """The PUT; after an expired URL, one fresh URL and one more PUT. The grant used, and S3's status."""
-        data, bucket = self.data, self.settings.bucket
+        """The upload; after an expired URL (or POST policy), one fresh grant and one more try. The grant used, and
+        S3's status."""
+        bucket = self.settings.bucket
         try:
-            return grant, _put(self.session, grant, data, grant.content_type or sent_type, bucket, self)
+            return grant, self.send(grant, grant.content_type or sent_type)
         except _UrlExpired as expired:
             fresh = self.fresh_grant(info, sent_type, expired)
         self.result.key, self.result.content_type = fresh.key, fresh.content_type or sent_type
         try:
-            status = _put(self.session, fresh, data, self.result.content_type, bucket, self)
+            status = self.send(fresh, self.result.content_type)
         except _UrlExpired as again:
             cause = _expired_cause(again.error, fresh.url, self.policy.clock(), self.presign_ms, fresh_tried=True)
             raise PipelineError(
@@ -628,7 +735,8 @@ class _Run:
             result.key, result.content_type = grant.key, grant.content_type or sent_type
             self.presign_ms = self.done(grant.http_status)
 
-            if self.origin is not None:
+            if self.origin is not None and grant.fields is None:
+                # a presigned POST's form is a CORS simple request: no preflight (its answer is checked instead)
                 self.begin("put_preflight")
                 self.done(self.preflight(grant.url, *PUT_PREFLIGHT).status)
 
