@@ -22,7 +22,7 @@ from services.checks.model import Check, ConfigRead, Exchange, Finding, Impact, 
 from services.checks.policy_docs import best_distribution_arn, cdn_grant
 from services.checks.scrub import evidence_items as _evidence
 from services.core.redact import redact_text, redact_url
-from services.pipeline.explain import explain_cdn
+from services.pipeline.explain import SIGNED_HEADER_RULE, explain_cdn
 
 #: this module's check ids, each written once: its judge and its entry in CHECKS use the name
 CDN_CACHE_CONTROL = "cdn.cache_control"
@@ -317,7 +317,8 @@ def _cache_control_fix(ev: Evidence) -> str:
     return (
         f"Cache-Control: {LONG_CACHE}\n"
         f'Set it at upload: the function\'s Params={{..., "CacheControl": "{LONG_CACHE}"}} (it becomes a signed '
-        "header: the web app's PUT must send the same Cache-Control), or on existing objects:\n"
+        f"header, so the web app's PUT must send Cache-Control: {LONG_CACHE} too: {SIGNED_HEADER_RULE}; presign.url "
+        "says whether it does, from PIPELINE_CLIENT_PUT_HEADERS), or on existing objects:\n"
         f"aws s3 cp s3://{bucket}/ s3://{bucket}/ --recursive --metadata-directive REPLACE "
         f"--cache-control '{LONG_CACHE}' --content-type image/png --exclude '*' --include '*.png'"
     )

@@ -27,6 +27,8 @@ class CheckTarget:
     distribution_id: str | None = None
     lambda_function: str | None = None
     client_content_type: str = "application/{ext}"
+    #: the headers the web app's PUT sends besides Content-Type (PIPELINE_CLIENT_PUT_HEADERS), lower-case names
+    client_put_headers: tuple[tuple[str, str], ...] = ()
     sandbox: bool = False
     profile: str = DEFAULT_PROFILE
     production: bool = False
@@ -43,6 +45,7 @@ class CheckTarget:
             "distribution_id": self.distribution_id,
             "lambda_function": self.lambda_function,
             "client_content_type": self.client_content_type,
+            "client_put_headers": dict(self.client_put_headers),
             "mode": "sandbox" if self.sandbox else "configured",
             "profile": self.profile,
             "production": self.production,

@@ -59,6 +59,7 @@ def target_of(settings: Settings) -> CheckTarget:
         distribution_id=settings.distribution_id,
         lambda_function=settings.lambda_function,
         client_content_type=settings.client_content_type,
+        client_put_headers=settings.client_put_headers,
         sandbox=settings.sandbox,
         profile=settings.profile,
         production=settings.production,
@@ -395,7 +396,9 @@ def gather_canary(settings: Settings, session: requests.Session, clients: Client
         }
     signed = grant.get("contentType") if isinstance(grant.get("contentType"), str) else None
     data = canary_png()
-    put, _ = probe(session, "PUT", url, {"Content-Type": signed or client_type}, data, budget)
+    # the web app's PUT: the signed type and whatever else it is configured to send (PIPELINE_CLIENT_PUT_HEADERS)
+    extra = dict(settings.client_put_headers)
+    put, _ = probe(session, "PUT", url, {"Content-Type": signed or client_type, **extra}, data, budget)
     alternatives: dict[str, Exchange] = {}
     if put.status == 403 and parse_s3_error(put.body).code == SIGNATURE_MISMATCH:
         for candidate in ALTERNATIVE_TYPES:

@@ -11,13 +11,14 @@ import re
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from services.aws_model import s3endpoints
+from services.aws_model import s3checksums, s3endpoints
+from services.aws_model.s3headers import signed_beyond_every_put
 from services.checks.evidence import Evidence
 from services.checks.findings import Tally, finding, presigned_url
 from services.checks.model import Check, Exchange, Finding, Impact, Status
 from services.checks.scrub import evidence_items as _evidence
 from services.core.redact import REDACTED, redact_text, redact_url
-from services.pipeline.explain import explain_presign
+from services.pipeline.explain import SIGNED_HEADER_RULE, explain_presign, signed_header_fix
 from services.pipeline.preflight import api_cors_command
 
 #: this module's check ids, each written once: its judge and its entry in CHECKS use the name
@@ -533,6 +534,72 @@ def _judge_signed_headers(query: dict[str, list[str]], tally: Tally) -> None:
         )
 
 
+def _judge_extra_signed_headers(query: dict[str, list[str]], ev: Evidence, tally: Tally) -> None:
+    """Every signed header beyond host and Content-Type, and whether the web app sends it
+    (PIPELINE_CLIENT_PUT_HEADERS): one it does not send fails every upload with 403 SignatureDoesNotMatch."""
+    signed = [h for h in (_one(query, "X-Amz-SignedHeaders") or "").lower().split(";") if h]
+    sent = dict(ev.target.client_put_headers)
+    unsent = []
+    for header in signed_beyond_every_put(signed):
+        if header in sent:
+            tally.note(f"Signed header {header}: the web app sends it ({header}: {sent[header]}).")
+        else:
+            unsent.append(header)
+    if not unsent:
+        return
+    tally.fail(
+        "url.signed_header_not_sent",
+        f"The URL signs {', '.join(unsent)} (X-Amz-SignedHeaders={';'.join(signed)}), which the web app does not "
+        f"send (it sends Content-Type{''.join(', ' + h for h in sent)}): {SIGNED_HEADER_RULE}.",
+    )
+    for header in unsent:
+        tally.fix(f"{header}: {signed_header_fix(header)}.")
+
+
+CHECKSUM_CLIENT_FIX = (
+    "Make the function's S3 client add no checksum to presigned URLs: in the AWS SDK for JavaScript v3, "
+    'new S3Client({ ..., requestChecksumCalculation: "WHEN_REQUIRED" }); in boto3/botocore, '
+    'Config(request_checksum_calculation="when_required") or AWS_REQUEST_CHECKSUM_CALCULATION=when_required, and no '
+    "ChecksumAlgorithm or Checksum* in generate_presigned_url's Params."
+)
+
+
+def _judge_query_checksums(query: dict[str, list[str]], tally: Tally) -> None:
+    """Checksum parameters in the query (the AWS SDK for JavaScript v3 >= 3.729 adds them by default): Amazon S3
+    ignores them, S3-compatible stores verify them against the real body and refuse it."""
+    found = {name: values[0] for name, values in query.items() if values and s3checksums.is_checksum_name(name)}
+    if not found:
+        return
+    shown = ", ".join(f"{name}={value}" for name, value in sorted(found.items()))
+    empty = (
+        f" ({s3checksums.EMPTY_CRC32} is the CRC32 of an empty body: the presigner never saw the file)"
+        if s3checksums.EMPTY_CRC32 in found.values()
+        else ""
+    )
+    tally.warn(
+        "url.checksum_in_query",
+        f"The URL carries checksum parameters in its query: {shown}{empty}. Amazon S3 ignores a checksum in the "
+        "query string, so uploads work on AWS; S3-compatible stores (MinIO, Cloudflare R2, SeaweedFS) verify it "
+        "against the body and refuse every real upload (MinIO: 400 XAmzContentChecksumMismatch).",
+    )
+    tally.fix(CHECKSUM_CLIENT_FIX)
+
+
+def _judge_signed_checksum_headers(query: dict[str, list[str]], ev: Evidence, tally: Tally) -> None:
+    """``x-amz-sdk-checksum-algorithm`` signed as a header with no ``x-amz-checksum-*`` value signed or sent: even
+    sent, S3 refuses the PUT with 400 InvalidRequest."""
+    signed = [h for h in (_one(query, "X-Amz-SignedHeaders") or "").lower().split(";") if h]
+    values = [h for h in (*signed, *dict(ev.target.client_put_headers)) if h.startswith(s3checksums.CHECKSUM_PREFIX)]
+    if s3checksums.SDK_ALGORITHM in signed and not values:
+        refusal = s3checksums.ALGORITHM_WITHOUT_VALUE
+        tally.fail(
+            "url.checksum_algorithm_without_value",
+            f"The URL signs {s3checksums.SDK_ALGORITHM} but no x-amz-checksum-* value: S3 answers a PUT that "
+            f"sends it {refusal.status} {refusal.code} '{refusal.message}'",
+        )
+        tally.fix(CHECKSUM_CLIENT_FIX)
+
+
 def _one(query: dict[str, list[str]], name: str) -> str | None:
     values = query.get(name)
     return values[0] if values else None
@@ -566,6 +633,9 @@ def judge_url(ev: Evidence) -> Finding:
     if _judge_signature(query, host_region, ev, tally):
         _judge_expiry(query, tally)
         _judge_signed_headers(query, tally)
+        _judge_extra_signed_headers(query, ev, tally)
+        _judge_signed_checksum_headers(query, ev, tally)
+    _judge_query_checksums(query, tally)
     if _one(query, "X-Amz-Security-Token") is not None:
         tally.note(
             "X-Amz-Security-Token: signed with temporary credentials (the function's role session); the URL stops "
@@ -743,7 +813,9 @@ CHECKS: tuple[Check, ...] = (
         impact=Impact.UPLOAD,
         description=(
             "https, the configured bucket's endpoint and region, SigV4, expiry, whether Content-Type is signed, "
-            "session tokens"
+            "session tokens; every other signed header and whether the web app sends it "
+            "(`PIPELINE_CLIENT_PUT_HEADERS`); checksum parameters in the query (`x-amz-checksum-*`: ignored by S3, "
+            "refused by S3-compatible stores)"
         ),
         permissions=(),
         codes=(
@@ -766,6 +838,9 @@ CHECKS: tuple[Check, ...] = (
             "url.expiry_too_long",
             "url.expiry_long",
             "url.content_type_unsigned",
+            "url.signed_header_not_sent",
+            "url.checksum_algorithm_without_value",
+            "url.checksum_in_query",
             "url.sound",
         ),
         docs="https://docs.aws.amazon.com/AmazonS3/latest/userguide/PresignedUrlUploadObject.html",

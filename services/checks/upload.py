@@ -56,13 +56,15 @@ def _signed(url: str | None) -> tuple[str, ...]:
         return ()
 
 
-def _explain_put(status: int, error: AwsErrorBody, sent: str, url: str, signed: str | None) -> str:
-    """``signed``: the presign reply's contentType (None: the endpoint did not say)."""
+def _explain_put(status: int, error: AwsErrorBody, sent: str, url: str, signed: str | None, ev: Evidence) -> str:
+    """``signed``: the presign reply's contentType (None: the endpoint did not say); the canary sent the headers
+    the web app is configured to send (PIPELINE_CLIENT_PUT_HEADERS) as well."""
     try:
         urlsplit(url)
     except ValueError:
         url = ""  # an unparseable URL signs nothing
-    return explain_put(status, error, sent, url, signed)
+    sent_headers = [name for name, _ in ev.target.client_put_headers]
+    return explain_put(status, error, sent, url, signed, sent_headers=sent_headers)
 
 
 def _s3_code(exchange: Exchange) -> str | None:
@@ -216,7 +218,7 @@ def judge_roundtrip(ev: Evidence) -> Finding:
             error = parse_s3_error(put.body)
             accepted = _alternatives(canary)[0]  # a type S3 then accepted is the signed one, proven
             signed = accepted[0] if accepted else canary.signed_content_type
-            cause = _explain_put(put.status, error, sent, put.url, signed)
+            cause = _explain_put(put.status, error, sent, put.url, signed, ev)
         return finding(
             cid,
             Status.FAIL,
@@ -343,7 +345,7 @@ def _signature_mismatch(ev: Evidence, canary: Canary, put: Exchange) -> Finding:
         observed += f" S3 received Content-Type {received!r} (the CanonicalRequest it echoes)."
     signs_type = "content-type" in _signed(put.url)
     if not accepted and not (signs_type and signed and signed != sent):
-        cause = _explain_put(put.status or 403, parse_s3_error(put.body), sent, put.url, reported)
+        cause = _explain_put(put.status or 403, parse_s3_error(put.body), sent, put.url, reported, ev)
         return finding(
             cid,
             Status.FAIL,

@@ -9,6 +9,8 @@ Listing and choosing profiles is services/core/profiles.py. AWS access itself us
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
@@ -22,7 +24,7 @@ REQUIRED = ("PRESIGN_URL", "BUCKET", "CDN_URL")
 #: a pipeline's own optional values (read by ``_build``)
 PIPELINE_OPTIONAL = ("APP_ORIGINS", "DISTRIBUTION_ID", "LAMBDA_FUNCTION", "PRODUCTION")
 #: the console's options, which apply to the sandbox too (read once, by ``load_options``)
-CONSOLE_OPTIONS = ("ALLOW_WRITES", "CLIENT_CONTENT_TYPE")
+CONSOLE_OPTIONS = ("ALLOW_WRITES", "CLIENT_CONTENT_TYPE", "CLIENT_PUT_HEADERS")
 OPTIONAL = PIPELINE_OPTIONAL + CONSOLE_OPTIONS
 #: a ``[pipelines.NAME]`` table (and ``[pipeline]``) may name a profile of the AWS shared config for its clients
 AWS_PROFILE_KEY = "aws_profile"
@@ -33,6 +35,12 @@ SANDBOX_CLIENT_CONTENT_TYPE = "{mime}"
 DEFAULT_PROFILE = "default"
 #: the embedded sandbox, always there
 SANDBOX_PROFILE = "sandbox"
+#: headers the web app's PUT sends beyond Content-Type: ((name, value), ...), names in lower case
+PutHeaders = tuple[tuple[str, str], ...]
+#: an HTTP field name (RFC 9110 token)
+_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+#: set by the client's HTTP stack or by their own settings, never by PIPELINE_CLIENT_PUT_HEADERS
+_NOT_PUT_HEADERS = {"host", "content-type", "content-length", "transfer-encoding", "connection", "expect"}
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
 
@@ -64,6 +72,8 @@ class Settings:
     lambda_function: str | None = None
     allow_writes: bool = False
     client_content_type: str = DEFAULT_CLIENT_CONTENT_TYPE
+    #: what the web app's PUT sends besides Content-Type (PIPELINE_CLIENT_PUT_HEADERS); the seed's: nothing
+    client_put_headers: PutHeaders = ()
     aws: AwsTarget = AwsTarget()
     sandbox: bool = False
     #: which profile this is (part of every cache key, so two profiles never share a cached result)
@@ -89,6 +99,7 @@ class Settings:
             "lambda_function": self.lambda_function,
             "allow_writes": self.allow_writes,
             "client_content_type": self.client_content_type,
+            "client_put_headers": dict(self.client_put_headers),
         }
 
 
@@ -136,6 +147,37 @@ def _optional_template(value: str | None) -> str | None:
     return None if value is None else _check_template(value)
 
 
+def parse_put_headers(raw: object) -> PutHeaders:
+    """``PIPELINE_CLIENT_PUT_HEADERS``: a JSON object of header name -> value (or, in secrets.toml, a table), the
+    headers the web app's PUT sends besides Content-Type. Raises ConfigError naming what is wrong."""
+    name = f"{PREFIX}CLIENT_PUT_HEADERS"
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return ()
+    example = '{"Cache-Control": "public, max-age=31536000, immutable", "x-amz-acl": "bucket-owner-full-control"}'
+    doc: object = raw
+    if isinstance(raw, str):
+        try:
+            doc = json.loads(raw)
+        except ValueError as err:
+            raise ConfigError(f"{name} is not a JSON object of header name to value; use e.g. {example}") from err
+    if not isinstance(doc, Mapping):
+        raise ConfigError(f"{name} is not a JSON object of header name to value; use e.g. {example}")
+    headers: list[tuple[str, str]] = []
+    for key, value in doc.items():
+        header = str(key).strip().lower()
+        if not _HEADER_NAME.match(header):
+            raise ConfigError(f"{name}: {key!r} is not an HTTP header name")
+        if header in _NOT_PUT_HEADERS:
+            raise ConfigError(
+                f"{name}: {header} is not set here (Content-Type: {PREFIX}CLIENT_CONTENT_TYPE; the others are the "
+                "HTTP client's own); remove it"
+            )
+        if not isinstance(value, str) or any(c in value for c in "\r\n\0"):
+            raise ConfigError(f"{name}: the value of {header} must be a one-line string")
+        headers.append((header, value.strip()))
+    return tuple(sorted(headers))
+
+
 def aws_target_from_env(env: Mapping[str, str]) -> AwsTarget:
     return AwsTarget(
         region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
@@ -151,6 +193,7 @@ class ConsoleOptions:
 
     allow_writes: bool = False
     client_content_type: str | None = None  # None: the mode's default (seed's type on AWS, {mime} in the sandbox)
+    client_put_headers: PutHeaders = ()
     #: who may use the console when sign-in ([auth]) is on: addresses and @domains, normalised (services/core/auth.py)
     allowed_emails: tuple[str, ...] = ()
 
@@ -172,6 +215,7 @@ def load_options(env: Mapping[str, str], secrets: Mapping[str, object] | None = 
     return ConsoleOptions(
         allow_writes=parse_bool("ALLOW_WRITES", _lookup("ALLOW_WRITES", env, table)),
         client_content_type=_optional_template(_lookup("CLIENT_CONTENT_TYPE", env, table)),
+        client_put_headers=parse_put_headers(env.get(PREFIX + "CLIENT_PUT_HEADERS", table.get("client_put_headers"))),
         allowed_emails=load_allowlist(env, table),
     )
 
@@ -252,6 +296,7 @@ def _build(
             lambda_function=values["LAMBDA_FUNCTION"],
             allow_writes=options.allow_writes,
             client_content_type=options.client_content_type or DEFAULT_CLIENT_CONTENT_TYPE,
+            client_put_headers=options.client_put_headers,
             aws=aws,
             profile=profile,
             production=parse_bool("PRODUCTION", values["PRODUCTION"]),

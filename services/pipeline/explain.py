@@ -19,6 +19,7 @@ from services.aws_model.s3errors import (
     AwsErrorBody,
     is_url_expired,
 )
+from services.aws_model.s3headers import put_object_param, signed_beyond_every_put
 
 
 def json_error_message(body: bytes | str | None) -> str | None:
@@ -93,20 +94,35 @@ def explain_presign(status: int, body: bytes | None) -> str:
     return f"The presign endpoint answered HTTP {status}.{quoted}"
 
 
-#: what every PUT the web app makes carries; any other signed header must be sent with its signed value
-SENT_BY_EVERY_PUT = ("host", "content-type")
 ACL_DISABLED = (
     "Object Ownership BucketOwnerEnforced (ACLs disabled: S3's default for new buckets since April 2023) refuses "
     "any ACL other than bucket-owner-full-control, 400 AccessControlListNotSupported 'The bucket does not allow "
     "ACLs'. Remove ACL from the function's generate_presigned_url Params (objects are read through the CDN: no ACL "
     "is needed); see the bucket's with: aws s3api get-bucket-ownership-controls --bucket <bucket>."
 )
+#: the one statement of why a signed header matters (presign.url, the upload trace and cdn.cache_control's advice)
+SIGNED_HEADER_RULE = (
+    "botocore signs every Params member S3 takes as a header into the URL (X-Amz-SignedHeaders), and S3 computes "
+    "the signature over each signed header of the PUT it receives: a PUT without one, or with another value, gets "
+    "403 SignatureDoesNotMatch"
+)
 
 
-def unsent_signed_headers(url: str, sent: Iterable[str] = ("content-type",)) -> tuple[str, ...]:
-    """The URL's signed headers beyond host and those ``sent``: a PUT without them gets SignatureDoesNotMatch."""
-    sent_names = {name.lower() for name in (*SENT_BY_EVERY_PUT, *sent)}
-    return tuple(h for h in signed_headers(url) if h not in sent_names)
+def signed_header_fix(header: str) -> str:
+    """What to do about ``header``, signed into the URL and not sent by the web app (one sentence's worth)."""
+    param = put_object_param(header)
+    remove = f"remove {param} from the function's generate_presigned_url Params" if param else "stop signing it"
+    return (
+        f"{remove}, or make the web app's PUT send {header} with the value the function signs (then tell the "
+        "console: PIPELINE_CLIENT_PUT_HEADERS)"
+    )
+
+
+def unsent_signed_headers(url: str, sent: Iterable[str] = ()) -> tuple[str, ...]:
+    """The URL's signed headers beyond host, Content-Type and those ``sent``: a PUT without them gets
+    SignatureDoesNotMatch."""
+    sent_names = {name.lower() for name in sent}
+    return tuple(h for h in signed_beyond_every_put(signed_headers(url)) if h not in sent_names)
 
 
 def explain_put(
@@ -115,18 +131,20 @@ def explain_put(
     sent_content_type: str,
     url: str,
     signed_content_type: str | _NotSaid | None = NOT_SAID,
+    sent_headers: Iterable[str] = (),
 ) -> str:
     """The likely cause of a failed presigned PUT.
 
     ``signed_content_type`` is the type the URL was signed for, as far as it is known: the presign reply's
     ``contentType`` (or a type S3 went on to accept). None when the reply had none (the endpoint did not say which
     type it signed); leave it out when the caller does not know what the reply said. S3's own error never says it:
-    its CanonicalRequest holds the type it received.
+    its CanonicalRequest holds the type it received. ``sent_headers`` names the headers the PUT sent besides
+    Content-Type (PIPELINE_CLIENT_PUT_HEADERS).
     """
     code = error.code or ""
     message = error.message or ""
     if code == SIGNATURE_MISMATCH:
-        return _signature_mismatch(error, sent_content_type, url, signed_content_type)
+        return _signature_mismatch(error, sent_content_type, url, signed_content_type, tuple(sent_headers))
     if code == "AccessControlListNotSupported":
         return f"The function signs an ACL (x-amz-acl), the upload sent it, and S3 refused it: {ACL_DISABLED}"
     if is_url_expired(error):
@@ -196,18 +214,33 @@ def explain_post(status: int, error: AwsErrorBody, sent_content_type: str, size:
     return explain_put(status, error, sent_content_type, "")
 
 
-def _signature_mismatch(error: AwsErrorBody, sent: str, url: str, signed: str | _NotSaid | None) -> str:
-    """Says "signed for X but sent Y" only when both are known; otherwise exactly what is known."""
+def _signature_mismatch(
+    error: AwsErrorBody, sent: str, url: str, signed: str | _NotSaid | None, sent_headers: tuple[str, ...]
+) -> str:
+    """Names the signed headers the PUT did not send; else says "signed for X but sent Y" only when both are known,
+    otherwise exactly what is known."""
     headers = signed_headers(url)
-    unsent = unsent_signed_headers(url)
+    unsent = unsent_signed_headers(url, sent_headers)
     if unsent:
         acl = f" And even when sent: {ACL_DISABLED}" if "x-amz-acl" in unsent else ""
+        fixes = "; ".join(f"for {h}: {signed_header_fix(h)}" for h in unsent)
         return (
             f"The URL also signs {', '.join(unsent)} (X-Amz-SignedHeaders: {';'.join(headers)}), which the upload "
-            "did not send: S3 computes the signature over every signed header, so a PUT without them, or with "
-            "other values, gets 403 SignatureDoesNotMatch. The web app must send each with the value the function "
-            f"signed, or the function must stop signing it.{acl}"
+            f"did not send: {SIGNED_HEADER_RULE}. To fix it, {fixes}.{acl}"
         )
+    extras = [h for h in signed_beyond_every_put(headers) if h in {n.lower() for n in sent_headers}]
+    also = (
+        f" The upload sent {', '.join(extras)} as configured (PIPELINE_CLIENT_PUT_HEADERS): a value other than "
+        "the one the function signs is refused the same way."
+        if extras
+        else ""
+    )
+    return _content_type_mismatch(error, sent, headers, signed) + also
+
+
+def _content_type_mismatch(
+    error: AwsErrorBody, sent: str, headers: tuple[str, ...], signed: str | _NotSaid | None
+) -> str:
     if "content-type" not in headers:
         return "The signature does not match: the URL was altered, or it was signed with other credentials or region."
     listed = ";".join(headers)

@@ -276,19 +276,27 @@ def _expired_cause(error: AwsErrorBody, url: str, now: datetime, presign_ms: flo
     return f"{said} Upload sooner after presigning, or raise the function's ExpiresIn."
 
 
-def _signature_cause(error: AwsErrorBody, sent_type: str, url: str, grant: PresignGrant) -> str:
-    """explain_put's verdict, told the type the endpoint says it signed (None: it did not say), and the signed headers."""
-    headers = signed_headers(url)
+def _signature_cause(error: AwsErrorBody, sent_type: str, grant: PresignGrant, sent: Mapping[str, str]) -> str:
+    """explain_put's verdict, told the type the endpoint says it signed (None: it did not say), the other headers
+    sent (PIPELINE_CLIENT_PUT_HEADERS) and the signed headers."""
+    headers = signed_headers(grant.url)
     listed = ", ".join(headers) if headers else "none listed (the URL has no X-Amz-SignedHeaders: not SigV4)"
-    verdict = explain_put(403, error, sent_type, url, grant.content_type)
-    return f"{verdict} Signed headers (X-Amz-SignedHeaders): {listed}; Content-Type sent: {sent_type!r}."
+    verdict = explain_put(403, error, sent_type, grant.url, grant.content_type, sent_headers=sent)
+    others = f"; other headers sent: {', '.join(sent)}" if sent else ""
+    return f"{verdict} Signed headers (X-Amz-SignedHeaders): {listed}; Content-Type sent: {sent_type!r}{others}."
 
 
 def _put_cause(
-    answer: Answer, error: AwsErrorBody, sent_type: str, grant: PresignGrant, attempts: int, now: datetime
+    answer: Answer,
+    error: AwsErrorBody,
+    sent_type: str,
+    grant: PresignGrant,
+    sent: Mapping[str, str],
+    attempts: int,
+    now: datetime,
 ) -> str:
     if error.code == SIGNATURE_MISMATCH:
-        return _signature_cause(error, sent_type, grant.url, grant)
+        return _signature_cause(error, sent_type, grant, sent)
     if error.code == "RequestTimeTooSkewed":
         return _skew_cause(error, now)
     if answer.status == 503:
@@ -296,7 +304,7 @@ def _put_cause(
             f"S3 asked to slow down ({error.code or 'HTTP 503'}) on all {attempts} attempts, with growing waits "
             "between them: the request rate on this bucket or prefix is too high right now. Try again later."
         )
-    return explain_put(answer.status, error, sent_type, grant.url)
+    return explain_put(answer.status, error, sent_type, grant.url, sent_headers=sent)
 
 
 class _PutWhere(TypedDict):
@@ -318,13 +326,15 @@ def _put(session: requests.Session, grant: PresignGrant, data: bytes, sent_type:
     """PUT ``data`` to ``grant.url``, retrying 503 with backoff; the status, or PipelineError (_UrlExpired)."""
     policy = run.policy
     deadline = policy.transfer_deadline(len(data))
+    # what the web app sends: the signed type, and the headers it is configured to send (PIPELINE_CLIENT_PUT_HEADERS)
+    extra = dict(run.settings.client_put_headers)
 
     def attempt() -> Answer:
         return exchange(
             session,
             "PUT",
             grant.url,
-            headers={"Content-Type": sent_type},
+            headers={"Content-Type": sent_type, **extra},
             data=data,
             deadline_s=deadline,
             limit=MAX_ERROR_BODY,
@@ -362,7 +372,7 @@ def _put(session: requests.Session, grant: PresignGrant, data: bytes, sent_type:
     if is_url_expired(error):
         cause = _expired_cause(error, grant.url, policy.clock(), run.presign_ms, fresh_tried=False)
         raise _UrlExpired(f"{message} (the presigned URL had expired)", error=error, **details, cause=cause)
-    cause = _put_cause(answer, error, sent_type, grant, run.log.count, policy.clock())
+    cause = _put_cause(answer, error, sent_type, grant, extra, run.log.count, policy.clock())
     raise PipelineError(message, **details, cause=cause)
 
 
@@ -738,7 +748,9 @@ class _Run:
             if self.origin is not None and grant.fields is None:
                 # a presigned POST's form is a CORS simple request: no preflight (its answer is checked instead)
                 self.begin("put_preflight")
-                self.done(self.preflight(grant.url, *PUT_PREFLIGHT).status)
+                method, requested = PUT_PREFLIGHT  # and the browser asks for every other header its PUT sends
+                extra = tuple(name for name, _ in self.settings.client_put_headers)
+                self.done(self.preflight(grant.url, method, (*requested, *extra)).status)
 
             self.begin("put")
             grant, status = self.put(info, grant, sent_type)

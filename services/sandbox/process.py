@@ -168,6 +168,7 @@ class Sandbox:
             lambda_function=self.endpoints.lambda_function,
             allow_writes=options.allow_writes,
             client_content_type=options.client_content_type or SANDBOX_CLIENT_CONTENT_TYPE,
+            client_put_headers=options.client_put_headers,
             aws=self.aws_target(),
             sandbox=True,
             profile=SANDBOX_PROFILE,

@@ -15,6 +15,7 @@ TARGET_FIELDS: tuple[tuple[str, str], ...] = (
     ("distribution_id", "CloudFront distribution"),
     ("lambda_function", "Presign Lambda function"),
     ("client_content_type", "Content-Type the web app sends"),
+    ("client_put_headers", "Other headers the web app's PUT sends"),
     ("allow_writes", "Writes"),
 )
 _MODES = {"sandbox": "Sandbox (local emulation)", "configured": "Configured pipeline"}
@@ -25,6 +26,8 @@ def _shown(name: str, value: object) -> str:
         return _MODES.get(str(value), str(value))
     if name == "allow_writes":
         return "allowed" if value else "off (read-only)"
+    if isinstance(value, Mapping):
+        return "; ".join(f"{k}: {v}" for k, v in value.items()) or "none"
     if isinstance(value, list | tuple):
         return ", ".join(str(v) for v in value) or "none"
     return "not set" if value in (None, "") else str(value)
