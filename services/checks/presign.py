@@ -18,7 +18,7 @@ from services.checks.findings import Tally, finding, presigned_url
 from services.checks.model import Check, Exchange, Finding, Impact, Status
 from services.checks.scrub import evidence_items as _evidence
 from services.core.redact import REDACTED, redact_text, redact_url
-from services.pipeline.explain import SIGNED_HEADER_RULE, explain_presign, signed_header_fix
+from services.pipeline.explain import CHECKSUM_CLIENT_FIX, SIGNED_HEADER_RULE, explain_presign, signed_header_fix
 from services.pipeline.preflight import api_cors_command
 
 #: this module's check ids, each written once: its judge and its entry in CHECKS use the name
@@ -554,14 +554,6 @@ def _judge_extra_signed_headers(query: dict[str, list[str]], ev: Evidence, tally
     )
     for header in unsent:
         tally.fix(f"{header}: {signed_header_fix(header)}.")
-
-
-CHECKSUM_CLIENT_FIX = (
-    "Make the function's S3 client add no checksum to presigned URLs: in the AWS SDK for JavaScript v3, "
-    'new S3Client({ ..., requestChecksumCalculation: "WHEN_REQUIRED" }); in boto3/botocore, '
-    'Config(request_checksum_calculation="when_required") or AWS_REQUEST_CHECKSUM_CALCULATION=when_required, and no '
-    "ChecksumAlgorithm or Checksum* in generate_presigned_url's Params."
-)
 
 
 def _judge_query_checksums(query: dict[str, list[str]], tally: Tally) -> None:

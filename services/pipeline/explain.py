@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterable
 from urllib.parse import parse_qs, urlsplit
 
+from services.aws_model import s3checksums
 from services.aws_model.postpolicy import MSG_CONDITION_FAILED as POLICY_CONDITION_FAILED
 from services.aws_model.postpolicy import MSG_EXTRA_FIELDS as POLICY_EXTRA_FIELDS
 from services.aws_model.s3errors import (
@@ -145,6 +146,9 @@ def explain_put(
     message = error.message or ""
     if code == SIGNATURE_MISMATCH:
         return _signature_mismatch(error, sent_content_type, url, signed_content_type, tuple(sent_headers))
+    checksum = _checksum_cause(code, message, url, tuple(sent_headers))
+    if checksum is not None:
+        return checksum
     if code == "AccessControlListNotSupported":
         return f"The function signs an ACL (x-amz-acl), the upload sent it, and S3 refused it: {ACL_DISABLED}"
     if is_url_expired(error):
@@ -212,6 +216,50 @@ def explain_post(status: int, error: AwsErrorBody, sent_content_type: str, size:
             "s3:PutObject on arn:aws:s3:::<bucket>/*, or a bucket policy / KMS key denies it."
         )
     return explain_put(status, error, sent_content_type, "")
+
+
+#: what the function's client must be told so that it signs no checksum into its URLs (presign.url names it too)
+CHECKSUM_CLIENT_FIX = (
+    "Make the function's S3 client add no checksum to presigned URLs: in the AWS SDK for JavaScript v3, "
+    'new S3Client({ ..., requestChecksumCalculation: "WHEN_REQUIRED" }); in boto3/botocore, '
+    'Config(request_checksum_calculation="when_required") or AWS_REQUEST_CHECKSUM_CALCULATION=when_required, and no '
+    "ChecksumAlgorithm or Checksum* in generate_presigned_url's Params."
+)
+
+
+def _checksum_cause(code: str, message: str, url: str, sent_headers: tuple[str, ...]) -> str | None:
+    """The cause of a PUT refused for its checksum: S3's own (BadDigest, InvalidRequest about x-amz-checksum-*) or
+    an S3-compatible store's verdict on the URL's query checksum (XAmzContentChecksumMismatch); None otherwise."""
+    try:
+        query = urlsplit(url).query
+    except ValueError:
+        query = ""
+    in_query = s3checksums.query_checksums(query)
+    shown = ", ".join(f"{name}={value}" for name, value in sorted(in_query.items()))
+    if code == s3checksums.STORE_QUERY_MISMATCH.code or (code == "BadDigest" and in_query and not sent_headers):
+        empty = (
+            f" ({s3checksums.EMPTY_CRC32} is the CRC32 of an empty body: the presigner never saw the file)"
+            if s3checksums.EMPTY_CRC32 in in_query.values()
+            else ""
+        )
+        return (
+            f"The store verified the checksum in the URL's query ({shown or 'x-amz-checksum-*'}){empty} against the "
+            f"file and refused it ({code}: {message}). Amazon S3 ignores a query-string checksum; S3-compatible "
+            f"stores (MinIO, Cloudflare R2, SeaweedFS) do not. {CHECKSUM_CLIENT_FIX}"
+        )
+    if code == "BadDigest":
+        return (
+            f"S3 computed the body's checksum and it is not the x-amz-checksum-* value the upload sent ({message}): "
+            "the file changed on the way, or the value was computed over other bytes (a presigner that never saw "
+            f"the file). Send the checksum of the bytes actually uploaded, or none. {CHECKSUM_CLIENT_FIX}"
+        )
+    if code == "InvalidRequest" and "x-amz-checksum" in message:
+        return (
+            f"S3 refused the checksum headers ({message}): x-amz-sdk-checksum-algorithm must come with its "
+            "x-amz-checksum-* value (base64 of the digest), and only one algorithm at a time. "
+            f"{CHECKSUM_CLIENT_FIX}"
+        )
+    return None
 
 
 def _signature_mismatch(

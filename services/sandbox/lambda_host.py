@@ -9,9 +9,10 @@ import threading
 import time
 import zipfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from presign_function import lambda_function
 from presign_function.lambda_function import HandlerConfig, handle, normalise_extension, spellings
@@ -25,8 +26,11 @@ class Live:
     report_content_type: bool = True
     #: content-type-mismatch: the function is handed the spelling the client did not ask for
     sign_other_spelling: bool = False
-    #: function-signs-acl: the function adds ``ACL`` to its presign Params (botocore signs it as x-amz-acl)
-    signed_acl: str | None = None
+    #: what the function adds to its presign Params (function-signs-acl: ``ACL``, botocore signs it as x-amz-acl;
+    #: function-signs-cache-control: ``CacheControl`` and ``Metadata``)
+    signed_params: Mapping[str, Any] = field(default_factory=dict)
+    #: query parameters signed into every URL (function-adds-query-checksums: JS SDK v3's checksum parameters)
+    query_params: tuple[tuple[str, str], ...] = ()
     gateway_delay: float = 0.0
 
 
@@ -54,7 +58,7 @@ def make_function(live: Live, cold: ColdStart) -> Callable[[Mapping[str, Any], A
         if live.sign_other_spelling:
             event = other_spelling(event, live.function)
         client = cold.client()
-        reply = handle(event, live.function, _SignsAcl(client, live.signed_acl) if live.signed_acl else client)
+        reply = handle(event, live.function, _SignsMore(client, live.signed_params) if live.signed_params else client)
         if live.gateway_delay:
             time.sleep(live.gateway_delay)  # the reply arrives after the URL's short life has run out
         if not live.report_content_type and reply.get("statusCode") == 200:
@@ -66,20 +70,34 @@ def make_function(live: Live, cold: ColdStart) -> Callable[[Mapping[str, Any], A
     return invoke
 
 
-class _SignsAcl:
-    """The function's S3 client, signing an ACL into every presigned PUT as a function written for ACL buckets
-    does (``Params={..., "ACL": "public-read"}``)."""
+class _SignsMore:
+    """The function's S3 client, signing more ``Params`` members into every presigned PUT, as a function written for
+    ACL buckets or cache headers does (``Params={..., "ACL": "public-read"}``: botocore signs each as a header)."""
 
-    def __init__(self, client: Any, acl: str) -> None:
-        self._client, self._acl = client, acl
+    def __init__(self, client: Any, params: Mapping[str, Any]) -> None:
+        self._client, self._params = client, dict(params)
 
     def generate_presigned_url(self, **kwargs: Any) -> str:
-        params = {**kwargs.get("Params", {}), "ACL": self._acl}
+        params = {**kwargs.get("Params", {}), **self._params}
         return str(self._client.generate_presigned_url(**{**kwargs, "Params": params}))
 
     def generate_presigned_post(self, **kwargs: Any) -> Any:
         """A POST's policy names its ACL as a field and a condition; this switch is about signed PUT headers."""
         return self._client.generate_presigned_post(**kwargs)
+
+
+def sign_query_params(client: Any, live: Live) -> None:
+    """Make ``client`` sign ``live.query_params`` (when there are any) into every presigned PUT URL, as the AWS SDK
+    for JavaScript v3 (>= 3.729) signs its checksum parameters into the query. botocore's before-sign sees the
+    request that the query signer then canonicalises, so a parameter added to its URL is signed. Registered once
+    per client (a unique id), it reads the switch at each signing."""
+
+    def add_query(request: Any, **_: Any) -> None:
+        if live.query_params:
+            joiner = "&" if "?" in request.url else "?"
+            request.url = f"{request.url}{joiner}{urlencode(live.query_params)}"
+
+    client.meta.events.register_first("before-sign.s3.PutObject", add_query, unique_id="sandbox-query-params")
 
 
 def other_spelling(event: Mapping[str, Any], config: HandlerConfig) -> Mapping[str, Any]:

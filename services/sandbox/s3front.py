@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, unquote
 
-from services.aws_model import s3endpoints
+from services.aws_model import s3checksums, s3endpoints
 from services.sandbox import layout, moto_state
 
 LOG = logging.getLogger("sandbox")
@@ -209,6 +209,43 @@ def _acl_headers(form: Any) -> dict[str, str]:
     return {"x-amz-acl": acl} if acl else {}
 
 
+@dataclass
+class StoreBehaviour:
+    """How this S3 behaves where a break switch changes it."""
+
+    #: s3-verifies-query-checksums: judge a presigned URL's query checksums against the body, as S3-compatible
+    #: stores (MinIO, R2, SeaweedFS) do. Amazon S3 ignores a checksum in the query string: the AWS SDK for
+    #: JavaScript v3 signs x-amz-checksum-crc32=AAAAAA== into presigned PUT URLs and S3 accepts real uploads
+    #: through them (https://github.com/aws/aws-sdk-go-v2/issues/2610).
+    verify_query_checksums: bool = False
+
+
+def _judges_body(request: S3Request, behaviour: StoreBehaviour) -> bool:
+    """Whether S3 would check this write's body against a checksum: an object PUT carrying checksum headers (or,
+    on a verifying store, query checksums), with a plain body (an aws-chunked one carries its checksum in a trailer,
+    which is not judged here)."""
+    if request.method != "PUT" or not request.key or "x-amz-copy-source" in request.headers:
+        return False
+    if (request.headers.get("x-amz-content-sha256") or "").startswith("STREAMING-"):
+        return False
+    if any(s3checksums.is_checksum_name(name) for name in request.headers):
+        return True
+    return behaviour.verify_query_checksums and bool(s3checksums.query_checksums(request.raw_query))
+
+
+def checksum_refusal(
+    request: S3Request, body: bytes, behaviour: StoreBehaviour
+) -> tuple[int, dict[str, str], bytes] | None:
+    """S3's answer to a body its checksum headers do not fit (400 BadDigest / InvalidRequest), or a verifying store's
+    to one its URL's query checksum does not (400 XAmzContentChecksumMismatch, MinIO's); None: accepted."""
+    refusal = s3checksums.judge_header_checksums(request.headers, body)
+    if refusal is None and behaviour.verify_query_checksums:
+        refusal = s3checksums.judge_query_checksums(request.raw_query, body)
+    if refusal is None:
+        return None
+    return error_response(refusal.status, refusal.code, refusal.message, request.resource)
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 
@@ -248,6 +285,8 @@ class S3Front:
         self._moto = moto_app
         self._s3 = s3_app or moto_app
         self._clock = clock
+        #: what break switches change in S3's own behaviour
+        self.behaviour = StoreBehaviour()
         #: called with the paths of every CloudFront invalidation created through the API
         self.on_invalidation: Callable[[list[str]], int] | None = None
 
@@ -268,9 +307,19 @@ class S3Front:
             or acl_not_supported(request, config)
             or copy_precondition_failed(request)
         )
+        if denial is None and _judges_body(request, self.behaviour):
+            environ, denial = self._checked_body(environ, request)
         if denial is not None:
             return self._reply(start_response, *denial, cors=self._cors_headers(request, config))
         return self._reply(start_response, *self._forward(environ, request, identity, config))
+
+    def _checked_body(
+        self, environ: dict[str, Any], request: S3Request
+    ) -> tuple[dict[str, Any], tuple[int, dict[str, str], bytes] | None]:
+        """The body read whole (and handed on to moto), with S3's verdict on its checksums."""
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length > 0 else b""
+        return dict(environ, **{"wsgi.input": io.BytesIO(body)}), checksum_refusal(request, body, self.behaviour)
 
     def read_object(self, identity: Identity, bucket: str, key: str) -> tuple[int, dict[str, str], bytes]:
         """GET an object as ``identity``, in process: what S3 answers that identity, decided as for a request on

@@ -39,7 +39,7 @@ from services.sandbox import layout, switches
 from services.sandbox.cdn import EdgeCache, OriginReply, make_cdn
 from services.sandbox.control_api import make_control
 from services.sandbox.gateway import ApiCors, make_gateway
-from services.sandbox.lambda_host import ColdStart, Live, make_function
+from services.sandbox.lambda_host import ColdStart, Live, make_function, sign_query_params
 from services.sandbox.s3front import IDENTITIES, S3Front
 from services.sandbox.state import PipelineState, configure_account, distribution_policy
 from services.sandbox.wsgi import S3RequestHandler
@@ -137,21 +137,25 @@ def start(host: str = "127.0.0.1", breaks: tuple[str, ...] = (), addressing: str
     # the endpoint itself (http://127.0.0.1:<port>/<bucket>/<key>), as LocalStack, MinIO and moto issue them.
     fn_config = HandlerConfig(bucket=layout.BUCKET, region=layout.REGION, expires_in=300, addressing_style=addressing)
     fn_endpoint = s3_url if addressing == "path" else f"http://s3.{layout.REGION}.localhost:{port}"
-    cold = ColdStart(
-        lambda: make_s3_client(
+    live = Live(function=fn_config)
+
+    def function_client() -> Any:
+        client = make_s3_client(
             fn_config,
             endpoint_url=fn_endpoint,
             aws_access_key_id=layout.PRESIGN_ROLE_KEY,
             aws_secret_access_key=layout.PRESIGN_ROLE_SECRET,
         )
-    )
-    live = Live(function=fn_config)
+        sign_query_params(client, live)  # function-adds-query-checksums signs JS SDK v3's checksum parameters
+        return client
+
+    cold = ColdStart(function_client)
     api_cors = ApiCors(layout.APP_ORIGINS)
     gateway = make_gateway(host, 0, make_function(live, cold), api_cors, layout.PRESIGN_ROUTE)
     edge_cache = EdgeCache()
     front.on_invalidation = edge_cache.invalidate
     cdn = make_cdn(host, 0, make_origin_fetch(front, layout.BUCKET), distribution_policy, edge_cache)
-    sandbox = PipelineState(live, api_cors, edge_cache)
+    sandbox = PipelineState(live, api_cors, edge_cache, store=front.behaviour)
     sandbox.apply(frozenset(breaks))
     control = make_control(host, sandbox)
     for name, server in (("gateway", gateway), ("cdn", cdn), ("control", control)):

@@ -12,6 +12,7 @@ from services.sandbox import layout, moto_state, switches
 from services.sandbox.cdn import CachePolicy, EdgeCache
 from services.sandbox.gateway import ApiCors
 from services.sandbox.lambda_host import Live, function_zip
+from services.sandbox.s3front import StoreBehaviour
 
 
 @dataclass
@@ -21,6 +22,8 @@ class PipelineState:
     live: Live
     api_cors: ApiCors
     edge_cache: EdgeCache
+    #: how S3 itself behaves where switches change it (the front's options)
+    store: StoreBehaviour = field(default_factory=StoreBehaviour)
     active: frozenset[str] = frozenset()
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -44,7 +47,9 @@ class PipelineState:
                 upload_shape=config.upload_shape,
             )
             self.live.sign_other_spelling = config.client_content_type == "other"
-            self.live.signed_acl = config.signed_acl
+            self.live.signed_params = config.signed_params
+            self.live.query_params = config.query_params
+            self.store.verify_query_checksums = config.verify_query_checksums
             self.live.report_content_type = config.report_content_type
             self.live.gateway_delay = config.gateway_delay
             self.api_cors.allow_headers = config.api_cors_headers

@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from services.aws_model.s3checksums import EMPTY_CRC32
 from services.sandbox import layout
 
 
@@ -78,10 +79,34 @@ SWITCHES: tuple[Switch, ...] = (
         "1..10000000, the exact Content-Type and key); a client that POSTs the form uploads, the seed's client (which "
         "PUTs presignedUrl) fails, and the bucket's CORS (PUT only) hides S3's answer from a browser's POST",
     ),
+    Switch(
+        "function-signs-cache-control",
+        "Function signs Cache-Control and metadata the web app does not send",
+        "the function passes CacheControl and Metadata in its Params (botocore signs them as the headers "
+        "cache-control and x-amz-meta-uploaded-by); the web app's PUT without them gets 403 SignatureDoesNotMatch",
+    ),
+    Switch(
+        "function-adds-query-checksums",
+        "Function puts checksums in its URLs, as the AWS SDK for JavaScript v3 does",
+        f"the URLs carry x-amz-checksum-crc32={EMPTY_CRC32} (an empty body's CRC32) and "
+        "x-amz-sdk-checksum-algorithm=CRC32 in their query, as JS SDK v3 >= 3.729 presigns; S3 ignores them, "
+        "uploads work (presign.url warns)",
+    ),
+    Switch(
+        "s3-verifies-query-checksums",
+        "S3 verifies query checksums, as S3-compatible stores do",
+        "S3 checks a presigned URL's query checksum against the body as MinIO, R2 and SeaweedFS do: with "
+        "function-adds-query-checksums on too, every upload gets 400 XAmzContentChecksumMismatch",
+    ),
 )
 SWITCH_NAMES = tuple(s.name for s in SWITCHES)
 #: the ACL function-signs-acl makes the function sign
 SIGNED_ACL = "public-read"
+#: what function-signs-cache-control makes the function pass in its Params (signed as cache-control, x-amz-meta-*)
+SIGNED_CACHE_CONTROL = "public, max-age=31536000, immutable"
+SIGNED_METADATA = {"uploaded-by": "web-app"}
+#: the query parameters function-adds-query-checksums makes the function sign, as JS SDK v3 >= 3.729 presigns
+QUERY_CHECKSUMS = (("x-amz-checksum-crc32", EMPTY_CRC32), ("x-amz-sdk-checksum-algorithm", "CRC32"))
 OTHER_DISTRIBUTION_ID = "EOTHERDISTRIB01"
 
 
@@ -97,8 +122,13 @@ class SandboxConfig:
     #: spelling the client did not ask for, as a function that signs a type of its own choosing would
     client_content_type: str = "match"
     report_content_type: bool = True
-    signed_acl: str | None = None  # an ACL the function signs into its URLs (x-amz-acl); None: none
     upload_shape: str = "put"  # the function's UPLOAD_SHAPE: "put" (a presigned PUT URL) or "post" (a presigned POST)
+    #: what else the function adds to its generate_presigned_url Params (botocore signs each as a header)
+    signed_params: dict[str, Any] = field(default_factory=dict)
+    #: query parameters the function signs into its URLs besides SigV4's own
+    query_params: tuple[tuple[str, str], ...] = ()
+    #: S3 checks a presigned URL's query checksums against the body (as S3-compatible stores do; AWS does not)
+    verify_query_checksums: bool = False
     url_expires: int = 300
     gateway_delay: float = 0.0
     cdn_ttls: tuple[int, int, int] = (1, 86_400, 31_536_000)  # min, default, max
@@ -113,6 +143,15 @@ def _client_content_type(active: frozenset[str]) -> str:
     if "content-type-mismatch" in active:
         return "other"
     return "ignore" if "stored-as-application" in active else "match"
+
+
+def _signed_params(active: frozenset[str]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    if "function-signs-acl" in active:
+        params["ACL"] = SIGNED_ACL
+    if "function-signs-cache-control" in active:
+        params.update(CacheControl=SIGNED_CACHE_CONTROL, Metadata=dict(SIGNED_METADATA))
+    return params
 
 
 def desired_config(active: frozenset[str]) -> SandboxConfig:
@@ -144,8 +183,10 @@ def desired_config(active: frozenset[str]) -> SandboxConfig:
         api_cors_headers=("content-type",) if "api-cors-header" in active else ("content-type", "x-extension"),
         client_content_type=_client_content_type(active),
         report_content_type="content-type-mismatch" not in active,
-        signed_acl=SIGNED_ACL if "function-signs-acl" in active else None,
         upload_shape="post" if "function-hands-out-post" in active else "put",
+        signed_params=_signed_params(active),
+        query_params=QUERY_CHECKSUMS if "function-adds-query-checksums" in active else (),
+        verify_query_checksums="s3-verifies-query-checksums" in active,
         url_expires=1 if "urls-expire" in active else 300,
         gateway_delay=1.5 if "urls-expire" in active else 0.0,
         cdn_ttls=(0, 2, 2) if "cdn-short-ttl" in active else (1, 86_400, 31_536_000),
