@@ -174,6 +174,9 @@ def test_a_verifying_store_refuses_every_real_upload_and_the_trace_explains_it(
     assert (step.name, step.http_status, step.code) == ("put", 400, "XAmzContentChecksumMismatch")
     assert "x-amz-checksum-crc32=AAAAAA==" in step.cause and "CRC32 of an empty body" in step.cause
     assert 'requestChecksumCalculation: "WHEN_REQUIRED"' in step.cause
+    (roundtrip,) = run_checks(sandbox_settings, only=["upload.roundtrip"]).findings
+    assert roundtrip.status == Status.FAIL and "XAmzContentChecksumMismatch" in roundtrip.detail
+    assert "Amazon S3 ignores a query-string checksum" in roundtrip.detail
     assert bucket_keys() == before
     empty = requests.put(
         grant(sandbox)["presignedUrl"], data=b"", headers={"Content-Type": "application/png"}, timeout=10
