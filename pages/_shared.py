@@ -61,6 +61,8 @@ class Keys:
     BROWSE_OPEN = "browse.open."  # + the object key: its gallery tile's button
     BROWSE_TABLE = "browse.table"
     BROWSE_HIDE_CANARIES = "browse.hide_canaries"
+    BROWSE_NAME = "browse.name"  # the search by the name an object was uploaded with
+    BROWSE_FOUND = "browse.found."  # + the object key: its "Open" button among the search's results
     CHECK_NO_CANARY = "checks.no_canary"
     SWITCH_ERROR = "sandbox.switch_error"
     SIGNED_IN_EMAIL = "auth.email"  # set by the sign-in gate (pages/_auth.py) for the person it let in

@@ -7,18 +7,21 @@ import streamlit as st
 
 from pages._shared import Keys, bucket_changed, bucket_version, confirm_profile_input, get_target
 from services.core import writes
-from services.core.errors import ConsoleError
+from services.core.errors import ConsoleError, HistoryError
 from services.core.settings import Settings
 from services.core.units import human_size
+from services.history.uploaded import UploadedNames, find_by_name, uploaded_names
 from services.pipeline import browse
 from services.pipeline.canary import CANARY_PREFIX, without_canaries
 from services.views.ages import listing_age
+from services.views.markdown import literal
 
 target = get_target()
 settings = target.settings
 IDENTITY = browse.credentials_fingerprint(os.environ)  # part of every cache key: a new identity, new client
 NOTICE_STYLES = {"ok": st.success, "info": st.info, "warn": st.warning, "error": st.error}
 LISTING_TTL = 30  # seconds a listing is kept for reruns and "previous"
+FOUND_LIMIT = 20  # objects a search by uploaded name shows (one HEAD each)
 
 
 @st.cache_resource(max_entries=4)
@@ -34,6 +37,35 @@ def _list_page(
     # (bucket_version) changes when this console uploads or deletes: the next run lists again, in every session.
     page = browse.list_page(_s3(settings, identity), settings, prefix=prefix, page_size=size, token=token)
     return page, datetime.now(UTC)
+
+
+@st.cache_data(ttl=LISTING_TTL, max_entries=32, show_spinner=False)
+def _names(settings: Settings, keys: tuple[str, ...], version: int) -> UploadedNames:
+    return uploaded_names(settings, keys)  # the history's names of a page's keys: one query
+
+
+@st.cache_data(ttl=LISTING_TTL, max_entries=8, show_spinner="Finding the objects uploaded with that name…")
+def _found(settings: Settings, identity: str, name: str, version: int) -> list[browse.FoundObject]:
+    return browse.locate(_s3(settings, identity), settings, find_by_name(settings, name, limit=FOUND_LIMIT))
+
+
+def _search(name: str) -> set[str]:
+    """The objects uploaded with a file name containing ``name``, each with a button that opens it. Their keys."""
+    try:
+        found = _found(settings, IDENTITY, name, bucket_version())
+    except HistoryError as err:
+        st.warning(f"Finding objects by the name they were uploaded with needs the history: {err}")
+        return set()
+    if not found:
+        st.info(f"No upload through this console stored an object under a name containing {name!r}.")
+        return set()
+    for item in found:
+        line, action = st.columns([7, 1], vertical_alignment="center")
+        line.markdown(browse.found_markdown(item))
+        key = item.upload.key
+        action.button("Open", key=Keys.BROWSE_FOUND + key, icon=":material/open_in_full:", on_click=_open, args=(key,))
+    st.caption(f"Newest first, at most {FOUND_LIMIT}, from the history of the console's uploads.")
+    return {item.upload.key for item in found}
 
 
 def _open(key: str) -> None:
@@ -86,7 +118,7 @@ def _invalidate(key: str) -> None:
     _forget(selected=False)  # probe again: the next CDN read is a miss
 
 
-def _gallery(entries: list[browse.ObjectEntry]) -> None:
+def _gallery(entries: list[browse.ObjectEntry], names: UploadedNames) -> None:
     for start in range(0, len(entries), 6):
         for column, entry in zip(st.columns(6), entries[start : start + 6], strict=False):
             with column.container(border=True):
@@ -94,7 +126,8 @@ def _gallery(entries: list[browse.ObjectEntry]) -> None:
                     st.image(entry.cdn_url, width="stretch", alt=browse.display_key(entry.key))
                 else:
                     st.markdown(f":material/draft: *{entry.placeholder}*")
-                st.caption(human_size(entry.size))
+                uploaded_as = names.name_of(entry.key)
+                st.caption(human_size(entry.size) + (f" · uploaded as {literal(uploaded_as)}" if uploaded_as else ""))
                 st.button(  # the tile's own name opens its detail (a button: Streamlit images take no clicks)
                     browse.display_key(entry.key.rsplit("/", 1)[-1]),
                     key=Keys.BROWSE_OPEN + entry.key,
@@ -118,6 +151,9 @@ def _detail(key: str) -> None:
     for label, value in (("Key", browse.display_key(key)), ("CDN URL", detail.cdn_url), ("S3 URI", detail.s3_uri)):
         st.caption(label)
         st.code(value, language=None)
+    if (upload := _names(settings, (key,), bucket_version()).by_key.get(key)) is not None:
+        st.caption(f"Uploaded as (through this console, {upload.uploaded_at:%Y-%m-%d %H:%M} UTC by {upload.by})")
+        st.code(browse.display_key(upload.file_name), language=None)
     for note in browse.detail_notes(detail):
         NOTICE_STYLES[note.level](note.text)
     left, right = st.columns(2)
@@ -171,6 +207,13 @@ hide_canaries = st.toggle(
     help="Each check run uploads one 8×8 PNG as the web app would, under canary/ when the endpoint allows it.",
 )
 
+name = st.text_input(
+    "Find by the name it was uploaded with",
+    key=Keys.BROWSE_NAME,
+    placeholder="part of the file's name, as uploaded through this console",
+)
+found_keys = _search(name.strip()) if name.strip() else set()
+
 cursor = st.session_state.get(Keys.BROWSE_CURSOR)
 if cursor is None or not cursor.matches(prefix, page_size):
     cursor = browse.Cursor(prefix=prefix, page_size=page_size)
@@ -202,9 +245,12 @@ if hide_canaries and not prefix.startswith(CANARY_PREFIX):
         st.caption(f"{hidden} canary object(s) of the checks (`{CANARY_PREFIX}`) hidden on this page.")
 if order == "Newest first":
     st.caption(browse.NEWEST_FIRST_NOTE)
+names = _names(settings, tuple(entry.key for entry in entries), bucket_version())
+if names.warning:
+    st.caption(names.warning)
 if view == "Table":
     chosen = st.dataframe(
-        browse.table_rows(entries),
+        browse.table_rows(entries, names.names()),
         hide_index=True,
         width="stretch",
         key=Keys.BROWSE_TABLE,
@@ -217,10 +263,10 @@ if view == "Table":
     if rows and rows[0] < len(entries) and entries[rows[0]].key != st.session_state.get(Keys.BROWSE_SELECTED):
         _open(entries[rows[0]].key)
 else:
-    _gallery(entries)
+    _gallery(entries, names)
 
 selected = st.session_state.get(Keys.BROWSE_SELECTED)
-if selected not in {entry.key for entry in entries}:
+if selected not in {entry.key for entry in entries} | found_keys:
     selected = st.session_state[Keys.BROWSE_SELECTED] = None
 st.divider()
 st.subheader("Object detail")

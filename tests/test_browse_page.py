@@ -6,6 +6,7 @@ integration notes); until then they fail with a message saying so.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from typing import Any
 
@@ -15,7 +16,10 @@ from streamlit.testing.v1 import AppTest
 
 import services.pipeline.browse
 from pages._shared import Keys
-from services.pipeline.upload import cdn_object_url
+from services.core.settings import DEFAULT_PROFILE
+from services.core.transport import new_session
+from services.history.record import record_uploads
+from services.pipeline.upload import UploadInput, cdn_object_url, upload_one
 from services.sandbox import layout
 from tests.browse_data import ODD_KEYS, ODD_NON_IMAGE, SCALE_PREFIX
 from tests.conftest import PROJECT_ROOT
@@ -107,7 +111,15 @@ def test_page_size_newest_first_and_the_table_say_what_they_are(configured, list
     app.run()
     assert not app.image
     (table,) = app.dataframe
-    assert list(table.value.columns) == ["key", "size", "type (from extension)", "last modified", "ETag", "CDN URL"]
+    assert list(table.value.columns) == [
+        "key",
+        "uploaded as",
+        "size",
+        "type (from extension)",
+        "last modified",
+        "ETag",
+        "CDN URL",
+    ]
     assert set(table.value["key"]) == set(scale_keys[:24]) and set(table.value["type (from extension)"]) == {
         "image/png"
     }
@@ -141,7 +153,7 @@ def test_detail_without_writes_shows_metadata_cdn_headers_and_no_write_controls(
     assert [link.value for link in app.get("page_link")] == ["Run the pipeline checks (bucket policy, CDN grant, CORS)"]
     assert "PIPELINE_ALLOW_WRITES=true" in texts(app, "info")
     assert not [b for b in app.button if b.label in ("Delete object", "Create invalidation")]
-    assert [t.key for t in app.text_input] == [Keys.BROWSE_PREFIX]  # no confirmation box either
+    assert [t.key for t in app.text_input] == [Keys.BROWSE_PREFIX, Keys.BROWSE_NAME]  # no confirmation box either
 
 
 @pytest.fixture
@@ -220,3 +232,26 @@ def test_an_empty_bucket_and_an_empty_prefix_each_say_so(configured, monkeypatch
     monkeypatch.setenv("PIPELINE_BUCKET", sandbox.endpoints.bucket)
     app = browse_page("browse-nothing-here/")
     assert "No objects under the prefix `browse-nothing-here/`" in texts(app, "info")
+
+
+def test_an_object_is_found_by_the_name_it_was_uploaded_with_and_named_beside_its_key(
+    configured, monkeypatch, tmp_path, sandbox_settings
+):
+    monkeypatch.setenv("PIPELINE_HISTORY_URL", f"sqlite:///{tmp_path / 'history.sqlite3'}")
+    item = UploadInput("Sunset at sea.png", image_bytes())
+    result = upload_one(item, sandbox_settings, new_session())
+    assert result.ok and result.key
+    as_the_page = dataclasses.replace(sandbox_settings, profile=DEFAULT_PROFILE)  # the environment's pipeline
+    assert record_uploads(as_the_page, [(item, result)], "tester") is None
+    app = browse_page(result.key)  # the listing of just that key: the tile says what it was uploaded as
+    assert "uploaded as Sunset at sea.png" in texts(app, "caption")
+    app.text_input(key=Keys.BROWSE_NAME).input("sunset AT").run()  # part of the name, in any case
+    (line,) = [m.value for m in app.markdown if "→" in m.value]
+    assert "`Sunset at sea.png` → `" + result.key + "`" in line and "in the bucket" in line and "by `tester`" in line
+    app.button(key=Keys.BROWSE_FOUND + result.key).click().run()
+    assert not app.exception, app.exception
+    codes = [c.value for c in app.code]
+    assert result.key in codes and "Sunset at sea.png" in codes  # the detail: the key and the name it came as
+    assert any(c.value.startswith("Uploaded as") for c in app.caption)
+    app.text_input(key=Keys.BROWSE_NAME).input("no such file").run()
+    assert "No upload through this console stored an object under a name containing 'no such file'" in texts(app)

@@ -57,7 +57,7 @@ def test_the_schema_is_created_and_versioned_on_open(history_env):
     assert {"runs", "findings", "documents", "uploads", "alembic_version"} <= names
     with store.engine.connect() as connection:
         (version,) = connection.exec_driver_sql("SELECT version_num FROM alembic_version").one()
-    assert version == "0001"
+    assert version == "0002"
 
 
 def test_the_default_store_is_a_sqlite_file_in_the_data_directory_in_wal_mode(tmp_path: Path):
@@ -269,3 +269,27 @@ def test_watch_without_a_change_runs_n_times_and_exits_0(history_env):
     out = io.StringIO()
     assert main(["watch", "--every", "10ms", "--runs", "2"], env=history_env, out=out) == 0
     assert len(out.getvalue().splitlines()) == 2 and "status changed" not in out.getvalue()
+
+
+def test_browse_finds_an_object_by_the_name_it_was_uploaded_with(history_env, tmp_path: Path, admin_s3):
+    (tmp_path / "Holiday beach.png").write_bytes(image_bytes())
+    (tmp_path / "other.png").write_bytes(image_bytes())
+    assert run_cli("upload", str(tmp_path / "Holiday beach.png"), str(tmp_path / "other.png"), env=history_env)[0] == 0
+    beach, other = (u["key"] for u in cli_json("history", "--uploads", env=history_env)["uploads"][::-1])
+    code, text = run_cli("browse", "--name", "beach", "--json", env=history_env)
+    assert code == 0, text
+    (found,) = [json.loads(line) for line in text.splitlines()]
+    assert found["uploaded_as"] == "Holiday beach.png" and found["key"] == beach and found["state"] == "stored"
+    assert found["content_type"] == "image/png" and found["cdn_url"].endswith(beach.rsplit("/", 1)[-1])
+    code, text = run_cli("browse", "--name", "beach", env=history_env)
+    assert code == 0 and "'Holiday beach.png' -> " + beach in text and "1 object(s)" in text
+    # the listing names the uploaded file beside its key, where the history has one
+    for key, name in ((beach, "Holiday beach.png"), (other, "other.png")):
+        (listed,) = map(json.loads, run_cli("browse", "--prefix", key, "--json", env=history_env)[1].splitlines())
+        assert listed["key"] == key and listed["uploaded_as"] == name
+        assert f"{key}  (uploaded as {name!r})" in run_cli("browse", "--prefix", key, env=history_env)[1]
+    admin_s3.delete_object(Bucket=layout.BUCKET, Key=beach)
+    (gone,) = map(json.loads, run_cli("browse", "--name", "beach", "--json", env=history_env)[1].splitlines())
+    assert gone["state"] == "gone" and gone["size"] is None
+    assert run_cli("browse", "--name", "beach", "--prefix", "x/", env=history_env)[0] == 2
+    assert run_cli("browse", "--name", "no such name", env=history_env)[1].startswith("-- 0 object(s)")

@@ -70,6 +70,10 @@ class RunSummary:
         return f"#{self.id} {self.started_at:%Y-%m-%d %H:%M:%S} UTC by {self.by}"
 
 
+#: the outcome of an upload that stored its object (any other outcome says where it failed)
+UPLOAD_OK = "ok"
+
+
 @dataclass(frozen=True)
 class UploadRecord:
     """One file uploaded through the console (page or CLI), whatever its outcome."""

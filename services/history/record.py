@@ -20,7 +20,7 @@ from services.checks.report import Report
 from services.core.errors import HistoryError
 from services.core.settings import Settings
 from services.history.documents import run_documents
-from services.history.model import DocumentRecord, FindingRecord, RunRecord, UploadRecord
+from services.history.model import UPLOAD_OK, DocumentRecord, FindingRecord, RunRecord, UploadRecord
 from services.history.store import HistoryStore, open_store
 from services.pipeline.upload import UploadInput, UploadResult
 
@@ -94,7 +94,7 @@ class RunRecorder:
 
 def upload_record(item: UploadInput | None, result: UploadResult, profile: str, by: str) -> UploadRecord:
     if result.ok:
-        outcome = "ok"
+        outcome = UPLOAD_OK
     else:
         step = result.failed_step
         if step is None:

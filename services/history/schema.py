@@ -104,4 +104,5 @@ uploads = Table(
     Column("outcome", Text, nullable=False),  # "ok", or "failed at <step>: <error>"
     Index("ix_uploads_file_name", "file_name"),
     Index("ix_uploads_uploaded_at", "uploaded_at"),
+    Index("ix_uploads_profile_key", "profile", "object_key"),  # 0002: Browse's "uploaded as" beside a key
 )

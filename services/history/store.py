@@ -42,6 +42,7 @@ from services.core.errors import HistoryError
 from services.core.redact import redact_text, redact_url
 from services.history.model import (
     STATUSES,
+    UPLOAD_OK,
     DocumentRecord,
     FindingRecord,
     RunRecord,
@@ -350,29 +351,38 @@ class HistoryStore:
             found[run_id][name] = DocumentRecord(name, body, tuple(json.loads(checks)))
         return found
 
-    def uploads(self, limit: int = 20, name: str | None = None, profile: str | None = None) -> list[UploadRecord]:
-        """Uploads newest first; ``name`` finds those whose file name (as uploaded) contains it."""
+    def uploads(
+        self, limit: int = 20, name: str | None = None, profile: str | None = None, stored: bool = False
+    ) -> list[UploadRecord]:
+        """Uploads newest first; ``name`` finds those whose file name (as uploaded) contains it; ``stored``: only
+        those that stored an object (outcome ok, with a key)."""
         query = select(uploads).order_by(uploads.c.id.desc()).limit(limit)
         if name:
             query = query.where(uploads.c.file_name.contains(name, autoescape=True))
         if profile is not None:
             query = query.where(uploads.c.profile == profile)
+        if stored:
+            query = query.where(uploads.c.outcome == UPLOAD_OK, uploads.c.object_key.is_not(None))
         with self._reading() as connection:
-            return [
-                UploadRecord(
-                    profile=row.profile,
-                    uploaded_at=row.uploaded_at,
-                    by=row.recorded_by,
-                    file_name=row.file_name,
-                    outcome=row.outcome,
-                    key=row.object_key,
-                    size=row.size,
-                    sha256=row.sha256,
-                    content_type=row.content_type,
-                    id=row.id,
+            return [_upload_record(row) for row in connection.execute(query)]
+
+    def uploads_of_keys(self, profile: str, keys: Sequence[str]) -> dict[str, UploadRecord]:
+        """key -> the newest upload of this profile that stored it (one query per 500 keys; a Browse page)."""
+        found: dict[str, UploadRecord] = {}
+        wanted = list(dict.fromkeys(keys))
+        with self._reading() as connection:
+            for start in range(0, len(wanted), 500):  # bound the IN list
+                query = (
+                    select(uploads)
+                    .where(
+                        uploads.c.profile == profile,
+                        uploads.c.object_key.in_(wanted[start : start + 500]),
+                        uploads.c.outcome == UPLOAD_OK,
+                    )
+                    .order_by(uploads.c.id)
                 )
-                for row in connection.execute(query)
-            ]
+                found.update({row.object_key: _upload_record(row) for row in connection.execute(query)})
+        return found
 
 
 @functools.lru_cache(maxsize=32)
@@ -418,6 +428,21 @@ def _upload_row(record: UploadRecord) -> dict[str, Any]:
         "content_type": _clean(record.content_type),
         "outcome": _clean(record.outcome),
     }
+
+
+def _upload_record(row: Any) -> UploadRecord:
+    return UploadRecord(
+        profile=row.profile,
+        uploaded_at=row.uploaded_at,
+        by=row.recorded_by,
+        file_name=row.file_name,
+        outcome=row.outcome,
+        key=row.object_key,
+        size=row.size,
+        sha256=row.sha256,
+        content_type=row.content_type,
+        id=row.id,
+    )
 
 
 def _reason(err: BaseException) -> str:

@@ -17,7 +17,7 @@ import json
 import mimetypes
 import unicodedata
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -314,10 +314,13 @@ def ordered(entries: Sequence[ObjectEntry], newest_first: bool) -> list[ObjectEn
     return sorted(entries, key=lambda e: (-e.last_modified.timestamp(), e.key))
 
 
-def table_rows(entries: Iterable[ObjectEntry]) -> list[dict[str, Any]]:
+def table_rows(entries: Iterable[ObjectEntry], names: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """The table view's rows; ``names`` (key -> the file name it was uploaded with, from the history) adds an
+    "uploaded as" column."""
     return [
         {
             "key": display_key(e.key),
+            **({"uploaded as": display_key(names.get(e.key) or "")} if names is not None else {}),
             "size": e.size,
             "type (from extension)": e.guessed_type or "unknown",
             "last modified": e.last_modified,
@@ -390,17 +393,28 @@ def empty_text(page: ListingPage, first_page: bool) -> str:
 # --- CLI formatting -------------------------------------------------------------------------------
 
 
-def format_listing(pages: Iterable[ListingPage]) -> Iterator[str]:
-    """Human lines: last modified, size, guessed type, key, CDN URL; then a summary line starting ``--``."""
+#: key(s) -> the file name each was uploaded with, where the history recorded one
+NamesOf = Callable[[Sequence[str]], Mapping[str, str]]
+
+
+def _no_names(_keys: Sequence[str]) -> Mapping[str, str]:
+    return {}
+
+
+def format_listing(pages: Iterable[ListingPage], names_of: NamesOf = _no_names) -> Iterator[str]:
+    """Human lines: last modified, size, guessed type, key (and the name it was uploaded as, where recorded), CDN
+    URL; then a summary line starting ``--``."""
     count, more, last = 0, False, None
     for page in pages:
         last = page
         more = page.next_token is not None
+        names = names_of([e.key for e in page.entries])
         for e in page.entries:
             count += 1
+            named = f"  (uploaded as {names[e.key]!r})" if e.key in names else ""
             yield (
                 f"{e.last_modified:%Y-%m-%dT%H:%M:%SZ}  {e.size:>12,}  {e.guessed_type or 'unknown':<16}  "
-                f"{display_key(e.key)}  {e.cdn_url}"
+                f"{display_key(e.key)}{named}  {e.cdn_url}"
             )
     if last is None:
         return
@@ -412,11 +426,100 @@ def format_listing(pages: Iterable[ListingPage]) -> Iterator[str]:
     yield f"-- {count:,} object(s){where} in key order, type guessed from the extension; {tail}"
 
 
-def listing_json(pages: Iterable[ListingPage]) -> Iterator[str]:
-    """JSON Lines, one object per key (shape: ObjectEntry.to_json)."""
+def listing_json(pages: Iterable[ListingPage], names_of: NamesOf = _no_names) -> Iterator[str]:
+    """JSON Lines, one object per key (shape: ObjectEntry.to_json, with ``uploaded_as``: the file name it was
+    uploaded with, or null where none was recorded)."""
     for page in pages:
+        names = names_of([e.key for e in page.entries])
         for entry in page.entries:
-            yield json.dumps(entry.to_json(), ensure_ascii=False)
+            yield json.dumps({**entry.to_json(), "uploaded_as": names.get(entry.key)}, ensure_ascii=False)
+
+
+# --- found by the name it was uploaded with --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Upload:
+    """What the history recorded of one upload that stored an object (services/history: the caller reads it)."""
+
+    file_name: str
+    key: str
+    uploaded_at: datetime
+    by: str
+
+
+@dataclass(frozen=True)
+class FoundObject:
+    """An object found by the name it was uploaded with: the recorded upload, and what S3 holds under its key now."""
+
+    upload: Upload
+    cdn_url: str
+    head: S3Head | None  # None: not in the bucket any more, or (error) not readable
+    error: BrowseError | None = None
+
+    @property
+    def state(self) -> str:
+        if self.head is not None:
+            return "stored"
+        return "unreadable" if self.error is not None else "gone"
+
+    def to_json(self) -> dict[str, Any]:
+        """``browse --name --json``: one object per line."""
+        head = self.head
+        return {
+            "uploaded_as": self.upload.file_name,
+            "key": self.upload.key,
+            "uploaded_at": self.upload.uploaded_at.isoformat(),
+            "uploaded_by": self.upload.by,
+            "state": self.state,
+            "size": None if head is None else head.size,
+            "content_type": None if head is None else head.content_type,
+            "etag": None if head is None else head.etag,
+            "cdn_url": self.cdn_url,
+            "error": None if self.error is None else str(self.error),
+        }
+
+
+def locate(s3: Any, settings: Settings, uploads: Iterable[Upload]) -> list[FoundObject]:
+    """Each upload's object as S3 holds it now (one HEAD each: a search's few matches, never a walk)."""
+    base = settings.cdn_base()
+    found = []
+    for upload in uploads:
+        head, error = None, None
+        try:
+            head = _head(s3, settings.bucket, upload.key)
+        except BrowseError as err:
+            if err.http_status != 404:  # a 404 is an object deleted since: "gone", not an error
+                error = err
+        found.append(FoundObject(upload, cdn_object_url(base, upload.key), head, error))
+    return found
+
+
+def found_markdown(item: FoundObject) -> str:
+    """One result of the page's search by uploaded name, as Markdown (names and keys as literal code)."""
+    now = {"stored": "in the bucket", "gone": "no longer in the bucket", "unreadable": "not readable"}[item.state]
+    if item.head is not None:
+        now += f", {human_size(item.head.size)}, {inline_code(item.head.content_type or 'no type')}"
+    upload = item.upload
+    return (
+        f"{inline_code(display_key(upload.file_name))} → {inline_code(display_key(upload.key))} · {now} · "
+        f"uploaded {upload.uploaded_at:%Y-%m-%d %H:%M} UTC by {inline_code(upload.by)}"
+    )
+
+
+def format_found(found: Sequence[FoundObject], name: str) -> Iterator[str]:
+    """Human lines: uploaded at, by, the name it was uploaded as, its key, what S3 holds now; then a summary."""
+    for item in found:
+        now = (
+            f"{item.head.size:,} B {item.head.content_type or '(no type)'}  {item.cdn_url}"
+            if item.head is not None
+            else ("no longer in the bucket" if item.error is None else f"not readable: {item.error}")
+        )
+        yield (
+            f"{item.upload.uploaded_at:%Y-%m-%dT%H:%M:%SZ}  {item.upload.file_name!r} -> "
+            f"{display_key(item.upload.key)}  {now}  by {item.upload.by}"
+        )
+    yield f"-- {len(found)} object(s) uploaded with a name containing {name!r} (newest first, from the history)"
 
 
 # --- one object from every side --------------------------------------------------------------------
