@@ -1,4 +1,6 @@
-"""Statements AWS expects, built in one place: the CloudFront Origin Access Control grant of a bucket policy.
+"""Statements AWS expects, built in one place: the CloudFront Origin Access Control grant of a bucket policy, and the
+key-policy and IAM statements SSE-KMS needs (the account's root delegating to IAM, CloudFront's kms:Decrypt, the
+signer's kms:GenerateDataKey).
 
 https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-restricting-access-to-s3.html
 The grant lets CloudFront's service principal ``s3:GetObject`` every key, only on behalf of one distribution
@@ -57,3 +59,39 @@ def oac_grant(bucket: str, distribution: str, sid: str = OAC_GRANT_SID) -> dict[
         "Resource": bucket_arn(bucket, partitions.of_arn(distribution)) + "/*",
         "Condition": {"StringEquals": {"AWS:SourceArn": distribution}},
     }
+
+
+#: the Sids AWS's documentation gives these key-policy statements
+KEY_POLICY_ROOT_SID = "Enable IAM User Permissions"
+KMS_CDN_DECRYPT_SID = "AllowCloudFrontServicePrincipalSSE-KMS"
+
+
+def key_policy_root(account: str, partition: str = partitions.DEFAULT) -> dict[str, Any]:
+    """The default key policy's statement: the account's root, which delegates the key to the account's IAM policies
+    (https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html#key-policy-default-allow-root-enable-iam)."""
+    return {
+        "Sid": KEY_POLICY_ROOT_SID,
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
+        "Action": "kms:*",
+        "Resource": "*",
+    }
+
+
+def kms_cdn_decrypt(distribution: str, sid: str = KMS_CDN_DECRYPT_SID) -> dict[str, Any]:
+    """The key-policy statement Origin Access Control needs to read SSE-KMS objects: CloudFront's service principal
+    may kms:Decrypt, only on behalf of the distribution ARN ``distribution``
+    (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-restricting-access-to-s3.html#create-oac-overview-s3)."""
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"Service": CLOUDFRONT_SERVICE},
+        "Action": "kms:Decrypt",
+        "Resource": "*",
+        "Condition": {"StringEquals": {"AWS:SourceArn": distribution}},
+    }
+
+
+def kms_generate_data_key(key_arn: str, sid: str = "EncryptUploadsWithTheBucketKey") -> dict[str, Any]:
+    """The identity-policy statement a signer needs to PUT into a bucket encrypted with ``key_arn``."""
+    return {"Sid": sid, "Effect": "Allow", "Action": "kms:GenerateDataKey", "Resource": key_arn}

@@ -38,7 +38,7 @@ MAX_SHARED_CLIENTS = 16
 V = TypeVar("V")
 T = TypeVar("T")
 #: the AWS services the console has clients for (boto3's names; the type checker matches each to its stubs)
-AwsService = Literal["s3", "iam", "lambda", "cloudfront", "sts", "s3control"]
+AwsService = Literal["s3", "iam", "lambda", "cloudfront", "sts", "s3control", "kms"]
 
 
 def client_config(**overrides: Any) -> Config:

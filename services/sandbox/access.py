@@ -53,16 +53,32 @@ def decide(identity: Identity, action: str, resource: str, config: moto_state.Bu
     if identity.kind == "anonymous" and _restricted_public(config, bucket_policy):
         return iam.Decision(False, "Block Public Access (RestrictPublicBuckets) ignores the public bucket policy")
     policies = [bucket_policy] if bucket_policy is not None else []
-    if identity.kind == "role":
-        role_name = (identity.arn or "").rsplit("/", 1)[-1]
-        for document in moto_state.role_policies(role_name):
-            parsed = _parsed(document, identity.arn)
-            if parsed is not None:
-                policies.append(parsed)
+    policies.extend(_identity_policies(identity))
     request = iam.Request(
         principal=_principal(identity), action=action, resource=resource, context=dict(identity.context or {})
     )
     return iam.evaluate(policies, request)
+
+
+def _identity_policies(identity: Identity) -> list[iam.Policy]:
+    """The IAM policies attached to a role identity (inline and managed), parsed; none for other identities."""
+    if identity.kind != "role":
+        return []
+    role_name = (identity.arn or "").rsplit("/", 1)[-1]
+    parsed = (_parsed(document, identity.arn) for document in moto_state.role_policies(role_name))
+    return [policy for policy in parsed if policy is not None]
+
+
+def decide_kms(identity: Identity, action: str, key_arn: str, key_policy: str) -> iam.Decision:
+    """May ``identity`` use the KMS key (``kms:GenerateDataKey`` for a PUT S3 encrypts, ``kms:Decrypt`` for a GET):
+    its key policy and the identity's IAM policies together, as KMS decides (``iam.evaluate_key_policy``)."""
+    if identity.kind == "admin":
+        return iam.Decision(True, "the sandbox's administrator")
+    policy = _parsed(key_policy)
+    if policy is None or policy.is_identity_policy:
+        return iam.Decision(False, "the key policy does not parse", lacking="resource")
+    request = iam.Request(_principal(identity), action, key_arn, dict(identity.context or {}))
+    return iam.evaluate_key_policy(policy, _identity_policies(identity), request)
 
 
 def is_allowed(identity: Identity, action: str, resource: str, config: moto_state.BucketConfig) -> bool:

@@ -25,6 +25,9 @@ APP_ORIGINS = SEED_APP_ORIGINS[:2]
 PRESIGN_ROUTE = "/presign"
 #: Object Ownership of the bucket: S3's default for new buckets since April 2023 (ACLs disabled)
 OBJECT_OWNERSHIP = "BucketOwnerEnforced"
+#: the customer managed KMS key the sandbox keeps for SSE-KMS (the id AWS's documentation uses as its example)
+KMS_KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
+KMS_KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/{KMS_KEY_ID}"
 
 
 def virtual_hosts(bucket: str = BUCKET, region: str = REGION) -> tuple[str, ...]:
@@ -84,21 +87,40 @@ CDN_SECRET = "sandbox-cloudfront-oac-dummy-secret"  # noqa: S105 - sandbox-only 
 LAMBDA_FUNCTION = "image-presign"
 
 
-def presign_role_policy(bucket: str = BUCKET) -> str:
-    """The Lambda role's inline policy: exactly s3:PutObject on the bucket's objects."""
-    return json.dumps(
+def presign_role_policy(bucket: str = BUCKET, kms_key_arn: str | None = None) -> str:
+    """The Lambda role's inline policy: exactly s3:PutObject on the bucket's objects (and kms:GenerateDataKey on
+    ``kms_key_arn``, the key an SSE-KMS bucket encrypts with)."""
+    statements_: list[dict[str, Any]] = [
         {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "PutUploads",
-                    "Effect": "Allow",
-                    "Action": "s3:PutObject",
-                    "Resource": f"arn:aws:s3:::{bucket}/*",
-                }
-            ],
+            "Sid": "PutUploads",
+            "Effect": "Allow",
+            "Action": "s3:PutObject",
+            "Resource": f"arn:aws:s3:::{bucket}/*",
         }
-    )
+    ]
+    if kms_key_arn:
+        statements_.append(statements.kms_generate_data_key(kms_key_arn))
+    return json.dumps({"Version": "2012-10-17", "Statement": statements_})
+
+
+#: the presign function's role session: who S3 and KMS see on its presigned PUTs
+PRESIGN_SESSION_ARN = f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/{PRESIGN_ROLE_NAME}/{LAMBDA_FUNCTION}"
+
+
+def key_policy(cdn_decrypt: bool = True) -> str:
+    """The sandbox key's policy: the account's root (IAM decides for the account's roles) and, with
+    ``cdn_decrypt``, CloudFront's kms:Decrypt for this distribution."""
+    body = [statements.key_policy_root(ACCOUNT_ID)]
+    if cdn_decrypt:
+        body.append(statements.kms_cdn_decrypt(distribution_arn()))
+    return json.dumps({"Version": "2012-10-17", "Id": "key-policy-pipeline-sandbox", "Statement": body})
+
+
+def default_encryption(kms: bool) -> dict[str, Any]:
+    """The bucket's default encryption as PutBucketEncryption takes it: SSE-S3 (every bucket's since January 2023),
+    or SSE-KMS with the sandbox's key."""
+    default: dict[str, str] = {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": KMS_KEY_ARN} if kms else {"SSEAlgorithm": "AES256"}
+    return {"Rules": [{"ApplyServerSideEncryptionByDefault": default, "BucketKeyEnabled": False}]}
 
 
 LAMBDA_TRUST_POLICY = json.dumps(

@@ -21,6 +21,8 @@ class BucketConfig:
     policy: str | None = None
     public_access_block: dict[str, bool] | None = None
     object_ownership: str | None = None  # BucketOwnerEnforced / BucketOwnerPreferred / ObjectWriter; None: unset
+    #: GetBucketEncryption's ServerSideEncryptionConfiguration ({"Rules": [...]}); None: none stored
+    encryption: dict[str, Any] | None = None
 
 
 def _s3_backend() -> Any:
@@ -69,6 +71,11 @@ def bucket_config(bucket: str) -> BucketConfig:
             else None
         ),
         object_ownership=found.ownership_rule or None,
+        encryption=(
+            {"Rules": [{"ApplyServerSideEncryptionByDefault": dict(found.encryption["Rule"]["ApplyServerSideEncryptionByDefault"])}]}
+            if found.encryption
+            else None
+        ),
     )
 
 
@@ -99,7 +106,9 @@ def plain_object(bucket: str, key: str) -> StoredObject | None:
     if found.is_versioned or found.logging:
         return None
     obj = backend.get_object(bucket, key)
-    if obj is None or obj.storage_class != "STANDARD" or obj.encryption is not None:
+    # SSE-S3 and SSE-KMS objects are answered with their x-amz-server-side-encryption headers (response_dict);
+    # SSE-C needs the customer's key checked, which moto's GET does
+    if obj is None or obj.storage_class != "STANDARD" or obj.encryption not in (None, "AES256", "aws:kms"):
         return None
     if "content-type" not in obj.metadata:
         return None
@@ -120,6 +129,36 @@ def object_etag(bucket: str, key: str) -> str | None:
     except MissingBucket:
         return None
     return None if obj is None else str(obj.etag)
+
+
+def object_encryption(bucket: str, key: str) -> tuple[str | None, str | None]:
+    """(x-amz-server-side-encryption, its KMS key id) of the object as stored; (None, None) when there is none."""
+    from moto.s3.exceptions import MissingBucket
+
+    try:
+        obj = _s3_backend().get_object(bucket, key)
+    except MissingBucket:
+        return None, None
+    if obj is None:
+        return None, None
+    return obj.encryption, obj.kms_key_id
+
+
+def _kms_backend() -> Any:
+    from moto.kms.models import kms_backends
+
+    return kms_backends[layout.ACCOUNT_ID][layout.REGION]
+
+
+def kms_key(reference: str) -> tuple[str, str] | None:
+    """(ARN, key policy) of the KMS key ``reference`` names (id, ARN, alias or alias ARN); None when there is none
+    (the AWS managed key aws/s3 is only made when first used, as KMS does)."""
+    backend = _kms_backend()
+    try:
+        found = backend.keys.get(backend.any_id_to_key_id(reference))
+    except Exception:  # noqa: BLE001 - moto raises its own NotFound types for an unknown alias
+        return None
+    return (str(found.arn), str(found.policy)) if found is not None else None
 
 
 def role_policies(role_name: str) -> list[str]:
@@ -195,6 +234,31 @@ def create_bucket(bucket: str, region: str) -> None:
 def put_ownership_controls(bucket: str, ownership: str) -> None:
     """PutBucketOwnershipControls with one rule (moto keeps the ObjectOwnership value)."""
     _s3_backend().put_bucket_ownership_controls(bucket, ownership)
+
+
+def put_bucket_encryption(bucket: str, configuration: dict[str, Any]) -> None:
+    """PutBucketEncryption with the ServerSideEncryptionConfiguration in boto3's shape (its first rule, as moto's
+    XML parsing keeps it)."""
+    rule = configuration["Rules"][0]
+    stored: dict[str, Any] = {"ApplyServerSideEncryptionByDefault": dict(rule["ApplyServerSideEncryptionByDefault"])}
+    if "BucketKeyEnabled" in rule:
+        stored["BucketKeyEnabled"] = str(bool(rule["BucketKeyEnabled"])).lower()
+    _s3_backend().put_bucket_encryption(bucket, {"Rule": stored})
+
+
+def create_kms_key(key_id: str, policy: str, description: str) -> None:
+    """CreateKey (symmetric, ENCRYPT_DECRYPT) with ``policy``, given the fixed ``key_id`` (moto assigns random ids;
+    the bucket's encryption and the role's policy name the key's ARN)."""
+    backend = _kms_backend()
+    key = backend.create_key(policy, "ENCRYPT_DECRYPT", "SYMMETRIC_DEFAULT", description, None)
+    backend.keys.pop(key.id)
+    key.id = key_id
+    key.arn = f"arn:aws:kms:{layout.REGION}:{layout.ACCOUNT_ID}:key/{key_id}"
+    backend.keys[key_id] = key
+
+
+def put_key_policy(key_id: str, policy: str) -> None:
+    _kms_backend().put_key_policy(key_id, policy)
 
 
 def put_bucket_cors(bucket: str, rules: list[dict[str, Any]]) -> None:

@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, unquote
 
-from services.aws_model import s3checksums, s3endpoints
+from services.aws_model import iam, kms, s3checksums, s3endpoints
 from services.sandbox import layout, moto_state
 
 LOG = logging.getLogger("sandbox")
@@ -246,6 +246,52 @@ def checksum_refusal(
     return error_response(refusal.status, refusal.code, refusal.message, request.resource)
 
 
+def _kms_key_of(request: S3Request, config: Any) -> tuple[str | None, str | None, str]:
+    """(algorithm, KMS key named, action) S3 would use KMS for on this object request: a PUT encrypts with the
+    request's x-amz-server-side-encryption (its key, else the AWS managed aws/s3) or the bucket's default; a GET
+    decrypts with the stored object's key. A HEAD decrypts nothing."""
+    if request.method in ("PUT", "POST"):
+        algorithm = request.headers.get("x-amz-server-side-encryption")
+        if algorithm:
+            return algorithm, request.headers.get("x-amz-server-side-encryption-aws-kms-key-id"), kms.GENERATE_DATA_KEY
+        default, key = kms.default_encryption(getattr(config, "encryption", None))
+        return default, key, kms.GENERATE_DATA_KEY
+    if request.method == "GET" and request.bucket and request.key:
+        algorithm, key = moto_state.object_encryption(request.bucket, request.key)
+        return algorithm, key, kms.DECRYPT
+    return None, None, ""
+
+
+def kms_denial(request: S3Request, identity: Identity, config: Any) -> tuple[int, dict[str, str], bytes] | None:
+    """S3 calls KMS as the requester for an SSE-KMS object: kms:GenerateDataKey to store it, kms:Decrypt to read it.
+    Refused, a PUT is 403 AccessDenied with KMS's message naming kms:GenerateDataKey, a GET 403 AccessDenied "The
+    ciphertext refers to a customer master key ..." (services/aws_model/kms.py cites both).
+    The AWS managed key aws/s3 (aws:kms naming no key) lets every principal of the account use it through S3 and
+    no one else (its key policy, which cannot be changed: CloudFront cannot read such objects)."""
+    from services.sandbox import access
+
+    if identity.kind == "admin" or not request.key or request.subresources & _OBJECT_SUBRESOURCES:
+        return None
+    algorithm, key_ref, action = _kms_key_of(request, config)
+    if not kms.uses_kms(algorithm):
+        return None
+    found = moto_state.kms_key(key_ref) if key_ref and key_ref != kms.AWS_MANAGED_S3_KEY else None
+    if found is not None:
+        key_arn, key_policy = found
+        decision = access.decide_kms(identity, action, key_arn, key_policy)
+    else:
+        key_arn = kms.key_arn(key_ref or kms.AWS_MANAGED_S3_KEY, layout.REGION, layout.ACCOUNT_ID)
+        managed = key_ref in (None, kms.AWS_MANAGED_S3_KEY) and identity.kind == "role"
+        decision = iam.Decision(managed, "the AWS managed key aws/s3", lacking=None if managed else "resource")
+    if decision.allowed:
+        return None
+    LOG.info("KMS refuses %s %s on %s: %s", identity.arn or identity.kind, action, key_arn, decision.reason)
+    if action == kms.DECRYPT:
+        return error_response(403, "AccessDenied", kms.CIPHERTEXT_DENIED, request.resource)
+    who = layout.PRESIGN_SESSION_ARN if identity.arn == layout.PRESIGN_ROLE_ARN else identity.arn or "anonymous"
+    return error_response(403, "AccessDenied", kms.not_authorized(who, action, key_arn, decision), request.resource)
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 
@@ -304,6 +350,7 @@ class S3Front:
             return self._reply(start_response, *refusal, cors=self._cors_headers(request, config))
         denial = (
             self._authorize(request, identity, config)
+            or kms_denial(request, identity, config)
             or acl_not_supported(request, config)
             or copy_precondition_failed(request)
         )
@@ -358,7 +405,7 @@ class S3Front:
             )
         request = parse_request(environ)
         config = moto_state.bucket_config(bucket)
-        denial = self._authorize(request, identity, config)
+        denial = self._authorize(request, identity, config) or kms_denial(request, identity, config)
         if denial is not None:
             return denial
         stored = moto_state.plain_object(bucket, key)
@@ -415,7 +462,11 @@ class S3Front:
                 return _with(answer, cors)
         identity = IDENTITIES[verdict.access_key_id][1] if verdict.access_key_id else ANONYMOUS
         upload = replace(request, method="PUT", key=key, headers={**request.headers, **_acl_headers(form)})
-        denial = self._authorize(upload, identity, config) or acl_not_supported(upload, config)
+        denial = (
+            self._authorize(upload, identity, config)
+            or kms_denial(upload, identity, config)
+            or acl_not_supported(upload, config)
+        )
         if denial is not None:
             return _with(denial, cors)
         status, headers, reply = self._store(upload, identity, postform.stored_headers(form), form.file)

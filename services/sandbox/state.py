@@ -39,6 +39,8 @@ class PipelineState:
             if config.public_access_block is not None:
                 moto_state.put_public_access_block(bucket, config.public_access_block)
             moto_state.put_role_policy(layout.PRESIGN_ROLE_NAME, "presign-put", config.role_policy)
+            moto_state.put_bucket_encryption(bucket, config.bucket_encryption)
+            moto_state.put_key_policy(layout.KMS_KEY_ID, config.key_policy)
             self.live.function = replace(
                 self.live.function,
                 content_type_style=config.content_type_style,
@@ -76,6 +78,10 @@ def configure_account() -> None:
     moto_state.create_bucket(layout.BUCKET, layout.REGION)
     # as S3 creates every new bucket since April 2023: ACLs disabled, the bucket owner owns every object
     moto_state.put_ownership_controls(layout.BUCKET, layout.OBJECT_OWNERSHIP)
+    # every bucket encrypts new objects since January 2023 (SSE-S3 unless told otherwise); the customer managed key
+    # is there for the KMS switches to point the bucket at
+    moto_state.put_bucket_encryption(layout.BUCKET, layout.default_encryption(kms=False))
+    moto_state.create_kms_key(layout.KMS_KEY_ID, layout.key_policy(), "pipeline-sandbox uploads (SSE-KMS)")
     moto_state.create_role(layout.PRESIGN_ROLE_NAME, layout.LAMBDA_TRUST_POLICY)
     moto_state.create_function(
         layout.REGION,

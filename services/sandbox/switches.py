@@ -98,6 +98,20 @@ SWITCHES: tuple[Switch, ...] = (
         "S3 checks a presigned URL's query checksum against the body as MinIO, R2 and SeaweedFS do: with "
         "function-adds-query-checksums on too, every upload gets 400 XAmzContentChecksumMismatch",
     ),
+    Switch(
+        "kms-signer-no-generate-data-key",
+        "Bucket encrypts with a KMS key the signer may not use",
+        "the bucket's default encryption is aws:kms with a customer managed key whose key policy delegates to the "
+        "account's IAM, and the presign role has no kms:GenerateDataKey: presigning works, the PUT gets 403 "
+        "AccessDenied 'User: … is not authorized to perform: kms:GenerateDataKey on resource: …'",
+    ),
+    Switch(
+        "kms-cdn-no-decrypt",
+        "KMS key policy lacks CloudFront's kms:Decrypt",
+        "the bucket's default encryption is aws:kms and the signer may use the key, but the key policy has no "
+        "statement for cloudfront.amazonaws.com: uploads succeed, CDN reads get 403 AccessDenied 'The ciphertext "
+        "refers to a customer master key that does not exist, …' with X-Cache: Error from cloudfront",
+    ),
 )
 SWITCH_NAMES = tuple(s.name for s in SWITCHES)
 #: the ACL function-signs-acl makes the function sign
@@ -108,6 +122,8 @@ SIGNED_METADATA = {"uploaded-by": "web-app"}
 #: the query parameters function-adds-query-checksums makes the function sign, as JS SDK v3 >= 3.729 presigns
 QUERY_CHECKSUMS = (("x-amz-checksum-crc32", EMPTY_CRC32), ("x-amz-sdk-checksum-algorithm", "CRC32"))
 OTHER_DISTRIBUTION_ID = "EOTHERDISTRIB01"
+#: the switches that make the bucket encrypt with the sandbox's KMS key (default encryption aws:kms)
+KMS_SWITCHES = frozenset({"kms-signer-no-generate-data-key", "kms-cdn-no-decrypt"})
 
 
 @dataclass(frozen=True)
@@ -132,6 +148,9 @@ class SandboxConfig:
     url_expires: int = 300
     gateway_delay: float = 0.0
     cdn_ttls: tuple[int, int, int] = (1, 86_400, 31_536_000)  # min, default, max
+    #: PutBucketEncryption's configuration: SSE-S3 unless a KMS switch is on
+    bucket_encryption: dict[str, Any] = field(default_factory=lambda: layout.default_encryption(kms=False))
+    key_policy: str = field(default_factory=layout.key_policy)
     active: frozenset[str] = field(default_factory=frozenset)
 
 
@@ -165,16 +184,14 @@ def desired_config(active: frozenset[str]) -> SandboxConfig:
         policy = None
     if "seed-public-policy" in active:
         policy, pab = layout.seed_public_policy(), None
-    role_policy = layout.presign_role_policy()
+    kms = bool(active & KMS_SWITCHES)
+    # the signer may use the key unless kms-signer-no-generate-data-key takes it away
+    signer_key = layout.KMS_KEY_ARN if kms and "kms-signer-no-generate-data-key" not in active else None
+    role_policy = layout.presign_role_policy(kms_key_arn=signer_key)
     if "lambda-role-no-put" in active:
-        role_policy = json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{layout.BUCKET}/*"}
-                ],
-            }
-        )
+        kept = [s for s in json.loads(role_policy)["Statement"] if s["Action"] != "s3:PutObject"]
+        get_only = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{layout.BUCKET}/*"}
+        role_policy = json.dumps({"Version": "2012-10-17", "Statement": [get_only, *kept]})
     return SandboxConfig(
         cors_rules=layout.seed_cors_rules(origins, layout.SANDBOX_EXPOSE_HEADERS),
         bucket_policy=policy,
@@ -190,5 +207,7 @@ def desired_config(active: frozenset[str]) -> SandboxConfig:
         url_expires=1 if "urls-expire" in active else 300,
         gateway_delay=1.5 if "urls-expire" in active else 0.0,
         cdn_ttls=(0, 2, 2) if "cdn-short-ttl" in active else (1, 86_400, 31_536_000),
+        bucket_encryption=layout.default_encryption(kms=kms),
+        key_policy=layout.key_policy(cdn_decrypt="kms-cdn-no-decrypt" not in active),
         active=active,
     )

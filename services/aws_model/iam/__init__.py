@@ -4,7 +4,7 @@
 
 What is modelled, as IAM documents it: `Statement` as one object or a list; Action/NotAction, Resource/NotResource,
 Principal/NotPrincipal; explicit Deny beats Allow; same-account union of identity and resource policies, cross-account
-intersection; condition operators of every family with `...IfExists` and `ForAnyValue:`/`ForAllValues:`; condition
+intersection; KMS key policies (`evaluate_key_policy`: the key policy grants or delegates to IAM); condition operators of every family with `...IfExists` and `ForAnyValue:`/`ForAllValues:`; condition
 keys compared case-insensitively. Not modelled: policy variables (`${aws:username}` is matched literally),
 permission boundaries, SCPs/RCPs, session policies, ACLs and Block Public Access (callers apply BPA themselves).
 """
@@ -20,7 +20,15 @@ from services.aws_model.iam.document import (
     Statement,
     parse_policy,
 )
-from services.aws_model.iam.evaluate import ANONYMOUS, Decision, Principal, Request, covers_action, evaluate
+from services.aws_model.iam.evaluate import (
+    ANONYMOUS,
+    Decision,
+    Principal,
+    Request,
+    covers_action,
+    evaluate,
+    evaluate_key_policy,
+)
 from services.aws_model.iam.public import grants_public, public_statements
 from services.aws_model.wildcard import action_matches, arn_matches, wildcard_match
 
@@ -41,6 +49,7 @@ __all__ = [
     "arn_matches",
     "covers_action",
     "evaluate",
+    "evaluate_key_policy",
     "grants_public",
     "parse_policy",
     "public_statements",

@@ -69,6 +69,9 @@ class Decision:
     allowed: bool
     reason: str
     statements: tuple[Statement, ...] = ()
+    #: for a denial without an explicit Deny, the kind of policy that would have had to allow it: "identity" (the
+    #: resource policy delegates to the account, no IAM policy allows) or "resource"; AWS's message says which
+    lacking: Literal["identity", "resource"] | None = None
 
     @property
     def explicit_deny(self) -> bool:
@@ -100,6 +103,51 @@ def evaluate(policies: Sequence[Policy], request: Request) -> Decision:
     for policy in policies:
         hits.extend(_policy_hits(policy, request, context))
     return _decide(hits, request)
+
+
+def evaluate_key_policy(key_policy: Policy, identity_policies: Sequence[Policy], request: Request) -> Decision:
+    """Decide a request on a KMS key as KMS does: the key policy is where every permission on the key starts.
+
+    A key-policy statement naming the principal (or its role) grants directly; one naming the account's root
+    (`arn:aws:iam::ACCOUNT:root` / the bare id) delegates to IAM, so an identity policy must allow it too; without
+    such a statement IAM policies grant nothing on the key, whatever they say. Service principals
+    (`cloudfront.amazonaws.com`) are granted by the key policy alone. An explicit Deny anywhere wins; across
+    accounts both the key policy and IAM must allow. https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html
+    https://docs.aws.amazon.com/kms/latest/developerguide/determining-access-key-policy.html
+    """
+    context = _request_context(request)
+    key_hits = _policy_hits(key_policy, request, context)
+    identity = [h for policy in identity_policies for h in _policy_hits(policy, request, context)]
+    denies = [h for h in (*key_hits, *identity) if h.statement.effect == "Deny"]
+    if denies:
+        first = denies[0]
+        where = first.source or " of the key policy"
+        return Decision(False, f"explicit deny by statement {first.statement.label}{where}", _stmts(denies))
+    direct = [h for h in key_hits if h.level == "direct"]
+    delegated = [h for h in key_hits if h.level == "account"]
+    who = request.principal
+    if _is_cross_account(request):
+        return _decide_cross_account(identity, direct + delegated, who)
+    if direct:
+        return _allowed(direct + identity)
+    if delegated and identity:
+        return _allowed(delegated + identity)
+    if delegated:
+        return Decision(
+            False,
+            f"the key policy's statement {delegated[0].statement.label} delegates to account {who.account} (IAM), "
+            f"and no identity policy of {who.id} allows {request.action} (implicit deny)",
+            lacking="identity",
+        )
+    if identity:
+        return Decision(
+            False,
+            f"an identity policy of {who.id} allows {request.action}, but the key policy neither names it nor "
+            "delegates to the account's IAM (no statement for the account's root): IAM alone grants nothing on a "
+            "KMS key (implicit deny)",
+            lacking="resource",
+        )
+    return Decision(False, "no statement of the key policy allows it (implicit deny)", lacking="resource")
 
 
 def _policy_hits(policy: Policy, request: Request, context: Mapping[str, tuple[str, ...]]) -> list[_Hit]:
