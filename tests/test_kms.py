@@ -9,7 +9,7 @@ import json
 import pytest
 import requests
 
-from services.aws_model import iam, kms, statements
+from services.aws_model import kms
 from services.sandbox import layout
 from tests.support import image_bytes
 

@@ -23,6 +23,7 @@ MISSING_CODES = frozenset(
     {
         "NoSuchCORSConfiguration",
         "OwnershipControlsNotFoundError",
+        "ServerSideEncryptionConfigurationNotFoundError",
         "NoSuchBucketPolicy",
         "NoSuchPublicAccessBlockConfiguration",
         "NoSuchKey",
@@ -30,6 +31,7 @@ MISSING_CODES = frozenset(
         "NoSuchOriginAccessControl",
         "ResourceNotFoundException",
         "NoSuchEntity",
+        "NotFoundException",
         "404",
         "NotFound",
         "NoSuchBucket",

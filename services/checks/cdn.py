@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, TypeGuard
 
-from services.aws_model import cache_control
+from services.aws_model import cache_control, kms
 from services.aws_model.s3errors import parse_s3_error
 from services.checks.denied import denied_finding, is_denied
 from services.checks.evidence import Canary, Evidence
@@ -129,8 +129,22 @@ def judge_read(ev: Evidence) -> Finding:
     if _ok(cdn):
         return _judge_bytes(ev, canary, cdn, evidence)
     x_cache, age = cdn.header("X-Cache"), cdn.header("Age")
-    cause = explain_cdn(cdn.status, x_cache, age)
+    cause = explain_cdn(cdn.status, x_cache, age, parse_s3_error(cdn.body).message)
     detail = f"GET {url} → {_answer(cdn)}. {cause}"
+    if cdn.status == 403 and parse_s3_error(cdn.body).message == kms.CIPHERTEXT_DENIED:
+        fix = (
+            "Let CloudFront kms:Decrypt with the bucket's key: the check bucket.cdn_kms_grant gives the key policy "
+            f"and its aws kms put-key-policy command. Then clear the cached error:\n{_invalidate(ev, canary.key)}"
+        )
+        return finding(
+            cid,
+            Status.FAIL,
+            f"The CDN read failed: {_answer(cdn)}: KMS refused CloudFront",
+            redact_text(detail),
+            fix,
+            evidence,
+            codes=("cdn.kms_denied",),
+        )
     if cdn.status in (403, 404):
         if (x_cache or "").lower().startswith("error from cloudfront") and not age:
             detail += (
@@ -787,6 +801,7 @@ CHECKS: tuple[Check, ...] = (
             "canary.not_this_far",
             "cdn.no_answer",
             "cdn.forbidden",
+            "cdn.kms_denied",
             "cdn.not_found",
             "cdn.error",
             "cdn.bytes_not_compared",
@@ -794,7 +809,7 @@ CHECKS: tuple[Check, ...] = (
             "cdn.serves_object",
         ),
         docs="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/troubleshooting-response-errors.html",
-        depends_on=("upload.roundtrip", "bucket.cdn_read_grant", CDN_CONFIG),
+        depends_on=("upload.roundtrip", "bucket.cdn_read_grant", "bucket.cdn_kms_grant", CDN_CONFIG),
     ),
     Check(
         CDN_CACHE_HIT,

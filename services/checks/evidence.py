@@ -105,6 +105,13 @@ class Evidence:
     stored_sample: ConfigRead | None = None
     #: s3:GetBucketOwnershipControls -> the ObjectOwnership value ("BucketOwnerEnforced" ...); MISSING: none set
     ownership_controls: ConfigRead | None = None
+    #: s3:GetEncryptionConfiguration (GetBucketEncryption) -> the ServerSideEncryptionConfiguration ({"Rules": [...]});
+    #: MISSING: none set (buckets since January 2023 always have SSE-S3)
+    bucket_encryption: ConfigRead | None = None
+    #: kms:DescribeKey of the key the default encryption names -> KeyMetadata (Arn, KeyState, KeyManager ...)
+    kms_key: ConfigRead | None = None
+    #: kms:GetKeyPolicy (policy name "default") of that key -> the key policy's JSON text
+    key_policy: ConfigRead | None = None
     # IAM / Lambda (only when PIPELINE_LAMBDA_FUNCTION is set)
     lambda_config: ConfigRead | None = None  # lambda:GetFunctionConfiguration -> dict with "Role"
     role_policies: ConfigRead | None = None  # iam role policies -> list of {"name", "document" (JSON text)}

@@ -23,7 +23,7 @@ import requests
 from botocore.exceptions import BotoCoreError, ClientError
 from PIL import Image
 
-from services.aws_model import partitions, statements
+from services.aws_model import kms, partitions, statements
 from services.aws_model.s3errors import DENIED_CODES, MISSING_CODES, SIGNATURE_MISMATCH, parse_s3_error
 from services.checks.evidence import Canary, CheckTarget, Evidence
 from services.checks.model import ConfigRead, Exchange, ReadState
@@ -225,6 +225,7 @@ class Clients:
     iam: Any
     lambda_: Any
     cloudfront: Any
+    kms: Any = None
 
     @classmethod
     def for_settings(cls, settings: Settings, needs: frozenset[str] | None = None, *, shared: bool = False) -> Clients:
@@ -239,13 +240,20 @@ class Clients:
 
 
 #: Clients field -> boto3 service name
-SERVICES: dict[str, AwsService] = {"s3": "s3", "iam": "iam", "lambda_": "lambda", "cloudfront": "cloudfront"}
+SERVICES: dict[str, AwsService] = {
+    "s3": "s3",
+    "iam": "iam",
+    "lambda_": "lambda",
+    "cloudfront": "cloudfront",
+    "kms": "kms",
+}
 #: gatherer -> the Clients fields it uses
 CLIENTS_NEEDED: dict[str, tuple[str, ...]] = {
     "bucket_config": ("s3",),
     "bucket_preflight": ("s3",),
     "canary": ("s3",),
     "ownership": ("s3",),
+    "encryption": ("s3", "kms"),
     "lambda": ("lambda_", "iam"),
     "distribution": ("cloudfront",),
 }
@@ -467,6 +475,33 @@ def gather_ownership(settings: Settings, session: requests.Session, clients: Cli
         return next((str(rule["ObjectOwnership"]) for rule in rules if rule.get("ObjectOwnership")), None)
 
     return {"ownership_controls": read("s3:GetBucketOwnershipControls", ownership, f"arn:aws:s3:::{bucket}", budget)}
+
+
+def gather_encryption(
+    settings: Settings, session: requests.Session, clients: Clients, budget: Budget
+) -> dict[str, Any]:
+    """The bucket's default encryption and, when it names a KMS key, that key (DescribeKey) and its key policy."""
+    bucket = settings.bucket
+    encryption = read(
+        "s3:GetEncryptionConfiguration",
+        lambda: clients.s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"],
+        f"arn:aws:s3:::{bucket}",
+        budget,
+    )
+    fields: dict[str, Any] = {"bucket_encryption": encryption}
+    algorithm, key_ref = kms.default_encryption(encryption.value) if encryption.state == ReadState.OK else (None, None)
+    if not kms.uses_kms(algorithm) or not key_ref or key_ref == kms.AWS_MANAGED_S3_KEY:
+        return fields
+    described = read("kms:DescribeKey", lambda: clients.kms.describe_key(KeyId=key_ref)["KeyMetadata"], key_ref, budget)
+    key_id = str(described.value.get("Arn") or key_ref) if described.state == ReadState.OK else key_ref
+    fields["kms_key"] = described
+    fields["key_policy"] = read(
+        "kms:GetKeyPolicy",
+        lambda: clients.kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"],
+        key_id if key_id.startswith("arn:") else key_ref,
+        budget,
+    )
+    return fields
 
 
 def _after_put(
@@ -699,6 +734,7 @@ GATHER: dict[str, Callable[[Settings, requests.Session, Clients, Budget], dict[s
     "bucket_preflight": gather_bucket_preflight,
     "canary": gather_canary,
     "ownership": gather_ownership,
+    "encryption": gather_encryption,
     "lambda": gather_lambda,
     "distribution": gather_distribution,
 }

@@ -60,7 +60,7 @@ class _Role:
     session: str  # the assumed-role session ARN the function's requests are signed as
 
 
-def _role(config: Any, function: str) -> _Role | None:
+def function_role(config: Any, function: str) -> _Role | None:
     role_arn = config.get("Role") if isinstance(config, Mapping) else None
     match = _ROLE_ARN.fullmatch(role_arn) if isinstance(role_arn, str) else None
     if match is None:
@@ -71,7 +71,7 @@ def _role(config: Any, function: str) -> _Role | None:
     return _Role(str(role_arn), name, partition, f"arn:{partition}:sts::{account}:assumed-role/{name}/{session}")
 
 
-def _role_policies(value: Any, role: _Role) -> tuple[list[_Named], list[str]]:
+def parsed_role_policies(value: Any, role: _Role) -> tuple[list[_Named], list[str]]:
     """The role's parsed policies, and one line per document that could not be used."""
     if not isinstance(value, list | tuple):
         return [], [f"role policies: expected a list of {{name, document}}, got {type(value).__name__}"]
@@ -239,7 +239,7 @@ def _unread_config(ev: Evidence, function: str) -> Finding | _Role:
             (read,),
             codes=("role.function_not_found",),
         )
-    role = _role(read.value, function)
+    role = function_role(read.value, function)
     if role is None:
         shown = read.value.get("Role") if isinstance(read.value, Mapping) else read.value
         detail = f"lambda:GetFunctionConfiguration returned Role {dump(shown)[:200]}; expected arn:aws:iam::<account>:role/<name>."
@@ -292,7 +292,7 @@ def judge_role_put(ev: Evidence) -> Finding:
 
 def _judge_policies(ev: Evidence, role: _Role, read: ConfigRead) -> Finding:
     missing_role = read_state(read) is ReadState.MISSING
-    named, errors = ([], []) if missing_role else _role_policies(read.value, role)
+    named, errors = ([], []) if missing_role else parsed_role_policies(read.value, role)
     bucket, bucket_errors, bucket_line = _bucket_policy(ev)
     policies = [*named, *([bucket] if bucket else [])]
     errors += bucket_errors

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from services.checks import bucket, cdn, lambda_role, ownership, presign, upload
+from services.checks import bucket, cdn, encryption, lambda_role, ownership, presign, upload
 from services.checks.evidence import Evidence
 from services.checks.findings import finding
 from services.checks.gather import CHECK_DEADLINE, Budget, Clients, gather
@@ -29,6 +29,7 @@ REGISTRY: tuple[Check, ...] = (
     *lambda_role.CHECKS,
     *bucket.CHECKS,
     *ownership.CHECKS,
+    *encryption.CHECKS,
     *upload.CHECKS,
     *cdn.CHECKS,
 )
@@ -109,7 +110,7 @@ def with_rerun(report: Report, finding: Finding) -> Report:
 
 
 #: checks that need the canary but judge without it too (bucket.public_read: the policy, minus the live GET)
-CANARY_OPTIONAL = frozenset({"bucket.public_read"})
+CANARY_OPTIONAL = frozenset({"bucket.public_read", encryption.BUCKET_ENCRYPTION, encryption.CDN_KMS_GRANT})
 NO_CANARY = (
     "Not run: this check run was asked to write nothing (`check --no-canary`, or the Checks page's toggle), and "
     "this check judges the canary upload. Run the checks with the canary to judge it."

@@ -10,6 +10,7 @@ import json
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
+from services.aws_model import kms
 from services.aws_model.s3errors import (
     EXPIRED_TOKEN_CODES,
     SIGNATURE_MISMATCH,
@@ -24,7 +25,13 @@ from services.checks.model import Check, ConfigRead, Exchange, Finding, Impact, 
 from services.checks.policy_docs import cdn_grant
 from services.checks.scrub import evidence_items as _evidence
 from services.core.redact import redact_text, redact_url
-from services.pipeline.explain import explain_cdn, explain_put, received_content_type, signed_headers
+from services.pipeline.explain import (
+    explain_cdn,
+    explain_kms_put,
+    explain_put,
+    received_content_type,
+    signed_headers,
+)
 from services.pipeline.images import MIME_BY_EXTENSION
 from services.pipeline.presign import client_content_type
 
@@ -132,6 +139,8 @@ def _put_code(put: Exchange) -> str:
     message = (parse_s3_error(put.body).message or "").lower()
     if code == "AccessDenied" and "expired" in message:
         return "put.expired"
+    if code == "AccessDenied" and kms.GENERATE_DATA_KEY.lower() in message:
+        return "put.kms_denied"
     known = {"SignatureDoesNotMatch": "put.signature_mismatch", "AccessDenied": "put.access_denied"}
     return known.get(code or "", "put.refused")
 
@@ -147,6 +156,8 @@ def _put_fix(put: Exchange, ev: Evidence) -> str:
             "Upload right after presigning, or give URLs a longer life (the shipped function's URL_EXPIRES_SECONDS, "
             "300 by default); check this machine's clock (timedatectl)."
         )
+    if code == "AccessDenied" and kms.GENERATE_DATA_KEY in (error.message or ""):
+        return explain_kms_put(error.message or "") + " The check bucket.encryption gives the exact policy."
     if code == "AccessDenied":
         role = _role_name(ev)
         return (
@@ -243,8 +254,10 @@ def judge_roundtrip(ev: Evidence) -> Finding:
             cause = f"The CDN read got {_answer(cdn)}: check PIPELINE_CDN_URL."
             fix = "Check PIPELINE_CDN_URL (https://<distribution>.cloudfront.net)."
         else:
-            cause = explain_cdn(cdn.status, cdn.header("X-Cache"), cdn.header("Age"))
+            cause = explain_cdn(cdn.status, cdn.header("X-Cache"), cdn.header("Age"), parse_s3_error(cdn.body).message)
             fix = _cdn_fix(ev, key) if cdn.status in (403, 404) else ""
+            if parse_s3_error(cdn.body).message == kms.CIPHERTEXT_DENIED:
+                fix = "Let CloudFront kms:Decrypt with the bucket's key: the check bucket.cdn_kms_grant gives the key policy."
         return finding(
             cid,
             Status.FAIL,
@@ -632,6 +645,7 @@ CHECKS: tuple[Check, ...] = (
             "put.no_answer",
             "put.signature_mismatch",
             "put.access_denied",
+            "put.kms_denied",
             "put.expired",
             "put.refused",
             "canary.not_read_through_cdn",
@@ -648,6 +662,8 @@ CHECKS: tuple[Check, ...] = (
             "lambda.role_put",
             UPLOAD_CONTENT_TYPE,
             "bucket.cdn_read_grant",
+            "bucket.encryption",
+            "bucket.cdn_kms_grant",
         ),
     ),
     Check(

@@ -8,10 +8,12 @@ a person can act on; anything else says what came back without guessing.
 from __future__ import annotations
 
 import json
+import re
+import shlex
 from collections.abc import Iterable
 from urllib.parse import parse_qs, urlsplit
 
-from services.aws_model import s3checksums
+from services.aws_model import kms, s3checksums, statements
 from services.aws_model.postpolicy import MSG_CONDITION_FAILED as POLICY_CONDITION_FAILED
 from services.aws_model.postpolicy import MSG_EXTRA_FIELDS as POLICY_EXTRA_FIELDS
 from services.aws_model.s3errors import (
@@ -153,6 +155,8 @@ def explain_put(
         return f"The function signs an ACL (x-amz-acl), the upload sent it, and S3 refused it: {ACL_DISABLED}"
     if is_url_expired(error):
         return "The presigned URL has expired: upload sooner after presigning, or raise the function's expiry."
+    if code == "AccessDenied" and kms.GENERATE_DATA_KEY in message:
+        return explain_kms_put(message)
     if code == "AccessDenied":
         return (
             "S3 denied the signed PUT although presigning worked: the Lambda's execution role most likely lacks "
@@ -323,8 +327,62 @@ def _content_type_mismatch(
     )
 
 
-def explain_cdn(status: int, x_cache: str | None, age: str | None) -> str:
+#: KMS's refusal as S3 passes it on (services/aws_model/kms.py): who, which key, and which policy did not allow it
+_KMS_REFUSAL = re.compile(
+    r"User: (?P<who>\S+) is not authorized to perform: (?P<action>kms:\w+) on resource: (?P<key>\S+) "
+    r"(?:because no (?P<lacking>identity|resource)-based policy|with an explicit deny)"
+)
+
+
+def _role_of(principal: str) -> str:
+    """The role name of an assumed-role session ARN (arn:aws:sts::A:assumed-role/ROLE/SESSION) or role ARN."""
+    tail = principal.split(":", 5)[-1]
+    parts = tail.split("/")
+    return parts[1] if parts[0] == "assumed-role" and len(parts) > 1 else parts[-1] if parts[0] == "role" else "<role>"
+
+
+def explain_kms_put(message: str) -> str:
+    """A PUT S3 refused because KMS refused the signer kms:GenerateDataKey on the bucket's key (SSE-KMS): which
+    policy must allow it, and the command that makes it so."""
+    found = _KMS_REFUSAL.search(message)
+    key = found.group("key") if found else "<key-arn>"
+    role = _role_of(found.group("who")) if found else "<role>"
+    head = (
+        f"S3 encrypts this upload with the KMS key {key} (SSE-KMS: the bucket's default encryption, or the URL "
+        f"signs x-amz-server-side-encryption: aws:kms), and KMS refused the function's role {role} "
+        "kms:GenerateDataKey on it, so S3 refused the PUT (403 AccessDenied)."
+    )
+    lacking = found.group("lacking") if found else None
+    if lacking == "identity":
+        document = json.dumps({"Version": "2012-10-17", "Statement": [statements.kms_generate_data_key(key)]})
+        return (
+            f"{head} The key policy delegates to the account's IAM, and no IAM policy of the role allows it: "
+            f"aws iam put-role-policy --role-name {shlex.quote(role)} --policy-name presign-kms --policy-document "
+            f"{shlex.quote(document)} (see the check bucket.encryption)."
+        )
+    if lacking == "resource":
+        return (
+            f"{head} The key policy neither names the role nor delegates to the account's IAM: add a statement "
+            f"allowing arn:aws:iam::<account-id>:role/{role} kms:GenerateDataKey, or the account's root (then grant "
+            f"it in IAM), with aws kms put-key-policy --key-id {key} --policy-name default --policy "
+            "file://key-policy.json (see the check bucket.encryption for the whole policy)."
+        )
+    return f"{head} A Deny statement refuses it, in the key policy or the role's policies: remove it (see bucket.encryption)."
+
+
+KMS_CDN_DENIED = (
+    "The object is encrypted with a KMS key (SSE-KMS) and CloudFront may not kms:Decrypt with it: the key policy "
+    "needs a statement allowing cloudfront.amazonaws.com kms:Decrypt with AWS:SourceArn set to this distribution's "
+    "ARN (aws kms put-key-policy; the check bucket.cdn_kms_grant gives the whole policy). A legacy origin access "
+    "identity cannot read SSE-KMS objects at all: move the origin to Origin Access Control."
+)
+
+
+def explain_cdn(status: int, x_cache: str | None, age: str | None, message: str | None = None) -> str:
+    """The likely cause of a failed CDN read; ``message`` is S3's error message the CDN passed on, when known."""
     cache = f" (X-Cache: {x_cache}{', Age: ' + age if age else ''})" if x_cache else ""
+    if status == 403 and message == kms.CIPHERTEXT_DENIED:
+        return f"The CDN answered 403{cache}, S3 saying {message!r} {KMS_CDN_DENIED}"
     if status in (403, 404):
         cached = (
             " This error is cached: it may persist for the error-caching TTL after a fix, or until an invalidation."

@@ -456,7 +456,7 @@ def _cdn_refusal(status: int, headers: Mapping[str, str], body: bytes, key: str)
         key=key,
         http_status=status,
         code=parse_s3_error(body).code,
-        cause=explain_cdn(status, x_cache, age),
+        cause=explain_cdn(status, x_cache, age, parse_s3_error(body).message),
     )
 
 

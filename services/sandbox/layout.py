@@ -119,7 +119,9 @@ def key_policy(cdn_decrypt: bool = True) -> str:
 def default_encryption(kms: bool) -> dict[str, Any]:
     """The bucket's default encryption as PutBucketEncryption takes it: SSE-S3 (every bucket's since January 2023),
     or SSE-KMS with the sandbox's key."""
-    default: dict[str, str] = {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": KMS_KEY_ARN} if kms else {"SSEAlgorithm": "AES256"}
+    default: dict[str, str] = (
+        {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": KMS_KEY_ARN} if kms else {"SSEAlgorithm": "AES256"}
+    )
     return {"Rules": [{"ApplyServerSideEncryptionByDefault": default, "BucketKeyEnabled": False}]}
 
 

@@ -72,7 +72,15 @@ def bucket_config(bucket: str) -> BucketConfig:
         ),
         object_ownership=found.ownership_rule or None,
         encryption=(
-            {"Rules": [{"ApplyServerSideEncryptionByDefault": dict(found.encryption["Rule"]["ApplyServerSideEncryptionByDefault"])}]}
+            {
+                "Rules": [
+                    {
+                        "ApplyServerSideEncryptionByDefault": dict(
+                            found.encryption["Rule"]["ApplyServerSideEncryptionByDefault"]
+                        )
+                    }
+                ]
+            }
             if found.encryption
             else None
         ),
