@@ -66,6 +66,9 @@ def wire_reply(refusal: Refusal) -> tuple[int, dict[str, str], bytes]:
         body = f"<?xml version='1.0' encoding='UTF-8'?>\n<Error><Code>AccessDenied</Code><Message>{message}</Message>"
         body += f"<RequestId>{REQUEST_ID}</RequestId><HostId>aG9zdA==</HostId></Error>"
         return 403, {"Content-Type": "application/xml", "x-amz-request-id": REQUEST_ID}, body.encode()
+    if refusal.service == "kms":  # json 1.1: the code is the body's __type
+        headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": REQUEST_ID}
+        return 400, headers, json.dumps({"__type": "AccessDeniedException", "message": message}).encode()
     if refusal.service == "lambda":  # rest-json: the code is in a header
         headers = {
             "Content-Type": "application/json",
@@ -112,8 +115,10 @@ BUCKET_ARN = f"arn:aws:s3:::{layout.BUCKET}"
 ROLE_ARN = layout.PRESIGN_ROLE_ARN
 DISTRIBUTION_ARN = layout.distribution_arn()
 POLICY_READERS = frozenset({"bucket.public_write", "bucket.public_read", "bucket.cdn_read_grant", "lambda.role_put"})
+KMS_READERS = frozenset({"bucket.encryption", "bucket.cdn_kms_grant"})
 REFUSALS = (
     Refusal("s3", "GetBucketCors", "s3:GetBucketCors", frozenset({"bucket.cors"}), BUCKET_ARN),
+    Refusal("s3", "GetBucketEncryption", "s3:GetEncryptionConfiguration", KMS_READERS, BUCKET_ARN),
     Refusal("s3", "GetBucketPolicy", "s3:GetBucketPolicy", POLICY_READERS, BUCKET_ARN),
     Refusal(
         "s3",
@@ -156,7 +161,9 @@ REFUSALS = (
         f"arn:aws:cloudfront::{layout.ACCOUNT_ID}:origin-access-control/OAC",
     ),
 )
-CLIENT_FIELD = {"s3": "s3", "iam": "iam", "lambda": "lambda_", "cloudfront": "cloudfront"}
+#: reads made only when the bucket encrypts with a customer managed KMS key (a KMS switch on)
+KMS_REFUSALS = (Refusal("kms", "GetKeyPolicy", "kms:GetKeyPolicy", KMS_READERS, layout.KMS_KEY_ARN),)
+CLIENT_FIELD = {"s3": "s3", "iam": "iam", "lambda": "lambda_", "cloudfront": "cloudfront", "kms": "kms"}
 MANAGED_POLICY_NAME = "presign-logs-test"
 
 
@@ -244,12 +251,15 @@ BROKEN = {
     ("lambda-role-no-put", "GetBucketPolicy"): POLICY_READERS,
     ("lambda-role-no-put", "GetRolePolicy"): {"lambda.role_put"},
     ("cdn-grant-missing", "GetBucketPolicy"): POLICY_READERS,
+    ("kms-cdn-no-decrypt", "GetKeyPolicy"): KMS_READERS,
+    ("kms-signer-no-generate-data-key", "GetKeyPolicy"): {"bucket.cdn_kms_grant"},
+    ("kms-signer-no-generate-data-key", "GetBucketEncryption"): KMS_READERS,
 }
 
 
 @pytest.mark.parametrize(("name", "operation"), sorted(BROKEN), ids=[f"{n}+{o}" for n, o in sorted(BROKEN)])
 def test_a_refused_read_never_fakes_a_failure(name, operation, sandbox, switch, healthy):
-    refusal = next(r for r in REFUSALS if r.operation == operation)
+    refusal = next(r for r in (*REFUSALS, *KMS_REFUSALS) if r.operation == operation)
     settings = sandbox.settings()
     switch(name)
     sandbox.invalidate(["/*"])
@@ -288,6 +298,8 @@ def test_a_real_refusal_by_the_sandbox_is_unknown_never_a_verdict(sandbox):
         "lambda.role_put": "s3:GetBucketPolicy",
         "upload.stored_type": "s3:GetObject",
         "bucket.ownership": "s3:GetBucketOwnershipControls",
+        "bucket.encryption": "s3:GetEncryptionConfiguration",
+        "bucket.cdn_kms_grant": "s3:GetEncryptionConfiguration",
     }
     assert {f.id for f in findings if f.status is not Status.PASS} == set(lacking), {
         f.id: f.title for f in findings if f.status is not Status.PASS
