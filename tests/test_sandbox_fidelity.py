@@ -193,7 +193,9 @@ def test_the_configuration_reads_back_through_the_aws_apis(sandbox, admin_s3):
         for name in ("iam", "lambda")
     )
     cors = admin_s3.get_bucket_cors(Bucket=layout.BUCKET)["CORSRules"]
-    assert cors == layout.seed_cors_rules(layout.APP_ORIGINS, layout.SANDBOX_EXPOSE_HEADERS)
+    assert cors == layout.seed_cors_rules(
+        layout.APP_ORIGINS, layout.SANDBOX_EXPOSE_HEADERS, read_origins=layout.APP_ORIGINS
+    )
     policy = admin_s3.get_bucket_policy(Bucket=layout.BUCKET)["Policy"]
     assert json.loads(policy) == json.loads(layout.secure_bucket_policy())
     assert admin_s3.get_public_access_block(Bucket=layout.BUCKET)["PublicAccessBlockConfiguration"] == (

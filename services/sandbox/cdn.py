@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
+from services.aws_model.cloudfront_cors import EdgeCors
 from services.sandbox.httpd import QuietHandler, Server
 
 POP = "ICN57-P1"
@@ -40,6 +41,17 @@ class CachePolicy:
     allowed_methods: tuple[str, ...] = ("GET", "HEAD")
     #: a response headers policy's Cache-Control, added (not overriding) to successful replies
     viewer_cache_control: str | None = None
+    #: the viewer's Origin is part of the cache key (cache policy / legacy ForwardedValues.Headers)
+    origin_keyed: bool = False
+    #: the viewer's Origin reaches S3 (the cache key, or an origin request policy such as CORS-S3Origin)
+    origin_forwarded: bool = False
+    #: a response headers policy's CORS configuration (SimpleCORS ...): Access-Control-Allow-Origin added at the edge
+    edge_cors: EdgeCors | None = None
+
+    def cache_key(self, path: str, origin: str | None) -> str:
+        """The path, and the viewer's Origin when the cache key holds it: CloudFront does not split its cache on
+        the origin's Vary, only on what the cache key names."""
+        return f"{path}\n{origin}" if self.origin_keyed and origin else path
 
 
 @dataclass
@@ -92,13 +104,14 @@ class EdgeCache:
                 self._bytes -= len(evicted.reply.body)
 
     def invalidate(self, paths: list[str]) -> int:
-        """Drop entries by path; a trailing ``*`` matches a prefix, as CloudFront invalidations do."""
+        """Drop entries by path (every variant of it: each Origin in the cache key); a trailing ``*`` matches a
+        prefix, as CloudFront invalidations do."""
         with self._lock:
             doomed = [
                 key
                 for key in self._entries
                 for path in paths
-                if (path.endswith("*") and key.startswith(path[:-1])) or key == path
+                if (path.endswith("*") and key.startswith(path[:-1])) or key.split("\n", 1)[0] == path
             ]
             for key in set(doomed):
                 self._bytes -= len(self._entries.pop(key).reply.body)
@@ -143,14 +156,25 @@ def maybe_compress(policy: CachePolicy, reply: OriginReply, accept_encoding: str
     return reply.body, None
 
 
+def edge_cors_headers(policy: CachePolicy, headers: dict[str, str], origin: str | None) -> dict[str, str]:
+    """What a response headers policy's CORS configuration adds for a viewer's ``Origin``: its
+    Access-Control-Allow-Origin, unless the (maybe cached) reply carries one and the policy does not override it."""
+    edge = policy.edge_cors
+    allowed = edge.allows(origin) if edge is not None and origin else None
+    if edge is None or allowed is None or ("Access-Control-Allow-Origin" in headers and not edge.override):
+        return {}
+    return {"Access-Control-Allow-Origin": allowed}
+
+
 def make_cdn(
     host: str,
     port: int,
-    fetch: Callable[[str], OriginReply],
+    fetch: Callable[[str, str | None], OriginReply],
     policy_source: Callable[[], CachePolicy],
     cache: EdgeCache,
 ) -> Server:
-    """``policy_source`` is read on every request: the distribution's stored configuration is the truth."""
+    """``policy_source`` is read on every request: the distribution's stored configuration is the truth.
+    ``fetch(key, origin)`` reads the object from S3, with the viewer's Origin when the behaviour forwards it."""
     via = f"1.1 {os.urandom(16).hex()}.cloudfront.net (CloudFront)"
 
     class CdnHandler(QuietHandler):
@@ -165,7 +189,9 @@ def make_cdn(
             path = urlsplit(self.path).path or "/"
             key = unquote(path[1:])
             now = time.time()
-            entry, fresh = cache.get(path, now)
+            origin = self.headers.get("Origin")
+            cache_key = policy.cache_key(path, origin)
+            entry, fresh = cache.get(cache_key, now)
             if entry is not None and fresh:
                 self._deliver(
                     policy,
@@ -175,7 +201,7 @@ def make_cdn(
                     method,
                 )
                 return
-            reply = fetch(key)
+            reply = fetch(key, origin if policy.origin_forwarded else None)
             if (
                 entry is not None
                 and reply.status == 200
@@ -184,7 +210,7 @@ def make_cdn(
                 state = "RefreshHit from cloudfront"
             else:
                 state = "Miss from cloudfront" if reply.status < 400 else "Error from cloudfront"
-            cache.put(path, _Entry(reply, now, ttl_for(policy, reply.status, reply.headers.get("Cache-Control"))))
+            cache.put(cache_key, _Entry(reply, now, ttl_for(policy, reply.status, reply.headers.get("Cache-Control"))))
             self._deliver(policy, reply, state, None, method)
 
         def _deliver(self, policy: CachePolicy, reply: OriginReply, state: str, age: int | None, method: str) -> None:
@@ -194,7 +220,9 @@ def make_cdn(
                 headers["Cache-Control"] = policy.viewer_cache_control
             if encoding:
                 headers["Content-Encoding"] = encoding
-                headers["Vary"] = "Accept-Encoding"
+                vary = [v.strip() for v in headers.get("Vary", "").split(",") if v.strip()]
+                headers["Vary"] = ", ".join([*vary, "Accept-Encoding"] if "Accept-Encoding" not in vary else vary)
+            headers.update(edge_cors_headers(policy, headers, self.headers.get("Origin")))
             self._send(reply.status, headers, body, state, age, head=method == "HEAD")
 
         def _send(

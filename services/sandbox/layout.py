@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from services.aws_model import statements
+from services.aws_model import cloudfront_cors, statements
 
 BUCKET = "pipeline-sandbox"
 REGION = "ap-northeast-2"
@@ -40,9 +40,12 @@ def distribution_arn(distribution_id: str = DISTRIBUTION_ID) -> str:
     return statements.distribution_arn(distribution_id, ACCOUNT_ID)
 
 
-def seed_cors_rules(origins: tuple[str, ...] = SEED_APP_ORIGINS, expose: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-    """The seed write-up's bucket CORS (verbatim with the defaults)."""
-    return [
+def seed_cors_rules(
+    origins: tuple[str, ...] = SEED_APP_ORIGINS, expose: tuple[str, ...] = (), read_origins: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
+    """The seed write-up's bucket CORS (verbatim with the defaults); with ``read_origins``, a second rule letting
+    those origins GET (and HEAD) objects cross-origin, as a web app reading images with fetch or canvas needs."""
+    rules: list[dict[str, Any]] = [
         {
             "AllowedHeaders": ["*"],
             "AllowedMethods": ["PUT"],
@@ -50,12 +53,27 @@ def seed_cors_rules(origins: tuple[str, ...] = SEED_APP_ORIGINS, expose: tuple[s
             "ExposeHeaders": list(expose),
         }
     ]
+    if read_origins:
+        rules.append({"AllowedMethods": ["GET", "HEAD"], "AllowedOrigins": list(read_origins)})
+    return rules
 
 
 #: the sandbox's healthy CORS: the seed's rule, exposing ETag as a browser needs for multipart uploads
 SANDBOX_EXPOSE_HEADERS = ("ETag",)
 #: the distribution's response headers policy in the sandbox: uuid keys never change, so cache for a year
 SANDBOX_VIEWER_CACHE_CONTROL = "public, max-age=31536000, immutable"
+
+
+#: the default cache behaviour's handling of Origin (ForwardedValues.Headers, CachePolicyId, OriginRequestPolicyId):
+#: in the sandbox, Origin is forwarded and part of the cache key (legacy cache settings), so each app origin gets
+#: S3's CORS answer for itself; ``cdn-cors-not-varied`` attaches CachingOptimized with CORS-S3Origin instead, a
+#: common configuration that forwards Origin to S3 but keeps it out of the cache key
+CDN_ORIGIN_KEYED: tuple[tuple[str, ...], str, str] = (("Origin",), "", "")
+CDN_ORIGIN_NOT_KEYED: tuple[tuple[str, ...], str, str] = (
+    (),
+    cloudfront_cors.CACHING_OPTIMIZED,
+    cloudfront_cors.CORS_S3_ORIGIN,
+)
 
 
 def secure_bucket_policy(bucket: str = BUCKET, distribution_id: str = DISTRIBUTION_ID) -> str:
@@ -192,6 +210,10 @@ def distribution_config(oac_id: str, bucket: str = BUCKET) -> dict:
                 "Items": ["GET", "HEAD"],
                 "CachedMethods": {"Quantity": 2, "Items": ["GET", "HEAD"]},
             },
-            "ForwardedValues": {"QueryString": False, "Cookies": {"Forward": "none"}},
+            "ForwardedValues": {
+                "QueryString": False,
+                "Cookies": {"Forward": "none"},
+                "Headers": {"Quantity": len(CDN_ORIGIN_KEYED[0]), "Items": list(CDN_ORIGIN_KEYED[0])},
+            },
         },
     }

@@ -219,7 +219,32 @@ def distribution_behaviour(distribution_id: str) -> dict[str, Any] | None:
         "MaxTTL": int(behaviour.max_ttl or 0),
         "Compress": bool(behaviour.compress),
         "AllowedMethods": [str(m).upper() for m in behaviour.allowed_methods.items],
+        "ForwardedValues": {"Headers": {"Items": list(_forwarded_headers(behaviour))}},
+        "CachePolicyId": str(behaviour.cache_policy_id or ""),
+        "OriginRequestPolicyId": str(behaviour.origin_request_policy_id or ""),
+        "ResponseHeadersPolicyId": str(behaviour.response_headers_policy_id or ""),
     }
+
+
+def _forwarded_headers(behaviour: Any) -> list[str]:
+    headers = getattr(behaviour.forwarded_values, "Headers", None) or {}
+    items = headers.get("Items") if isinstance(headers, dict) else None
+    if isinstance(items, dict):  # moto's XML parsing: {"Name": [...]} or {"Name": "Origin"}
+        items = items.get("Name")
+    if isinstance(items, str):
+        items = [items]
+    return [str(item) for item in items or []]
+
+
+def set_distribution_origin_handling(
+    distribution_id: str, forwarded_headers: tuple[str, ...], cache_policy_id: str, origin_request_policy_id: str
+) -> None:
+    """The default cache behaviour's legacy ForwardedValues.Headers and its cache / origin request policy ids, as
+    UpdateDistribution would store them."""
+    behaviour = _cloudfront_backend().distributions[distribution_id].distribution_config.DefaultCacheBehavior
+    behaviour.forwarded_values.Headers = {"Quantity": len(forwarded_headers), "Items": list(forwarded_headers)}
+    behaviour.cache_policy_id = cache_policy_id
+    behaviour.origin_request_policy_id = origin_request_policy_id or None
 
 
 def set_distribution_ttls(distribution_id: str, min_ttl: int, default_ttl: int, max_ttl: int) -> None:

@@ -368,9 +368,12 @@ class S3Front:
         body = environ["wsgi.input"].read(length) if length > 0 else b""
         return dict(environ, **{"wsgi.input": io.BytesIO(body)}), checksum_refusal(request, body, self.behaviour)
 
-    def read_object(self, identity: Identity, bucket: str, key: str) -> tuple[int, dict[str, str], bytes]:
+    def read_object(
+        self, identity: Identity, bucket: str, key: str, *, origin: str | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
         """GET an object as ``identity``, in process: what S3 answers that identity, decided as for a request on
-        the wire (bucket policy, IAM, Block Public Access, a missing key hidden without ``s3:ListBucket``).
+        the wire (bucket policy, IAM, Block Public Access, a missing key hidden without ``s3:ListBucket``); with
+        ``origin``, the request carries that ``Origin`` and the answer the bucket's CORS headers, as on the wire.
 
         For callers inside the sandbox that would sign a request only to have it verified here (the CDN's
         origin read, signed with Origin Access Control); the signature is not checked, everything else is.
@@ -403,14 +406,17 @@ class S3Front:
             environ["HTTP_AUTHORIZATION"] = (
                 f"AWS4-HMAC-SHA256 Credential={identity.access_key_id}/{scope}, SignedHeaders=host, Signature=-"
             )
+        if origin:
+            environ["HTTP_ORIGIN"] = origin
         request = parse_request(environ)
         config = moto_state.bucket_config(bucket)
         denial = self._authorize(request, identity, config) or kms_denial(request, identity, config)
         if denial is not None:
-            return denial
+            status, headers, body = denial
+            return status, {**headers, **self._cors_headers(request, config)}, body
         stored = moto_state.plain_object(bucket, key)
         if stored is not None:
-            return 200, dict(stored.headers), stored.body
+            return 200, {**stored.headers, **self._cors_headers(request, config)}, stored.body
         return self._forward(environ, request, identity, config)
 
     def _post_object(

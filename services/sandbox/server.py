@@ -74,24 +74,36 @@ class Running:
             server.server_close()
 
 
-def make_origin_fetch(front: S3Front, bucket: str) -> Callable[[str], OriginReply]:
+#: S3's CORS headers, which CloudFront passes on (and caches) with the reply
+CORS_REPLY_HEADERS = (
+    "Access-Control-Allow-Origin",
+    "Access-Control-Allow-Methods",
+    "Access-Control-Expose-Headers",
+    "Access-Control-Max-Age",
+    "Access-Control-Allow-Credentials",
+    "Vary",
+)
+
+
+def make_origin_fetch(front: S3Front, bucket: str) -> Callable[[str, str | None], OriginReply]:
     """Read an object as the distribution does: as cloudfront.amazonaws.com with this distribution's ARN
-    (Origin Access Control), judged by the S3 front exactly as a signed request from it would be, in process."""
+    (Origin Access Control), judged by the S3 front exactly as a signed request from it would be, in process;
+    with the viewer's ``Origin`` when the cache behaviour forwards it (S3 then adds its CORS headers)."""
     identity = IDENTITIES[layout.CDN_KEY][1]
 
-    def fetch(key: str) -> OriginReply:
+    def fetch(key: str, origin: str | None = None) -> OriginReply:
         try:
-            status, reply_headers, body = front.read_object(identity, bucket, key)
+            status, reply_headers, body = front.read_object(identity, bucket, key, origin=origin)
         except Exception:  # moto failed: S3 answers 500 InternalError, and so does the origin here (logged)
             LOG.exception("the CDN's origin read of %r failed", key)
             error = {"Code": "InternalError", "Message": "We encountered an internal error. Please try again."}
             return OriginReply(500, {"Content-Type": "application/xml", "Server": "AmazonS3"}, _error_xml(error, key))
         found = {name.lower(): value for name, value in reply_headers.items()}
+        cors = {header: found[header.lower()] for header in CORS_REPLY_HEADERS if found.get(header.lower())}
         if status >= 300:
-            return OriginReply(
-                status, {"Content-Type": "application/xml", "Server": "AmazonS3"}, _error_xml(_error_of(body), key)
-            )
-        headers = {"Server": "AmazonS3", "Accept-Ranges": "bytes"}
+            error_headers = {"Content-Type": "application/xml", "Server": "AmazonS3", **cors}
+            return OriginReply(status, error_headers, _error_xml(_error_of(body), key))
+        headers = {"Server": "AmazonS3", "Accept-Ranges": "bytes", **cors}
         for header in ("Content-Type", "ETag", "Cache-Control", "Content-Encoding"):
             if found.get(header.lower()):
                 headers[header] = found[header.lower()]

@@ -8,6 +8,7 @@ import threading
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from services.aws_model import cloudfront_cors
 from services.sandbox import layout, moto_state, switches
 from services.sandbox.cdn import CachePolicy, EdgeCache
 from services.sandbox.gateway import ApiCors
@@ -56,6 +57,7 @@ class PipelineState:
             self.live.gateway_delay = config.gateway_delay
             self.api_cors.allow_headers = config.api_cors_headers
             moto_state.set_distribution_ttls(layout.DISTRIBUTION_ID, *config.cdn_ttls)
+            moto_state.set_distribution_origin_handling(layout.DISTRIBUTION_ID, *config.cdn_origin_handling)
             self.active = active
 
     def describe(self) -> dict[str, Any]:
@@ -111,6 +113,9 @@ def distribution_policy() -> CachePolicy:
     behaviour = moto_state.distribution_behaviour(layout.DISTRIBUTION_ID)
     if behaviour is None:
         return CachePolicy()
+    # Origin: as the managed policies (and legacy ForwardedValues) treat it; a custom policy id is not modelled
+    # (moto has no GetCachePolicy), so it counts as neither keying nor forwarding Origin
+    origin = cloudfront_cors.origin_treatment(behaviour)
     return CachePolicy(
         min_ttl=behaviour["MinTTL"],
         default_ttl=behaviour["DefaultTTL"],
@@ -118,4 +123,7 @@ def distribution_policy() -> CachePolicy:
         compress=behaviour["Compress"],
         allowed_methods=tuple(behaviour["AllowedMethods"]),
         viewer_cache_control=layout.SANDBOX_VIEWER_CACHE_CONTROL,
+        origin_keyed=bool(origin.keyed),
+        origin_forwarded=bool(origin.forwarded),
+        edge_cors=origin.edge,
     )

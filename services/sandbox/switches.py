@@ -112,6 +112,13 @@ SWITCHES: tuple[Switch, ...] = (
         "statement for cloudfront.amazonaws.com: uploads succeed, CDN reads get 403 AccessDenied 'The ciphertext "
         "refers to a customer master key that does not exist, …' with X-Cache: Error from cloudfront",
     ),
+    Switch(
+        "cdn-cors-not-varied",
+        "CDN forwards Origin to S3 but keeps it out of the cache key",
+        "a web app reading images cross-origin (fetch, <img crossorigin>, canvas) fails now and then: the reply "
+        "cached for one origin (or for a plain <img> without Origin) is served to the next, with another origin's "
+        "Access-Control-Allow-Origin or none",
+    ),
 )
 SWITCH_NAMES = tuple(s.name for s in SWITCHES)
 #: the ACL function-signs-acl makes the function sign
@@ -151,6 +158,8 @@ class SandboxConfig:
     #: PutBucketEncryption's configuration: SSE-S3 unless a KMS switch is on
     bucket_encryption: dict[str, Any] = field(default_factory=lambda: layout.default_encryption(kms=False))
     key_policy: str = field(default_factory=layout.key_policy)
+    #: the default cache behaviour's (ForwardedValues.Headers, CachePolicyId, OriginRequestPolicyId)
+    cdn_origin_handling: tuple[tuple[str, ...], str, str] = layout.CDN_ORIGIN_KEYED
     active: frozenset[str] = field(default_factory=frozenset)
 
 
@@ -193,7 +202,7 @@ def desired_config(active: frozenset[str]) -> SandboxConfig:
         get_only = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{layout.BUCKET}/*"}
         role_policy = json.dumps({"Version": "2012-10-17", "Statement": [get_only, *kept]})
     return SandboxConfig(
-        cors_rules=layout.seed_cors_rules(origins, layout.SANDBOX_EXPOSE_HEADERS),
+        cors_rules=layout.seed_cors_rules(origins, layout.SANDBOX_EXPOSE_HEADERS, read_origins=layout.APP_ORIGINS),
         bucket_policy=policy,
         public_access_block=pab,
         role_policy=role_policy,
@@ -209,5 +218,6 @@ def desired_config(active: frozenset[str]) -> SandboxConfig:
         cdn_ttls=(0, 2, 2) if "cdn-short-ttl" in active else (1, 86_400, 31_536_000),
         bucket_encryption=layout.default_encryption(kms=kms),
         key_policy=layout.key_policy(cdn_decrypt="kms-cdn-no-decrypt" not in active),
+        cdn_origin_handling=layout.CDN_ORIGIN_NOT_KEYED if "cdn-cors-not-varied" in active else layout.CDN_ORIGIN_KEYED,
         active=active,
     )
