@@ -29,6 +29,8 @@ class CheckTarget:
     client_content_type: str = "application/{ext}"
     #: the headers the web app's PUT sends besides Content-Type (PIPELINE_CLIENT_PUT_HEADERS), lower-case names
     client_put_headers: tuple[tuple[str, str], ...] = ()
+    #: the web app reads images cross-origin (PIPELINE_APP_READS_CROSS_ORIGIN): cdn.cors applies
+    app_reads_cross_origin: bool = False
     sandbox: bool = False
     profile: str = DEFAULT_PROFILE
     production: bool = False
@@ -46,6 +48,7 @@ class CheckTarget:
             "lambda_function": self.lambda_function,
             "client_content_type": self.client_content_type,
             "client_put_headers": dict(self.client_put_headers),
+            "app_reads_cross_origin": self.app_reads_cross_origin,
             "mode": "sandbox" if self.sandbox else "configured",
             "profile": self.profile,
             "production": self.production,
@@ -77,6 +80,9 @@ class Canary:
     acl_tries: Mapping[str, Exchange] = field(
         default_factory=dict
     )  # anonymous GET of the object straight from S3 (should be denied)
+    #: with PIPELINE_APP_READS_CROSS_ORIGIN: after the reads above, a GET through the CDN with each app origin's
+    #: Origin in turn, on the same object (so a reply cached for one is seen served to the next)
+    cdn_cors: tuple[Exchange, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -118,3 +124,6 @@ class Evidence:
     # CloudFront (only when PIPELINE_DISTRIBUTION_ID is set)
     distribution: ConfigRead | None = None  # cloudfront:GetDistribution -> the Distribution dict
     origin_access_control: ConfigRead | None = None  # cloudfront:GetOriginAccessControl -> the OAC dict
+    #: with PIPELINE_APP_READS_CROSS_ORIGIN: the default cache behaviour's custom (not managed) cache, origin request
+    #: and response headers policies, each read (cloudfront:GetCachePolicy ...) -> its *PolicyConfig document
+    cdn_policies: Mapping[str, ConfigRead] = field(default_factory=dict)

@@ -23,7 +23,7 @@ import requests
 from botocore.exceptions import BotoCoreError, ClientError
 from PIL import Image
 
-from services.aws_model import kms, partitions, statements
+from services.aws_model import cloudfront_cors, kms, partitions, statements
 from services.aws_model.s3errors import DENIED_CODES, MISSING_CODES, SIGNATURE_MISMATCH, parse_s3_error
 from services.checks.evidence import Canary, CheckTarget, Evidence
 from services.checks.model import ConfigRead, Exchange, ReadState
@@ -60,6 +60,7 @@ def target_of(settings: Settings) -> CheckTarget:
         lambda_function=settings.lambda_function,
         client_content_type=settings.client_content_type,
         client_put_headers=settings.client_put_headers,
+        app_reads_cross_origin=settings.app_reads_cross_origin,
         sandbox=settings.sandbox,
         profile=settings.profile,
         production=settings.production,
@@ -537,6 +538,7 @@ def _after_put(
         first, first_body = probe(session, "GET", cdn_url, {"Accept-Encoding": "identity"}, budget=budget)
         second, _ = probe(session, "GET", cdn_url, {"Accept-Encoding": "identity"}, budget=budget)
         gzip_probe, _ = probe(session, "GET", cdn_url, {"Accept-Encoding": "gzip, br"}, budget=budget)
+        cors_reads = cdn_cors_reads(settings, session, cdn_url, budget)
         head, direct = direct_future.result()
     return replace(
         canary,
@@ -546,6 +548,20 @@ def _after_put(
         cdn_body_sha256=hashlib.sha256(first_body).hexdigest() if first.status == 200 else None,
         cdn_gzip=gzip_probe,
         direct_s3=direct,
+        cdn_cors=cors_reads,
+    )
+
+
+def cdn_cors_reads(settings: Settings, session: requests.Session, cdn_url: str, budget: Budget) -> tuple[Exchange, ...]:
+    """When the web app reads images cross-origin: a GET of the object through the CDN from each app origin, one
+    after the other on one object, after the plain reads (as a page's plain <img> would come first): a reply
+    cached for one request and served to the next shows as another origin's Access-Control-Allow-Origin, or none.
+    A simple GET needs no preflight (no custom header), so none is sent."""
+    if not settings.app_reads_cross_origin:
+        return ()
+    return tuple(
+        probe(session, "GET", cdn_url, {"Accept-Encoding": "identity", "Origin": origin}, budget=budget)[0]
+        for origin in settings.app_origins
     )
 
 
@@ -717,6 +733,8 @@ def gather_distribution(
         oac_id = next((o.get("OriginAccessControlId") for o in origins if o.get("OriginAccessControlId")), None)
         arn = str(distribution.value.get("ARN", ""))
         account = statements.account_of(arn) or statements.ACCOUNT_PLACEHOLDER
+        if settings.app_reads_cross_origin:
+            fields["cdn_policies"] = _cdn_policy_reads(clients, distribution.value, account, budget)
         if oac_id:
             fields["origin_access_control"] = read(
                 "cloudfront:GetOriginAccessControl",
@@ -725,6 +743,34 @@ def gather_distribution(
                 budget,
             )
     return fields
+
+
+#: a cache behaviour's policy field -> (the boto3 method reading it, its answer's key, the ARN's resource type)
+_POLICY_READS = {
+    "CachePolicyId": ("get_cache_policy", "CachePolicy", "cache-policy"),
+    "OriginRequestPolicyId": ("get_origin_request_policy", "OriginRequestPolicy", "origin-request-policy"),
+    "ResponseHeadersPolicyId": ("get_response_headers_policy", "ResponseHeadersPolicy", "response-headers-policy"),
+}
+
+
+def _cdn_policy_reads(
+    clients: Clients, distribution: Mapping[str, Any], account: str, budget: Budget
+) -> dict[str, ConfigRead]:
+    """The default cache behaviour's custom policies (managed ones are AWS's table, not read): policy id -> read."""
+    behaviour = distribution.get("DistributionConfig", {}).get("DefaultCacheBehavior", {})
+    partition = partitions.of_arn(str(distribution.get("ARN", "")))
+    reads = {}
+    for field_name, policy_id in cloudfront_cors.policies_to_read(behaviour).items():
+        call, document = cloudfront_cors.POLICY_KINDS[field_name]
+        method, answer, kind = _POLICY_READS[field_name]
+
+        def policy(
+            method: str = method, policy_id: str = policy_id, answer: str = answer, document: str = document
+        ) -> Any:
+            return getattr(clients.cloudfront, method)(Id=policy_id)[answer][document]
+
+        reads[policy_id] = read(call, policy, f"arn:{partition}:cloudfront::{account}:{kind}/{policy_id}", budget)
+    return reads
 
 
 GATHER: dict[str, Callable[[Settings, requests.Session, Clients, Budget], dict[str, Any]]] = {

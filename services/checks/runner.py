@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from services.checks import bucket, cdn, encryption, lambda_role, ownership, presign, upload
+from services.checks import bucket, cdn, cdn_cors, encryption, lambda_role, ownership, presign, upload
 from services.checks.evidence import Evidence
 from services.checks.findings import finding
 from services.checks.gather import CHECK_DEADLINE, Budget, Clients, gather
@@ -32,6 +32,7 @@ REGISTRY: tuple[Check, ...] = (
     *encryption.CHECKS,
     *upload.CHECKS,
     *cdn.CHECKS,
+    *cdn_cors.CHECKS,
 )
 CHECK_IDS: tuple[str, ...] = tuple(check.id for check in REGISTRY)
 BY_ID: Mapping[str, Check] = {check.id: check for check in REGISTRY}

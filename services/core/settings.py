@@ -24,7 +24,7 @@ REQUIRED = ("PRESIGN_URL", "BUCKET", "CDN_URL")
 #: a pipeline's own optional values (read by ``_build``)
 PIPELINE_OPTIONAL = ("APP_ORIGINS", "DISTRIBUTION_ID", "LAMBDA_FUNCTION", "PRODUCTION")
 #: the console's options, which apply to the sandbox too (read once, by ``load_options``)
-CONSOLE_OPTIONS = ("ALLOW_WRITES", "CLIENT_CONTENT_TYPE", "CLIENT_PUT_HEADERS")
+CONSOLE_OPTIONS = ("ALLOW_WRITES", "CLIENT_CONTENT_TYPE", "CLIENT_PUT_HEADERS", "APP_READS_CROSS_ORIGIN")
 OPTIONAL = PIPELINE_OPTIONAL + CONSOLE_OPTIONS
 #: a ``[pipelines.NAME]`` table (and ``[pipeline]``) may name a profile of the AWS shared config for its clients
 AWS_PROFILE_KEY = "aws_profile"
@@ -74,6 +74,9 @@ class Settings:
     client_content_type: str = DEFAULT_CLIENT_CONTENT_TYPE
     #: what the web app's PUT sends besides Content-Type (PIPELINE_CLIENT_PUT_HEADERS); the seed's: nothing
     client_put_headers: PutHeaders = ()
+    #: the web app reads images cross-origin (fetch, <img crossorigin>, canvas), so the CDN must answer CORS for
+    #: each app origin (check cdn.cors); the seed's app shows them with plain <img>, which needs none
+    app_reads_cross_origin: bool = False
     aws: AwsTarget = AwsTarget()
     sandbox: bool = False
     #: which profile this is (part of every cache key, so two profiles never share a cached result)
@@ -100,6 +103,7 @@ class Settings:
             "allow_writes": self.allow_writes,
             "client_content_type": self.client_content_type,
             "client_put_headers": dict(self.client_put_headers),
+            "app_reads_cross_origin": self.app_reads_cross_origin,
         }
 
 
@@ -194,6 +198,7 @@ class ConsoleOptions:
     allow_writes: bool = False
     client_content_type: str | None = None  # None: the mode's default (seed's type on AWS, {mime} in the sandbox)
     client_put_headers: PutHeaders = ()
+    app_reads_cross_origin: bool = False
     #: who may use the console when sign-in ([auth]) is on: addresses and @domains, normalised (services/core/auth.py)
     allowed_emails: tuple[str, ...] = ()
 
@@ -216,6 +221,7 @@ def load_options(env: Mapping[str, str], secrets: Mapping[str, object] | None = 
         allow_writes=parse_bool("ALLOW_WRITES", _lookup("ALLOW_WRITES", env, table)),
         client_content_type=_optional_template(_lookup("CLIENT_CONTENT_TYPE", env, table)),
         client_put_headers=parse_put_headers(env.get(PREFIX + "CLIENT_PUT_HEADERS", table.get("client_put_headers"))),
+        app_reads_cross_origin=parse_bool("APP_READS_CROSS_ORIGIN", _lookup("APP_READS_CROSS_ORIGIN", env, table)),
         allowed_emails=load_allowlist(env, table),
     )
 
@@ -297,6 +303,7 @@ def _build(
             allow_writes=options.allow_writes,
             client_content_type=options.client_content_type or DEFAULT_CLIENT_CONTENT_TYPE,
             client_put_headers=options.client_put_headers,
+            app_reads_cross_origin=options.app_reads_cross_origin,
             aws=aws,
             profile=profile,
             production=parse_bool("PRODUCTION", values["PRODUCTION"]),

@@ -169,6 +169,7 @@ class Sandbox:
             allow_writes=options.allow_writes,
             client_content_type=options.client_content_type or SANDBOX_CLIENT_CONTENT_TYPE,
             client_put_headers=options.client_put_headers,
+            app_reads_cross_origin=options.app_reads_cross_origin,
             aws=self.aws_target(),
             sandbox=True,
             profile=SANDBOX_PROFILE,

@@ -16,6 +16,7 @@ TARGET_FIELDS: tuple[tuple[str, str], ...] = (
     ("lambda_function", "Presign Lambda function"),
     ("client_content_type", "Content-Type the web app sends"),
     ("client_put_headers", "Other headers the web app's PUT sends"),
+    ("app_reads_cross_origin", "Web app reads images cross-origin"),
     ("allow_writes", "Writes"),
 )
 _MODES = {"sandbox": "Sandbox (local emulation)", "configured": "Configured pipeline"}
@@ -28,6 +29,8 @@ def _shown(name: str, value: object) -> str:
         return "allowed" if value else "off (read-only)"
     if isinstance(value, Mapping):
         return "; ".join(f"{k}: {v}" for k, v in value.items()) or "none"
+    if name == "app_reads_cross_origin":
+        return "yes (fetch, <img crossorigin>, canvas)" if value else "no (plain <img>)"
     if isinstance(value, list | tuple):
         return ", ".join(str(v) for v in value) or "none"
     return "not set" if value in (None, "") else str(value)
