@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any, TypeGuard
 
 from services.aws_model import cache_control, kms
+from services.aws_model.cloudfront_cors import CACHING_OPTIMIZED  # the managed CachingOptimized cache policy
 from services.aws_model.s3errors import parse_s3_error
 from services.checks.denied import denied_finding, is_denied
 from services.checks.evidence import Canary, Evidence
@@ -37,7 +38,6 @@ MIN_MAX_AGE = 86_400  # a day: uuid keys never change, so anything shorter only 
 TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9a-z]+$")
 READ_ONLY_METHODS = ({"GET", "HEAD"}, {"GET", "HEAD", "OPTIONS"})
 SECURE_VIEWER_POLICIES = ("redirect-to-https", "https-only")
-CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"  # the managed CachingOptimized cache policy
 
 
 def _ok(exchange: Exchange | None) -> bool:
