@@ -202,7 +202,7 @@ def desired_config(active: frozenset[str]) -> SandboxConfig:
         get_only = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{layout.BUCKET}/*"}
         role_policy = json.dumps({"Version": "2012-10-17", "Statement": [get_only, *kept]})
     return SandboxConfig(
-        cors_rules=layout.seed_cors_rules(origins, layout.SANDBOX_EXPOSE_HEADERS, read_origins=layout.APP_ORIGINS),
+        cors_rules=layout.seed_cors_rules(origins, layout.SANDBOX_EXPOSE_HEADERS, read_origins=origins),
         bucket_policy=policy,
         public_access_block=pab,
         role_policy=role_policy,
