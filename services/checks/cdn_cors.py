@@ -119,15 +119,11 @@ def _without_get(rules: Sequence[Any], origins: Sequence[str]) -> list[str]:
 def _bucket_fix(ev: Evidence, rules: Sequence[Any] | None, missing: Sequence[str]) -> str:
     bucket = ev.target.bucket
     kept = list(rules or [])
-    wanted = {
-        "CORSConfiguration": {
-            "CORSRules": [*kept, {"AllowedMethods": ["GET", "HEAD"], "AllowedOrigins": list(missing)}]
-        }
-    }
+    wanted = {"CORSRules": [*kept, {"AllowedMethods": ["GET", "HEAD"], "AllowedOrigins": list(missing)}]}
     return (
-        f"Let {', '.join(missing)} GET the images in the bucket's CORS rules (the existing rules kept), then "
+        f"Let {', '.join(missing)} GET the images in the bucket's CORS rules (the existing rules kept): "
         f"aws s3api put-bucket-cors --bucket {bucket} --cors-configuration file://cors.json with cors.json:\n"
-        f"{json.dumps(wanted['CORSConfiguration'], indent=2)}"
+        f"{json.dumps(wanted, indent=2)}"
     )
 
 
