@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from services.aws_model import s3acl
 from services.core.clients import make_client
 from services.core.settings import Settings
 from services.core.transport import Backoff, new_session
@@ -332,3 +333,64 @@ def test_cli_plans_applies_and_then_finds_nothing(stored: RepairFixture, sandbox
     assert json.loads(applied.stdout)["applied"] == 200
     again = cli("repair", "--prefix", stored.prefix, env=env)
     assert again.returncode == 0 and "0 to fix" in again.stdout
+
+
+# --- object ACLs --------------------------------------------------------------------------------------
+
+
+def test_grant_params_express_each_grant_as_copy_object_takes_it():
+    owner = {"Type": "CanonicalUser", "ID": "abc123"}
+    acl = {
+        "Owner": {"ID": "abc123"},
+        "Grants": [
+            {"Grantee": owner, "Permission": "FULL_CONTROL"},
+            {
+                "Grantee": {"Type": "Group", "URI": "http://acs.amazonaws.com/groups/global/AllUsers"},
+                "Permission": "READ",
+            },
+            {"Grantee": {"Type": "CanonicalUser", "ID": "def456"}, "Permission": "READ"},
+            {"Grantee": {"Type": "AmazonCustomerByEmail", "EmailAddress": "a@example.com"}, "Permission": "READ_ACP"},
+        ],
+    }
+    assert s3acl.grant_params(acl) == {
+        "GrantFullControl": 'id="abc123"',
+        "GrantRead": 'uri="http://acs.amazonaws.com/groups/global/AllUsers", id="def456"',
+        "GrantReadACP": 'emailAddress="a@example.com"',
+    }
+    with pytest.raises(s3acl.UncopyableGrant, match="WRITE grant"):
+        s3acl.grant_params({"Grants": [{"Grantee": owner, "Permission": "WRITE"}]})
+    assert s3acl.acls_apply("ObjectWriter") and s3acl.acls_apply(None)
+    assert not s3acl.acls_apply("BucketOwnerEnforced")
+
+
+@pytest.fixture
+def object_writer(admin_s3: Any, sandbox: Sandbox) -> Any:
+    """The sandbox's bucket with ACLs enabled (Object Ownership ObjectWriter) for one test."""
+    bucket = sandbox.endpoints.bucket
+    before = admin_s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]
+    admin_s3.put_bucket_ownership_controls(
+        Bucket=bucket, OwnershipControls={"Rules": [{"ObjectOwnership": "ObjectWriter"}]}
+    )
+    yield bucket
+    admin_s3.put_bucket_ownership_controls(Bucket=bucket, OwnershipControls=before)
+
+
+def test_with_acls_enabled_a_fixed_object_keeps_its_grants(
+    stored: RepairFixture, admin_s3: Any, writable: Settings, tmp_path: Any, object_writer: str
+):
+    key = next(iter(stored.seed))
+    reader = 'id="0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"'
+    owner = admin_s3.get_object_acl(Bucket=object_writer, Key=key)["Owner"]["ID"]
+    admin_s3.put_object_acl(Bucket=object_writer, Key=key, GrantRead=reader, GrantFullControl=f'id="{owner}"')
+    granted = admin_s3.get_object_acl(Bucket=object_writer, Key=key)["Grants"]
+    assert len(granted) == 2  # the sandbox keeps the grants (else this test could not fail)
+    s3 = make_client("s3", writable.aws)
+    report = _apply(s3, writable, RepairOptions(prefix=stored.prefix), tmp_path)
+    assert report.tally.applied == len(stored.seed) and not report.tally.failed, report.tally.failed
+    assert any("ObjectWriter" in note and "GetObjectAcl" in note for note in report.notes)
+    assert admin_s3.head_object(Bucket=object_writer, Key=key)["ContentType"].startswith("image/")
+
+    def grants(acl: dict[str, Any]) -> set[tuple[str, str]]:
+        return {(g["Permission"], g["Grantee"].get("ID") or g["Grantee"].get("URI")) for g in acl["Grants"]}
+
+    assert grants(admin_s3.get_object_acl(Bucket=object_writer, Key=key)) == grants({"Grants": granted})

@@ -9,6 +9,7 @@ canary finds the value by the one canned ACL whose signature matches (``Canary.a
 
 from __future__ import annotations
 
+from services.aws_model.s3acl import BUCKET_OWNER_ENFORCED
 from services.aws_model.s3errors import parse_s3_error
 from services.checks.evidence import Canary, Evidence
 from services.checks.findings import finding, presigned_url, unreadable
@@ -18,7 +19,7 @@ from services.pipeline.explain import ACL_DISABLED, signed_headers
 #: this module's check ids, each written once: its judge and its entry in CHECKS use the name
 BUCKET_OWNERSHIP = "bucket.ownership"
 
-ENFORCED = "BucketOwnerEnforced"
+ENFORCED = BUCKET_OWNER_ENFORCED
 #: the one ACL a bucket with ACLs disabled accepts on a write
 OWNER_FULL_CONTROL = "bucket-owner-full-control"
 

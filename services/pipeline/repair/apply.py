@@ -6,17 +6,22 @@ again: user metadata, Content-Disposition/Encoding/Language, Expires, the websit
 server-side encryption (an SSE-KMS object names its key again, else S3 would use the bucket's default) and Object
 Lock settings; tags are kept by ``TaggingDirective=COPY``. ``CopySourceIfMatch`` on the scanned ETag makes S3
 refuse (412 PreconditionFailed) when someone overwrote the object since, so a new upload is never clobbered
-(https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html). Object ACLs are not copied: S3 gives the
-copy the default (private) ACL, which is what buckets with Object Ownership "bucket owner enforced" have anyway.
+(https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html). A copy gets a private ACL unless the request
+grants one: with Object Ownership ``BucketOwnerEnforced`` (ACLs disabled, the default) that is all there is; on a
+bucket whose objects have ACLs, each object's grants are read (GetObjectAcl) and sent again as the ``Grant*``
+parameters (services/aws_model/s3acl.py), and an object whose ACL cannot be read or expressed is not copied.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from services.aws_model import s3acl
+from services.aws_model.s3errors import MISSING_CODES
 from services.pipeline.repair.decide import CHANGED, FAILED, FIXED, ObjectState, Planned
 from services.pipeline.repair.scan import FIRST_BYTES, Pacer, error_code
 
@@ -32,8 +37,11 @@ class Outcome:
     code: str | None = None
 
 
-def copy_arguments(bucket: str, state: ObjectState, planned: Planned) -> dict[str, Any]:
-    """The CopyObject request that gives ``state`` the labels of ``planned`` and keeps everything else."""
+def copy_arguments(
+    bucket: str, state: ObjectState, planned: Planned, grants: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The CopyObject request that gives ``state`` the labels of ``planned`` and keeps everything else (with
+    ``grants``, the Grant* parameters of its ACL, on a bucket whose objects have ACLs)."""
     args: dict[str, Any] = {
         "Bucket": bucket,
         "Key": state.key,
@@ -61,7 +69,39 @@ def copy_arguments(bucket: str, state: ObjectState, planned: Planned) -> dict[st
         optional["SSEKMSKeyId"] = state.kms_key_id
         optional["BucketKeyEnabled"] = state.bucket_key
     args.update({name: value for name, value in optional.items() if value is not None})
+    args.update(grants or {})
     return args
+
+
+def bucket_ownership(s3: Any, bucket: str) -> tuple[str | None, bool]:
+    """(the bucket's Object Ownership, whether its objects have ACLs to keep). No controls set: ACLs apply (a
+    bucket from before them). Not readable: ACLs are assumed, so each object's grants are read and kept."""
+    try:
+        rules = s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"]
+    except ClientError as err:
+        if error_code(err) in MISSING_CODES:
+            return None, True
+        return f"unknown ({error_code(err) or 'an error'})", True
+    except BotoCoreError:
+        return "unknown (S3 not reached)", True
+    ownership = next((str(rule["ObjectOwnership"]) for rule in rules if rule.get("ObjectOwnership")), None)
+    return ownership, s3acl.acls_apply(ownership)
+
+
+def _grants(s3: Any, bucket: str, key: str, pacer: Pacer) -> tuple[dict[str, str] | None, str | None, str | None]:
+    """(the object's ACL as Grant* parameters, or why it cannot be kept, and AWS's code)."""
+    try:
+        acl = pacer.call(lambda: s3.get_object_acl(Bucket=bucket, Key=key))
+    except ClientError as err:
+        code = error_code(err)
+        why = f"its ACL could not be read (GetObjectAcl: {code or 'an error'}; needs s3:GetObjectAcl)"
+        return None, f"{why}: not copied, as the copy would make it private", code
+    except BotoCoreError as err:
+        return None, f"its ACL could not be read (S3 not reached: {type(err).__name__}): not copied", None
+    try:
+        return s3acl.grant_params(acl), None, None
+    except s3acl.UncopyableGrant as err:
+        return None, f"its ACL has {err}, which a copy cannot keep: not copied", None
 
 
 def _verify(s3: Any, bucket: str, state: ObjectState, new_etag: str, pacer: Pacer) -> str | None:
@@ -84,10 +124,18 @@ def _verify(s3: Any, bucket: str, state: ObjectState, new_etag: str, pacer: Pace
     return None
 
 
-def fix_object(s3: Any, bucket: str, state: ObjectState, planned: Planned, pacer: Pacer) -> Outcome:
-    """Copy the object onto itself with its new labels, if it is still the scanned object; then check its bytes."""
+def fix_object(
+    s3: Any, bucket: str, state: ObjectState, planned: Planned, pacer: Pacer, keep_acl: bool = False
+) -> Outcome:
+    """Copy the object onto itself with its new labels, if it is still the scanned object; then check its bytes.
+    ``keep_acl`` (a bucket whose objects have ACLs): its grants are read first and given to the copy."""
+    grants = None
+    if keep_acl:
+        grants, why, code = _grants(s3, bucket, state.key, pacer)
+        if grants is None:
+            return Outcome(state.key, FAILED, why, code)
     try:
-        reply = pacer.call(lambda: s3.copy_object(**copy_arguments(bucket, state, planned)))
+        reply = pacer.call(lambda: s3.copy_object(**copy_arguments(bucket, state, planned, grants)))
     except ClientError as err:
         code = error_code(err)
         if code in ("PreconditionFailed", "412"):

@@ -20,7 +20,7 @@ from services.core import writes
 from services.core.clients import make_client
 from services.core.settings import Settings
 from services.pipeline.browse import display_key, invalidation_path
-from services.pipeline.repair.apply import Outcome, fix_object
+from services.pipeline.repair.apply import Outcome, bucket_ownership, fix_object
 from services.pipeline.repair.cdn import Invalidator, wildcard_path
 from services.pipeline.repair.checkpoint import Checkpoint, checkpoint_name, default_state_dir
 from services.pipeline.repair.decide import FIX, ObjectState, Planned, Tally, decide
@@ -145,6 +145,15 @@ class _Watermark:
             self.key = key
 
 
+def acl_note(ownership: str | None) -> str:
+    """What an applying run does about object ACLs on a bucket that has them."""
+    named = f"Object Ownership is {ownership}" if ownership else "the bucket has no Object Ownership controls"
+    return (
+        f"{named}, so its objects have ACLs and a copy would make them private: each object's grants were read "
+        "(GetObjectAcl) and given to its copy."
+    )
+
+
 def repair_clients(settings: Settings, workers: int = DEFAULT_WORKERS) -> tuple[Any, Any]:
     """(S3, CloudFront) clients for a run: the S3 one with a connection per worker, plus the counting listing's."""
     s3 = make_client("s3", settings.aws, max_pool_connections=workers + 2)
@@ -173,6 +182,7 @@ class _Run:
     invalidator: Invalidator | None
 
     sink: Callable[[ObjectState, Planned], None] | None = None
+    keep_acl: bool = False  # the bucket's objects have ACLs: each copy is given its object's grants
 
     def work(self, listed: Listed) -> tuple[ObjectState, Planned, Outcome | None]:
         """Runs in a worker thread: read the object, decide, and (applying) fix it."""
@@ -182,7 +192,7 @@ class _Run:
             return state, planned, None
         if self.checkpoint is not None:
             self.checkpoint.note(invalidation_path(listed.key))
-        return state, planned, fix_object(self.s3, self.bucket, state, planned, self.pacer)
+        return state, planned, fix_object(self.s3, self.bucket, state, planned, self.pacer, self.keep_acl)
 
 
 def run_repair(
@@ -220,6 +230,10 @@ def run_repair(
             invalidator.wildcard = wildcard_path(options.prefix)
     start_after = _resume(checkpoint, options, tally, invalidator, report)
     run = _Run(s3, settings.bucket, options, pacer, checkpoint, invalidator, sink)
+    if options.apply:
+        ownership, run.keep_acl = bucket_ownership(s3, settings.bucket)
+        if run.keep_acl:
+            report.notes.append(acl_note(ownership))
     started = time.monotonic()
     counter = KeyCounter(s3, settings.bucket, options.prefix, start_after) if options.count_total else None
     resumed_scanned = tally.scanned
