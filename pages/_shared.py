@@ -83,14 +83,10 @@ def _secrets_document() -> dict[str, Any]:
         return {}
 
 
-def _start_sandbox_early() -> None:
-    """Under a Streamlit server, as this module is first imported (the first session's script run): start the
-    sandbox now, beside the rest of the first run, if that is what it will show (services/runtime.py)."""
-    if st.runtime.exists():
-        start_sandbox_early(os.environ, _secrets_document())
-
-
-_start_sandbox_early()
+def start_sandbox_with_the_server() -> None:
+    """As the server starts (pages/_startup.py, dashboard.py's lifespan): start the sandbox now, in the background,
+    if that is what the first session will show (services/runtime.py); its first resolve_target takes it."""
+    start_sandbox_early(os.environ, _secrets_document())
 
 
 @st.cache_resource(show_spinner="Starting the sandbox (local emulation)…")

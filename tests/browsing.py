@@ -75,8 +75,8 @@ def running_console(env: dict[str, str], timeout: float = 60, args: Sequence[str
             try:
                 if requests.get(f"{url}/_stcore/health", timeout=2).ok:
                     break
-            except requests.ConnectionError:
-                pass
+            except (requests.ConnectionError, requests.Timeout):
+                pass  # not listening yet, or too busy starting to answer within the request's timeout
             if time.monotonic() > deadline or proc.poll() is not None:
                 pytest.fail(f"the console did not start within {timeout:.0f} s (exit code {proc.poll()})")
             time.sleep(0.3)

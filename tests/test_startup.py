@@ -1,15 +1,24 @@
-"""Start-up: the console starts its sandbox beside its own start (services/runtime.start_sandbox_early), and the
-first page imports nothing heavy it does not use. Timings are bench/startup.py's; these hold the behaviour."""
+"""Start-up: `streamlit run dashboard.py` serves dashboard.py's st.App, whose lifespan starts the sandbox (and pays the
+first page's one-off costs) as the server starts, before any browser connects; the first page imports nothing heavy
+it does not use. Timings are bench/startup.py's; these hold the behaviour."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
+from streamlit.web.server.app_discovery import discover_asgi_app
 
 from services import runtime
+from tests.browsing import running_console
 from tests.conftest import PROJECT_ROOT
+
+#: what the first page must not import: the AWS SDK, moto, Pillow, the history store, httplint, pandas
+HEAVY = ("boto3", "botocore", "moto", "PIL", "sqlalchemy", "alembic", "httplint", "pandas", "werkzeug")
 
 
 @pytest.fixture
@@ -37,10 +46,77 @@ def test_nothing_starts_early_when_a_pipeline_is_configured(fresh_process_state,
     assert runtime._early is None
 
 
-def test_the_first_page_imports_neither_boto3_nor_pillow_nor_the_history_store():
+def test_streamlit_run_finds_the_app_whose_lifespan_starts_the_sandbox():
+    found = discover_asgi_app(PROJECT_ROOT / "dashboard.py")
+    assert found.is_asgi_app and found.import_string == "dashboard:app", found
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        out += [int(child) for child in (task / "children").read_text().split()]
+    return out
+
+
+def _command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except FileNotFoundError:
+        return ""
+
+
+def _console_pid(port: int) -> int:
+    for child in _children(os.getpid()):
+        if "dashboard.py" in _command_line(child) and f" {port} " in _command_line(child):
+            return child
+    raise AssertionError(f"no console process on port {port} among this test's children")
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads the process tree from /proc (Linux)")
+def test_the_console_starts_its_sandbox_with_the_server_before_any_browser_connects():
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIPELINE_", "AWS_"))}
+    with running_console(env) as url:  # waits for /_stcore/health only: no session has run the script
+        console = _console_pid(int(url.rsplit(":", 1)[1]))
+        deadline = time.monotonic() + 120
+        while not any("services.sandbox.server" in _command_line(c) for c in _children(console)):
+            assert time.monotonic() < deadline, "no sandbox process started with the server"
+            time.sleep(0.2)
+
+
+def test_the_first_page_imports_nothing_heavy_it_does_not_use():
+    """The first page as a person's first visit runs it (nothing configured: the console's own sandbox), in a
+    fresh interpreter; then which heavy modules were imported."""
     probe = (
-        "import sys, streamlit; import pages._shared, pages._auth, services.views.diagram, services.views.target; "
-        "print(sorted(m for m in ('boto3', 'PIL', 'sqlalchemy', 'alembic') if m in sys.modules))"
+        "import sys\n"
+        "from streamlit.testing.v1 import AppTest\n"
+        "app = AppTest.from_file(sys.argv[1], default_timeout=120)\n"
+        "app.run()\n"
+        "assert not app.exception, app.exception\n"
+        "assert any('Sandbox — local emulation' in s.value for s in app.sidebar.success), 'not the first page'\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
     )
-    done = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "[]", done.stdout
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIPELINE_", "AWS_"))}
+    env["PYTHONPATH"] = str(PROJECT_ROOT)
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(PROJECT_ROOT / "dashboard.py")],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
+
+
+def test_the_warm_up_imports_nothing_heavy_either():
+    """The server's warm-up (pages/_startup.py) imports what the first page imports, and no more."""
+    probe = (
+        "import sys, streamlit; import pages._startup as s; import pages._shared as sh\n"
+        "sh.start_sandbox_with_the_server = lambda: None\n"  # the sandbox's start is held by the tests above
+        "s._warm_up()\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout

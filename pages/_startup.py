@@ -1,0 +1,41 @@
+"""What the console does as its server starts (dashboard.py's st.App lifespan), before any browser connects: start
+the sandbox, and pay the first page's one-off costs, so the first session's run does neither."""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+#: imported ahead of the first session: the Pipeline page's own modules, and two Streamlit imports its first use in a
+#: process makes lazily (an alert without an icon imports the emoji names, compiled into one pattern at import; a
+#: material icon, their names)
+FIRST_PAGE_IMPORTS = (
+    "pages._auth",
+    "services.views.diagram",
+    "services.views.target",
+    "streamlit.emojis",
+    "streamlit.material_icon_names",
+)
+
+
+def _warm_up() -> None:
+    from pages._shared import start_sandbox_with_the_server  # the runtime, the sandbox's client, the sidebar
+
+    start_sandbox_with_the_server()  # first: its child process imports moto on the other core meanwhile
+    for name in FIRST_PAGE_IMPORTS:
+        importlib.import_module(name)
+    # The first element of a process checks once whether it runs in a REPL by walking the stack with source context
+    # (env_util.is_repl: 0.1-0.4 s under the first run's deep stack); done here, on this thread's shallow one.
+    from streamlit import delta_generator
+
+    delta_generator._maybe_print_use_warning()
+
+
+@asynccontextmanager
+async def with_the_server(_app: Any) -> AsyncIterator[None]:
+    """Warm up beside the server's own start: in a thread, so the server listens at once."""
+    threading.Thread(target=_warm_up, name="console-warm-up", daemon=True).start()
+    yield
