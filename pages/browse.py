@@ -225,15 +225,17 @@ except browse.BrowseError as err:
     st.stop()
 cursor = st.session_state[Keys.BROWSE_CURSOR] = cursor.saw(page)
 
-back, ahead, again, position = st.columns([1, 1, 1, 5])
-back.button("Previous", icon=":material/chevron_left:", disabled=not cursor.tokens, on_click=_go, args=(cursor.back(),))
-forward = cursor.forward(page.next_token) if page.next_token else cursor
-ahead.button("Next", icon=":material/chevron_right:", disabled=not page.next_token, on_click=_go, args=(forward,))
-again.button("Refresh", icon=":material/refresh:", on_click=_list_page.clear, help="List this page again now")
-position.caption(
-    f"{browse.position_text(cursor, page)} · {listing_age(listed_at, datetime.now(UTC))}; kept up to "
-    f"{LISTING_TTL} s, listed again at once after an upload or delete made in this console"
-)
+with st.container(horizontal=True, vertical_alignment="center"):  # each button as wide as its label: none cut off
+    st.button(
+        "Previous", icon=":material/chevron_left:", disabled=not cursor.tokens, on_click=_go, args=(cursor.back(),)
+    )
+    forward = cursor.forward(page.next_token) if page.next_token else cursor
+    st.button("Next", icon=":material/chevron_right:", disabled=not page.next_token, on_click=_go, args=(forward,))
+    st.button("Refresh", icon=":material/refresh:", on_click=_list_page.clear, help="List this page again now")
+    st.caption(
+        f"{browse.position_text(cursor, page)} · {listing_age(listed_at, datetime.now(UTC))}; kept up to "
+        f"{LISTING_TTL} s, listed again at once after an upload or delete made in this console"
+    )
 if not page.entries:
     st.info(browse.empty_text(page, first_page=cursor.page_number == 1), icon=":material/inbox:")
     st.stop()

@@ -49,9 +49,9 @@ st.caption(
     "and a Cache-Control if you ask. A plan first: nothing is written until you apply. The same as "
     "`python -m services repair`."
 )
-left, right = st.columns([3, 2])
-prefix = left.text_input("Prefix", key=Keys.REPAIR_PREFIX, placeholder="e.g. 2024/ — empty: the whole bucket")
-set_cache = right.checkbox(f"Also set Cache-Control: {view.LONG_CACHE}", key=Keys.REPAIR_CACHE, value=True)
+prefix = st.text_input("Prefix", key=Keys.REPAIR_PREFIX, placeholder="e.g. 2024/ — empty: the whole bucket")
+# on a line of its own: in a column its label (the whole header value) was cut off
+set_cache = st.checkbox(f"Also set Cache-Control: {view.LONG_CACHE}", key=Keys.REPAIR_CACHE, value=True)
 options = RepairOptions(prefix=prefix, cache_control=view.LONG_CACHE if set_cache else None)
 scan, stop = st.columns([1, 5])
 if stop.button("Stop", icon=":material/stop_circle:", help="Stops the scan or the fix; applying again continues"):
