@@ -933,6 +933,7 @@ STORED_TYPE = [
         F,
         "downloads instead of showing",
         "CONTENT_TYPE_STYLE=image",
+        f"python -m services repair --apply --confirm {BUCKET}",
         f"aws s3 cp s3://{BUCKET}/ s3://{BUCKET}/ --recursive --metadata-directive REPLACE --content-type image/png --exclude '*' --include '*.png'",
         "--content-type image/jpeg --exclude '*' --include '*.jpg'",
     ),
@@ -1584,3 +1585,14 @@ def test_every_judge_is_total(ev: Evidence) -> None:
 def test_the_code_table_names_real_cases() -> None:
     assert set(EXPECTED_CODES) <= {(c.check, c.name) for c in TABLE}
     assert len(EXPECTED_CODES) >= 80
+
+
+def test_objects_stored_with_the_wrong_type_are_pointed_at_the_consoles_repair_first() -> None:
+    """The fix for objects already stored as application/*: `python -m services repair` (by their bytes, a plan
+    before any write), then the AWS CLI's re-copies as the alternative."""
+    fix = judge(CHECKS["upload.stored_type"], evidence(canary=canary(head=head("application/png")))).fix
+    commands = [line for line in fix.splitlines() if line.startswith(("python ", "aws "))]
+    relabel = [line for line in commands if "repair" in line or "cp s3://" in line]
+    assert relabel[0].startswith("python -m services repair  #") and "--apply" not in relabel[0]  # the plan first
+    assert relabel[1].startswith(f"python -m services repair --apply --confirm {BUCKET} ")
+    assert all(line.startswith("aws s3 cp") for line in relabel[2:]) and len(relabel) > 2

@@ -472,14 +472,23 @@ def judge_content_type(ev: Evidence) -> Finding:
 # --- upload.stored_type -----------------------------------------------------------------------------------
 
 
-def _recopy_commands(bucket: str) -> str:
-    lines = [
+def _relabel_commands(bucket: str) -> str:
+    """Objects already stored, given their image type: the console's repair first (by each object's bytes, a plan
+    before any write; README "repair"), the AWS CLI's re-copies by extension as the alternative."""
+    aws = [
         f"aws s3 cp s3://{bucket}/ s3://{bucket}/ --recursive --metadata-directive REPLACE "
         f"--content-type {mime} --exclude '*' --include '*.{ext}'"
         for ext, mime in MIME_BY_EXTENSION.items()
     ]
-    return "\n".join(lines) + (
-        "\n(REPLACE also resets other metadata: add --cache-control 'public, max-age=31536000, immutable' to keep one.)"
+    return "\n".join(
+        [
+            "python -m services repair  # the plan: which objects it would relabel, by their bytes",
+            f"python -m services repair --apply --confirm {bucket}  # the fix (needs PIPELINE_ALLOW_WRITES=true)",
+            "Or with the AWS CLI, by each key's extension:",
+            *aws,
+            "(REPLACE also resets other metadata: add --cache-control 'public, max-age=31536000, immutable' to keep "
+            "one.)",
+        ]
     )
 
 
@@ -578,7 +587,7 @@ def judge_stored_type(ev: Evidence) -> Finding:
         f"Objects are stored as {stored}",
         f"HeadObject on {key!r}: ContentType {stored!r}, ContentLength {value.get('ContentLength')!r}. {sample}".strip()
         # new uploads are stored right; older objects that still carry application/* are named, with the way out
-        + (f"\nRe-copy them with their image type:\n{_recopy_commands(ev.target.bucket)}" if offenders else ""),
+        + (f"\nRelabel them with their image type:\n{_relabel_commands(ev.target.bucket)}" if offenders else ""),
         "",
         evidence,
         codes=("stored.as_image",),
@@ -597,7 +606,7 @@ def _stored_type_fix(ev: Evidence) -> str:
         f"aws lambda update-function-configuration --function-name {ev.target.lambda_function or '<function>'} "
         f"--environment 'Variables={{BUCKET_NAME={ev.target.bucket},CONTENT_TYPE_STYLE=image,"
         "CLIENT_CONTENT_TYPE=ignore}' (then every client must PUT the reply's contentType).\n"
-        f"Then re-copy existing objects:\n{_recopy_commands(ev.target.bucket)}"
+        f"Then relabel existing objects:\n{_relabel_commands(ev.target.bucket)}"
     )
 
 
