@@ -483,7 +483,7 @@ def _relabel_commands(bucket: str) -> str:
     return "\n".join(
         [
             "python -m services repair  # the plan: which objects it would relabel, by their bytes",
-            f"python -m services repair --apply --confirm {bucket}  # the fix (needs PIPELINE_ALLOW_WRITES=true)",
+            f"python -m services repair --apply --confirm {bucket}  # the fix, with PIPELINE_ALLOW_WRITES=true",
             "Or with the AWS CLI, by each key's extension:",
             *aws,
             "(REPLACE also resets other metadata: add --cache-control 'public, max-age=31536000, immutable' to keep "
