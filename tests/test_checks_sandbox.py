@@ -32,9 +32,10 @@ EXPECTED_FAILURES = {
     "urls-expire": {"upload.roundtrip"},
     "stored-as-application": {"upload.stored_type"},
     "function-signs-acl": {"bucket.ownership", "upload.roundtrip"},
+    "function-signs-cache-control": {"presign.url", "upload.roundtrip"},
 }
 #: switch -> the checks that must warn under it (speed: slower or costlier, never a failure)
-EXPECTED_WARNINGS = {"cdn-short-ttl": {"cdn.config"}}
+EXPECTED_WARNINGS = {"cdn-short-ttl": {"cdn.config"}, "function-adds-query-checksums": {"presign.url"}}
 #: switch -> (check, the cause code its finding must carry): what each switch breaks, keyed by code
 EXPECTED_CODES = {
     "bucket-cors-origin": {("bucket.cors", "cors.origin_missing"), ("bucket.cors_preflight", "preflight.refused")},
@@ -54,6 +55,12 @@ EXPECTED_CODES = {
         ("bucket.ownership", "ownership.acl_refused"),
         ("upload.roundtrip", "put.signature_mismatch"),
     },
+    "function-signs-cache-control": {
+        ("presign.url", "url.signed_header_not_sent"),
+        ("upload.roundtrip", "put.signature_mismatch"),
+        ("upload.content_type", "type.other_header_unsent"),
+    },
+    "function-adds-query-checksums": {("presign.url", "url.checksum_in_query")},
 }
 
 

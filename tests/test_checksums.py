@@ -175,7 +175,8 @@ def test_a_verifying_store_refuses_every_real_upload_and_the_trace_explains_it(
     assert "x-amz-checksum-crc32=AAAAAA==" in step.cause and "CRC32 of an empty body" in step.cause
     assert 'requestChecksumCalculation: "WHEN_REQUIRED"' in step.cause
     (roundtrip,) = run_checks(sandbox_settings, only=["upload.roundtrip"]).findings
-    assert roundtrip.status == Status.FAIL and "XAmzContentChecksumMismatch" in roundtrip.detail
+    assert roundtrip.status == Status.FAIL and roundtrip.codes == ("put.checksum_refused",)
+    assert "XAmzContentChecksumMismatch" in roundtrip.detail and "WHEN_REQUIRED" in roundtrip.fix
     assert "Amazon S3 ignores a query-string checksum" in roundtrip.detail
     assert bucket_keys() == before
     empty = requests.put(

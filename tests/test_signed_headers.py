@@ -135,6 +135,19 @@ def test_the_upload_trace_names_the_missing_signed_headers_and_a_client_that_sen
     ]
 
 
+def test_the_canary_blames_the_unsent_headers_not_the_content_type(switch, sandbox_settings):
+    switch(SWITCH)
+
+    report = run_checks(sandbox_settings, only=["presign.url", "upload.roundtrip", "upload.content_type"])
+
+    findings = {f.id: f for f in report.findings}
+    assert findings["upload.content_type"].status == Status.UNKNOWN
+    assert findings["upload.content_type"].codes == ("type.other_header_unsent",)
+    assert findings["upload.roundtrip"].caused_by == ("presign.url",)
+    assert "See presign.url: the URL signs cache-control, x-amz-meta-uploaded-by" in findings["upload.roundtrip"].fix
+    assert [f.id for f in report.root_causes()] == ["presign.url"]
+
+
 def test_the_canary_sends_what_the_web_app_is_configured_to_send(switch, sandbox_settings):
     switch(SWITCH)
     sends_them = replace(sandbox_settings, client_put_headers=SIGNED_EXTRAS)

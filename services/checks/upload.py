@@ -10,7 +10,7 @@ import json
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-from services.aws_model import kms
+from services.aws_model import kms, s3checksums
 from services.aws_model.s3errors import (
     EXPIRED_TOKEN_CODES,
     SIGNATURE_MISMATCH,
@@ -26,11 +26,13 @@ from services.checks.policy_docs import cdn_grant
 from services.checks.scrub import evidence_items as _evidence
 from services.core.redact import redact_text, redact_url
 from services.pipeline.explain import (
+    CHECKSUM_CLIENT_FIX,
     explain_cdn,
     explain_kms_put,
     explain_put,
     received_content_type,
     signed_headers,
+    unsent_signed_headers,
 )
 from services.pipeline.images import MIME_BY_EXTENSION
 from services.pipeline.presign import client_content_type
@@ -141,16 +143,39 @@ def _put_code(put: Exchange) -> str:
         return "put.expired"
     if code == "AccessDenied" and kms.GENERATE_DATA_KEY.lower() in message:
         return "put.kms_denied"
+    if _checksum_refused(put):
+        return "put.checksum_refused"
     known = {"SignatureDoesNotMatch": "put.signature_mismatch", "AccessDenied": "put.access_denied"}
     return known.get(code or "", "put.refused")
+
+
+def _checksum_refused(put: Exchange) -> bool:
+    """S3 (BadDigest, InvalidRequest about x-amz-checksum-*) or a verifying store (XAmzContentChecksumMismatch)
+    refused the body for its checksum."""
+    error = parse_s3_error(put.body)
+    return error.code in ("BadDigest", s3checksums.STORE_QUERY_MISMATCH.code) or (
+        error.code == "InvalidRequest" and "x-amz-checksum" in (error.message or "")
+    )
+
+
+def _unsent(ev: Evidence, url: str | None) -> tuple[str, ...]:
+    """The URL's signed headers beyond host and Content-Type that the web app does not send."""
+    try:
+        return unsent_signed_headers(url or "", [name for name, _ in ev.target.client_put_headers])
+    except ValueError:
+        return ()
 
 
 def _put_fix(put: Exchange, ev: Evidence) -> str:
     bucket = ev.target.bucket
     error = parse_s3_error(put.body)
     code = error.code
+    if code == SIGNATURE_MISMATCH and _unsent(ev, put.url):
+        return f"See presign.url: the URL signs {', '.join(_unsent(ev, put.url))}, which the web app does not send."
     if code == SIGNATURE_MISMATCH:
         return "See upload.content_type: send exactly the Content-Type the function signed."
+    if _checksum_refused(put):
+        return CHECKSUM_CLIENT_FIX
     if is_url_expired(error):
         return (
             "Upload right after presigning, or give URLs a longer life (the shipped function's URL_EXPIRES_SECONDS, "
@@ -357,6 +382,20 @@ def _signature_mismatch(ev: Evidence, canary: Canary, put: Exchange) -> Finding:
     if received is not None and received != sent:
         observed += f" S3 received Content-Type {received!r} (the CanonicalRequest it echoes)."
     signs_type = "content-type" in _signed(put.url)
+    unsent = _unsent(ev, put.url)
+    if not accepted and unsent:
+        return finding(
+            cid,
+            Status.UNKNOWN,
+            "The Content-Type cannot be judged: the URL also signs headers the web app does not send",
+            redact_text(
+                f"{observed} The URL also signs {', '.join(unsent)}, which the web app does not send, so S3 refuses "
+                "the signature whatever the type; see presign.url."
+            ),
+            "",
+            evidence,
+            codes=("type.other_header_unsent",),
+        )
     if not accepted and not (signs_type and signed and signed != sent):
         cause = _explain_put(put.status or 403, parse_s3_error(put.body), sent, put.url, reported, ev)
         return finding(
@@ -656,6 +695,7 @@ CHECKS: tuple[Check, ...] = (
             "put.access_denied",
             "put.kms_denied",
             "put.expired",
+            "put.checksum_refused",
             "put.refused",
             "canary.not_read_through_cdn",
             "cdn.read_failed",
@@ -692,6 +732,7 @@ CHECKS: tuple[Check, ...] = (
             "type.not_signed",
             "type.signed_unknown",
             "type.signature_rejected_every_type",
+            "type.other_header_unsent",
             "type.client_mismatch",
             "type.reported_not_signed",
             "type.canary_sent_other",
