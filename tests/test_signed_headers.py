@@ -6,6 +6,8 @@ sends (``PIPELINE_CLIENT_PUT_HEADERS``), and the judges over recorded evidence."
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -24,6 +26,7 @@ from services.core.errors import ConfigError
 from services.core.settings import load_options, load_settings, parse_put_headers
 from services.core.transport import new_session
 from services.pipeline.explain import SIGNED_HEADER_RULE, explain_put
+from services.pipeline.presign import hand_out_url
 from services.pipeline.upload import UploadInput, upload_one
 from services.sandbox import layout, switches
 from tests.support import image_bytes
@@ -156,6 +159,22 @@ def test_the_canary_sends_what_the_web_app_is_configured_to_send(switch, sandbox
 
     assert findings["upload.roundtrip"].status == Status.PASS, findings["upload.roundtrip"].detail
     assert findings["cdn.cache_control"].status == Status.PASS, findings["cdn.cache_control"].detail
+
+
+def test_the_handed_out_curl_command_sends_the_configured_headers(switch, sandbox_settings, admin_s3, tmp_path):
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    switch(SWITCH)
+    sends_them = replace(sandbox_settings, client_put_headers=SIGNED_EXTRAS)
+    with new_session() as session:
+        handed = hand_out_url(session, sends_them, "png")
+    (tmp_path / "image.png").write_bytes(image_bytes())
+
+    run = subprocess.run(["bash", "-c", handed.curl()], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+
+    assert run.returncode == 0, run.stderr + run.stdout
+    stored = admin_s3.head_object(Bucket=layout.BUCKET, Key=handed.key)
+    assert stored["CacheControl"] == switches.SIGNED_CACHE_CONTROL and stored["Metadata"] == switches.SIGNED_METADATA
 
 
 # --- the settings ---------------------------------------------------------------------------------------

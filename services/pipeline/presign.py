@@ -506,6 +506,8 @@ class HandedOutUrl:
     content_type_signed: bool  # whether the endpoint said so (else it is the configured client type)
     expires_at: datetime | None  # from X-Amz-Date + X-Amz-Expires (SigV4) or Expires (SigV2), or a POST's policy
     fields: Mapping[str, str] | None = field(default=None, repr=False)  # a presigned POST's form; None: a PUT URL
+    #: what the web app's PUT sends besides Content-Type (PIPELINE_CLIENT_PUT_HEADERS): the curl command sends it too
+    put_headers: tuple[tuple[str, str], ...] = ()
 
     def curl(self, file_name: str | None = None) -> str:
         """A copyable shell command that PUTs ``file_name`` (default ``image.<ext>``) exactly as the web app would
@@ -515,8 +517,9 @@ class HandedOutUrl:
             form = " ".join(f"-F {shlex.quote(f'{name}={value}')}" for name, value in self.fields.items())
             upload = shlex.quote(f"file=@{file_name};type={self.content_type}")
             return f"curl --fail-with-body {form} -F {upload} {shlex.quote(self.url)}"
+        extra = "".join(f"-H {shlex.quote(f'{name}: {value}')} " for name, value in self.put_headers)
         return (
-            f"curl --fail-with-body -X PUT -H {shlex.quote('Content-Type: ' + self.content_type)} "
+            f"curl --fail-with-body -X PUT -H {shlex.quote('Content-Type: ' + self.content_type)} {extra}"
             f"--upload-file {shlex.quote(file_name)} {shlex.quote(self.url)}"
         )
 
@@ -573,6 +576,7 @@ def hand_out_url(session: requests.Session, settings: Settings, ext: str) -> Han
         content_type_signed=grant.content_type is not None,
         expires_at=grant_expiry(grant),
         fields=grant.fields,
+        put_headers=settings.client_put_headers,
     )
 
 
