@@ -29,10 +29,12 @@ EXPECTED_FAILURES = {
         "bucket.public_access_block",
         "cdn.direct_s3_blocked",
     },
-    "urls-expire": {"upload.roundtrip"},
+    "urls-expire": {"upload.roundtrip", "upload.url_lifetime"},
     "stored-as-application": {"upload.stored_type"},
     "function-signs-acl": {"bucket.ownership", "upload.roundtrip"},
     "function-signs-cache-control": {"presign.url", "upload.roundtrip"},
+    "function-wrong-region": {"presign.url", "upload.roundtrip"},
+    "function-global-endpoint": {"presign.url", "upload.roundtrip"},
 }
 #: switch -> the checks that must warn under it (speed: slower or costlier, never a failure)
 EXPECTED_WARNINGS = {"cdn-short-ttl": {"cdn.config"}, "function-adds-query-checksums": {"presign.url"}}
@@ -48,7 +50,7 @@ EXPECTED_CODES = {
         ("bucket.public_write", "public_write.public_put"),
         ("bucket.public_access_block", "bpa.not_configured"),
     },
-    "urls-expire": {("upload.roundtrip", "put.expired")},
+    "urls-expire": {("upload.roundtrip", "put.expired"), ("upload.url_lifetime", "lifetime.too_short")},
     "cdn-short-ttl": {("cdn.config", "config.short_ttl")},
     "stored-as-application": {("upload.stored_type", "stored.as_application")},
     "function-signs-acl": {
@@ -61,6 +63,8 @@ EXPECTED_CODES = {
         ("upload.content_type", "type.other_header_unsent"),
     },
     "function-adds-query-checksums": {("presign.url", "url.checksum_in_query")},
+    "function-wrong-region": {("presign.url", "url.scope_region_mismatch"), ("upload.roundtrip", "put.refused")},
+    "function-global-endpoint": {("presign.url", "url.legacy_global_endpoint"), ("upload.roundtrip", "put.refused")},
 }
 
 

@@ -11,7 +11,10 @@ from services.core import localdns
 from services.sandbox import layout
 from tests.support import cli
 
-HOSTS_LINE = "127.0.0.1 pipeline-sandbox.s3.ap-northeast-2.localhost s3.ap-northeast-2.localhost"
+HOSTS_LINE = (
+    "127.0.0.1 pipeline-sandbox.s3.ap-northeast-2.localhost s3.ap-northeast-2.localhost pipeline-sandbox.s3.localhost "
+    "s3.localhost"
+)
 
 
 def test_the_sandbox_command_prints_the_hosts_entry_on_request(sandbox_env):

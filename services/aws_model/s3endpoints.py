@@ -31,6 +31,7 @@ LOCAL_NAMES = ("localhost",)
 _REGIONAL = re.compile(r"s3\.(?P<dualstack>dualstack\.)?(?P<region>[a-z0-9-]+)\.(?P<suffix>amazonaws\.com(?:\.cn)?)")
 _VIRTUAL = re.compile(r"(?P<bucket>[a-z0-9.-]+)\.(?P<rest>s3[.-].+)")
 _LOCAL_VIRTUAL = re.compile(r"(?P<bucket>[a-z0-9.-]+)\.s3(?:[.-](?P<region>[a-z0-9-]+))?\.localhost")
+_LOCAL_PATH = re.compile(r"s3(?:[.-](?P<region>[a-z0-9-]+))?\.localhost")  # s3.<region>.localhost, s3.localhost
 _LEGACY_DASH = re.compile(r"s3-(?P<region>[a-z0-9-]+)\.amazonaws\.com")  # s3-external-1, s3-eu-west-1 (old names)
 
 #: why a URL is not the bucket's endpoint (``EndpointMatch.reason``)
@@ -174,6 +175,9 @@ def address(host: str, port: int, path: str, endpoint: Endpoint | None = None) -
             return Addressed("path", "endpoint", _path_bucket(path))
         if not endpoint.is_ip and host.endswith("." + endpoint.host):
             return Addressed("virtual", "endpoint", host[: -len(endpoint.host) - 1])
+    local_path = _LOCAL_PATH.fullmatch(host)
+    if local_path is not None:
+        return Addressed("path", "local", _path_bucket(path), local_path["region"])
     local = _LOCAL_VIRTUAL.fullmatch(host)
     if local is not None:
         return Addressed("virtual", "local", local["bucket"], local["region"])
@@ -206,8 +210,15 @@ def _endpoint_reason(
 ) -> str | None:
     if endpoint is None or port != endpoint.port or (named.kind == "local" and not endpoint.local):
         return NOT_S3
+    if named.kind == "local" and named.region is None:
+        # the global name's local shape (<bucket>.s3.localhost): us-east-1's endpoint, as s3.amazonaws.com is
+        return GLOBAL_OUTSIDE_US_EAST_1 if region not in (None, GLOBAL_REGION) else _scheme_reason(scheme, endpoint)
     if named.kind == "local" and (region is None or named.region != region):
         return OTHER_REGION if named.region and region else NOT_S3
+    return _scheme_reason(scheme, endpoint)
+
+
+def _scheme_reason(scheme: str, endpoint: Endpoint) -> str | None:
     if scheme != endpoint.scheme or (scheme == "http" and not endpoint.local):
         return INSECURE
     return None
@@ -278,3 +289,59 @@ def shapes(bucket: str, region: str | None, endpoint: Endpoint | None = None) ->
     if endpoint is not None:
         found.append(f"{endpoint.base()}/{bucket}/<key> (the configured endpoint)")
     return found
+
+
+# --- the bucket's region, and what S3 answers a request sent to another region's endpoint -------------------
+
+#: GetBucketLocation's LocationConstraint for buckets of the first EU region (created as "EU", still answered so)
+_LEGACY_LOCATIONS = {"EU": "eu-west-1"}
+
+
+def bucket_region(location_constraint: str | None) -> str:
+    """The region GetBucketLocation's ``LocationConstraint`` names. S3 answers null (boto3: None; the XML element
+    empty) for us-east-1 and "EU" for buckets created as EU in eu-west-1
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketLocation.html)."""
+    value = (location_constraint or "").strip()
+    if not value:
+        return GLOBAL_REGION
+    return _LEGACY_LOCATIONS.get(value, value)
+
+
+#: S3's texts for a request at the wrong endpoint (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html)
+PERMANENT_REDIRECT = "PermanentRedirect"
+TEMPORARY_REDIRECT = "TemporaryRedirect"
+MSG_PERMANENT_REDIRECT = (
+    "The bucket you are attempting to access must be addressed using the specified endpoint. "
+    "Please send all future requests to this endpoint."
+)
+MSG_TEMPORARY_REDIRECT = (
+    "Please re-send this request to the specified temporary endpoint. Continue to use the original request endpoint "
+    "for future requests."
+)
+
+
+@dataclass(frozen=True)
+class WrongEndpoint:
+    """S3's answer to a request for ``bucket`` that reached another region's endpoint: 301 PermanentRedirect
+    (another region's name, or path-style on the global name), 307 TemporaryRedirect (virtual-hosted on the global
+    name: the default endpoint redirects while the bucket's DNS name is not yet everywhere). Regions launched after
+    2019-03-20 answer 400 Bad Request instead, with no redirect (not modelled: no code is documented for it).
+    ``endpoint`` is the host S3 names in ``<Endpoint>``."""
+
+    status: int
+    code: str
+    message: str
+    endpoint: str
+
+
+def wrong_endpoint(named: Addressed, bucket_region_name: str, suffix: str = "amazonaws.com") -> WrongEndpoint | None:
+    """What S3 answers a request addressed as ``named`` for a bucket in ``bucket_region_name``; None when the
+    request reached the bucket's region (the credential scope is judged after, by the signature check).
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingRouting.html"""
+    host_region = named.region if named.region is not None else GLOBAL_REGION
+    if named.kind in ("accelerate", "endpoint") or host_region == bucket_region_name or named.bucket is None:
+        return None
+    endpoint = f"{named.bucket}.s3.{bucket_region_name}.{suffix}"
+    if named.region is None and named.style == "virtual":
+        return WrongEndpoint(307, TEMPORARY_REDIRECT, MSG_TEMPORARY_REDIRECT, endpoint)
+    return WrongEndpoint(301, PERMANENT_REDIRECT, MSG_PERMANENT_REDIRECT, endpoint)

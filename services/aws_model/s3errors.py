@@ -7,6 +7,7 @@ code is then the status ("403", "404"). Pure: no I/O, nothing of the project imp
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -48,6 +49,12 @@ SIGNATURE_MISMATCH = "SignatureDoesNotMatch"
 WRONG_REGION_CODES = frozenset({"PermanentRedirect", "AuthorizationHeaderMalformed", "TemporaryRedirect"})
 
 
+#: S3's text for a credential scope naming another region than the bucket's (query: AuthorizationQueryParametersError
+#: "Error parsing the X-Amz-Credential parameter; the region 'us-west-2' is wrong; expecting 'ap-northeast-2'";
+#: header: AuthorizationHeaderMalformed "The authorization header is malformed; the region ... is wrong; ...")
+_WRONG_SCOPE_REGION = re.compile(r"the region '(?P<signed>[^']*)' is wrong; expecting '(?P<expected>[^']*)'")
+
+
 @dataclass(frozen=True)
 class AwsErrorBody:
     code: str | None = None
@@ -70,6 +77,14 @@ def parse_s3_error(body: bytes | str | None) -> AwsErrorBody:
         return AwsErrorBody()
     fields = {child.tag: (child.text or "") for child in root}
     return AwsErrorBody(code=fields.get("Code"), message=fields.get("Message"), fields=fields)
+
+
+def wrong_scope_region(error: AwsErrorBody) -> tuple[str, str] | None:
+    """(signed, expected) regions when S3 refused a credential scope for naming another region than the bucket's."""
+    if error.code not in ("AuthorizationQueryParametersError", "AuthorizationHeaderMalformed"):
+        return None
+    found = _WRONG_SCOPE_REGION.search(error.message or "")
+    return (found["signed"], found["expected"]) if found else None
 
 
 def is_url_expired(error: AwsErrorBody) -> bool:

@@ -19,6 +19,7 @@ from services.checks.model import ConfigRead, Exchange, Finding, ReadState, Stat
 #: the API call a gatherer makes -> the IAM action that authorises it (they differ for a few S3 calls)
 IAM_ACTIONS: dict[str, str] = {
     "s3:GetBucketCors": "s3:GetBucketCors",
+    "s3:GetBucketLocation": "s3:GetBucketLocation",
     "s3:GetBucketPolicy": "s3:GetBucketPolicy",
     "s3:GetBucketPolicyStatus": "s3:GetBucketPolicyStatus",
     "s3:GetBucketPublicAccessBlock": "s3:GetBucketPublicAccessBlock",

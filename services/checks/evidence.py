@@ -56,6 +56,15 @@ class CheckTarget:
 
 
 @dataclass(frozen=True)
+class CanaryTiming:
+    """When the canary's requests went, by this machine's clocks: what a URL's lifetime is judged against."""
+
+    asked_to_put_s: float  # monotonic: the presign GET sent -> the PUT sent (the URL's age at the PUT, at most)
+    presign_answered_at: datetime  # this machine's wall clock (UTC) when the presign reply had arrived
+    put_answered_at: datetime  # ... when S3's answer to the PUT had arrived (compared with its Date header)
+
+
+@dataclass(frozen=True)
 class Canary:
     """One real upload through the pipeline with a tiny PNG (``canary/<uuid>.png`` is not used: the
     endpoint picks the key), then the reads that judge what was stored and how the CDN serves it."""
@@ -83,6 +92,7 @@ class Canary:
     #: with PIPELINE_APP_READS_CROSS_ORIGIN: after the reads above, a GET through the CDN with each app origin's
     #: Origin in turn, on the same object (so a reply cached for one is seen served to the next)
     cdn_cors: tuple[Exchange, ...] = ()
+    timing: CanaryTiming | None = None  # when the presign reply and the PUT went (None: no PUT was made)
 
 
 @dataclass(frozen=True)
@@ -118,6 +128,8 @@ class Evidence:
     kms_key: ConfigRead | None = None
     #: kms:GetKeyPolicy (policy name "default") of that key -> the key policy's JSON text
     key_policy: ConfigRead | None = None
+    #: s3:GetBucketLocation -> the bucket's region (LocationConstraint read by s3endpoints.bucket_region)
+    bucket_location: ConfigRead | None = None
     # IAM / Lambda (only when PIPELINE_LAMBDA_FUNCTION is set)
     lambda_config: ConfigRead | None = None  # lambda:GetFunctionConfiguration -> dict with "Role"
     role_policies: ConfigRead | None = None  # iam role policies -> list of {"name", "document" (JSON text)}

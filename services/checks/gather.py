@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -24,8 +25,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from PIL import Image
 
 from services.aws_model import cloudfront_cors, kms, partitions, statements
+from services.aws_model.s3endpoints import bucket_region
 from services.aws_model.s3errors import DENIED_CODES, MISSING_CODES, SIGNATURE_MISMATCH, parse_s3_error
-from services.checks.evidence import Canary, CheckTarget, Evidence
+from services.checks.evidence import Canary, CanaryTiming, CheckTarget, Evidence
 from services.checks.model import ConfigRead, Exchange, ReadState
 from services.core.clients import AwsService, CallTimedOut, bounded, make_client, shared_client
 from services.core.redact import redact_text, redact_url
@@ -255,6 +257,7 @@ CLIENTS_NEEDED: dict[str, tuple[str, ...]] = {
     "canary": ("s3",),
     "ownership": ("s3",),
     "encryption": ("s3", "kms"),
+    "bucket_location": ("s3",),
     "lambda": ("lambda_", "iam"),
     "distribution": ("cloudfront",),
 }
@@ -387,6 +390,7 @@ def _grant(body: bytes) -> dict[str, Any]:
 
 def gather_canary(settings: Settings, session: requests.Session, clients: Clients, budget: Budget) -> dict[str, Any]:
     client_type = client_content_type(settings.client_content_type, PROBE_EXTENSION, "image/png")
+    asked = time.perf_counter()
     # as the web app asks: its Content-Type on the presign GET too (the shipped function signs that spelling)
     presign_exchange, body = probe(
         session,
@@ -396,6 +400,7 @@ def gather_canary(settings: Settings, session: requests.Session, clients: Client
         {"x-extension": PROBE_EXTENSION, "Content-Type": client_type, KEY_PREFIX_HEADER: CANARY_PREFIX},
         budget=budget,
     )
+    presign_answered_at = datetime.now(UTC)
     grant = _grant(body) if presign_exchange.status == 200 else {}
     url, key = grant.get("presignedUrl"), grant.get("key")
     if not isinstance(url, str) or not isinstance(key, str):
@@ -407,7 +412,9 @@ def gather_canary(settings: Settings, session: requests.Session, clients: Client
     data = canary_png()
     # the web app's PUT: the signed type and whatever else it is configured to send (PIPELINE_CLIENT_PUT_HEADERS)
     extra = dict(settings.client_put_headers)
+    put_sent = time.perf_counter()
     put, _ = probe(session, "PUT", url, {"Content-Type": signed or client_type, **extra}, data, budget)
+    timing = CanaryTiming(put_sent - asked, presign_answered_at, datetime.now(UTC))
     alternatives: dict[str, Exchange] = {}
     if put.status == 403 and parse_s3_error(put.body).code == SIGNATURE_MISMATCH:
         for candidate in ALTERNATIVE_TYPES:
@@ -436,6 +443,7 @@ def gather_canary(settings: Settings, session: requests.Session, clients: Client
                 stored,
             ),
             acl_tries=acl_tries,
+            timing=timing,
         ),
         # the canary is the newest object of all, but under canary/ it may sort past the first listing page
         "stored_sample": gather_stored_sample(clients, settings.bucket, budget, newest_key=key if stored else None),
@@ -466,6 +474,17 @@ def _acl_tries(
         if "SignatureDoesNotMatch" not in tries[acl].body:
             break
     return tries
+
+
+def gather_bucket_location(
+    settings: Settings, session: requests.Session, clients: Clients, budget: Budget
+) -> dict[str, Any]:
+    bucket = settings.bucket
+
+    def location() -> str:
+        return bucket_region(clients.s3.get_bucket_location(Bucket=bucket).get("LocationConstraint"))
+
+    return {"bucket_location": read("s3:GetBucketLocation", location, f"arn:aws:s3:::{bucket}", budget)}
 
 
 def gather_ownership(settings: Settings, session: requests.Session, clients: Clients, budget: Budget) -> dict[str, Any]:
@@ -781,6 +800,7 @@ GATHER: dict[str, Callable[[Settings, requests.Session, Clients, Budget], dict[s
     "canary": gather_canary,
     "ownership": gather_ownership,
     "encryption": gather_encryption,
+    "bucket_location": gather_bucket_location,
     "lambda": gather_lambda,
     "distribution": gather_distribution,
 }

@@ -178,7 +178,16 @@ def _evidence_json(item: Exchange | ConfigRead) -> dict[str, Any]:
 
 #: the evidence gatherers a check can need (see gather.py)
 GATHERERS = frozenset(
-    {"presign", "api_preflight", "bucket_config", "bucket_preflight", "canary", "lambda", "distribution"}
+    {
+        "presign",
+        "api_preflight",
+        "bucket_config",
+        "bucket_preflight",
+        "canary",
+        "lambda",
+        "distribution",
+        "bucket_location",
+    }
 )
 
 

@@ -13,8 +13,11 @@ from urllib.parse import parse_qs, urlsplit
 
 from services.aws_model import s3checksums, s3endpoints
 from services.aws_model.s3headers import signed_beyond_every_put
+from services.checks.bucket_region import CALL, with_bucket_region
+from services.checks.bucket_region import CODES as BUCKET_REGION_CODES
 from services.checks.evidence import Evidence
 from services.checks.findings import Tally, finding, presigned_url
+from services.checks.lifetime import UPLOAD_URL_LIFETIME
 from services.checks.model import Check, Exchange, Finding, Impact, Status
 from services.checks.scrub import evidence_items as _evidence
 from services.core.redact import REDACTED, redact_text, redact_url
@@ -31,6 +34,7 @@ UUID4_KEY = re.compile(
     r"^(?:[\w\-]+/)*[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\.png$", re.IGNORECASE
 )
 LONG_EXPIRY = 3600  # the seed's hour: long for a bearer URL
+SHORT_EXPIRY = 30  # under this, a browser's preflight, a slow network or a retry outlives the URL
 MAX_EXPIRY = 604_800  # SigV4's ceiling (7 days)
 EXCERPT = 300
 SHIPPED_FUNCTION = "presign_function/lambda_function.py"
@@ -507,6 +511,17 @@ def _judge_expiry(query: dict[str, list[str]], tally: Tally) -> None:
             f"X-Amz-Expires={expires} exceeds SigV4's {MAX_EXPIRY} s (7 days): S3 refuses the URL.",
         )
         tally.fix(fix)
+    elif expires < SHORT_EXPIRY:
+        tally.warn(
+            "url.expiry_short",
+            f"The URL lives {expires} s (X-Amz-Expires={expires}): the web app must start its PUT within that of the "
+            f"function signing, preflight and slow networks included ({UPLOAD_URL_LIFETIME} judges it against the "
+            "measured delay).",
+        )
+        tally.fix(
+            "Give URLs minutes, not seconds: the shipped function's URL_EXPIRES_SECONDS=300 (ExpiresIn=300 in "
+            "generate_presigned_url)."
+        )
     elif expires >= LONG_EXPIRY:
         tally.warn(
             "url.expiry_long",
@@ -601,7 +616,7 @@ def judge_url(ev: Evidence) -> Finding:
     """The presigned URL: https, the bucket's own endpoint, SigV4 in its region, a short life, Content-Type signed."""
     cid = PRESIGN_URL
     url = _presigned_url(ev)
-    evidence = _evidence(ev.presign_ok)
+    evidence = _evidence(ev.presign_ok, ev.bucket_location)
     if url is None:
         return finding(
             cid, Status.UNKNOWN, "No presigned URL to judge", "See presign.contract.", "", evidence, codes=("url.none",)
@@ -620,6 +635,7 @@ def judge_url(ev: Evidence) -> Finding:
         )
     query = parse_qs(parts.query, keep_blank_values=True)
     tally = Tally()
+    ev = with_bucket_region(ev, tally)  # judged against the bucket's own region when S3 says it
     _judge_scheme(parts, ev, tally)
     host_region = _judge_host(parts, ev, tally)
     if _judge_signature(query, host_region, ev, tally):
@@ -800,16 +816,17 @@ CHECKS: tuple[Check, ...] = (
     Check(
         PRESIGN_URL,
         "Presigned URL is sound",
-        frozenset({"presign"}),
+        frozenset({"presign", "bucket_location"}),
         judge_url,
         impact=Impact.UPLOAD,
         description=(
-            "https, the configured bucket's endpoint and region, SigV4, expiry, whether Content-Type is signed, "
-            "session tokens; every other signed header and whether the web app sends it "
+            "https, the bucket's endpoint, its host and credential-scope regions against the bucket's "
+            "(`GetBucketLocation`; else the configured region), SigV4, expiry (short and long), whether Content-Type "
+            "is signed, session tokens; every other signed header and whether the web app sends it "
             "(`PIPELINE_CLIENT_PUT_HEADERS`); checksum parameters in the query (`x-amz-checksum-*`: ignored by S3, "
             "refused by S3-compatible stores)"
         ),
-        permissions=(),
+        permissions=(CALL,),
         codes=(
             "url.none",
             "url.unparsable",
@@ -824,9 +841,11 @@ CHECKS: tuple[Check, ...] = (
             "url.unsigned",
             "url.no_credential_scope",
             "url.scope_region_mismatch",
+            *BUCKET_REGION_CODES,
             "url.no_expiry",
             "url.expiry_not_number",
             "url.expired",
+            "url.expiry_short",
             "url.expiry_too_long",
             "url.expiry_long",
             "url.content_type_unsigned",

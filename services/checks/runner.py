@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from services.checks import bucket, cdn, cdn_cors, encryption, lambda_role, ownership, presign, upload
+from services.checks import bucket, cdn, cdn_cors, encryption, lambda_role, lifetime, ownership, presign, upload
 from services.checks.evidence import Evidence
 from services.checks.findings import finding
 from services.checks.gather import CHECK_DEADLINE, Budget, Clients, gather
@@ -31,6 +31,7 @@ REGISTRY: tuple[Check, ...] = (
     *ownership.CHECKS,
     *encryption.CHECKS,
     *upload.CHECKS,
+    *lifetime.CHECKS,
     *cdn.CHECKS,
     *cdn_cors.CHECKS,
 )

@@ -708,6 +708,7 @@ CHECKS: tuple[Check, ...] = (
             "presign.reachable",
             "presign.contract",
             "presign.url",
+            "upload.url_lifetime",
             "lambda.role_put",
             UPLOAD_CONTENT_TYPE,
             "bucket.cdn_read_grant",

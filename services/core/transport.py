@@ -393,6 +393,11 @@ def iter_body(reply: requests.Response, deadline: Deadline, chunk: int = CHUNK) 
 
 def read_body(reply: requests.Response, limit: int, deadline: Deadline) -> bytes:
     """At most ``limit`` bytes of a streamed reply's body (more is never read), within the deadline."""
+    consumed = getattr(reply, "_content", False)
+    if getattr(reply, "_content_consumed", False) and isinstance(consumed, bytes):
+        # requests reads a redirect's body itself (Session.send looks for the next hop even when told not to
+        # follow it): S3's 301/307 error document is there, not on the socket
+        return consumed[:limit]
     parts: list[bytes] = []
     size = 0
     while size < limit:

@@ -13,7 +13,7 @@ import shlex
 from collections.abc import Iterable
 from urllib.parse import parse_qs, urlsplit
 
-from services.aws_model import kms, s3checksums, statements
+from services.aws_model import kms, s3checksums, s3endpoints, statements
 from services.aws_model.postpolicy import MSG_CONDITION_FAILED as POLICY_CONDITION_FAILED
 from services.aws_model.postpolicy import MSG_EXTRA_FIELDS as POLICY_EXTRA_FIELDS
 from services.aws_model.s3errors import (
@@ -21,6 +21,7 @@ from services.aws_model.s3errors import (
     SIGNATURE_MISMATCH,
     AwsErrorBody,
     is_url_expired,
+    wrong_scope_region,
 )
 from services.aws_model.s3headers import put_object_param, signed_beyond_every_put
 
@@ -166,8 +167,14 @@ def explain_put(
         return "The function's temporary credentials expired before the upload: presign closer to the upload."
     if code == "RequestTimeTooSkewed":
         return "This machine's clock, or the function's, is more than 15 minutes off; fix the clock (NTP)."
-    if code in ("PermanentRedirect", "TemporaryRedirect") or status in (301, 307):
-        return "The URL points at the wrong region or addressing style: sign with the bucket's own region and SigV4."
+    if code in (s3endpoints.PERMANENT_REDIRECT, s3endpoints.TEMPORARY_REDIRECT) or status in (301, 307):
+        return explain_redirect(status, error)
+    scope = wrong_scope_region(error)
+    if scope is not None:
+        return (
+            f"The URL is signed for region {scope[0]} (its X-Amz-Credential), but the bucket is in {scope[1]}: S3 "
+            f'answered {status} {code} "{message}". {region_fix(scope[1])}'
+        )
     if code == "AuthorizationQueryParametersError":
         return f"The URL's signing parameters are malformed (often the wrong region in X-Amz-Credential): {message}"
     if code == "NoSuchBucket":
@@ -177,6 +184,34 @@ def explain_put(
     if code:
         return f"S3 answered {status} {code}: {message}"
     return f"S3 answered HTTP {status} with no error code."
+
+
+def region_fix(bucket_region: str | None) -> str:
+    """How the function's client must be built to sign for the bucket's own region on its regional endpoint."""
+    region = bucket_region or "<the bucket's region>"
+    suffix = s3endpoints.dns_suffix(bucket_region)
+    return (
+        f"Build the function's S3 client for the bucket's region: boto3.client('s3', region_name='{region}', "
+        "config=Config(signature_version='s3v4', s3={'addressing_style': 'virtual'})) with no endpoint_url (or "
+        f"endpoint_url='https://s3.{region}.{suffix}'), as the shipped presign_function does with "
+        f"BUCKET_REGION={region}."
+    )
+
+
+def explain_redirect(status: int, error: AwsErrorBody) -> str:
+    """S3's 301 PermanentRedirect / 307 TemporaryRedirect: the URL is on another region's (or the global)
+    endpoint. Its ``<Endpoint>`` names the bucket's own (https://docs.aws.amazon.com/AmazonS3/latest/userguide/
+    UsingRouting.html); a browser does not re-send a preflighted PUT there."""
+    endpoint = error.fields.get("Endpoint") or ""
+    named = s3endpoints.address(endpoint.lower(), 0, "/") if endpoint else None
+    region = named.region if named is not None else None
+    where = f" {endpoint}" if endpoint else " the bucket's own endpoint"
+    in_region = f" (the bucket is in {region})" if region else ""
+    return (
+        f"S3 answered {status} {error.code or 'redirect'} to{where}{in_region}: the URL's region or addressing style is not "
+        "the bucket's (the legacy global endpoint, or another region's), and a browser's upload does not survive the redirect (its CORS preflight "
+        f"cannot follow one). {region_fix(region)}"
+    )
 
 
 def explain_post(status: int, error: AwsErrorBody, sent_content_type: str, size: int) -> str:

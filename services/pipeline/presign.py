@@ -27,7 +27,7 @@ from services.aws_model.s3endpoints import Endpoint, default_port
 from services.core.errors import PipelineError
 from services.core.settings import Settings
 from services.core.transport import TIMEOUT, Answer, AttemptLog, Backoff, DeadlineExceeded, exchange, retrying
-from services.pipeline.explain import explain_presign
+from services.pipeline.explain import explain_presign, region_fix
 from services.pipeline.images import MIME_BY_EXTENSION
 
 MAX_REPLY_BYTES = 64 * 1024  # a presign reply is a few hundred bytes; anything larger is not one
@@ -256,13 +256,15 @@ def _wrong_target(host: str, verdict: s3endpoints.EndpointMatch, allow: UrlAllow
     if verdict.reason == s3endpoints.OTHER_REGION and named is not None:
         return _refuse(
             f"presign reply's presignedUrl is for region {named.region!r}, not {allow.region!r} ({host})",
-            f"The function signs for another region. {fix} {allowed}",
+            f"The function signs for another region: S3 would answer 301 PermanentRedirect, which a browser's "
+            f"upload does not survive. {region_fix(allow.region)} {allowed}",
         )
     if verdict.reason == s3endpoints.GLOBAL_OUTSIDE_US_EAST_1:
         return _refuse(
             f"presign reply's presignedUrl uses the global endpoint ({host}), which serves us-east-1 only, "
             f"but the bucket is configured in {allow.region!r}",
-            f"The function signs without the bucket's region. {fix} {allowed}",
+            "The function signs without the bucket's region: S3 would answer a 307 TemporaryRedirect (or 301 "
+            f"PermanentRedirect), which a browser's CORS preflight cannot follow. {region_fix(allow.region)} {allowed}",
         )
     return _refuse(
         f"presign reply's presignedUrl points at {host}, not the S3 endpoint of bucket {allow.bucket!r}",

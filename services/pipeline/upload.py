@@ -50,7 +50,7 @@ from services.core.transport import (
     retrying,
 )
 from services.pipeline import hops
-from services.pipeline.explain import explain_cdn, explain_post, explain_put, signed_headers
+from services.pipeline.explain import explain_cdn, explain_post, explain_put, explain_redirect, signed_headers
 from services.pipeline.images import ImageInfo, display_name, inspect_image, strip_metadata
 from services.pipeline.preflight import (
     PRESIGN_PREFLIGHT,
@@ -602,7 +602,12 @@ class _Run:
         if verdict.allowed:
             return verdict
         code = parse_s3_error(answer.body).code if self.step == "put_preflight" else None
-        if self.step == "presign_preflight":
+        if self.step == "put_preflight" and 300 <= verdict.status < 400:
+            # the Fetch standard fails a CORS preflight answered with a redirect: the browser never sends the PUT
+            cause = "A browser's CORS preflight cannot follow a redirect. " + explain_redirect(
+                verdict.status, parse_s3_error(answer.body)
+            )
+        elif self.step == "presign_preflight":
             cause = presign_refusal(
                 verdict, self.settings.presign_url, self.settings.app_origins, self.settings.aws.region
             )

@@ -32,6 +32,17 @@ class Live:
     #: query parameters signed into every URL (function-adds-query-checksums: JS SDK v3's checksum parameters)
     query_params: tuple[tuple[str, str], ...] = ()
     gateway_delay: float = 0.0
+    #: function-wrong-region / function-global-endpoint: the function's client is another one (``SIGNERS``)
+    signer: str | None = None
+
+
+#: the misconfigured clients a function may be built with: name -> (region_name, endpoint: "regional" / "global")
+SIGNERS: dict[str, tuple[str, str]] = {
+    # endpoint_url pinned to the bucket's regional endpoint, region_name another region's: the credential scope lies
+    "wrong-region": ("us-west-2", "regional"),
+    # no regional endpoint: botocore's legacy global name (s3.amazonaws.com) for us-east-1
+    "global": ("us-east-1", "global"),
+}
 
 
 class ColdStart:
@@ -51,13 +62,16 @@ class ColdStart:
             return self._client
 
 
-def make_function(live: Live, cold: ColdStart) -> Callable[[Mapping[str, Any], Any], Mapping[str, Any]]:
-    """The shipped handler with the live configuration; switches can make it answer like the seed's."""
+def make_function(
+    live: Live, cold: ColdStart, signers: Mapping[str, ColdStart] | None = None
+) -> Callable[[Mapping[str, Any], Any], Mapping[str, Any]]:
+    """The shipped handler with the live configuration; switches can make it answer like the seed's, or sign with
+    one of ``signers`` (built as ``SIGNERS`` names) instead of its own client."""
 
     def invoke(event: Mapping[str, Any], context: Any = None) -> Mapping[str, Any]:
         if live.sign_other_spelling:
             event = other_spelling(event, live.function)
-        client = cold.client()
+        client = (signers or {})[live.signer].client() if live.signer else cold.client()
         reply = handle(event, live.function, _SignsMore(client, live.signed_params) if live.signed_params else client)
         if live.gateway_delay:
             time.sleep(live.gateway_delay)  # the reply arrives after the URL's short life has run out

@@ -31,9 +31,10 @@ KMS_KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/{KMS_KEY_ID}"
 
 
 def virtual_hosts(bucket: str = BUCKET, region: str = REGION) -> tuple[str, ...]:
-    """The ``*.localhost`` names the sandbox's URLs use: the bucket's virtual host (its presigned URLs) and the
-    regional S3 endpoint (the presign function's client)."""
-    return (f"{bucket}.s3.{region}.localhost", f"s3.{region}.localhost")
+    """The ``*.localhost`` names the sandbox's URLs use: the bucket's virtual host (its presigned URLs), the
+    regional S3 endpoint (the presign function's client), and the global endpoint's two shapes (the
+    ``function-global-endpoint`` switch's URLs, which S3 redirects)."""
+    return (f"{bucket}.s3.{region}.localhost", f"s3.{region}.localhost", f"{bucket}.s3.localhost", "s3.localhost")
 
 
 def distribution_arn(distribution_id: str = DISTRIBUTION_ID) -> str:

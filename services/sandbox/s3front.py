@@ -292,6 +292,37 @@ def kms_denial(request: S3Request, identity: Identity, config: Any) -> tuple[int
     return error_response(403, "AccessDenied", kms.not_authorized(who, action, key_arn, decision), request.resource)
 
 
+def wrong_endpoint(request: S3Request) -> tuple[int, dict[str, str], bytes] | None:
+    """A request on a ``*.localhost`` name of another region (``<bucket>.s3.us-west-2.localhost``) or of the global
+    endpoint (``<bucket>.s3.localhost``, ``s3.localhost/<bucket>``), for the sandbox's bucket in its one region: S3's
+    301 PermanentRedirect / 307 TemporaryRedirect with ``<Endpoint>`` and ``<Bucket>`` and ``x-amz-bucket-region``
+    (https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingRouting.html). Only the bucket's own names: the
+    loopback endpoint itself has no region."""
+    hostname = request.host.rsplit(":", 1)[0].lower()
+    named = s3endpoints.address(hostname, 0, request.raw_path)
+    if named is None or named.kind != "local" or request.bucket is None:
+        return None
+    answer = s3endpoints.wrong_endpoint(
+        s3endpoints.Addressed(named.style, named.kind, request.bucket, named.region), layout.REGION, "localhost"
+    )
+    if answer is None:
+        return None
+    status, headers, body = error_response(
+        answer.status,
+        answer.code,
+        answer.message,
+        request.resource,
+        {"Endpoint": answer.endpoint, "Bucket": request.bucket},
+    )
+    headers["x-amz-bucket-region"] = layout.REGION
+    if answer.status == 307:  # the temporary endpoint, to re-send this very request to
+        port = request.host.rsplit(":", 1)[1] if ":" in request.host else ""
+        query = f"?{request.raw_query}" if request.raw_query else ""
+        path = request.raw_path if request.virtual_hosted else request.raw_path.split("/", 2)[-1]
+        headers["Location"] = f"http://{answer.endpoint}{':' + port if port else ''}/{path.lstrip('/')}{query}"
+    return status, headers, body
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 
@@ -340,6 +371,9 @@ class S3Front:
         if not is_s3_request(environ):
             return self._other_service(environ, start_response)
         request = parse_request(environ)
+        misdirected = wrong_endpoint(request)
+        if misdirected is not None:  # S3 routes by host before anything else: a preflight gets it too
+            return self._reply(start_response, *misdirected)
         config = moto_state.bucket_config(request.bucket) if request.bucket else None
         if request.method == "OPTIONS":
             return self._reply(start_response, *self._preflight(request, config))

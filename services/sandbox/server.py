@@ -27,7 +27,7 @@ import sys
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.utils import parsedate_to_datetime
 from typing import Any
 from xml.sax.saxutils import escape
@@ -39,7 +39,7 @@ from services.sandbox import layout, switches
 from services.sandbox.cdn import EdgeCache, OriginReply, make_cdn
 from services.sandbox.control_api import make_control
 from services.sandbox.gateway import ApiCors, make_gateway
-from services.sandbox.lambda_host import ColdStart, Live, make_function, sign_query_params
+from services.sandbox.lambda_host import SIGNERS, ColdStart, Live, make_function, sign_query_params
 from services.sandbox.s3front import IDENTITIES, S3Front
 from services.sandbox.state import PipelineState, configure_account, distribution_policy
 from services.sandbox.wsgi import S3RequestHandler
@@ -151,19 +151,29 @@ def start(host: str = "127.0.0.1", breaks: tuple[str, ...] = (), addressing: str
     fn_endpoint = s3_url if addressing == "path" else f"http://s3.{layout.REGION}.localhost:{port}"
     live = Live(function=fn_config)
 
-    def function_client() -> Any:
-        client = make_s3_client(
-            fn_config,
-            endpoint_url=fn_endpoint,
-            aws_access_key_id=layout.PRESIGN_ROLE_KEY,
-            aws_secret_access_key=layout.PRESIGN_ROLE_SECRET,
-        )
-        sign_query_params(client, live)  # function-adds-query-checksums signs JS SDK v3's checksum parameters
-        return client
+    def function_client(config: HandlerConfig, endpoint_url: str) -> ColdStart:
+        """The function's S3 client, signing as its role, built on first use."""
 
-    cold = ColdStart(function_client)
+        def build() -> Any:
+            client = make_s3_client(
+                config,
+                endpoint_url=endpoint_url,
+                aws_access_key_id=layout.PRESIGN_ROLE_KEY,
+                aws_secret_access_key=layout.PRESIGN_ROLE_SECRET,
+            )
+            sign_query_params(client, live)  # function-adds-query-checksums signs JS SDK v3's checksum parameters
+            return client
+
+        return ColdStart(build)
+
+    cold = function_client(fn_config, fn_endpoint)
+    endpoints_by_kind = {"regional": fn_endpoint, "global": f"http://s3.localhost:{port}"}
+    signers = {
+        name: function_client(replace(fn_config, region=region), endpoints_by_kind[kind])
+        for name, (region, kind) in SIGNERS.items()
+    }
     api_cors = ApiCors(layout.APP_ORIGINS)
-    gateway = make_gateway(host, 0, make_function(live, cold), api_cors, layout.PRESIGN_ROUTE)
+    gateway = make_gateway(host, 0, make_function(live, cold, signers), api_cors, layout.PRESIGN_ROUTE)
     edge_cache = EdgeCache()
     front.on_invalidation = edge_cache.invalidate
     cdn = make_cdn(host, 0, make_origin_fetch(front, layout.BUCKET), distribution_policy, edge_cache)

@@ -55,6 +55,7 @@ class PipelineState:
             self.store.verify_query_checksums = config.verify_query_checksums
             self.live.report_content_type = config.report_content_type
             self.live.gateway_delay = config.gateway_delay
+            self.live.signer = config.function_signer
             self.api_cors.allow_headers = config.api_cors_headers
             moto_state.set_distribution_ttls(layout.DISTRIBUTION_ID, *config.cdn_ttls)
             moto_state.set_distribution_origin_handling(layout.DISTRIBUTION_ID, *config.cdn_origin_handling)

@@ -119,6 +119,18 @@ SWITCHES: tuple[Switch, ...] = (
         "cached for one origin (or for a plain <img> without Origin) is served to the next, with another origin's "
         "Access-Control-Allow-Origin or none",
     ),
+    Switch(
+        "function-wrong-region",
+        "Function's client signs for us-west-2",
+        f"the URL is on the bucket's endpoint but its credential scope names us-west-2: the PUT gets 400 "
+        f"AuthorizationQueryParametersError \"the region 'us-west-2' is wrong; expecting '{layout.REGION}'\"",
+    ),
+    Switch(
+        "function-global-endpoint",
+        "Function's URLs on the legacy global endpoint",
+        "the function signs for us-east-1 on the global name (<bucket>.s3.localhost, as s3.amazonaws.com): S3 "
+        "answers 307 TemporaryRedirect, which a browser's CORS preflight cannot follow; the upload is blocked",
+    ),
 )
 SWITCH_NAMES = tuple(s.name for s in SWITCHES)
 #: the ACL function-signs-acl makes the function sign
@@ -154,6 +166,8 @@ class SandboxConfig:
     verify_query_checksums: bool = False
     url_expires: int = 300
     gateway_delay: float = 0.0
+    #: the function's client: None its own (the bucket's region and endpoint), else a lambda_host.SIGNERS name
+    function_signer: str | None = None
     cdn_ttls: tuple[int, int, int] = (1, 86_400, 31_536_000)  # min, default, max
     #: PutBucketEncryption's configuration: SSE-S3 unless a KMS switch is on
     bucket_encryption: dict[str, Any] = field(default_factory=lambda: layout.default_encryption(kms=False))
@@ -180,6 +194,12 @@ def _signed_params(active: frozenset[str]) -> dict[str, Any]:
     if "function-signs-cache-control" in active:
         params.update(CacheControl=SIGNED_CACHE_CONTROL, Metadata=dict(SIGNED_METADATA))
     return params
+
+
+def _function_signer(active: frozenset[str]) -> str | None:
+    if "function-global-endpoint" in active:
+        return "global"
+    return "wrong-region" if "function-wrong-region" in active else None
 
 
 def desired_config(active: frozenset[str]) -> SandboxConfig:
@@ -219,5 +239,6 @@ def desired_config(active: frozenset[str]) -> SandboxConfig:
         bucket_encryption=layout.default_encryption(kms=kms),
         key_policy=layout.key_policy(cdn_decrypt="kms-cdn-no-decrypt" not in active),
         cdn_origin_handling=layout.CDN_ORIGIN_NOT_KEYED if "cdn-cors-not-varied" in active else layout.CDN_ORIGIN_KEYED,
+        function_signer=_function_signer(active),
         active=active,
     )
