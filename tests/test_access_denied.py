@@ -218,7 +218,7 @@ def run_refusing(settings: Settings, refusal: Refusal) -> tuple[tuple[Finding, .
 @pytest.fixture(scope="module")
 def healthy(sandbox, managed_policy) -> dict[str, Status]:
     found = statuses(run_checks(sandbox.settings()).findings)
-    assert set(found) == set(CHECK_IDS) and set(found.values()) == {Status.PASS}, found
+    assert set(found) == set(CHECK_IDS) and set(found.values()) <= {Status.PASS, Status.SKIP}, found
     return found
 
 
@@ -302,8 +302,9 @@ def test_a_real_refusal_by_the_sandbox_is_unknown_never_a_verdict(sandbox):
         "bucket.cdn_kms_grant": "s3:GetEncryptionConfiguration",
         "presign.url": "s3:GetBucketLocation",  # the URL itself is judged, against the configured region only
     }
-    assert {f.id for f in findings if f.status is not Status.PASS} == set(lacking), {
-        f.id: f.title for f in findings if f.status is not Status.PASS
+    judged = [f for f in findings if f.status is not Status.SKIP]  # cdn.cors skips unless the app reads cross-origin
+    assert {f.id for f in judged if f.status is not Status.PASS} == set(lacking), {
+        f.id: f.title for f in judged if f.status is not Status.PASS
     }
     for finding in findings:
         if finding.id in lacking:
