@@ -17,6 +17,7 @@ from services.checks.model import ConfigRead, Exchange, ReadState, Status
 from services.checks.runner import run_checks
 from services.core.transport import new_session
 from services.history.documents import run_documents
+from services.pipeline.explain import explain_kms_put
 from services.pipeline.upload import UploadInput, upload_one
 from services.sandbox import layout
 from tests.support import image_bytes
@@ -302,6 +303,12 @@ def kms_refused_canary() -> Canary:
     ("evidence", "status", "code", "phrase"),
     [
         (ev(sse("AES256")), Status.PASS, "encryption.sse_s3", "AES256"),
+        (
+            ev(sse("AES256"), canary=kms_refused_canary()),
+            Status.FAIL,
+            "encryption.signer_no_generate_data_key",
+            "aws iam put-role-policy --role-name presign-role --policy-name presign-kms",
+        ),
         (ev(sse("aws:kms")), Status.PASS, "encryption.aws_managed_key", "aws/s3"),
         (
             ev(sse("aws:kms", KEY), policy_read(ROOT), role_policies(PUT_ONLY, IAM_ALLOWS)),
@@ -358,6 +365,7 @@ def kms_refused_canary() -> Canary:
     ],
     ids=[
         "sse-s3",
+        "url-signs-sse-kms",
         "aws-managed",
         "iam-delegated",
         "key-names-role",
@@ -509,3 +517,18 @@ def test_history_records_the_encryption_and_the_key_policy(sandbox, switch, sand
     assert '"SSEAlgorithm": "aws:kms"' in documents["bucket_encryption"][0]
     assert set(documents["key_policy"][1]) == {"bucket.encryption", "bucket.cdn_kms_grant"}
     assert '"Sid": "Enable IAM User Permissions"' in documents["key_policy"][0]
+
+
+def test_the_put_explanation_names_the_policy_that_must_allow_it():
+    delegated = kms.not_authorized(SESSION, kms.GENERATE_DATA_KEY, KEY, signer(key_policy(ROOT)))
+    undelegated = kms.not_authorized(
+        SESSION, kms.GENERATE_DATA_KEY, KEY, signer(key_policy(statements.kms_cdn_decrypt(DISTRIBUTION)))
+    )
+
+    via_iam = explain_kms_put(delegated)
+    via_key = explain_kms_put(undelegated)
+
+    assert f"KMS key {KEY}" in via_iam and "delegates to the account's IAM" in via_iam
+    assert "aws iam put-role-policy --role-name presign-role --policy-name presign-kms" in via_iam
+    assert f"arn:aws:iam::{ACCOUNT}:role/presign-role kms:GenerateDataKey" in via_key
+    assert f"aws kms put-key-policy --key-id {KEY} --policy-name default" in via_key

@@ -25,6 +25,7 @@ from services.checks.findings import answer, dump, finding, read_state, unreadab
 from services.checks.lambda_role import function_role, parsed_role_policies
 from services.checks.model import Check, ConfigRead, Exchange, Finding, Impact, ReadState, Status
 from services.checks.policy_docs import best_distribution_arn, distribution_config, load_policy, policy_document
+from services.pipeline.explain import explain_kms_put
 
 BUCKET_ENCRYPTION = "bucket.encryption"
 CDN_KMS_GRANT = "bucket.cdn_kms_grant"
@@ -129,8 +130,6 @@ def _kms_refused(put: Exchange | None) -> bool:
 
 def _refused_by_canary(ev: Evidence, said: str, read: ConfigRead, put: Exchange) -> Finding:
     message = parse_s3_error(put.body).message or ""
-    from services.pipeline.explain import explain_kms_put
-
     return finding(
         BUCKET_ENCRYPTION,
         Status.FAIL,

@@ -382,12 +382,14 @@ def explain_kms_put(message: str) -> str:
     found = _KMS_REFUSAL.search(message)
     key = found.group("key") if found else "<key-arn>"
     role = _role_of(found.group("who")) if found else "<role>"
+    account = (found.group("who").split(":") + [""] * 5)[4] if found else ""
     head = (
         f"S3 encrypts this upload with the KMS key {key} (SSE-KMS: the bucket's default encryption, or the URL "
         f"signs x-amz-server-side-encryption: aws:kms), and KMS refused the function's role {role} "
         "kms:GenerateDataKey on it, so S3 refused the PUT (403 AccessDenied)."
     )
     lacking = found.group("lacking") if found else None
+    account = account or "<account-id>"
     if lacking == "identity":
         document = json.dumps({"Version": "2012-10-17", "Statement": [statements.kms_generate_data_key(key)]})
         return (
@@ -398,7 +400,7 @@ def explain_kms_put(message: str) -> str:
     if lacking == "resource":
         return (
             f"{head} The key policy neither names the role nor delegates to the account's IAM: add a statement "
-            f"allowing arn:aws:iam::<account-id>:role/{role} kms:GenerateDataKey, or the account's root (then grant "
+            f"allowing arn:aws:iam::{account}:role/{role} kms:GenerateDataKey, or the account's root (then grant "
             f"it in IAM), with aws kms put-key-policy --key-id {key} --policy-name default --policy "
             "file://key-policy.json (see the check bucket.encryption for the whole policy)."
         )
