@@ -1,5 +1,6 @@
 """Everything the checks judge, gathered once per run. Pure data: the gatherers fill it (``gather.py``),
-the checks (``presign.py``, ``bucket.py``, ``upload.py``, ``cdn.py``, ``lambda_role.py``) only read it.
+the checks (``presign.py``, ``bucket.py``, ``encryption.py``, ``upload.py``, ``cdn.py``, ``lambda_role.py`` ...) only
+read it.
 
 Any field may be None when its gatherer was not needed for the selected checks, or could not run
 because an earlier step failed; a check then answers ``unknown`` or ``skip``, never a guess.
