@@ -197,6 +197,24 @@ def test_put_headers_come_from_json_in_the_environment_or_a_table_in_secrets():
     assert settings.summary()["client_put_headers"] == {"cache-control": "public, max-age=60", "x-amz-acl": "private"}
 
 
+def test_an_sse_c_key_sent_by_the_web_app_is_never_shown():
+    key = "c2VjcmV0LWtleS0zMi1ieXRlcy1sb25nLTEyMzQ1Njc4"
+    env = {
+        "PIPELINE_PRESIGN_URL": "https://api.example/presign",
+        "PIPELINE_BUCKET": "b",
+        "PIPELINE_CDN_URL": "https://cdn.example",
+        "PIPELINE_CLIENT_PUT_HEADERS": json.dumps({"x-amz-server-side-encryption-customer-key": key}),
+    }
+    settings = load_settings(env)
+    assert settings is not None and dict(settings.client_put_headers)  # sent as configured
+    target = replace(TARGET, client_put_headers=settings.client_put_headers)
+    finding = judge_url(url_evidence("content-type%3Bhost%3Bx-amz-server-side-encryption-customer-key", target))
+
+    assert finding.status == Status.PASS
+    shown = json.dumps([settings.summary(), target.to_json(), finding.detail])
+    assert key not in shown and "not shown: a secret" in shown
+
+
 @pytest.mark.parametrize(
     ("raw", "phrase"),
     [

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from services.checks.model import ConfigRead, Exchange
-from services.core.settings import DEFAULT_PROFILE
+from services.core.settings import DEFAULT_PROFILE, shown_put_headers
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class CheckTarget:
             "distribution_id": self.distribution_id,
             "lambda_function": self.lambda_function,
             "client_content_type": self.client_content_type,
-            "client_put_headers": dict(self.client_put_headers),
+            "client_put_headers": shown_put_headers(self.client_put_headers),
             "app_reads_cross_origin": self.app_reads_cross_origin,
             "mode": "sandbox" if self.sandbox else "configured",
             "profile": self.profile,

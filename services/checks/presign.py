@@ -21,6 +21,7 @@ from services.checks.lifetime import UPLOAD_URL_LIFETIME
 from services.checks.model import Check, Exchange, Finding, Impact, Status
 from services.checks.scrub import evidence_items as _evidence
 from services.core.redact import REDACTED, redact_text, redact_url
+from services.core.settings import shown_put_headers
 from services.pipeline.explain import CHECKSUM_CLIENT_FIX, SIGNED_HEADER_RULE, explain_presign, signed_header_fix
 from services.pipeline.preflight import api_cors_command
 
@@ -553,7 +554,7 @@ def _judge_extra_signed_headers(query: dict[str, list[str]], ev: Evidence, tally
     """Every signed header beyond host and Content-Type, and whether the web app sends it
     (PIPELINE_CLIENT_PUT_HEADERS): one it does not send fails every upload with 403 SignatureDoesNotMatch."""
     signed = [h for h in (_one(query, "X-Amz-SignedHeaders") or "").lower().split(";") if h]
-    sent = dict(ev.target.client_put_headers)
+    sent = shown_put_headers(ev.target.client_put_headers)
     unsent = []
     for header in signed_beyond_every_put(signed):
         if header in sent:

@@ -41,6 +41,8 @@ PutHeaders = tuple[tuple[str, str], ...]
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 #: set by the client's HTTP stack or by their own settings, never by PIPELINE_CLIENT_PUT_HEADERS
 _NOT_PUT_HEADERS = {"host", "content-type", "content-length", "transfer-encoding", "connection", "expect"}
+#: a PUT header whose value is a secret (SSE-C's key): shown by name only
+SECRET_PUT_HEADERS = frozenset({"x-amz-server-side-encryption-customer-key"})
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
 
@@ -102,7 +104,7 @@ class Settings:
             "lambda_function": self.lambda_function,
             "allow_writes": self.allow_writes,
             "client_content_type": self.client_content_type,
-            "client_put_headers": dict(self.client_put_headers),
+            "client_put_headers": shown_put_headers(self.client_put_headers),
             "app_reads_cross_origin": self.app_reads_cross_origin,
         }
 
@@ -149,6 +151,11 @@ def _check_template(value: str) -> str:
 
 def _optional_template(value: str | None) -> str | None:
     return None if value is None else _check_template(value)
+
+
+def shown_put_headers(headers: PutHeaders) -> dict[str, str]:
+    """The headers as they may be shown, printed and recorded: a secret's value (SSE-C's key) withheld."""
+    return {name: "(not shown: a secret)" if name in SECRET_PUT_HEADERS else value for name, value in headers}
 
 
 def parse_put_headers(raw: object) -> PutHeaders:
