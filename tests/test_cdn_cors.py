@@ -18,9 +18,10 @@ from services.checks.evidence import Canary, CheckTarget, Evidence
 from services.checks.model import ConfigRead, Exchange, ReadState, Status
 from services.checks.runner import run_checks
 from services.core.transport import new_session
+from services.pipeline.upload import UploadInput, upload_one
 from services.sandbox import layout
 from services.sandbox.cdn import CachePolicy, edge_cors_headers
-from tests.support import assert_codes, image_bytes
+from tests.support import assert_codes, http_server, image_bytes
 
 APP, OTHER = layout.APP_ORIGINS
 ALLOW = "Access-Control-Allow-Origin"
@@ -370,3 +371,47 @@ def test_under_the_switch_the_check_fails_naming_the_cache_key_and_skips_while_t
     assert "Hit from cloudfront" in on.detail and "CORS-S3Origin" in on.detail
     off = cors_finding(sandbox_settings, False)
     assert off.status is Status.SKIP
+
+
+# --- the upload trace: the read-back as the web app's cross-origin read -------------------------------------------
+
+
+def cdn_in_front(sandbox, keep_cors: bool):
+    """A stand-in CDN (error injection) passing each GET on to the sandbox's, Origin included; without
+    ``keep_cors`` its answer loses Access-Control-Allow-Origin, as a CDN that never sends Origin to S3 gives it."""
+
+    def respond(request) -> tuple[int, dict[str, str], bytes]:
+        origin = request.headers.get("Origin")
+        real = requests.get(
+            sandbox.endpoints.cdn + request.path, headers={"Origin": origin} if origin else {}, timeout=10
+        )
+        kept = ("Content-Type", "X-Cache", "ETag", *((ALLOW, "Vary") if keep_cors else ()))
+        return real.status_code, {h: real.headers[h] for h in kept if h in real.headers}, real.content
+
+    return http_server(respond)
+
+
+def browser_upload(settings, origin: str | None):
+    with new_session() as session:
+        return upload_one(UploadInput("photo.png", image_bytes()), settings, session, origin=origin)
+
+
+def test_a_cross_origin_app_reads_the_upload_back_from_its_origin(sandbox, sandbox_settings):
+    with cdn_in_front(sandbox, keep_cors=True) as (cdn, seen):
+        settings = dataclasses.replace(sandbox_settings, cdn_url=cdn, app_reads_cross_origin=True)
+        result = browser_upload(settings, APP)
+        same_origin = browser_upload(dataclasses.replace(settings, app_reads_cross_origin=False), APP)
+    assert result.ok and same_origin.ok, (result.failed_step, same_origin.failed_step)
+    assert [r["headers"].get("Origin") for r in seen] == [APP, None]  # a plain <img> sends no Origin
+
+
+def test_the_trace_names_a_read_back_without_access_control_allow_origin(sandbox, sandbox_settings):
+    with cdn_in_front(sandbox, keep_cors=False) as (cdn, _):
+        settings = dataclasses.replace(sandbox_settings, cdn_url=cdn, app_reads_cross_origin=True)
+        refused = browser_upload(settings, APP)
+        server_side = browser_upload(settings, None)  # --origin none: no browser, no CORS
+    assert not refused.ok and server_side.ok
+    step = refused.failed_step
+    assert (step.name, step.http_status) == ("cdn_read", 200)
+    assert f"no {ALLOW} for {APP}" in step.error
+    assert "CORS-S3Origin" in step.cause and "SimpleCORS" in step.cause and "cdn.cors" in step.cause

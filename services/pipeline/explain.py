@@ -415,6 +415,19 @@ KMS_CDN_DENIED = (
 )
 
 
+def explain_cdn_cors(origin: str, allow_origin: str | None, x_cache: str | None) -> str:
+    """Why a web app at ``origin`` reading an image cross-origin (fetch, <img crossorigin>, canvas) is refused it
+    although the CDN served it: its reply carries no Access-Control-Allow-Origin for that origin."""
+    got = f"Access-Control-Allow-Origin: {allow_origin}" if allow_origin else "no Access-Control-Allow-Origin"
+    return (
+        f"The CDN served the image with {got} (X-Cache: {x_cache or 'none'}), so the browser refuses it to the web "
+        f"app at {origin}. S3 answers CORS only when Origin reaches it and a bucket CORS rule lets {origin} GET; "
+        "CloudFront keeps one answer per cache key, so Origin must be in the cache key (a cache policy with Origin, "
+        "and the origin request policy CORS-S3Origin), or a CORS response headers policy (SimpleCORS) must add the "
+        "header at the edge. The check cdn.cors gives the exact fix."
+    )
+
+
 def explain_cdn(status: int, x_cache: str | None, age: str | None, message: str | None = None) -> str:
     """The likely cause of a failed CDN read; ``message`` is S3's error message the CDN passed on, when known."""
     cache = f" (X-Cache: {x_cache}{', Age: ' + age if age else ''})" if x_cache else ""

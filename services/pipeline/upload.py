@@ -50,7 +50,14 @@ from services.core.transport import (
     retrying,
 )
 from services.pipeline import hops
-from services.pipeline.explain import explain_cdn, explain_post, explain_put, explain_redirect, signed_headers
+from services.pipeline.explain import (
+    explain_cdn,
+    explain_cdn_cors,
+    explain_post,
+    explain_put,
+    explain_redirect,
+    signed_headers,
+)
 from services.pipeline.images import ImageInfo, display_name, inspect_image, strip_metadata
 from services.pipeline.preflight import (
     PRESIGN_PREFLIGHT,
@@ -460,9 +467,33 @@ def _cdn_refusal(status: int, headers: Mapping[str, str], body: bytes, key: str)
     )
 
 
+def _cors_refused(headers: Mapping[str, str], origin: str, key: str) -> PipelineError | None:
+    """The read-back as the web app's cross-origin read judges it: Access-Control-Allow-Origin for its origin."""
+    allowed = headers.get("Access-Control-Allow-Origin")
+    if allowed is not None and allowed.strip() in (origin, "*"):
+        return None
+    got = f"Access-Control-Allow-Origin: {allowed}" if allowed else "no Access-Control-Allow-Origin"
+    return PipelineError(
+        f"the CDN served the object with {got} for {origin}: the web app's cross-origin read is refused",
+        hop="cdn_read",
+        key=key,
+        http_status=200,
+        cause=explain_cdn_cors(origin, allowed, headers.get("X-Cache")),
+    )
+
+
 def _read_back(
-    session: requests.Session, url: str, info: ImageInfo, key: str, policy: UploadPolicy, log: AttemptLog
+    session: requests.Session,
+    url: str,
+    info: ImageInfo,
+    key: str,
+    policy: UploadPolicy,
+    log: AttemptLog,
+    origin: str | None = None,
 ) -> int:
+    """GET the new object through the CDN and compare its bytes; with ``origin``, as a web app at that origin
+    reading it cross-origin (fetch, <img crossorigin>, canvas) does: with Origin, and refused without
+    Access-Control-Allow-Origin for it."""
     deadline_s = policy.transfer_deadline(info.size)
     deadline = Deadline(deadline_s)
     digest, size = hashlib.sha256(), 0
@@ -470,11 +501,20 @@ def _read_back(
         log.statuses.append(None)  # one attempt, never retried: a CDN error is evidence, not noise
         with (
             enforce(deadline),  # a status line or headers dripped a byte at a time are cut off too
-            session.get(url, timeout=deadline.timeout(policy.timeout), allow_redirects=False, stream=True) as reply,
+            session.get(
+                url,
+                headers={"Origin": origin} if origin else None,
+                timeout=deadline.timeout(policy.timeout),
+                allow_redirects=False,
+                stream=True,
+            ) as reply,
         ):
             log.statuses[-1] = reply.status_code
             if reply.status_code != 200:
                 raise _cdn_refusal(reply.status_code, reply.headers, read_body(reply, MAX_ERROR_BODY, deadline), key)
+            refused = _cors_refused(reply.headers, origin, key) if origin else None
+            if refused is not None:
+                raise refused
             for chunk in iter_body(reply, deadline):
                 digest.update(chunk)
                 size += len(chunk)
@@ -763,7 +803,9 @@ class _Run:
 
             self.begin("cdn_read")
             url = cdn_object_url(self.settings.cdn_base(), grant.key)
-            status = _read_back(self.session, url, info, grant.key, self.policy, self.log)
+            # a web app that reads images cross-origin reads the new one from its origin; a plain <img> sends none
+            reader = self.origin if self.settings.app_reads_cross_origin else None
+            status = _read_back(self.session, url, info, grant.key, self.policy, self.log, reader)
             result.cdn_url = url
             self.done(status)
             result.ok = True
