@@ -149,7 +149,7 @@ REFUSALS = (
         "cloudfront",
         "GetDistribution",
         "cloudfront:GetDistribution",
-        frozenset({"cdn.config", "cdn.compression"}),
+        frozenset({"cdn.config", "cdn.compression", "cdn.cors"}),
         DISTRIBUTION_ARN,
     ),
     # the OAC document is evidence only: no verdict rests on it, so nothing turns unknown; cdn.config says so
@@ -215,9 +215,14 @@ def run_refusing(settings: Settings, refusal: Refusal) -> tuple[tuple[Finding, .
     return report.findings, refused
 
 
+def every_check(sandbox) -> Settings:
+    """The sandbox's settings with every check applicable: cdn.cors judges only a web app reading cross-origin."""
+    return dataclasses.replace(sandbox.settings(), app_reads_cross_origin=True)
+
+
 @pytest.fixture(scope="module")
 def healthy(sandbox, managed_policy) -> dict[str, Status]:
-    found = statuses(run_checks(sandbox.settings()).findings)
+    found = statuses(run_checks(every_check(sandbox)).findings)
     assert set(found) == set(CHECK_IDS) and set(found.values()) <= {Status.PASS, Status.SKIP}, found
     return found
 
@@ -226,7 +231,7 @@ def healthy(sandbox, managed_policy) -> dict[str, Status]:
 def test_each_refused_read_turns_exactly_its_checks_unknown(refusal, sandbox, healthy, managed_policy):
     resource = managed_policy if refusal.resource == "MANAGED_POLICY" else refusal.resource
     refusal = dataclasses.replace(refusal, resource=resource)
-    findings, refused = run_refusing(sandbox.settings(), refusal)
+    findings, refused = run_refusing(every_check(sandbox), refusal)
     assert refused, f"{refusal.id} was never called: the test proves nothing"
     found = statuses(findings)
     changed = {cid: status for cid, status in found.items() if status is not healthy[cid]}
@@ -280,7 +285,7 @@ def test_a_real_refusal_by_the_sandbox_is_unknown_never_a_verdict(sandbox):
     configuration reads and its HEAD (it may only PUT objects). The sandbox's IAM, Lambda and CloudFront are moto's,
     which does not authorise callers, so only S3 refuses for real."""
     weak = dataclasses.replace(
-        sandbox.settings(),
+        every_check(sandbox),
         aws=AwsTarget(
             region=layout.REGION,
             endpoint_url=sandbox.settings().aws.endpoint_url,

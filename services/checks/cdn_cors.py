@@ -292,6 +292,7 @@ def judge_cdn_cors(ev: Evidence) -> Finding:
             denied,
             "the distribution's cache behaviour",
             denied.resource or best_distribution_arn(ev),
+            default_call=denied.call,
             also="Each app origin got its Access-Control-Allow-Origin this time, but whether the cache keeps the "
             "answers apart by Origin could not be read.",
             evidence=evidence,
