@@ -20,7 +20,7 @@ from services.pipeline.repair import batch
 from services.pipeline.repair.run import RepairOptions
 from services.sandbox import Sandbox
 from tests.repair_data import LONG_CACHE, RepairFixture, put_seed_prefix
-from tests.support import cli
+from tests.support import cli, image_bytes
 
 ACCOUNT = "123456789012"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/batch-operations-repair"
@@ -135,3 +135,91 @@ def test_cli_batch_job_prints_the_requests_and_apply_refuses_past_the_threshold(
         "repair", "--prefix", stored.prefix, "--apply", "--confirm", stored.bucket, "--batch-threshold", "50", env=env
     )
     assert refused.returncode == 2 and "--batch-job" in refused.stderr
+
+
+# --- an S3 Inventory report as the manifest -------------------------------------------------------------
+
+
+def _inventory(admin_s3: Any, bucket: str, config_id: str, scope: str, enabled: bool = True) -> list[str]:
+    """An inventory of ``scope`` delivered twice into the bucket's ``inventory/`` (moto stores the configuration;
+    the deliveries are put the way S3 lays them out). Returns the manifest.json keys, oldest first. (Disabled
+    afterwards rather than deleted: moto takes DeleteBucketInventoryConfiguration for DeleteBucket.)"""
+    admin_s3.put_bucket_inventory_configuration(
+        Bucket=bucket,
+        Id=config_id,
+        InventoryConfiguration={
+            "Id": config_id,
+            "IsEnabled": enabled,
+            "Destination": {
+                "S3BucketDestination": {"Bucket": f"arn:aws:s3:::{bucket}", "Format": "CSV", "Prefix": "inventory"}
+            },
+            "Filter": {"Prefix": scope},
+            "IncludedObjectVersions": "Current",
+            "Schedule": {"Frequency": "Daily"},
+        },
+    )
+    keys = []
+    for delivered in ("2026-11-30T00-00Z", "2026-12-01T00-00Z"):
+        key = f"inventory/{bucket}/{config_id}/{delivered}/manifest.json"
+        body = json.dumps({"sourceBucket": bucket, "fileFormat": "CSV", "files": [], "delivered": delivered})
+        admin_s3.put_object(Bucket=bucket, Key=key, Body=body.encode(), ContentType="application/json")
+        keys.append(key)
+    return keys
+
+
+def _current_versions(s3: Any) -> Any:
+    """moto answers every stored inventory configuration with IncludedObjectVersions "All", whatever was put (it
+    keeps the field only on the way in): this client reads them as they were put, "Current"."""
+
+    def as_put(parsed: dict[str, Any], **_: Any) -> None:
+        for config in parsed.get("InventoryConfigurationList") or ():
+            config["IncludedObjectVersions"] = "Current"
+
+    s3.meta.events.register("after-call.s3.ListBucketInventoryConfigurations", as_put)
+    return s3
+
+
+def test_an_inventory_that_lists_exactly_the_one_fix_is_the_jobs_manifest(
+    sandbox: Sandbox, sandbox_settings: Settings, tmp_path: Path
+):
+    admin_s3 = _current_versions(make_client("s3", sandbox.aws_target()))
+    bucket, scope = sandbox_settings.bucket, "inventory-fits/"
+    for n in range(4):
+        admin_s3.put_object(Bucket=bucket, Key=f"{scope}{n}.png", Body=image_bytes(), ContentType="application/png")
+    _old, newest = _inventory(admin_s3, bucket, "all-current", scope)
+    try:
+        plan = batch.batch_repair(
+            admin_s3,
+            sandbox_settings,
+            RepairOptions(prefix=scope),
+            directory=tmp_path / "jobs",
+            account_id=ACCOUNT,
+            role_arn=ROLE,
+        )
+    finally:
+        _inventory(admin_s3, bucket, "all-current", scope, enabled=False)
+    (job,) = plan.jobs
+    assert job.request["Manifest"] == {
+        "Spec": {"Format": "S3InventoryReport_CSV_20161130"},
+        "Location": {
+            "ObjectArn": f"arn:aws:s3:::{bucket}/{newest}",
+            "ETag": admin_s3.head_object(Bucket=bucket, Key=newest)["ETag"].strip('"'),
+        },
+    }
+    assert job.request["Operation"]["S3PutObjectCopy"]["NewObjectMetadata"]["ContentType"] == "image/png"
+    batch.validate_request(job.request)  # the service model takes it (printed_jobs validated it too)
+    assert plan.to_json()["manifest_source"] == "inventory" and "2026-12-01T00-00Z" in (plan.inventory_note or "")
+
+
+def test_an_inventory_of_mixed_objects_is_not_the_manifest_and_the_plan_says_why(
+    stored: RepairFixture, sandbox: Sandbox, sandbox_settings: Settings, tmp_path: Path
+):
+    admin_s3 = _current_versions(make_client("s3", sandbox.aws_target()))
+    _inventory(admin_s3, stored.bucket, "mixed", stored.prefix)
+    try:
+        plan = _plan(admin_s3, sandbox_settings, stored, tmp_path)
+    finally:
+        _inventory(admin_s3, stored.bucket, "mixed", stored.prefix, enabled=False)
+    assert plan.to_json()["manifest_source"] == "scan" and plan.inventory is None
+    assert "same headers" in (plan.inventory_note or "") and "relabel non-images" in (plan.inventory_note or "")
+    assert all(job.request["Manifest"]["Spec"]["Format"] == batch.MANIFEST_FORMAT for job in plan.jobs)

@@ -7,7 +7,8 @@ gives every object of a job the same ``NewObjectMetadata``, so objects whose oth
 Content-Disposition, storage class, KMS key ...) go to separate jobs, and each keeps its own. Tags are copied when
 ``NewObjectTagging`` is absent (https://docs.aws.amazon.com/AmazonS3/latest/API/API_control_S3CopyObjectOperation.html).
 Batch Operations has no per-object ETag condition: ``UnModifiedSinceConstraint`` (the scan's start) makes S3 skip an
-object overwritten after the scan began, and the job's completion report lists it as failed.
+object overwritten after the scan began, and the job's completion report lists it as failed. The bucket's S3
+Inventory report replaces the scan's manifest only when it lists exactly what one job fixes (inventory.py says why).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from botocore.validate import validate_parameters
 
 from services.core.settings import Settings
 from services.pipeline.repair.decide import FIX, ObjectState, Planned
+from services.pipeline.repair.inventory import INVENTORY_FORMAT, InventoryManifest, find_inventory, inventory_fits
 from services.pipeline.repair.run import Progress, RepairOptions, check_apply_allowed, run_repair
 
 #: above this many keys under the prefix, one machine should not copy them: build the jobs instead
@@ -162,8 +164,16 @@ class JobPlace:
     prefix: str  # e.g. repair-jobs/20261202T010203Z/
 
 
-def job_request(bucket: str, manifest: Manifest, place: JobPlace, *, not_modified_since: datetime) -> dict[str, Any]:
-    """The CreateJob request for one manifest: copy each listed object onto itself with the target's headers."""
+def job_request(
+    bucket: str,
+    manifest: Manifest,
+    place: JobPlace,
+    *,
+    not_modified_since: datetime,
+    inventory: InventoryManifest | None = None,
+) -> dict[str, Any]:
+    """The CreateJob request for one manifest: copy each listed object onto itself with the target's headers
+    (``inventory``: the objects its manifest.json lists, instead of the scan's CSV)."""
     target = manifest.target
     copy: dict[str, Any] = {
         "TargetResource": f"arn:aws:s3:::{bucket}",
@@ -195,6 +205,11 @@ def job_request(bucket: str, manifest: Manifest, place: JobPlace, *, not_modifie
         "Manifest": {
             "Spec": {"Format": MANIFEST_FORMAT, "Fields": ["Bucket", "Key"]},
             "Location": {"ObjectArn": f"arn:aws:s3:::{place.report_bucket}/{key}", "ETag": manifest.etag},
+        }
+        if inventory is None
+        else {  # an inventory report's manifest names its own fields (the Spec takes none)
+            "Spec": {"Format": INVENTORY_FORMAT},
+            "Location": {"ObjectArn": inventory.arn, "ETag": inventory.etag},
         },
         "Description": f"image pipeline repair: {manifest.objects:,} objects -> {target.content_type}"[:256],
         "Priority": JOB_PRIORITY,
@@ -242,12 +257,14 @@ class CreatedJob:
     request: dict[str, Any]
     job_id: str | None = None
     error: str | None = None
+    inventory: InventoryManifest | None = None  # the job's manifest is this inventory report's
 
     def to_json(self) -> dict[str, Any]:
+        source = {"file": self.manifest.path.name, "etag": self.manifest.etag}
         return {
             "target": self.manifest.target.to_json(),
             "objects": self.manifest.objects,
-            "manifest": {"file": self.manifest.path.name, "etag": self.manifest.etag},
+            "manifest": source if self.inventory is None else {"inventory": self.inventory.to_json()},
             "request": json.loads(json.dumps(self.request, default=_iso)),
             "job_id": self.job_id,
             "error": self.error,
@@ -255,40 +272,54 @@ class CreatedJob:
 
 
 def create_jobs(
-    s3: Any, s3control: Any, bucket: str, manifests: list[Manifest], place: JobPlace, *, not_modified_since: datetime
+    s3: Any,
+    s3control: Any,
+    bucket: str,
+    manifests: list[Manifest],
+    place: JobPlace,
+    *,
+    not_modified_since: datetime,
+    inventory: InventoryManifest | None = None,
 ) -> list[CreatedJob]:
-    """Upload each manifest and create its job (each waits for confirmation); a failure is reported per job."""
+    """Upload each manifest (none with ``inventory``: it is in S3 already) and create its job (each waits for
+    confirmation); a failure is reported per job."""
     created: list[CreatedJob] = []
     for manifest in manifests:
-        request = job_request(bucket, manifest, place, not_modified_since=not_modified_since)
+        request = job_request(bucket, manifest, place, not_modified_since=not_modified_since, inventory=inventory)
         validate_request(request)
         try:
-            with manifest.path.open("rb") as body:
-                put = s3.put_object(
-                    Bucket=place.report_bucket,
-                    Key=f"{place.prefix}{manifest.path.name}",
-                    Body=body,
-                    ContentType="text/csv",
-                )
-            request["Manifest"]["Location"]["ETag"] = str(put.get("ETag", manifest.etag)).strip('"')
+            if inventory is None:
+                with manifest.path.open("rb") as body:
+                    put = s3.put_object(
+                        Bucket=place.report_bucket,
+                        Key=f"{place.prefix}{manifest.path.name}",
+                        Body=body,
+                        ContentType="text/csv",
+                    )
+                request["Manifest"]["Location"]["ETag"] = str(put.get("ETag", manifest.etag)).strip('"')
             reply = s3control.create_job(**request)
         except (ClientError, BotoCoreError) as err:
             code = err.response.get("Error", {}).get("Code") if isinstance(err, ClientError) else type(err).__name__
-            created.append(CreatedJob(manifest, request, error=f"not created: {code}"))
+            created.append(CreatedJob(manifest, request, error=f"not created: {code}", inventory=inventory))
             continue
-        created.append(CreatedJob(manifest, request, job_id=str(reply.get("JobId"))))
+        created.append(CreatedJob(manifest, request, job_id=str(reply.get("JobId")), inventory=inventory))
     return created
 
 
 def printed_jobs(
-    bucket: str, manifests: list[Manifest], place: JobPlace, *, not_modified_since: datetime
+    bucket: str,
+    manifests: list[Manifest],
+    place: JobPlace,
+    *,
+    not_modified_since: datetime,
+    inventory: InventoryManifest | None = None,
 ) -> list[CreatedJob]:
     """The exact requests, validated, for a person to upload the manifests and create the jobs themselves."""
     jobs = []
     for manifest in manifests:
-        request = job_request(bucket, manifest, place, not_modified_since=not_modified_since)
+        request = job_request(bucket, manifest, place, not_modified_since=not_modified_since, inventory=inventory)
         validate_request(request)
-        jobs.append(CreatedJob(manifest, request))
+        jobs.append(CreatedJob(manifest, request, inventory=inventory))
     return jobs
 
 
@@ -300,6 +331,8 @@ class BatchPlan:
     jobs: list[CreatedJob]
     left_out: int
     directory: Path
+    inventory: InventoryManifest | None = None  # the jobs' manifest, when the bucket's inventory fits
+    inventory_note: str | None = None  # why an inventory found is not the manifest (or could not be read)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -307,6 +340,8 @@ class BatchPlan:
             "jobs": [job.to_json() for job in self.jobs],
             "objects": sum(job.manifest.objects for job in self.jobs),
             "left_out": self.left_out,
+            "manifest_source": "scan" if self.inventory is None else "inventory",
+            "inventory_note": self.inventory_note,
         }
 
     @property
@@ -346,9 +381,30 @@ def batch_repair(
         manifests = sink.close()
     if report.stopped:
         return BatchPlan(report, [], sink.left_out, directory)
+    inventory, note = _inventory_for(s3, settings.bucket, options.prefix, report, manifests, sink.left_out)
     place = JobPlace(account_id, role_arn, report_bucket or settings.bucket, f"repair-jobs/{started:%Y%m%dT%H%M%SZ}/")
     if create:
-        jobs = create_jobs(s3, s3control, settings.bucket, manifests, place, not_modified_since=started)
+        jobs = create_jobs(
+            s3, s3control, settings.bucket, manifests, place, not_modified_since=started, inventory=inventory
+        )
     else:
-        jobs = printed_jobs(settings.bucket, manifests, place, not_modified_since=started)
-    return BatchPlan(report, jobs, sink.left_out, directory)
+        jobs = printed_jobs(settings.bucket, manifests, place, not_modified_since=started, inventory=inventory)
+    return BatchPlan(report, jobs, sink.left_out, directory, inventory, note)
+
+
+def _inventory_for(
+    s3: Any, bucket: str, prefix: str, report: Any, manifests: list[Manifest], left_out: int
+) -> tuple[InventoryManifest | None, str | None]:
+    """The bucket's inventory report when it lists exactly what the one job fixes; else None and why not."""
+    inventory, note = find_inventory(s3, bucket, prefix)
+    if inventory is None or not manifests:
+        return None, note
+    tally = report.tally
+    why = inventory_fits(inventory, prefix, tally.scanned, tally.to_fix, len(manifests), left_out)
+    if why is not None:
+        return None, why
+    return inventory, (
+        f"The job's manifest is the S3 Inventory {inventory.config_id!r} delivered {inventory.delivered}: it lists "
+        "the objects as they were then, so an object stored since is not in it (run the repair again after the "
+        "job) and one deleted since fails in the completion report."
+    )
