@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from services.checks.model import COMMON_CODES, Finding
+from services.checks.model import COMMON_CODES, Finding, Status
 from services.core.errors import InvalidImage
 from services.core.settings import Settings
 from services.core.transport import new_session
@@ -27,6 +27,10 @@ from services.pipeline.images import inspect_image
 from services.pipeline.upload import UploadInput, UploadResult, upload_batch, upload_one
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+#: what the healthy (default) sandbox still warns about: its function hands out presigned PUT URLs (the seed's
+#: contract), which no policy limits in size (function-hands-out-post shows the shape that passes)
+HEALTHY_WARNINGS = {"presign.size_limit": Status.WARN}
 
 
 def cli(

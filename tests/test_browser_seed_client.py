@@ -197,3 +197,20 @@ def test_seed_client_alerts_when_the_function_signs_another_type(sandbox, seed_p
     assert "The request signature we calculated does not match the signature you provided" in again.text
     signed = requests.put(grant["presignedUrl"], data=data, headers={"Content-Type": "image/png"}, timeout=10)
     assert signed.status_code == 200, signed.text
+
+
+def test_seed_client_alerts_when_the_function_hands_out_a_presigned_post(sandbox, seed_page, switch, s3, tmp_path):
+    # function-hands-out-post: the reply is {url, fields, key, contentType}; the seed's client PUTs its presignedUrl,
+    # which there is none of, and shows its failure alert: the truth about switching the shape under an old client.
+    switch("function-hands-out-post")
+    page = seed_page.page
+    _choose_png(page, tmp_path)
+    for _ in range(100):
+        if seed_page.dialogs:
+            break
+        page.wait_for_timeout(100)
+    assert seed_page.dialogs == [("alert", SEED_ALERT)]
+    grant = _presign_reply(seed_page, sandbox)
+    assert "presignedUrl" not in grant and set(grant["fields"]) >= {"key", "policy", "x-amz-signature"}
+    assert page.locator(f'img[src^="{sandbox.endpoints.cdn.rstrip("/")}/"]').count() == 0
+    assert s3.list_objects_v2(Bucket=layout.BUCKET, Prefix=grant["key"]).get("KeyCount") == 0

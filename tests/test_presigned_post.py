@@ -282,3 +282,74 @@ def test_get_one_presigned_post_gives_the_form_and_a_curl_that_posts_it(sandbox_
     assert handed.expires_at is not None
     command = handed.curl("cat.png")
     assert "-F 'file=@cat.png;type=" in command and "-F key=" in command and "-X PUT" not in command
+
+
+# --- the checks under post mode ---------------------------------------------------------------------------
+
+
+def test_under_post_mode_the_checks_judge_the_policy_and_upload_the_canary_with_post(sandbox_settings, post_mode):
+    from services.checks.model import Status
+    from services.checks.runner import run_checks
+
+    report = run_checks(sandbox_settings)
+    by_id = {finding.id: finding for finding in report.findings}
+    assert by_id["presign.contract"].status == Status.PASS, by_id["presign.contract"].detail
+    url = by_id["presign.url"]
+    assert url.status == Status.PASS and "key exact, Content-Type 'application/png'" in url.detail, url.detail
+    size = by_id["presign.size_limit"]
+    assert size.status == Status.PASS and size.codes == ("size.limited",) and "1..10000000" in size.detail, size
+    roundtrip = by_id["upload.roundtrip"]
+    assert roundtrip.status == Status.PASS, roundtrip.detail
+    assert any(item.method == "POST" and item.status == 204 for item in roundtrip.evidence)
+    cors = by_id["bucket.cors"]  # the bucket's rules allow PUT only: the browser's form POST gets no allow-origin
+    assert cors.status == Status.FAIL and "cors.method_missing" in cors.codes and "POST" in cors.title
+    assert '"POST"' in cors.fix
+    assert by_id["bucket.cors_preflight"].status == Status.SKIP  # a form POST is sent without a preflight
+    assert by_id["bucket.ownership"].codes == ("ownership.no_acl_signed",)
+    assert by_id["upload.content_type"].status == Status.PASS  # the policy fixes the type
+    assert "x-amz-signature" not in str([item.body for item in report.findings[0].evidence]).replace(
+        '"x-amz-signature": "REDACTED"', ""
+    )
+
+
+def test_a_presigned_put_is_flagged_for_having_no_size_limit(sandbox_settings):
+    from services.checks.model import Impact, Status
+    from services.checks.runner import run_checks
+
+    (size,) = run_checks(sandbox_settings, only=["presign.size_limit"]).findings
+    assert (size.status, size.codes) == (Status.WARN, ("size.put_unlimited",))
+    assert "5 GB" in size.title and "UPLOAD_SHAPE=post" in size.fix
+    from services.checks.runner import BY_ID
+
+    assert BY_ID["presign.size_limit"].impact is Impact.EXPOSURE
+
+
+def test_the_post_reply_never_shows_its_signature_in_the_evidence(sandbox_settings, post_mode):
+    from services.checks.runner import run_checks
+
+    report = run_checks(sandbox_settings, only=["presign.url"])
+    bodies = " ".join(item.body for finding in report.findings for item in finding.evidence if item.body)
+    assert '"x-amz-signature": "REDACTED"' in bodies
+    assert '"x-amz-credential": "REDACTED/' in bodies
+
+
+def test_applying_the_cors_fix_under_post_mode_lets_the_browsers_post_through(sandbox_settings, post_mode, admin_s3):
+    from services.checks.model import Status
+    from services.checks.runner import run_checks
+
+    (cors,) = run_checks(sandbox_settings, only=["bucket.cors"]).findings
+    assert cors.status == Status.FAIL and cors.remedy is not None
+    admin_s3.put_bucket_cors(Bucket=layout.BUCKET, CORSConfiguration=cors.remedy.params["CORSConfiguration"])
+    (after,) = run_checks(sandbox_settings, only=["bucket.cors"]).findings
+    assert after.status == Status.PASS, after.detail
+    assert console_upload(sandbox_settings, origin=layout.APP_ORIGIN).ok
+
+
+def test_an_expired_policy_gets_one_fresh_grant_and_then_names_the_expiry(sandbox_settings, post_mode, switch):
+    switch("urls-expire")  # policies live 1 s and the API answers after 1.5 s: every grant arrives expired
+    result = console_upload(sandbox_settings)
+    names = [step.name for step in result.steps]
+    assert names == ["validate", "presign", "presign_retry", "put"], names
+    failed = result.failed_step
+    assert failed is not None and (failed.http_status, failed.code) == (403, "AccessDenied")
+    assert "expired even after a fresh URL" in (result.steps[-1].error or "")

@@ -26,7 +26,17 @@ from services.aws_model.statements import OAC_GRANT_SID, oac_grant
 from services.checks import cloudfront_grant, cors_advice
 from services.checks.denied import denied_finding, is_denied
 from services.checks.evidence import Evidence
-from services.checks.findings import Fix, answer, call_name, dump, finding, read_state, short, unreadable
+from services.checks.findings import (
+    Fix,
+    answer,
+    call_name,
+    dump,
+    finding,
+    presigned_post,
+    read_state,
+    short,
+    unreadable,
+)
 from services.checks.model import Check, ConfigRead, Exchange, Finding, Impact, ReadState, Status
 from services.checks.policy_docs import (
     best_distribution_arn,
@@ -43,6 +53,7 @@ from services.checks.policy_docs import (
     raw_statements,
     source_arns,
 )
+from services.pipeline.preflight import upload_request
 
 #: this module's check ids, each written once: its judge and its entry in CHECKS use the name
 BUCKET_CDN_READ_GRANT = "bucket.cdn_read_grant"
@@ -58,10 +69,16 @@ BPA_SETTINGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "Res
 _POLICY_SETTINGS = ("BlockPublicPolicy", "RestrictPublicBuckets")  # the two that govern bucket policies
 _DIMENSIONS = {
     "origin": "origin (not in AllowedOrigins)",
-    "method": "method (PUT not in AllowedMethods)",
+    "method": "method ({method} not in AllowedMethods)",
     "header": "header (content-type not in AllowedHeaders)",
     "cors": "no CORS rule at all",
 }
+
+
+def upload_method(ev: Evidence) -> tuple[str, tuple[str, ...]]:
+    """The method and headers of the browser's upload the bucket's CORS must allow: a PUT with content-type, or
+    (when the endpoint hands out a presigned POST) the form POST. Stated once: preflight.upload_request."""
+    return upload_request("post" if presigned_post(ev.presign_ok) is not None else "put")
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -92,10 +109,12 @@ def _cors_rules(value: Any) -> list[Any] | None:
     return list(value) if isinstance(value, list | tuple) else None
 
 
-def fixed_cors_rules(rules: Sequence[Any] | None, origins: Sequence[str]) -> list[dict[str, Any]]:
-    """cors_advice.suggest_rules (every origin may PUT with content-type), and ETag exposed by every PUT/POST rule so
-    the corrected configuration draws no ETag warning either."""
-    fixed = cors_advice.suggest_rules(rules, [o for o in origins if o], "PUT", CORS_HEADERS)
+def fixed_cors_rules(
+    rules: Sequence[Any] | None, origins: Sequence[str], method: str = "PUT", headers: Sequence[str] = CORS_HEADERS
+) -> list[dict[str, Any]]:
+    """cors_advice.suggest_rules (every origin may PUT with content-type, or POST), and ETag exposed by every
+    PUT/POST rule so the corrected configuration draws no ETag warning either."""
+    fixed = cors_advice.suggest_rules(rules, [o for o in origins if o], method, headers or CORS_HEADERS)
     for rule in fixed:
         exposed = s3cors.rule_strings(rule, "ExposeHeaders")
         writes = {"PUT", "POST"} & set(s3cors.rule_strings(rule, "AllowedMethods"))
@@ -111,6 +130,7 @@ def cors_fix(
     *,
     origins: Sequence[str] | None = None,
     based_on: Sequence[Any] | None = None,
+    method: str = "PUT",
 ) -> Fix:
     """The whole CORS configuration to put, and the command. With `origins` (the rules were read, so the JSON
     keeps them all), the same document as a PutBucketCors remedy, valid while the stored rules are still
@@ -127,7 +147,7 @@ def cors_fix(
     if origins is not None:
         kept = "its other rules kept" if based_on else "the bucket had none"
         change = (
-            f"{len(rules)} rule(s) letting {', '.join(origins)} PUT with content-type, ETag exposed "
+            f"{len(rules)} rule(s) letting {', '.join(origins)} {method} with content-type, ETag exposed "
             f"(replaces the whole CORS configuration; {kept})"
         )
         params = {"CORSConfiguration": doc}
@@ -135,8 +155,8 @@ def cors_fix(
     return Fix("\n".join([*lines, *notes]), remedy)
 
 
-def _refusal(verdict: cors_advice.CorsVerdict) -> str:
-    dims = ", ".join(_DIMENSIONS.get(d, d) for d in verdict.failed)
+def _refusal(verdict: cors_advice.CorsVerdict, method: str = "PUT") -> str:
+    dims = ", ".join(_DIMENSIONS.get(d, d).format(method=method) for d in verdict.failed)
     lines = [f"origin {verdict.origin} is refused on {dims}: {verdict.reason}"]
     if verdict.detail and verdict.detail != verdict.reason:
         lines += [f"  {line}" for line in verdict.detail.splitlines()]
@@ -158,9 +178,11 @@ def _refusal_codes(refused: Sequence[cors_advice.CorsVerdict]) -> tuple[str, ...
 
 
 def judge_cors(ev: Evidence) -> Finding:
-    """bucket.cors: the stored CORSRules let every app origin PUT with content-type (as S3 matches rules)."""
+    """bucket.cors: the stored CORSRules let every app origin PUT with content-type (as S3 matches rules), or POST
+    when the endpoint hands out a presigned POST."""
     cid = BUCKET_CORS
     origins = app_origins(ev)
+    method, headers = upload_method(ev)
     read = ev.bucket_cors
     if not origins:
         detail = (
@@ -194,54 +216,68 @@ def judge_cors(ev: Evidence) -> Finding:
             (read,),
             codes=("cors.unexpected_shape",),
         )
-    fix = cors_fix(ev, fixed_cors_rules(rules, origins), origins=origins, based_on=rules)
+    fix = cors_fix(
+        ev, fixed_cors_rules(rules, origins, method, headers), origins=origins, based_on=rules, method=method
+    )
     if rules is None:
         detail = (
             f"s3:GetBucketCors answered {answer(read)}: with no CORS configuration S3 answers every preflight "
             f"403 AccessForbidden ('CORS is not enabled for this bucket'), so the browser at {', '.join(origins)} "
-            "blocks the PUT before sending it."
+            f"blocks the {method} before sending it (or, for a form POST, hides S3's answer)."
         )
         return finding(
             cid,
             Status.FAIL,
-            "No CORS configuration: browsers cannot PUT to the bucket",
+            f"No CORS configuration: browsers cannot {method} to the bucket",
             detail,
             fix,
             (read,),
             codes=("cors.not_configured",),
         )
-    verdicts = [cors_advice.explain_origin(rules, origin, "PUT", CORS_HEADERS) for origin in origins]
+    verdicts = [cors_advice.explain_origin(rules, origin, method, headers) for origin in origins]
     refused = [v for v in verdicts if not v.allowed]
     if refused:
-        title = f"Bucket CORS refuses the browser's PUT from {len(refused)} of {len(verdicts)} app origin(s)"
+        title = f"Bucket CORS refuses the browser's {method} from {len(refused)} of {len(verdicts)} app origin(s)"
+        post = (
+            "\n\nThe endpoint hands out a presigned POST: the browser sends the form without a preflight (a CORS "
+            "simple request), but hides S3's answer without Access-Control-Allow-Origin, so the web app's upload "
+            "fails although the object is stored."
+            if method == "POST"
+            else ""
+        )
         return finding(
             cid,
             Status.FAIL,
             title,
-            "\n\n".join(_refusal(v) for v in refused),
+            "\n\n".join(_refusal(v, method) for v in refused) + post,
             fix,
             (read,),
             codes=_refusal_codes(refused),
         )
-    return _judge_allowed_cors(ev, rules, verdicts, fix, read)
+    return _judge_allowed_cors(ev, rules, verdicts, fix, read, method)
 
 
 def _judge_allowed_cors(
-    ev: Evidence, rules: Sequence[Any], verdicts: Sequence[cors_advice.CorsVerdict], fix: Fix, read: ConfigRead
+    ev: Evidence,
+    rules: Sequence[Any],
+    verdicts: Sequence[cors_advice.CorsVerdict],
+    fix: Fix,
+    read: ConfigRead,
+    method: str = "PUT",
 ) -> Finding:
     cid = BUCKET_CORS
     allowed = "\n".join(v.reason for v in verdicts)
     problems = s3cors.rule_problems(rules)
     if not problems:
-        title = "Bucket CORS lets every app origin PUT with content-type"
+        title = f"Bucket CORS lets every app origin {method} with content-type"
         return finding(
             cid, Status.PASS, title, allowed + "\nExposeHeaders include ETag.", "", (read,), codes=("cors.allowed",)
         )
     only_etag = all(p.code == "expose-etag" for p in problems)
     title = (
-        "Bucket CORS allows the app's PUT, but ExposeHeaders lacks ETag"
+        f"Bucket CORS allows the app's {method}, but ExposeHeaders lacks ETag"
         if only_etag
-        else f"Bucket CORS allows the app's PUT, but the rules have {len(problems)} problem(s)"
+        else f"Bucket CORS allows the app's {method}, but the rules have {len(problems)} problem(s)"
     )
     detail = allowed + "\n" + "\n".join(str(p) for p in problems)
     others = [f"# also correct by hand: {p}" for p in problems if p.code != "expose-etag"]
@@ -392,6 +428,19 @@ def judge_cors_preflight(ev: Evidence) -> Finding:
     """bucket.cors_preflight: S3's live answer to the browser's OPTIONS (PUT, content-type) from each app origin."""
     cid = BUCKET_CORS_PREFLIGHT
     exchanges = dict(ev.bucket_preflights) if isinstance(ev.bucket_preflights, Mapping) else {}
+    if upload_method(ev)[0] == "POST":
+        detail = (
+            "The endpoint hands out a presigned POST: the browser sends its multipart form without a preflight (a "
+            "CORS simple request), so no OPTIONS stands in its way; S3's answer still needs "
+            "Access-Control-Allow-Origin for POST, which bucket.cors judges."
+        )
+        return finding(
+            cid,
+            Status.SKIP,
+            "Not applicable: a presigned POST is sent without a preflight",
+            detail,
+            codes=("preflight.not_applicable",),
+        )
     if not exchanges:
         if not app_origins(ev):
             detail = "Set PIPELINE_APP_ORIGINS to the web app's origins to have S3's preflight answers probed."
@@ -1084,12 +1133,12 @@ CHECKS: tuple[Check, ...] = (
     Check(
         BUCKET_CORS,
         "Bucket CORS rules allow the app's PUT",
-        frozenset({"bucket_config"}),
+        frozenset({"bucket_config", "presign"}),
         judge_cors,
         impact=Impact.UPLOAD,
         description=(
-            "the stored rules allow PUT with `content-type` from each app origin (S3's algorithm); "
-            "`ExposeHeaders` ETag as a warning"
+            "the stored rules allow PUT with `content-type` from each app origin (S3's algorithm), POST when the "
+            "endpoint hands out a presigned POST; `ExposeHeaders` ETag as a warning"
         ),
         permissions=("s3:GetBucketCors",),
         codes=(
@@ -1109,10 +1158,10 @@ CHECKS: tuple[Check, ...] = (
     Check(
         BUCKET_CORS_PREFLIGHT,
         "S3 answers the browser's preflight",
-        frozenset({"bucket_preflight", "bucket_config"}),  # the stored rules make the fix a merge
+        frozenset({"bucket_preflight", "bucket_config", "presign"}),  # the stored rules make the fix a merge
         judge_cors_preflight,
         impact=Impact.UPLOAD,
-        description="a live OPTIONS to an object URL per origin",
+        description="a live OPTIONS to an object URL per origin (`skip` for a presigned POST: no preflight)",
         permissions=("s3:GetBucketCors",),
         codes=(
             "origins.not_configured",
@@ -1120,6 +1169,7 @@ CHECKS: tuple[Check, ...] = (
             "preflight.no_answer",
             "preflight.refused",
             "preflight.misaddressed",
+            "preflight.not_applicable",
             "preflight.allowed",
         ),
         docs="https://docs.aws.amazon.com/AmazonS3/latest/userguide/cors-troubleshooting.html",

@@ -199,3 +199,20 @@ def presigned_url(exchange: Exchange | None) -> str | None:
         return None
     url = doc.get("presignedUrl") if isinstance(doc, dict) else None
     return url if isinstance(url, str) and url else None
+
+
+def presigned_post(exchange: Exchange | None) -> tuple[str, dict[str, str]] | None:
+    """A presign reply's presigned POST, ``(url, fields)``: ``{"url", "fields"}`` as boto3's generate_presigned_post
+    gives them (None when the reply is no such JSON object: never raises)."""
+    if exchange is None or not exchange.body:
+        return None
+    try:
+        doc = json.loads(exchange.body)
+    except (ValueError, RecursionError, TypeError):
+        return None
+    if not isinstance(doc, dict) or "presignedUrl" in doc:
+        return None
+    url, fields = doc.get("url"), doc.get("fields")
+    if not isinstance(url, str) or not url or not isinstance(fields, dict):
+        return None
+    return url, {str(name): str(value) for name, value in fields.items()}

@@ -38,7 +38,7 @@ from services.pipeline.canary import CANARY_PREFIX, KEY_PREFIX_HEADER
 from services.pipeline.explain import signed_headers
 from services.pipeline.images import MIME_BY_EXTENSION
 from services.pipeline.presign import client_content_type
-from services.pipeline.upload import cdn_object_url
+from services.pipeline.upload import cdn_object_url, post_form_body
 
 BODY_LIMIT = 4096
 #: the most of a reply body a probe reads: more than any answer it needs (a presign grant, the 8×8 canary PNG, an
@@ -403,6 +403,8 @@ def gather_canary(settings: Settings, session: requests.Session, clients: Client
     presign_answered_at = datetime.now(UTC)
     grant = _grant(body) if presign_exchange.status == 200 else {}
     url, key = grant.get("presignedUrl"), grant.get("key")
+    if url is None and isinstance(grant.get("fields"), dict):
+        return _post_canary(settings, session, clients, budget, presign_exchange, grant, client_type)
     if not isinstance(url, str) or not isinstance(key, str):
         return {
             "canary": Canary(presign=presign_exchange, client_content_type=client_type),
@@ -446,6 +448,41 @@ def gather_canary(settings: Settings, session: requests.Session, clients: Client
             timing=timing,
         ),
         # the canary is the newest object of all, but under canary/ it may sort past the first listing page
+        "stored_sample": gather_stored_sample(clients, settings.bucket, budget, newest_key=key if stored else None),
+    }
+
+
+def _post_canary(
+    settings: Settings,
+    session: requests.Session,
+    clients: Clients,
+    budget: Budget,
+    presign_exchange: Exchange,
+    grant: Mapping[str, Any],
+    client_type: str,
+) -> dict[str, Any]:
+    """The canary through a presigned POST: the form's fields, then the PNG, posted as a browser's FormData does
+    (the console's upload builds the same body); S3 answers 204 when its policy allows it."""
+    url, key, fields = grant.get("url"), grant.get("key"), grant.get("fields")
+    named = {str(k).lower(): str(v) for k, v in (fields or {}).items()}
+    key = key if isinstance(key, str) else named.get("key")
+    if not isinstance(url, str) or not isinstance(key, str) or not isinstance(fields, dict):
+        return {
+            "canary": Canary(presign=presign_exchange, client_content_type=client_type),
+            "stored_sample": gather_stored_sample(clients, settings.bucket, budget),
+        }
+    signed = grant.get("contentType") if isinstance(grant.get("contentType"), str) else named.get("content-type")
+    data = canary_png()
+    form, form_type = post_form_body(
+        {str(k): str(v) for k, v in fields.items()}, data, signed or client_type, "canary.png"
+    )
+    put, _ = probe(session, "POST", url, {"Content-Type": form_type}, form, budget)
+    stored = put.status is not None and 200 <= put.status < 300
+    canary = _after_put(
+        settings, session, clients, budget, presign_exchange, key, signed, client_type, put, {}, data, stored
+    )
+    return {
+        "canary": canary,
         "stored_sample": gather_stored_sample(clients, settings.bucket, budget, newest_key=key if stored else None),
     }
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from services.aws_model.s3acl import BUCKET_OWNER_ENFORCED
 from services.aws_model.s3errors import parse_s3_error
 from services.checks.evidence import Canary, Evidence
-from services.checks.findings import finding, presigned_url, unreadable
+from services.checks.findings import finding, presigned_post, presigned_url, unreadable
 from services.checks.model import Check, ConfigRead, Exchange, Finding, Impact, ReadState, Status
 from services.pipeline.explain import ACL_DISABLED, signed_headers
 
@@ -67,6 +67,9 @@ def judge_ownership(ev: Evidence) -> Finding:
             f"GetBucketOwnershipControls: {said}.",
             codes=("ownership.acls_enabled",),
         )
+    post = presigned_post(ev.canary.presign) if ev.canary is not None else None
+    if post is not None:
+        return _judge_post_acl(post[1], said, read)
     url = presigned_url(ev.canary.presign) if ev.canary is not None else None
     if ev.canary is None or url is None:
         return finding(
@@ -122,6 +125,32 @@ def judge_ownership(ev: Evidence) -> Finding:
         _fix(ev),
         (read, *tries),
         codes=("ownership.acl_unmatched",),
+    )
+
+
+def _judge_post_acl(fields: dict[str, str], said: str, read: ConfigRead | None) -> Finding:
+    """A presigned POST sets its ACL as the form's ``acl`` field (and a policy condition), not a signed header."""
+    acl = next((value for name, value in fields.items() if name.lower() == "acl"), None)
+    if acl is None or acl == OWNER_FULL_CONTROL:
+        return finding(
+            BUCKET_OWNERSHIP,
+            Status.PASS,
+            "ACLs are disabled and the presigned POST sets none"
+            if acl is None
+            else "ACLs are disabled; the presigned POST sets bucket-owner-full-control, the one ACL they accept",
+            f"GetBucketOwnershipControls: {said}; the form's fields: {', '.join(sorted(fields))}.",
+            evidence=(read,),
+            codes=("ownership.no_acl_signed" if acl is None else "ownership.owner_full_control",),
+        )
+    return finding(
+        BUCKET_OWNERSHIP,
+        Status.FAIL,
+        f"The presigned POST sets acl {acl}; the bucket does not allow ACLs",
+        f"GetBucketOwnershipControls: {said}. The form's acl field is {acl!r}: S3 answers 400 "
+        f"AccessControlListNotSupported. {ACL_DISABLED}",
+        "Remove acl from the function's generate_presigned_post Fields and Conditions.",
+        (read,),
+        codes=("ownership.acl_refused",),
     )
 
 

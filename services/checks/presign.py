@@ -13,10 +13,12 @@ from urllib.parse import parse_qs, urlsplit
 
 from services.aws_model import s3checksums, s3endpoints
 from services.aws_model.s3headers import signed_beyond_every_put
+from services.checks import presigned_post
 from services.checks.bucket_region import CALL, with_bucket_region
 from services.checks.bucket_region import CODES as BUCKET_REGION_CODES
 from services.checks.evidence import Evidence
 from services.checks.findings import Tally, finding, presigned_url
+from services.checks.findings import presigned_post as presigned_post_reply
 from services.checks.lifetime import UPLOAD_URL_LIFETIME
 from services.checks.model import Check, Exchange, Finding, Impact, Status
 from services.checks.scrub import evidence_items as _evidence
@@ -224,7 +226,9 @@ def _judge_reply_fields(doc: Any, tally: Tally) -> None:
         tally.fail("reply.not_json_object", "The 200 reply is not a JSON object with presignedUrl and key.")
         return
     url, key, content_type = doc.get("presignedUrl"), doc.get("key"), doc.get("contentType")
-    if not (isinstance(url, str) and url.strip()):
+    if url is None and "fields" in doc:
+        presigned_post.judge_post_reply(doc, tally)  # the POST shape: {"url", "fields", "key", "contentType"}
+    elif not (isinstance(url, str) and url.strip()):
         tally.fail("reply.url_missing", f"presignedUrl is missing or not a string (got {type(url).__name__}).")
     elif getattr(_urlsplit_safe(url), "scheme", None) not in ("http", "https"):
         tally.fail("reply.url_not_http", f"presignedUrl is not an http(s) URL: {_excerpt(redact_url(url), 120)!r}.")
@@ -613,11 +617,41 @@ def _one(query: dict[str, list[str]], name: str) -> str | None:
     return values[0] if values else None
 
 
+def _judge_post(ev: Evidence, url: str, fields: dict[str, str]) -> Finding:
+    """A presigned POST: its url as a PUT URL's host is judged (https, the bucket's endpoint), its signing fields as
+    a URL's SigV4 and expiry, and its policy (presigned_post.judge_post_policy)."""
+    evidence = _evidence(ev.presign_ok)
+    parts = _urlsplit_safe(url)
+    if parts is None or not parts.hostname:
+        return finding(
+            PRESIGN_URL,
+            Status.FAIL,
+            "The presigned POST's url cannot be parsed",
+            f"url: {_excerpt(redact_url(url), 200)!r}.",
+            f"Return the url generate_presigned_post made, unchanged ({SHIPPED_FUNCTION}).",
+            evidence,
+            codes=("url.unparsable",),
+        )
+    tally = Tally()
+    _judge_scheme(parts, ev, tally)
+    host_region = _judge_host(parts, ev, tally)
+    lifetime = presigned_post.judge_post_policy(ev, fields, tally)
+    query = presigned_post.post_query(fields, lifetime)
+    if _judge_signature(query, host_region, ev, tally):
+        _judge_expiry(query, tally)
+    tally.note(f"Form action: {redact_url(url)} (a presigned POST).")
+    ok = f"The presigned POST is {parts.scheme}, SigV4, for the bucket's own endpoint, its policy exact"
+    return tally.finding(PRESIGN_URL, ok, evidence, ok_code="url.sound")
+
+
 def judge_url(ev: Evidence) -> Finding:
     """The presigned URL: https, the bucket's own endpoint, SigV4 in its region, a short life, Content-Type signed."""
     cid = PRESIGN_URL
     url = _presigned_url(ev)
     evidence = _evidence(ev.presign_ok, ev.bucket_location)
+    post = presigned_post_reply(ev.presign_ok)
+    if url is None and post is not None:
+        return _judge_post(ev, *post)
     if url is None:
         return finding(
             cid, Status.UNKNOWN, "No presigned URL to judge", "See presign.contract.", "", evidence, codes=("url.none",)
@@ -790,8 +824,8 @@ CHECKS: tuple[Check, ...] = (
         judge_contract,
         impact=Impact.UPLOAD,
         description=(
-            'JSON `{"presignedUrl", "key"}` (+ `contentType`); a missing or bad `x-extension` gets a 4xx JSON '
-            "error, not a 5xx or a 200"
+            'JSON `{"presignedUrl", "key"}` (+ `contentType`), or a presigned POST `{"url", "fields", "key"}`; a '
+            "missing or bad `x-extension` gets a 4xx JSON error, not a 5xx or a 200"
         ),
         permissions=(),
         codes=(
@@ -803,6 +837,8 @@ CHECKS: tuple[Check, ...] = (
             "reply.key_not_uuid",
             "reply.content_type_missing",
             "reply.content_type_invalid",
+            "reply.fields_invalid",
+            "reply.form_key_mismatch",
             "refusal.not_probed",
             "refusal.no_answer",
             "refusal.server_error",
@@ -825,7 +861,8 @@ CHECKS: tuple[Check, ...] = (
             "(`GetBucketLocation`; else the configured region), SigV4, expiry (short and long), whether Content-Type "
             "is signed, session tokens; every other signed header and whether the web app sends it "
             "(`PIPELINE_CLIENT_PUT_HEADERS`); checksum parameters in the query (`x-amz-checksum-*`: ignored by S3, "
-            "refused by S3-compatible stores)"
+            "refused by S3-compatible stores); a presigned POST's policy (decoded: expiration, "
+            "the bucket, the exact key and Content-Type)"
         ),
         permissions=(CALL,),
         codes=(
@@ -853,6 +890,12 @@ CHECKS: tuple[Check, ...] = (
             "url.signed_header_not_sent",
             "url.checksum_algorithm_without_value",
             "url.checksum_in_query",
+            "policy.unreadable",
+            "policy.no_bucket",
+            "policy.other_bucket",
+            "policy.key_not_exact",
+            "policy.key_mismatch",
+            "policy.content_type_not_exact",
             "url.sound",
         ),
         docs="https://docs.aws.amazon.com/AmazonS3/latest/userguide/PresignedUrlUploadObject.html",

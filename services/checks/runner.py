@@ -12,7 +12,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from services.checks import bucket, cdn, cdn_cors, encryption, lambda_role, lifetime, ownership, presign, upload
+from services.checks import (
+    bucket,
+    cdn,
+    cdn_cors,
+    encryption,
+    lambda_role,
+    lifetime,
+    ownership,
+    presign,
+    presigned_post,
+    upload,
+)
 from services.checks.evidence import Evidence
 from services.checks.findings import finding
 from services.checks.gather import CHECK_DEADLINE, Budget, Clients, gather
@@ -26,6 +37,7 @@ from services.pipeline.canary import remove_canary
 #: every check, in pipeline order: endpoint, role, bucket, upload, CDN
 REGISTRY: tuple[Check, ...] = (
     *presign.CHECKS,
+    *presigned_post.CHECKS,
     *lambda_role.CHECKS,
     *bucket.CHECKS,
     *ownership.CHECKS,

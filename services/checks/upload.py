@@ -10,7 +10,7 @@ import json
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-from services.aws_model import kms, s3checksums
+from services.aws_model import kms, postpolicy, s3checksums
 from services.aws_model.s3errors import (
     EXPIRED_TOKEN_CODES,
     SIGNATURE_MISMATCH,
@@ -20,7 +20,7 @@ from services.aws_model.s3errors import (
 )
 from services.checks.denied import denied_finding
 from services.checks.evidence import Canary, Evidence
-from services.checks.findings import finding, presigned_url
+from services.checks.findings import finding, presigned_post, presigned_url
 from services.checks.model import Check, ConfigRead, Exchange, Finding, Impact, ReadState, Status
 from services.checks.policy_docs import cdn_grant
 from services.checks.scrub import evidence_items as _evidence
@@ -29,6 +29,7 @@ from services.pipeline.explain import (
     CHECKSUM_CLIENT_FIX,
     explain_cdn,
     explain_kms_put,
+    explain_post,
     explain_put,
     received_content_type,
     signed_headers,
@@ -91,7 +92,7 @@ def _answer(exchange: Exchange) -> str:
 def _sent_type(canary: Canary) -> str | None:
     if canary.put is not None:
         sent = _request_header(canary.put, "Content-Type")
-        if sent is not None:
+        if sent is not None and not sent.lower().startswith("multipart/form-data"):  # a POST's type is in its form
             return sent
     return canary.signed_content_type or canary.client_content_type
 
@@ -254,12 +255,16 @@ def judge_roundtrip(ev: Evidence) -> Finding:
             error = parse_s3_error(put.body)
             accepted = _alternatives(canary)[0]  # a type S3 then accepted is the signed one, proven
             signed = accepted[0] if accepted else canary.signed_content_type
-            cause = _explain_put(put.status, error, sent, put.url, signed, ev)
+            cause = (
+                explain_post(put.status, error, sent, None)
+                if put.method == "POST"
+                else _explain_put(put.status, error, sent, put.url, signed, ev)
+            )
         return finding(
             cid,
             Status.FAIL,
-            f"Upload broken at the PUT to S3: {_answer(put)}",
-            redact_text(f"PUT {redact_url(put.url)} with Content-Type {sent!r} → {_answer(put)}. {cause}"),
+            f"Upload broken at the {put.method} to S3: {_answer(put)}",
+            redact_text(f"{put.method} {redact_url(put.url)} with Content-Type {sent!r} → {_answer(put)}. {cause}"),
             _put_fix(put, ev),
             evidence,
             codes=(_put_code(put),),
@@ -437,6 +442,15 @@ def _signature_mismatch(ev: Evidence, canary: Canary, put: Exchange) -> Finding:
     )
 
 
+def _policy_fixes_type(canary: Canary) -> bool:
+    """A presigned POST whose policy requires an exact Content-Type (S3 refuses any other with 403 "Invalid
+    according to Policy: Policy Condition failed: ["eq", "$Content-Type", ...]")."""
+    post = presigned_post(canary.presign)
+    encoded = next((v for k, v in post[1].items() if k.lower() == "policy"), None) if post is not None else None
+    policy = postpolicy.decode(encoded) if encoded else None
+    return policy is not None and policy.exact("content-type") is not None
+
+
 def judge_content_type(ev: Evidence) -> Finding:
     """The Content-Type the web app sends is the one the function signed (S3 refuses any other)."""
     cid = UPLOAD_CONTENT_TYPE
@@ -445,7 +459,7 @@ def judge_content_type(ev: Evidence) -> Finding:
         return _not_started(cid, canary)
     put = canary.put
     url = put.url if put is not None else presigned_url(canary.presign)
-    signs_type = "content-type" in _signed(url)
+    signs_type = "content-type" in _signed(url) or _policy_fixes_type(canary)
     if put is not None and put.status == 403 and _s3_code(put) == SIGNATURE_MISMATCH:
         return _signature_mismatch(ev, canary, put)
     if (url is not None and not signs_type) or (url is None and not canary.signed_content_type):

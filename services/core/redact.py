@@ -28,6 +28,11 @@ _PARAM_IN_TEXT = re.compile(
 )
 
 
+#: a presigned POST's form fields in JSON (the presign reply ``{"url", "fields": {...}}``): the signature and the
+#: credential are the grant, as in a URL's query
+_JSON_SECRETS = re.compile(
+    r'(?i)("(x-amz-signature|x-amz-credential|x-amz-security-token|signature|awsaccesskeyid)"\s*:\s*")([^"]*)(")'
+)
 #: S3 error bodies echo the signature and access key id they were given
 _XML_SECRETS = re.compile(r"(<(SignatureProvided|AWSAccessKeyId|X-Amz-Security-Token)>)[^<]*(</\2>)")
 
@@ -63,6 +68,10 @@ def redact_text(text: str) -> str:
     if "=" in text:
         text = _PARAM_IN_TEXT.sub(
             lambda match: f"{match.group(1)}={_redacted_value(match.group(1), unquote(match.group(2)))}", text
+        )
+    if '"' in text and ":" in text:
+        text = _JSON_SECRETS.sub(
+            lambda match: f"{match.group(1)}{_redacted_value(match.group(2), match.group(3))}{match.group(4)}", text
         )
     return _XML_SECRETS.sub(r"\1REDACTED\3", text) if "</" in text else text
 

@@ -214,20 +214,22 @@ def explain_redirect(status: int, error: AwsErrorBody) -> str:
     )
 
 
-def explain_post(status: int, error: AwsErrorBody, sent_content_type: str, size: int) -> str:
+def explain_post(status: int, error: AwsErrorBody, sent_content_type: str, size: int | None) -> str:
     """The likely cause of a failed presigned POST (a form upload judged against the policy the function signed)."""
     code = error.code or ""
     message = error.message or ""
     if code == "EntityTooLarge":
         allowed = error.fields.get("MaxSizeAllowed", "?")
+        proposed = error.fields.get("ProposedSize", "?") if size is None else f"{size:,}"
         return (
-            f"The file is {size:,} bytes; the presigned POST's policy allows at most {allowed} bytes "
+            f"The file is {proposed} bytes; the presigned POST's policy allows at most {allowed} bytes "
             "(content-length-range), so S3 refused it and stored nothing. Send a smaller file, or raise the "
             "function's MAX_UPLOAD_BYTES."
         )
     if code == "EntityTooSmall":
         allowed = error.fields.get("MinSizeAllowed", "?")
-        return f"The file is {size:,} bytes; the policy's content-length-range asks for at least {allowed} bytes."
+        proposed = error.fields.get("ProposedSize", "?") if size is None else f"{size:,}"
+        return f"The file is {proposed} bytes; the policy's content-length-range asks for at least {allowed} bytes."
     if is_url_expired(error):
         return (
             "The presigned POST's policy had expired: upload sooner after presigning, or raise the function's expiry."
