@@ -175,9 +175,15 @@ def _detail(key: str) -> None:
         typed = st.text_input(
             f"Type the key {browse.inline_code(key)} to delete it", key=Keys.BROWSE_CONFIRM_DELETE + key
         )
-        also = st.checkbox("Also invalidate its CDN path", value=True, key=Keys.BROWSE_ALSO_INVALIDATE)
+        if settings.distribution_id:  # else there is no distribution to invalidate: the copy ages out of the CDN
+            also = st.checkbox("Also invalidate its CDN path", value=True, key=Keys.BROWSE_ALSO_INVALIDATE)
+        else:
+            also = False
+            st.caption(browse.NO_DISTRIBUTION_NOTE)
         deletable = typed == key and profile_typed
         st.button("Delete object", type="primary", disabled=not deletable, on_click=_delete, args=(key, also))
+        if not settings.distribution_id:
+            return
         path = browse.invalidation_path(key)
         sure = st.checkbox(
             f"Invalidate `{path}` ({browse.inline_code(key)}) on `{settings.distribution_id}`",

@@ -57,7 +57,8 @@ def test_with_writes_on_the_run_removes_its_canary(sandbox_env, bucket_keys):
     report = _run(dict(sandbox_env, PIPELINE_ALLOW_WRITES="true"))
     assert bucket_keys() == before  # written, judged, removed
     (note,) = report["notes"]
-    assert note.startswith("The canary canary/") and note.endswith("was removed after the run.")
+    assert note.startswith("The canary canary/") and "was removed after the run, and its CDN path /canary/" in note
+    assert re.search(r"invalidated \([A-Z0-9]+\)\.$", note), note
     statuses = {f["id"]: f["status"] for f in report["findings"]}
     assert statuses["upload.roundtrip"] == "pass"
 

@@ -123,7 +123,8 @@ def json_reply(status: int, doc: Any, headers: dict[str, str] | None = None) -> 
 
 
 def presign_reply(url: str | None = None, key: str = KEY, content_type: str | None = "image/png") -> Exchange:
-    doc: dict[str, Any] = {"presignedUrl": url or sign(content_type=content_type), "key": key}
+    # as a function signs it: the URL's path is the reply's key
+    doc: dict[str, Any] = {"presignedUrl": url or sign(content_type=content_type, key=key), "key": key}
     if content_type is not None:
         doc["contentType"] = content_type
     return json_reply(200, doc, {"Access-Control-Allow-Origin": "*"})

@@ -36,6 +36,7 @@ EXPECTED_FAILURES = {
     "function-wrong-region": {"presign.url", "upload.roundtrip"},
     "function-global-endpoint": {"presign.url", "upload.roundtrip"},
     "function-hands-out-post": {"bucket.cors"},
+    "reply-key-mismatch": {"presign.contract", "upload.roundtrip", "cdn.read"},
 }
 #: switch -> the checks that must warn under it (speed: slower or costlier, never a failure)
 EXPECTED_WARNINGS = {"cdn-short-ttl": {"cdn.config"}, "function-adds-query-checksums": {"presign.url"}}
@@ -67,6 +68,12 @@ EXPECTED_CODES = {
     "function-wrong-region": {("presign.url", "url.scope_region_mismatch"), ("upload.roundtrip", "put.refused")},
     "function-global-endpoint": {("presign.url", "url.legacy_global_endpoint"), ("upload.roundtrip", "put.refused")},
     "function-hands-out-post": {("bucket.cors", "cors.method_missing"), ("presign.size_limit", "size.limited")},
+    "reply-key-mismatch": {
+        ("presign.contract", "reply.key_not_url_key"),
+        ("upload.roundtrip", "cdn.object_missing"),
+        ("cdn.read", "cdn.object_missing"),
+        ("cdn.read", "cdn.key_not_signed"),
+    },
 }
 
 

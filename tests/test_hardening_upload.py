@@ -239,7 +239,12 @@ def test_an_allowed_url_reaches_the_trap(trap):
         settings, f"http://pipeline-sandbox.s3.ap-northeast-2.localhost:{port}/k.png?X-Amz-Signature=a"
     )
     assert [s.name for s in result.steps[:3]] == ["validate", "presign", "put"] and result.steps[2].ok
-    assert [(r["method"], r["path"].split("?")[0]) for r in seen] == [("PUT", "/k.png")]
+    # the bytes went there once; then the CDN (the sandbox's, which has no k.png) refused the read-back, and the
+    # console's own HEAD of the key (its S3 client, at the trap) asked whether the object exists
+    assert [(r["method"], r["path"].split("?")[0]) for r in seen] == [
+        ("PUT", "/k.png"),
+        ("HEAD", "/pipeline-sandbox/k.png"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -583,7 +588,7 @@ def test_a_cached_cdn_404_says_missing_or_denied_with_x_cache_and_age(sandbox_se
         result = upload(dataclasses.replace(sandbox_settings, cdn_url=cdn))
     step = result.failed_step
     assert step.name == "cdn_read" and step.http_status == 404 and step.code == "NoSuchKey"
-    assert "missing or denied" in step.error
+    assert "not at the CDN's origin (the object exists)" in step.error  # the console's own HEAD found it
     assert "X-Cache: Error from cloudfront" in step.error and "Age: 7" in step.error
     assert "Age: 7" in step.cause and "cached" in step.cause
 
@@ -593,7 +598,7 @@ def test_a_cdn_denial_from_the_sandbox_shows_its_cache_headers(sandbox_settings,
     result = upload(sandbox_settings)
     step = result.failed_step
     assert step.name == "cdn_read" and step.http_status == 403
-    assert "missing or denied" in step.error and "X-Cache: Error from cloudfront" in step.error
+    assert "denied (the object exists)" in step.error and "X-Cache: Error from cloudfront" in step.error
     assert "Age: " in step.error
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from services.aws_model import partitions
 
@@ -274,6 +274,24 @@ def object_key(path: str, style: str, bucket: str) -> str | None:
     """The raw (still percent-encoded) key a URL's path names, for its addressing style; None if none."""
     prefix = "/" if style == "virtual" else f"/{bucket}/"
     return path[len(prefix) :] if path.startswith(prefix) else None
+
+
+def url_key(url: str, endpoint: Endpoint | None = None) -> str | None:
+    """The key (decoded) an S3 object URL's path names, whichever bucket or region its host names; None when the URL
+    is no S3 URL or names no key. What a presigned PUT stores under, and the key a client that reads it from the
+    URL's path (the seed's web app) uses."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    named = address((parts.hostname or "").lower(), port or default_port(scheme), parts.path, endpoint)
+    raw = object_key(parts.path, named.style, named.bucket or "") if named is not None and named.bucket else None
+    try:
+        return unquote(raw, errors="strict") or None if raw is not None else None
+    except UnicodeDecodeError:
+        return None
 
 
 def shapes(bucket: str, region: str | None, endpoint: Endpoint | None = None) -> list[str]:

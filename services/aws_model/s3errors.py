@@ -47,6 +47,17 @@ EXPIRED_TOKEN_CODES = frozenset({"ExpiredToken", "TokenRefreshRequired", "Reques
 SIGNATURE_MISMATCH = "SignatureDoesNotMatch"
 #: the bucket's region is another than the request's
 WRONG_REGION_CODES = frozenset({"PermanentRedirect", "AuthorizationHeaderMalformed", "TemporaryRedirect"})
+#: a GET/HEAD of a key that does not exist: a reader who may s3:ListBucket the bucket learns so, anyone else gets the
+#: answer a refusal gets, so that S3 does not reveal which keys exist
+#: (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html, "Permissions"). CloudFront's Origin Access
+#: Control has no list grant unless the bucket policy adds one: the CDN answers 403 for a missing key too.
+NO_SUCH_KEY = (404, "NoSuchKey", "The specified key does not exist.")
+MISSING_KEY_HIDDEN = (403, "AccessDenied", "Access Denied")
+
+
+def missing_key_answer(may_list: bool) -> tuple[int, str, str]:
+    """(status, code, message) S3 answers a reader for a key that does not exist."""
+    return NO_SUCH_KEY if may_list else MISSING_KEY_HIDDEN
 
 
 #: S3's text for a credential scope naming another region than the bucket's (query: AuthorizationQueryParametersError

@@ -16,6 +16,7 @@ from typing import Any, TypeGuard
 from services.aws_model import cache_control, kms
 from services.aws_model.cloudfront_cors import CACHING_OPTIMIZED  # the managed CachingOptimized cache policy
 from services.aws_model.s3errors import parse_s3_error
+from services.checks import missing_key
 from services.checks.denied import denied_finding, is_denied
 from services.checks.evidence import Canary, Evidence
 from services.checks.findings import Tally, finding
@@ -23,7 +24,7 @@ from services.checks.model import Check, ConfigRead, Exchange, Finding, Impact, 
 from services.checks.policy_docs import best_distribution_arn, cdn_grant
 from services.checks.scrub import evidence_items as _evidence
 from services.core.redact import redact_text, redact_url
-from services.pipeline.explain import SIGNED_HEADER_RULE, explain_cdn
+from services.pipeline.explain import SIGNED_HEADER_RULE, Existence, explain_cdn
 
 #: this module's check ids, each written once: its judge and its entry in CHECKS use the name
 CDN_CACHE_CONTROL = "cdn.cache_control"
@@ -32,6 +33,9 @@ CDN_COMPRESSION = "cdn.compression"
 CDN_CONFIG = "cdn.config"
 CDN_DIRECT_S3_BLOCKED = "cdn.direct_s3_blocked"
 CDN_READ = "cdn.read"
+
+#: the anonymous read met a key that does not exist: its 403 says nothing about stored objects
+DIRECT_NOT_STORED = "direct.not_stored"
 
 LONG_CACHE = "public, max-age=31536000, immutable"
 MIN_MAX_AGE = 86_400  # a day: uuid keys never change, so anything shorter only costs origin fetches
@@ -128,10 +132,11 @@ def judge_read(ev: Evidence) -> Finding:
         )
     if _ok(cdn):
         return _judge_bytes(ev, canary, cdn, evidence)
-    x_cache, age = cdn.header("X-Cache"), cdn.header("Age")
-    cause = explain_cdn(cdn.status, x_cache, age, parse_s3_error(cdn.body).message)
-    detail = f"GET {url} → {_answer(cdn)}. {cause}"
-    if cdn.status == 403 and parse_s3_error(cdn.body).message == kms.CIPHERTEXT_DENIED:
+    message = parse_s3_error(cdn.body).message
+    if cdn.status == 403 and message == kms.CIPHERTEXT_DENIED:
+        detail = (
+            f"GET {url} → {_answer(cdn)}. {explain_cdn(cdn.status, cdn.header('X-Cache'), cdn.header('Age'), message)}"
+        )
         fix = (
             "Let CloudFront kms:Decrypt with the bucket's key: the check bucket.cdn_kms_grant gives the key policy "
             f"and its aws kms put-key-policy command. Then clear the cached error:\n{_invalidate(ev, canary.key)}"
@@ -146,26 +151,45 @@ def judge_read(ev: Evidence) -> Finding:
             codes=("cdn.kms_denied",),
         )
     if cdn.status in (403, 404):
-        if (x_cache or "").lower().startswith("error from cloudfront") and not age:
-            detail += (
-                " CloudFront caches errors for the error-caching TTL (10 s by default, per distribution "
-                "CustomErrorResponses): the error may persist after the fix, until an invalidation."
-            )
-        fix = (
-            f"Grant the distribution read access in the bucket policy of {ev.target.bucket} (aws s3api "
-            f"put-bucket-policy), with its Origin Access Control attached (cdn.config):\n{_grant(ev)}\n"
-            f"Then clear the cached error:\n{_invalidate(ev, canary.key)}"
-        )
-    else:
-        fix = f"Check the distribution's origin (aws cloudfront get-distribution --id {_distribution_id(ev)})."
+        return _refused(ev, canary, cdn)
+    detail = f"GET {url} → {_answer(cdn)}. {explain_cdn(cdn.status, cdn.header('X-Cache'), cdn.header('Age'))}"
     return finding(
         cid,
         Status.FAIL,
         f"The CDN read failed: {_answer(cdn)}",
         redact_text(detail),
-        fix,
+        f"Check the distribution's origin (aws cloudfront get-distribution --id {_distribution_id(ev)}).",
         evidence,
-        codes=({403: "cdn.forbidden", 404: "cdn.not_found"}.get(cdn.status or 0, "cdn.error"),),
+        codes=("cdn.error",),
+    )
+
+
+def _refused(ev: Evidence, canary: Canary, cdn: Exchange) -> Finding:
+    """A 403 or 404: the grant, or a missing object (a 403 too, to a CloudFront that may not list the bucket), as
+    the console's own HeadObject of the key tells (services/checks/missing_key.py)."""
+    x_cache, age = cdn.header("X-Cache"), cdn.header("Age")
+    cause = missing_key.cause(ev, canary, cdn.status or 0, x_cache, age)
+    detail = f"GET {redact_url(cdn.url)} → {_answer(cdn)}. {cause}"
+    if (x_cache or "").lower().startswith("error from cloudfront") and not age:
+        detail += (
+            " CloudFront caches errors for the error-caching TTL (10 s by default, per distribution "
+            "CustomErrorResponses): the error may persist after the fix, until an invalidation."
+        )
+    missing = missing_key.missing_fix(ev, canary)
+    title = f"The CDN read failed: {_answer(cdn)}"
+    if missing is not None:
+        title += f": the object {canary.key!r} does not exist"
+    return finding(
+        CDN_READ,
+        Status.FAIL,
+        title,
+        redact_text(detail),
+        missing if missing is not None else missing_key.grant_fix(ev, canary),
+        _evidence(cdn, canary.head),
+        codes=(
+            *(() if missing is not None else ({403: "cdn.forbidden", 404: "cdn.not_found"}[cdn.status or 403],)),
+            *missing_key.codes(ev, canary),
+        ),
     )
 
 
@@ -540,7 +564,7 @@ def judge_direct_s3_blocked(ev: Evidence) -> Finding:
     cid = CDN_DIRECT_S3_BLOCKED
     canary = ev.canary
     direct = canary.direct_s3 if canary is not None else None
-    if direct is None:
+    if canary is None or direct is None:
         return _no_canary(cid, "anonymous S3 read")
     evidence = _evidence(direct)
     seen = f"Anonymous GET {redact_url(direct.url)} → {_answer(direct)}."
@@ -554,6 +578,18 @@ def judge_direct_s3_blocked(ev: Evidence) -> Finding:
         "BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true\n"
         f'and keep only the CloudFront grant in the bucket policy (no "Principal": "*" statement):\n{_grant(ev)}'
     )
+    if direct.status == 403 and missing_key.existence(canary.head) is Existence.MISSING:
+        return finding(
+            cid,
+            Status.UNKNOWN,
+            "The anonymous S3 read proves nothing: the object read does not exist",
+            f"{seen} The console's own HeadObject of {canary.key!r} answered 404, and S3 answers 403 for a missing "
+            "key to anyone who may not s3:ListBucket: whether stored objects are readable around the CDN is not "
+            "known; see cdn.read.",
+            "",
+            _evidence(direct, canary.head),
+            codes=(DIRECT_NOT_STORED,),
+        )
     if direct.status == 403:
         return finding(
             cid,
@@ -795,14 +831,21 @@ CHECKS: tuple[Check, ...] = (
         frozenset({"canary"}),
         judge_read,
         impact=Impact.DISPLAY,
-        description="the CDN serves the object (403 `Error from cloudfront` explained, cached errors and invalidation)",
-        permissions=(),
+        description=(
+            "the CDN serves the object (403 `Error from cloudfront` explained, cached errors and invalidation); a "
+            "403/404 told apart by a HeadObject of the key: a missing object (S3 answers 403 for it when CloudFront "
+            "may not `s3:ListBucket`), naming the key the URL stored under, or the grant"
+        ),
+        permissions=("s3:GetObject", "s3:ListBucket"),
         codes=(
             "canary.not_this_far",
             "cdn.no_answer",
             "cdn.forbidden",
             "cdn.kms_denied",
             "cdn.not_found",
+            missing_key.OBJECT_MISSING,
+            missing_key.KEY_NOT_SIGNED,
+            missing_key.EXISTENCE_UNKNOWN,
             "cdn.error",
             "cdn.bytes_not_compared",
             "cdn.other_bytes",
@@ -888,6 +931,7 @@ CHECKS: tuple[Check, ...] = (
             "direct.readable",
             "direct.listable",
             "direct.unexpected_status",
+            DIRECT_NOT_STORED,
             "direct.refused",
         ),
         docs="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-restricting-access-to-s3.html",

@@ -20,6 +20,7 @@ from services.aws_model.iam.evaluate import (
     evaluate,
 )
 from services.aws_model.iam.public import _grants_everyone, _restricted
+from services.aws_model.s3errors import missing_key_answer
 from services.aws_model.wildcard import _covers_all_under, _matches_some_under
 
 
@@ -71,7 +72,7 @@ class GrantResult:
     @property
     def missing_key_status(self) -> int:
         """The status CloudFront gets from S3 for a key that does not exist."""
-        return 404 if self.list_bucket else 403
+        return missing_key_answer(self.list_bucket)[0]
 
 
 @dataclass(frozen=True)

@@ -262,6 +262,32 @@ def _judge_reply_fields(doc: Any, tally: Tally) -> None:
         tally.note(f"contentType {content_type!r}.")
 
 
+#: the reply's key is another than the one its presigned URL stores under (a function that builds the key twice)
+KEY_NOT_URL_KEY = "reply.key_not_url_key"
+
+
+def _judge_reply_key(doc: Any, ev: Evidence, tally: Tally) -> None:
+    """The reply's ``key`` is the key its presigned URL's path names: S3 stores the upload under the URL's key, so a
+    web app that reads the reply's key back meets a missing object (403 from a CDN that may not list the bucket)."""
+    url, key = (doc.get("presignedUrl"), doc.get("key")) if isinstance(doc, dict) else (None, None)
+    if not isinstance(url, str) or not isinstance(key, str):
+        return
+    signed = s3endpoints.url_key(url, s3endpoints.Endpoint.parse(ev.target.s3_endpoint))
+    if signed is None or signed == key:
+        return
+    tally.fail(
+        KEY_NOT_URL_KEY,
+        f"The reply's key {_excerpt(key, 80)!r} is not the key its presignedUrl signs ({_excerpt(signed, 80)!r}, the "
+        "URL's path): the upload is stored under the URL's key, and a web app that reads the reply's key back gets "
+        "403 AccessDenied from the CDN (a missing key, which CloudFront may not list), not the image.",
+    )
+    tally.fix(
+        'Build the key once and return the key the URL signs: key = f"{uuid.uuid4()}.{ext}"; '
+        'url = s3.generate_presigned_url("put_object", Params={"Bucket": BUCKET, "Key": key, ...}); '
+        'return {"presignedUrl": url, "key": key, ...}.'
+    )
+
+
 def _urlsplit_safe(url: str) -> Any:
     try:
         return urlsplit(url)
@@ -330,6 +356,7 @@ def judge_contract(ev: Evidence) -> Finding:
         )
     tally = Tally()
     _judge_reply(_reply_doc(ex), tally)
+    _judge_reply_key(_reply_doc(ex), ev, tally)
     function = ev.target.lambda_function or "<function>"
     _judge_refusal("GET without x-extension", ev.presign_missing_extension, function, tally)
     _judge_refusal("GET with x-extension 'exe'", ev.presign_bad_extension, function, tally)
@@ -824,8 +851,8 @@ CHECKS: tuple[Check, ...] = (
         judge_contract,
         impact=Impact.UPLOAD,
         description=(
-            'JSON `{"presignedUrl", "key"}` (+ `contentType`), or a presigned POST `{"url", "fields", "key"}`; a '
-            "missing or bad `x-extension` gets a 4xx JSON error, not a 5xx or a 200"
+            'JSON `{"presignedUrl", "key"}` (+ `contentType`), `key` the key the URL\'s path signs, or a presigned POST '
+            '`{"url", "fields", "key"}`; a missing or bad `x-extension` gets a 4xx JSON error, not a 5xx or a 200'
         ),
         permissions=(),
         codes=(
@@ -839,6 +866,7 @@ CHECKS: tuple[Check, ...] = (
             "reply.content_type_invalid",
             "reply.fields_invalid",
             "reply.form_key_mismatch",
+            KEY_NOT_URL_KEY,
             "refusal.not_probed",
             "refusal.no_answer",
             "refusal.server_error",

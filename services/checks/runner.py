@@ -19,6 +19,7 @@ from services.checks import (
     encryption,
     lambda_role,
     lifetime,
+    missing_key,
     ownership,
     presign,
     presigned_post,
@@ -166,7 +167,9 @@ def run_checks(
     findings = attribute_causes(judged, checks)
     notes: tuple[str, ...] = ()
     if evidence.canary is not None and evidence.canary.put is not None:
-        note = remove_canary(settings, evidence.canary.key)
+        made = evidence.canary  # stored under the URL's key (another than the reply's when the function errs)
+        stored = missing_key.stored_key(evidence, made) or made.key
+        note = remove_canary(settings, stored, made.key if made.cdn_first is not None else None)
         notes = (note,) if note else ()
     report = Report(evidence.target, findings, started, (time.perf_counter() - clock) * 1000, notes)
     if on_done is not None:

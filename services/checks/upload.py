@@ -18,6 +18,7 @@ from services.aws_model.s3errors import (
     is_url_expired,
     parse_s3_error,
 )
+from services.checks import missing_key
 from services.checks.denied import denied_finding
 from services.checks.evidence import Canary, Evidence
 from services.checks.findings import finding, presigned_post, presigned_url
@@ -280,14 +281,21 @@ def judge_roundtrip(ev: Evidence) -> Finding:
             codes=("canary.not_read_through_cdn",),
         )
     if not _ok(cdn):
+        message = parse_s3_error(cdn.body).message
         if cdn.status is None:
             cause = f"The CDN read got {_answer(cdn)}: check PIPELINE_CDN_URL."
             fix = "Check PIPELINE_CDN_URL (https://<distribution>.cloudfront.net)."
+        elif cdn.status == 403 and message == kms.CIPHERTEXT_DENIED:
+            cause = explain_cdn(cdn.status, cdn.header("X-Cache"), cdn.header("Age"), message)
+            fix = (
+                "Let CloudFront kms:Decrypt with the bucket's key: the check bucket.cdn_kms_grant gives the key policy."
+            )
+        elif cdn.status in (403, 404):  # the grant, or a missing object: the console's HEAD of the key tells
+            cause = missing_key.cause(ev, canary, cdn.status, cdn.header("X-Cache"), cdn.header("Age"))
+            fix = missing_key.missing_fix(ev, canary) or _cdn_fix(ev, key)
         else:
-            cause = explain_cdn(cdn.status, cdn.header("X-Cache"), cdn.header("Age"), parse_s3_error(cdn.body).message)
-            fix = _cdn_fix(ev, key) if cdn.status in (403, 404) else ""
-            if parse_s3_error(cdn.body).message == kms.CIPHERTEXT_DENIED:
-                fix = "Let CloudFront kms:Decrypt with the bucket's key: the check bucket.cdn_kms_grant gives the key policy."
+            cause, fix = explain_cdn(cdn.status, cdn.header("X-Cache"), cdn.header("Age"), message), ""
+        missing = cdn.status in (403, 404) and missing_key.OBJECT_MISSING in missing_key.codes(ev, canary)
         return finding(
             cid,
             Status.FAIL,
@@ -296,7 +304,7 @@ def judge_roundtrip(ev: Evidence) -> Finding:
             fix,
             evidence,
             impact=Impact.DISPLAY,  # the upload worked: what breaks is showing the image
-            codes=("cdn.read_failed",),
+            codes=("cdn.read_failed", *((missing_key.OBJECT_MISSING,) if missing else ())),
         )
     if not canary.sha256 or not canary.cdn_body_sha256:
         return finding(
@@ -713,6 +721,7 @@ CHECKS: tuple[Check, ...] = (
             "put.refused",
             "canary.not_read_through_cdn",
             "cdn.read_failed",
+            missing_key.OBJECT_MISSING,
             "canary.bytes_not_compared",
             "cdn.other_bytes",
             "canary.roundtrip_ok",

@@ -35,7 +35,7 @@ from services.core.errors import ConfigError, ConsoleError, PipelineError
 from services.core.settings import Settings
 from services.core.transport import PROBE_DEADLINE, DeadlineExceeded, attempt, new_session
 from services.core.units import human_size
-from services.pipeline.explain import explain_cdn
+from services.pipeline.explain import Existence, existence_of, explain_cdn
 from services.pipeline.images import file_extension
 from services.pipeline.presign import UrlAllowlist
 from services.pipeline.upload import cdn_object_url
@@ -67,6 +67,10 @@ NEWEST_FIRST_NOTE = (
 TYPE_NOTE = (
     "The type column is guessed from each key's extension: a listing carries no Content-Type. "
     "The stored Content-Type is in the object's detail (S3 HEAD)."
+)
+NO_DISTRIBUTION_NOTE = (
+    "No distribution is configured (PIPELINE_DISTRIBUTION_ID), so none is invalidated: a deleted object's CDN copy "
+    "is served until its TTL runs out."
 )
 # --- errors ---------------------------------------------------------------------------------------
 
@@ -573,6 +577,16 @@ class ObjectDetail:
     anonymous: HttpProbe
 
     @property
+    def existence(self) -> Existence:
+        """Whether the object is there, by the console's own HEAD of it (S3 hides a missing key behind a 403 from
+        whoever may not list the bucket, CloudFront included): what tells a CDN 403 for a missing object from a
+        refused grant."""
+        if self.head is not None:
+            return Existence.PRESENT
+        error = self.head_error
+        return existence_of(error.code, error.http_status) if error is not None else Existence.UNKNOWN
+
+    @property
     def anonymous_denied(self) -> bool | None:
         """True when S3 refused the unsigned GET (as it should), False when it served it, None when unknown."""
         if self.anonymous.status is None:
@@ -698,7 +712,10 @@ def detail_notes(detail: ObjectDetail) -> list[Note]:
     if cdn.status is None:
         notes.append(Note("error", f"The CDN did not answer: {cdn.error}. Check PIPELINE_CDN_URL."))
     elif cdn.status != 200:
-        notes.append(Note("error", explain_cdn(cdn.status, cdn.headers.get("X-Cache"), cdn.headers.get("Age"))))
+        cause = explain_cdn(
+            cdn.status, cdn.headers.get("X-Cache"), cdn.headers.get("Age"), existence=detail.existence, key=detail.key
+        )
+        notes.append(Note("error", cause))
     if detail.anonymous_denied is False and detail.anonymous.status is not None and detail.anonymous.status < 300:
         notes.append(
             Note(
@@ -770,6 +787,12 @@ def invalidate_object(
     """Create a CloudFront invalidation for ``key``'s CDN path. Refuses (before any call) unless writes are allowed
     and, on a production profile, ``confirm_profile`` is the profile's name."""
     writes.require(settings, f"Invalidating {display_key(key)!r}", confirm_profile=confirm_profile)
+    return send_invalidation(cloudfront, settings, key)
+
+
+def send_invalidation(cloudfront: Any, settings: Settings, key: str) -> Invalidation:
+    """The CloudFront invalidation of ``key``'s CDN path, for a caller that has checked writes itself (the
+    check run removing the canary it wrote); ConfigError without a distribution, BrowseError when AWS refuses."""
     if not settings.distribution_id:
         raise ConfigError(
             "PIPELINE_DISTRIBUTION_ID is not set: the console does not know which distribution to invalidate"

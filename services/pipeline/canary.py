@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 
 from services.core.clients import CallTimedOut, bounded, shared_client
+from services.core.errors import ConsoleError
 from services.core.settings import Settings
 from services.core.transport import PROBE_DEADLINE
 
@@ -38,11 +39,13 @@ def without_canaries(entries: Sequence[T], key_of: Any = lambda entry: entry.key
     return kept, len(entries) - len(kept)
 
 
-def remove_canary(settings: Settings, key: str | None) -> str | None:
+def remove_canary(settings: Settings, key: str | None, cdn_key: str | None = None) -> str | None:
     """Delete a check run's canary when writes are allowed; one sentence on what happened (None: nothing to do).
 
     The run wrote the object itself a moment ago, so no name is asked for; with writes off it stays, and says so.
-    Its CDN copy may stay cached until its TTL (no invalidation is made for it: each costs, and nobody links it)."""
+    ``cdn_key``: the key the run read through the CDN (cached there since), whose path is then invalidated when a
+    distribution is configured, so the CDN does not go on serving a deleted object (one path a run: CloudFront
+    bills the paths past the first 1,000 a month)."""
     if not key:
         return None
     if not settings.allow_writes:
@@ -55,4 +58,23 @@ def remove_canary(settings: Settings, key: str | None) -> str | None:
         return f"The canary {key} could not be removed (S3 gave {err}); delete it by hand."
     except (ClientError, BotoCoreError) as err:
         return f"The canary {key} could not be removed ({type(err).__name__}: {err}); delete it by hand."
-    return f"The canary {key} was removed after the run."
+    removed = f"The canary {key} was removed after the run"
+    if cdn_key is None:
+        return removed + "."
+    if not settings.distribution_id:
+        return f"{removed}; its CDN copy stays cached until its TTL (no PIPELINE_DISTRIBUTION_ID to invalidate)."
+    return f"{removed}{_invalidated(settings, cdn_key)}"
+
+
+def _invalidated(settings: Settings, key: str) -> str:
+    from services.pipeline.browse import send_invalidation
+
+    try:
+        done = bounded(
+            lambda: send_invalidation(shared_client("cloudfront", settings.aws), settings, key), PROBE_DEADLINE
+        )
+    except CallTimedOut as err:
+        return f"; its CDN path could not be invalidated (CloudFront gave {err}): it stays cached until its TTL."
+    except ConsoleError as err:
+        return f"; its CDN path could not be invalidated ({err}): it stays cached until its TTL."
+    return f", and its CDN path {', '.join(done.paths)} invalidated ({done.id})."

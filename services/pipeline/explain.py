@@ -11,6 +11,7 @@ import json
 import re
 import shlex
 from collections.abc import Iterable
+from enum import StrEnum
 from urllib.parse import parse_qs, urlsplit
 
 from services.aws_model import kms, s3checksums, s3endpoints, statements
@@ -20,6 +21,7 @@ from services.aws_model.s3errors import (
     EXPIRED_TOKEN_CODES,
     SIGNATURE_MISMATCH,
     AwsErrorBody,
+    classify,
     is_url_expired,
     wrong_scope_region,
 )
@@ -430,8 +432,36 @@ def explain_cdn_cors(origin: str, allow_origin: str | None, x_cache: str | None)
     )
 
 
-def explain_cdn(status: int, x_cache: str | None, age: str | None, message: str | None = None) -> str:
-    """The likely cause of a failed CDN read; ``message`` is S3's error message the CDN passed on, when known."""
+class Existence(StrEnum):
+    """What the console's own HEAD of the key the CDN refused said: the object is there, is not, or it could not
+    tell (the HEAD was refused or failed)."""
+
+    PRESENT = "present"
+    MISSING = "missing"
+    UNKNOWN = "unknown"
+
+
+def existence_of(code: str | None, status: int | None) -> Existence:
+    """A failed HEAD's verdict on the object: MISSING for a 404 (the console's identity may list, so S3 says so),
+    UNKNOWN for anything else (a refusal hides a missing key too)."""
+    return Existence.MISSING if classify(code, status) == "missing" or status == 404 else Existence.UNKNOWN
+
+
+def explain_cdn(
+    status: int,
+    x_cache: str | None,
+    age: str | None,
+    message: str | None = None,
+    *,
+    existence: Existence | None = None,
+    key: str | None = None,
+    stored_key: str | None = None,
+) -> str:
+    """The likely cause of a CDN answer other than 200. ``message``: S3's error message the CDN passed on, when
+    known; ``existence``: what the console's own HEAD of ``key`` (the key read) said, None when it did not look;
+    ``stored_key``: the key the presigned URL stored the upload under, when known. A 403 for a missing key is not the
+    grant: S3 hides missing keys from readers that may not list the bucket
+    (services/aws_model/s3errors.missing_key_answer), and CloudFront's Origin Access Control may not."""
     cache = f" (X-Cache: {x_cache}{', Age: ' + age if age else ''})" if x_cache else ""
     if status == 403 and message == kms.CIPHERTEXT_DENIED:
         return f"The CDN answered 403{cache}, S3 saying {message!r} {KMS_CDN_DENIED}"
@@ -441,13 +471,59 @@ def explain_cdn(status: int, x_cache: str | None, age: str | None, message: str 
             if age
             else ""
         )
+        if existence is Existence.MISSING:
+            return _missing_object(status, cache, key, stored_key) + cached
+        if existence is Existence.PRESENT:
+            return (
+                f"The CDN answered {status}{cache}, yet the object exists (the console's S3 HEAD of it answered 200): "
+                + (
+                    "CloudFront really is refused. Check that the bucket policy grants cloudfront.amazonaws.com "
+                    "s3:GetObject with AWS:SourceArn set to this distribution's ARN, and that its Origin Access "
+                    "Control is attached (or that no OriginPath makes it look for the object elsewhere)."
+                    if status == 403
+                    else "the distribution's origin (its domain or origin path) is not where the object is."
+                )
+                + cached
+            )
+        unknown = (
+            " Which of the two could not be told: the console's own S3 HEAD of the key was refused or failed (it "
+            "needs s3:GetObject on the bucket's objects and s3:ListBucket on the bucket: without the latter S3 hides "
+            "a missing key from it too)."
+            if existence is Existence.UNKNOWN
+            else ""
+        )
         return (
             f"The CDN answered {status}{cache}: the object is missing or CloudFront may not read it. Check that the "
             "bucket policy grants cloudfront.amazonaws.com s3:GetObject with AWS:SourceArn set to this "
-            f"distribution's ARN, and that the key exists.{cached}"
+            f"distribution's ARN, and that the key exists.{unknown}{cached}"
         )
     if status in (301, 302, 307, 308):
         return f"The CDN redirected ({status}){cache}: check PIPELINE_CDN_URL (https, the distribution's domain)."
     if status >= 500:
         return f"The CDN answered {status}{cache}: the origin is unreachable or failing."
     return f"The CDN answered HTTP {status}{cache}."
+
+
+def _missing_object(status: int, cache: str, key: str | None, stored_key: str | None) -> str:
+    shown = f" {key!r}" if key else ""
+    hidden = (
+        " S3 answers 403 AccessDenied, not 404, for a key that does not exist when the reader may not s3:ListBucket, "
+        "as CloudFront's Origin Access Control may not by default: the grant is not the cause."
+        if status == 403
+        else ""
+    )
+    if stored_key and key and stored_key != key:
+        why = (
+            f" The presigned URL stored the upload under {stored_key!r}, but{shown} was read: the function reports "
+            "another key than the one it signed (it builds the key twice). Build the key once and return that key "
+            "with the URL."
+        )
+    else:
+        why = (
+            " The key read is not one that was stored: the web app read a key the function did not sign, the "
+            "distribution's origin path points elsewhere, or the object was deleted."
+        )
+    return (
+        f"The CDN answered {status}{cache} because the object{shown} does not exist: the console's own S3 HEAD of it "
+        f"answered 404.{hidden}{why}"
+    )

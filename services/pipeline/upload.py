@@ -28,14 +28,16 @@ from typing import Any, TypedDict
 from urllib.parse import parse_qs, quote, urlsplit
 
 import requests
+from botocore.exceptions import BotoCoreError, ClientError
 from urllib3.filepost import encode_multipart_formdata
 
 from services.aws_model.s3errors import SIGNATURE_MISMATCH, AwsErrorBody, is_url_expired, parse_s3_error
-from services.core.clients import shared_client
+from services.core.clients import CallTimedOut, bounded, shared_client
 from services.core.errors import InvalidImage, PipelineError
 from services.core.redact import redact_text
 from services.core.settings import Settings
 from services.core.transport import (
+    PROBE_DEADLINE,
     TIMEOUT,
     Answer,
     AttemptLog,
@@ -51,6 +53,8 @@ from services.core.transport import (
 )
 from services.pipeline import hops
 from services.pipeline.explain import (
+    Existence,
+    existence_of,
     explain_cdn,
     explain_cdn_cors,
     explain_post,
@@ -454,16 +458,40 @@ def _sent(send: Callable[[], Answer], deadline: float, where: _PutWhere) -> Answ
 # --- the CDN read-back ----------------------------------------------------------------------------------
 
 
-def _cdn_refusal(status: int, headers: Mapping[str, str], body: bytes, key: str) -> PipelineError:
+def object_existence(settings: Settings, key: str) -> Existence:
+    """The console's own HEAD of ``key`` (within PROBE_DEADLINE): is the object the CDN refused there? A 403 from
+    the CDN is also what a missing key gets when CloudFront may not list the bucket."""
+    try:
+        bounded(lambda: shared_client("s3", settings.aws).head_object(Bucket=settings.bucket, Key=key), PROBE_DEADLINE)
+    except ClientError as err:
+        error, meta = err.response.get("Error", {}), err.response.get("ResponseMetadata", {})
+        return existence_of(error.get("Code"), meta.get("HTTPStatusCode"))
+    except (BotoCoreError, CallTimedOut):
+        return Existence.UNKNOWN
+    return Existence.PRESENT
+
+
+def _refusal_kind(status: int, existence: Existence | None) -> str:
+    """Which a CDN 403/404 is, as far as the console's own HEAD of the key could tell."""
+    if existence is Existence.MISSING:
+        return ": the object does not exist"
+    if existence is Existence.PRESENT:
+        return ": denied (the object exists)" if status == 403 else ": not at the CDN's origin (the object exists)"
+    return ": missing or denied"
+
+
+def _cdn_refusal(
+    status: int, headers: Mapping[str, str], body: bytes, key: str, existence: Existence | None = None
+) -> PipelineError:
     x_cache, age = headers.get("X-Cache"), headers.get("Age")
-    what = ": missing or denied" if status in MISSING_OR_DENIED else ""
+    what = _refusal_kind(status, existence) if status in MISSING_OR_DENIED else ""
     return PipelineError(
         f"CDN answered HTTP {status} for the new object{what} (X-Cache: {x_cache or 'none'}, Age: {age or 'none'})",
         hop="cdn_read",
         key=key,
         http_status=status,
         code=parse_s3_error(body).code,
-        cause=explain_cdn(status, x_cache, age, parse_s3_error(body).message),
+        cause=explain_cdn(status, x_cache, age, parse_s3_error(body).message, existence=existence, key=key),
     )
 
 
@@ -490,13 +518,16 @@ def _read_back(
     policy: UploadPolicy,
     log: AttemptLog,
     origin: str | None = None,
+    existence: Callable[[str], Existence] | None = None,
 ) -> int:
     """GET the new object through the CDN and compare its bytes; with ``origin``, as a web app at that origin
     reading it cross-origin (fetch, <img crossorigin>, canvas) does: with Origin, and refused without
-    Access-Control-Allow-Origin for it."""
+    Access-Control-Allow-Origin for it. ``existence`` (the console's HEAD of the key) is asked only when the CDN
+    answers 403 or 404, to tell a missing object from a refused grant."""
     deadline_s = policy.transfer_deadline(info.size)
     deadline = Deadline(deadline_s)
     digest, size = hashlib.sha256(), 0
+    refused: tuple[int, Mapping[str, str], bytes] | None = None
     try:
         log.statuses.append(None)  # one attempt, never retried: a CDN error is evidence, not noise
         with (
@@ -511,11 +542,11 @@ def _read_back(
         ):
             log.statuses[-1] = reply.status_code
             if reply.status_code != 200:
-                raise _cdn_refusal(reply.status_code, reply.headers, read_body(reply, MAX_ERROR_BODY, deadline), key)
-            refused = _cors_refused(reply.headers, origin, key) if origin else None
-            if refused is not None:
-                raise refused
-            for chunk in iter_body(reply, deadline):
+                refused = reply.status_code, reply.headers, read_body(reply, MAX_ERROR_BODY, deadline)
+            cors_refusal = _cors_refused(reply.headers, origin, key) if origin and refused is None else None
+            if cors_refusal is not None:
+                raise cors_refusal
+            for chunk in () if refused else iter_body(reply, deadline):
                 digest.update(chunk)
                 size += len(chunk)
                 if size > info.size:
@@ -538,6 +569,10 @@ def _read_back(
             key=key,
             cause="The CDN host is unreachable: check PIPELINE_CDN_URL.",
         ) from err
+    if refused is not None:  # the HEAD is made after the CDN's deadline block: it has a deadline of its own
+        status, headers, body = refused
+        found = existence(key) if existence is not None and status in MISSING_OR_DENIED else None
+        raise _cdn_refusal(status, headers, body, key, found)
     if digest.hexdigest() != info.sha256:
         raise PipelineError(
             "the CDN served different bytes than were uploaded",
@@ -805,7 +840,16 @@ class _Run:
             url = cdn_object_url(self.settings.cdn_base(), grant.key)
             # a web app that reads images cross-origin reads the new one from its origin; a plain <img> sends none
             reader = self.origin if self.settings.app_reads_cross_origin else None
-            status = _read_back(self.session, url, info, grant.key, self.policy, self.log, reader)
+            status = _read_back(
+                self.session,
+                url,
+                info,
+                grant.key,
+                self.policy,
+                self.log,
+                reader,
+                lambda key: object_existence(self.settings, key),
+            )
             result.cdn_url = url
             self.done(status)
             result.ok = True

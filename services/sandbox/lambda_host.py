@@ -7,6 +7,7 @@ import io
 import json
 import threading
 import time
+import uuid
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ class Live:
     signed_params: Mapping[str, Any] = field(default_factory=dict)
     #: query parameters signed into every URL (function-adds-query-checksums: JS SDK v3's checksum parameters)
     query_params: tuple[tuple[str, str], ...] = ()
+    #: reply-key-mismatch: the reply's key is built a second time, so it names another key than the URL's
+    reply_other_key: bool = False
     gateway_delay: float = 0.0
     #: function-wrong-region / function-global-endpoint: the function's client is another one (``SIGNERS``)
     signer: str | None = None
@@ -75,9 +78,12 @@ def make_function(
         reply = handle(event, live.function, _SignsMore(client, live.signed_params) if live.signed_params else client)
         if live.gateway_delay:
             time.sleep(live.gateway_delay)  # the reply arrives after the URL's short life has run out
-        if not live.report_content_type and reply.get("statusCode") == 200:
+        if (not live.report_content_type or live.reply_other_key) and reply.get("statusCode") == 200:
             body = json.loads(reply["body"])
-            body.pop("contentType", None)
+            if not live.report_content_type:
+                body.pop("contentType", None)
+            if live.reply_other_key:
+                body["key"] = key_built_again(body["key"])
             reply = {**reply, "body": json.dumps(body)}
         return reply
 
@@ -112,6 +118,13 @@ def sign_query_params(client: Any, live: Live) -> None:
             request.url = f"{request.url}{joiner}{urlencode(live.query_params)}"
 
     client.meta.events.register_first("before-sign.s3.PutObject", add_query, unique_id="sandbox-query-params")
+
+
+def key_built_again(key: str) -> str:
+    """The key a function that builds it twice reports (``f"{uuid4()}.{ext}"`` once for the URL, again for its
+    reply): the same folder and extension, another uuid."""
+    folder, _, name = key.rpartition("/")
+    return f"{folder}{'/' if folder else ''}{uuid.uuid4()}.{name.rsplit('.', 1)[-1]}"
 
 
 def other_spelling(event: Mapping[str, Any], config: HandlerConfig) -> Mapping[str, Any]:

@@ -32,6 +32,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from services.aws_model import iam, kms, s3checksums, s3endpoints
+from services.aws_model.s3errors import missing_key_answer
 from services.sandbox import layout, moto_state
 
 LOG = logging.getLogger("sandbox")
@@ -698,7 +699,7 @@ class S3Front:
         hidden = status_code == 404 and request.key and identity.kind != "admin" and b"<Code>NoSuchKey</Code>" in body
         if hidden and not self._allowed(identity, "s3:ListBucket", request, config):
             # Without s3:ListBucket, S3 does not reveal whether a key exists: 403 AccessDenied instead.
-            status_code, headers, body = error_response(403, "AccessDenied", "Access Denied", request.resource)
+            status_code, headers, body = error_response(*missing_key_answer(may_list=False), request.resource)
         headers.update(self._cors_headers(request, config))
         return status_code, headers, body
 

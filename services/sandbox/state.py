@@ -53,6 +53,7 @@ class PipelineState:
             self.live.signed_params = config.signed_params
             self.live.query_params = config.query_params
             self.store.verify_query_checksums = config.verify_query_checksums
+            self.live.reply_other_key = config.reply_other_key
             self.live.report_content_type = config.report_content_type
             self.live.gateway_delay = config.gateway_delay
             self.live.signer = config.function_signer

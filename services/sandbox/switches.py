@@ -131,6 +131,13 @@ SWITCHES: tuple[Switch, ...] = (
         "the function signs for us-east-1 on the global name (<bucket>.s3.localhost, as s3.amazonaws.com): S3 "
         "answers 307 TemporaryRedirect, which a browser's CORS preflight cannot follow; the upload is blocked",
     ),
+    Switch(
+        "reply-key-mismatch",
+        "Function reports another key than it signed",
+        "the function builds the key twice: its reply's key names a key other than the presigned URL's, so the "
+        "upload is stored under one key and the web app reads the other back through the CDN: 403 AccessDenied "
+        "(a missing key, which CloudFront may not list), not 404",
+    ),
 )
 SWITCH_NAMES = tuple(s.name for s in SWITCHES)
 #: the ACL function-signs-acl makes the function sign
@@ -164,6 +171,8 @@ class SandboxConfig:
     query_params: tuple[tuple[str, str], ...] = ()
     #: S3 checks a presigned URL's query checksums against the body (as S3-compatible stores do; AWS does not)
     verify_query_checksums: bool = False
+    #: the function's reply names another key than the one it signed (reply-key-mismatch)
+    reply_other_key: bool = False
     url_expires: int = 300
     gateway_delay: float = 0.0
     #: the function's client: None its own (the bucket's region and endpoint), else a lambda_host.SIGNERS name
@@ -233,6 +242,7 @@ def desired_config(active: frozenset[str]) -> SandboxConfig:
         signed_params=_signed_params(active),
         query_params=QUERY_CHECKSUMS if "function-adds-query-checksums" in active else (),
         verify_query_checksums="s3-verifies-query-checksums" in active,
+        reply_other_key="reply-key-mismatch" in active,
         url_expires=1 if "urls-expire" in active else 300,
         gateway_delay=1.5 if "urls-expire" in active else 0.0,
         cdn_ttls=(0, 2, 2) if "cdn-short-ttl" in active else (1, 86_400, 31_536_000),
