@@ -12,6 +12,7 @@ import pytest
 
 from services.views.diagram import LOOKS, NODES, NOT_RUN
 from tests.browsing import require_chromium, running_console
+from tests.support import image_bytes
 
 pytestmark = pytest.mark.browser
 
@@ -108,3 +109,44 @@ def test_every_page_reads_whole_with_the_real_navigation_no_false_green_and_no_t
             problems[title] = found
     page.close()
     assert not problems, "\n".join(f"{title}: {found}" for title, found in problems.items())
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known, not fixed yet: the Upload grid tile's trace table (pages/upload.py, st.table of 5 columns in a "
+    "1/4-width column) scrolls sideways at 1280 px; strict, so fixing it makes this fail until the mark goes",
+)
+def test_after_an_upload_its_results_and_the_gallery_read_whole(console_url, browser, tmp_path):
+    """The screens with values in them: the Upload page's results (table, trace) and Browse's gallery and table."""
+    image = tmp_path / "a-rather-long-file-name-for-a-small-red-square.png"
+    image.write_bytes(image_bytes(size=(64, 48)))
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{console_url}/upload")
+    page.get_by_role("heading", name=PAGES["Upload"]).wait_for(timeout=120_000)
+    _settled(page)
+    page.locator("input[type=file]").set_input_files(str(image))
+    # (Streamlit's picker shortens a long name in its chip, "a-rathe...square.png": its own widget, not ours)
+    page.get_by_text("square.png").first.wait_for(timeout=30_000)
+    page.get_by_role("button", name="Send through the pipeline").click()
+    page.get_by_text("1 of 1 uploaded").wait_for(timeout=90_000)
+    _settled(page)
+    assert page.get_by_text(image.name).count(), "the results name the file whole"
+    for expander in page.locator("[data-testid=stExpander] summary").all():
+        expander.click()  # the traces and details, open
+    _settled(page)
+    _screenshot(page, tmp_path, "upload-results")
+    problems = {"Upload": page.evaluate(CUT_OFF)}
+
+    page.locator("[data-testid=stSidebarNav] [data-testid=stSidebarNavLink]").filter(has_text="Browse").first.click()
+    page.get_by_role("heading", name=PAGES["Browse"]).wait_for(timeout=60_000)
+    page.locator("img[src*='.png']").first.wait_for(timeout=60_000)
+    _settled(page)
+    _screenshot(page, tmp_path, "browse-gallery")
+    problems["Browse gallery"] = page.evaluate(CUT_OFF)
+    page.get_by_text("Table", exact=True).first.click()  # the View control
+    _settled(page)
+    _screenshot(page, tmp_path, "browse-table")
+    problems["Browse table"] = page.evaluate(CUT_OFF)
+    page.close()
+    problems = {where: found for where, found in problems.items() if found}
+    assert not problems, "\n".join(f"{where}: {found}" for where, found in problems.items())
