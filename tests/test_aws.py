@@ -156,7 +156,7 @@ def test_a_check_run_builds_only_the_clients_its_gatherers_use(monkeypatch):
     assert sorted(built) == ["cloudfront", "iam", "lambda"]
     built.clear()
     Clients.for_settings(settings)
-    assert sorted(built) == ["cloudfront", "iam", "lambda", "s3"]
+    assert sorted(built) == ["cloudfront", "iam", "kms", "lambda", "s3"]
 
 
 @pytest.fixture
@@ -187,16 +187,16 @@ def test_the_shared_clients_are_bounded_least_recently_used_first(shared_cache):
 
 
 def test_repeated_check_runs_build_their_clients_once(sandbox, monkeypatch):
-    """A plain run_checks (the Checks page, the CLI) built its four clients on every run (~40-60 ms)."""
+    """A plain run_checks (the Checks page, the CLI) built its clients on every run (~40-60 ms)."""
     monkeypatch.setattr(aws, "SHARED_CLIENTS", aws.ClientCache())
     built: list[str] = []
     real = aws.make_client
     monkeypatch.setattr(aws, "make_client", lambda service, target: built.append(service) or real(service, target))
     settings = sandbox.settings()
     run_checks(settings)
-    assert sorted(built) == ["cloudfront", "iam", "lambda", "s3"]
+    assert sorted(built) == ["cloudfront", "iam", "kms", "lambda", "s3"]
     run_checks(settings)
-    assert len(built) == 4
+    assert len(built) == 5
     explicit = Clients.for_settings(settings)  # what a caller registering hooks asks for: its own clients
     assert explicit.s3 is not shared_client("s3", settings.aws)
 
