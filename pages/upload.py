@@ -13,7 +13,7 @@ from services.pipeline.images import ALLOWED_EXTENSIONS, MAX_BYTES
 from services.pipeline.preflight import SERVER_SIDE, chosen_origin
 from services.pipeline.presign import hand_out_url
 from services.pipeline.upload import HOP_NAMES, UploadInput, UploadResult, upload_batch
-from services.views.uploads import cause_label, outcome, result_rows
+from services.views.uploads import cause_label, narrow_trace, outcome, result_rows
 
 GRID_COLUMNS = 4
 #: the action's name: the file picker's own button is already called "Upload"
@@ -141,4 +141,4 @@ for start in range(0, len(uploaded), GRID_COLUMNS):
                 st.code(result.cdn_url, language=None, wrap_lines=True)
                 if result.stripped:
                     st.caption(result.stripped)
-                st.table(result.trace_rows(), hide_index=True)
+                st.markdown(narrow_trace(result))  # a list, not a table: a tile is a quarter of the page wide

@@ -111,11 +111,6 @@ def test_every_page_reads_whole_with_the_real_navigation_no_false_green_and_no_t
     assert not problems, "\n".join(f"{title}: {found}" for title, found in problems.items())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known, not fixed yet: the Upload grid tile's trace table (pages/upload.py, st.table of 5 columns in a "
-    "1/4-width column) scrolls sideways at 1280 px; strict, so fixing it makes this fail until the mark goes",
-)
 def test_after_an_upload_its_results_and_the_gallery_read_whole(console_url, browser, tmp_path):
     """The screens with values in them: the Upload page's results (table, trace) and Browse's gallery and table."""
     image = tmp_path / "a-rather-long-file-name-for-a-small-red-square.png"

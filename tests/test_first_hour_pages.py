@@ -133,10 +133,13 @@ def test_upload_results_are_a_compact_table_failures_first_with_no_none_cells(co
     assert summary.value["file"].iloc[0] == "fake.png"  # failures first
     assert list(summary.value["outcome"]) == ["failed at file check"] + ["ok"] * 5
     assert all(size.endswith((" kB", " B")) for size in list(summary.value["size"])[1:])
-    assert len(traces) == 6  # every file's trace, beneath (in expanders)
+    assert len(traces) == 1  # the failed file's trace, beneath in its expander, as a table
     for table in (summary, *traces):
         assert "None" not in table.value.astype(str).to_numpy().tolist().__str__()
     markdown = "\n".join(m.value for m in app.markdown)
+    # each uploaded image's trace, in its tile, as a list a quarter-width tile can wrap: one line per step
+    tiles = [m.value for m in app.markdown if m.value.startswith("- **file check")]
+    assert len(tiles) == 5 and all("**presign endpoint" in t and "None" not in t for t in tiles), tiles
     assert "**What to do:**" in markdown and "Likely cause" not in markdown  # refused before any network call
     assert len(app.image) == 5  # a grid of the uploaded images
     assert len([e for e in app.expander if "presigned URL" not in e.label]) == 6  # traces and URLs folded away

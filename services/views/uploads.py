@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from services.core.units import human_size
 from services.pipeline.hops import STEP_SHORT
 from services.pipeline.upload import Step, UploadResult
+from services.views.markdown import literal
 
 
 def failures_first(results: Iterable[UploadResult]) -> list[UploadResult]:
@@ -46,3 +47,16 @@ def cause_label(step: Step) -> str:
     """How the page introduces a failure's cause: a file refused before any network call has no "likely" cause,
     it was refused for a stated reason and says what to do."""
     return "What to do" if step.name == "validate" else "Likely cause"
+
+
+def narrow_trace(result: UploadResult) -> str:
+    """The trace as a Markdown list, for a gallery tile a quarter of the page wide, where a table of steps (even of
+    two columns) scrolls sideways: each step with its status, time, attempts and outcome, wrapping as prose does."""
+    lines = []
+    for row in result.trace_rows():
+        facts = [f"HTTP {row['HTTP status']}"] if row["HTTP status"] != "—" else []
+        facts.append(f"{row['ms']} ms")
+        if row["attempts"] not in ("—", "1"):
+            facts.append(f"{row['attempts']} attempts")
+        lines.append(f"- **{literal(row['step'])}**: {literal(' · '.join([*facts, row['outcome']]))}")
+    return "\n".join(lines)
