@@ -29,7 +29,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-MSG_EXPIRED = "Invalid according to Policy: Policy expired."
+from services.aws_model.s3errors import MSG_POLICY_EXPIRED, S3Error
+
+MSG_EXPIRED = MSG_POLICY_EXPIRED
 MSG_CONDITION_FAILED = "Invalid according to Policy: Policy Condition failed: "
 MSG_EXTRA_FIELDS = "Invalid according to Policy: Extra input fields: "
 MSG_TOO_LARGE = "Your proposed upload exceeds the maximum allowed size"
@@ -162,29 +164,19 @@ def _condition(raw: Any) -> Condition | None:
     return None
 
 
-@dataclass(frozen=True)
-class Refusal:
-    """S3's answer to a form its policy does not allow."""
-
-    status: int
-    code: str
-    message: str
-    fields: dict[str, str] = field(default_factory=dict)
-
-
-def refusal(policy: PostPolicy, form: Mapping[str, str], *, bucket: str, size: int, now: datetime) -> Refusal | None:
+def refusal(policy: PostPolicy, form: Mapping[str, str], *, bucket: str, size: int, now: datetime) -> S3Error | None:
     """What S3 answers a form (field names lower-cased; the file's ``size`` in bytes) under ``policy``; None: allowed.
 
     Checked in S3's order: the expiration, each condition in the policy's order, then fields no condition names.
     """
     if policy.expiration is None:
-        return Refusal(400, "InvalidPolicyDocument", MSG_NO_EXPIRATION)
+        return S3Error(400, "InvalidPolicyDocument", MSG_NO_EXPIRATION)
     if policy.expires_at is None:
-        return Refusal(400, "InvalidPolicyDocument", MSG_INVALID_JSON)
+        return S3Error(400, "InvalidPolicyDocument", MSG_INVALID_JSON)
     if now > policy.expires_at:
-        return Refusal(403, "AccessDenied", MSG_EXPIRED)
+        return S3Error(403, "AccessDenied", MSG_EXPIRED)
     if policy.problems:
-        return Refusal(403, "AccessDenied", MSG_CONDITION_FAILED + policy.problems[0])
+        return S3Error(403, "AccessDenied", MSG_CONDITION_FAILED + policy.problems[0])
     for condition in policy.conditions:
         answer = _judge(condition, form, bucket, size)
         if answer is not None:
@@ -194,23 +186,23 @@ def refusal(policy: PostPolicy, form: Mapping[str, str], *, bucket: str, size: i
         name for name in form if name not in EXEMPT_FIELDS and not name.startswith(IGNORED_PREFIX) and name not in named
     ]
     if extra:
-        return Refusal(403, "AccessDenied", MSG_EXTRA_FIELDS + extra[0])
+        return S3Error(403, "AccessDenied", MSG_EXTRA_FIELDS + extra[0])
     return None
 
 
-def _judge(condition: Condition, form: Mapping[str, str], bucket: str, size: int) -> Refusal | None:
+def _judge(condition: Condition, form: Mapping[str, str], bucket: str, size: int) -> S3Error | None:
     if condition.op == LENGTH_RANGE:
         low, high = condition.low or 0, condition.high or 0
         if size > high:
-            return Refusal(
+            return S3Error(
                 400, "EntityTooLarge", MSG_TOO_LARGE, {"ProposedSize": str(size), "MaxSizeAllowed": str(high)}
             )
         if size < low:
-            return Refusal(
+            return S3Error(
                 400, "EntityTooSmall", MSG_TOO_SMALL, {"ProposedSize": str(size), "MinSizeAllowed": str(low)}
             )
         return None
     value = bucket if condition.field == "bucket" else form.get(condition.field or "")
     if condition.holds(value):
         return None
-    return Refusal(403, "AccessDenied", MSG_CONDITION_FAILED + condition.text())
+    return S3Error(403, "AccessDenied", MSG_CONDITION_FAILED + condition.text())

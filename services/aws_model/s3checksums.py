@@ -24,8 +24,9 @@ import binascii
 import hashlib
 import zlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from urllib.parse import parse_qsl
+
+from services.aws_model.s3errors import S3Error
 
 #: the checksum header of one algorithm is this prefix + its name in lower case
 CHECKSUM_PREFIX = "x-amz-checksum-"
@@ -78,35 +79,24 @@ def checksum(algorithm: str, data: bytes) -> str:
     return base64.b64encode(DIGESTS[algorithm.lower()](data)).decode()
 
 
-@dataclass(frozen=True)
-class ChecksumRefusal:
-    """What S3 (or a store) answers a body its checksum does not fit: status, error code, message."""
-
-    status: int
-    code: str
-    message: str
+def bad_digest(algorithm: str) -> S3Error:
+    return S3Error(400, "BadDigest", f"The {algorithm.upper()} you specified did not match the calculated checksum.")
 
 
-def bad_digest(algorithm: str) -> ChecksumRefusal:
-    return ChecksumRefusal(
-        400, "BadDigest", f"The {algorithm.upper()} you specified did not match the calculated checksum."
-    )
+def invalid_value(header: str) -> S3Error:
+    return S3Error(400, "InvalidRequest", f"Value for {header} header is invalid.")
 
 
-def invalid_value(header: str) -> ChecksumRefusal:
-    return ChecksumRefusal(400, "InvalidRequest", f"Value for {header} header is invalid.")
-
-
-MULTIPLE_CHECKSUMS = ChecksumRefusal(
+MULTIPLE_CHECKSUMS = S3Error(
     400, "InvalidRequest", "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed."
 )
-ALGORITHM_WITHOUT_VALUE = ChecksumRefusal(
+ALGORITHM_WITHOUT_VALUE = S3Error(
     400,
     "InvalidRequest",
     "x-amz-sdk-checksum-algorithm specified, but no corresponding x-amz-checksum-* or x-amz-trailer headers were found.",
 )
 #: MinIO's answer to a body whose checksum is not the one a presigned URL's query carries
-STORE_QUERY_MISMATCH = ChecksumRefusal(
+STORE_QUERY_MISMATCH = S3Error(
     400, "XAmzContentChecksumMismatch", "The provided 'x-amz-checksum' header does not match what was computed."
 )
 
@@ -135,7 +125,7 @@ def _value_fits(algorithm: str, value: str, data: bytes) -> bool | None:
     return digest == DIGESTS[algorithm](data)
 
 
-def judge_header_checksums(headers: Mapping[str, str], data: bytes) -> ChecksumRefusal | None:
+def judge_header_checksums(headers: Mapping[str, str], data: bytes) -> S3Error | None:
     """S3's verdict on a PUT's checksum headers against its body; None when S3 accepts them (or there are none).
     Algorithms not verified here (crc64nvme, ...) pass unjudged."""
     lowered = {name.lower(): value for name, value in headers.items()}
@@ -154,7 +144,7 @@ def judge_header_checksums(headers: Mapping[str, str], data: bytes) -> ChecksumR
     return None if fits else bad_digest(algorithm)
 
 
-def judge_query_checksums(raw_query: str, data: bytes) -> ChecksumRefusal | None:
+def judge_query_checksums(raw_query: str, data: bytes) -> S3Error | None:
     """What an S3-compatible store that verifies a presigned URL's query checksums (MinIO, R2, SeaweedFS) answers
     the body; None when it fits. Amazon S3 itself ignores them (aws/aws-sdk-go-v2#2610)."""
     for name, value in query_checksums(raw_query).items():

@@ -7,12 +7,51 @@ code is then the status ("403", "404"). Pure: no I/O, nothing of the project imp
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from services.aws_model.postpolicy import MSG_EXPIRED as MSG_POLICY_EXPIRED
+#: S3's Message for a presigned URL past X-Amz-Date + X-Amz-Expires, and for a POST form past its policy's expiration
+MSG_URL_EXPIRED = "Request has expired"
+MSG_POLICY_EXPIRED = "Invalid according to Policy: Policy expired."
+_XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(value: str) -> str:
+    """Escape for XML character data; characters XML 1.0 cannot carry become U+FFFD."""
+    text = _XML_INVALID.sub("\ufffd", value)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+
+
+def host_id_for(request_id: str) -> str:
+    """A stable stand-in for S3's x-amz-id-2, shaped like one (base64)."""
+    return base64.b64encode(hashlib.sha256(f"host-id:{request_id}".encode()).digest()).decode()
+
+
+@dataclass(frozen=True)
+class S3Error:
+    """One refusal as S3 words it: HTTP status, error Code, Message and the extra XML elements S3 adds (the one
+    shape of an S3 refusal: the sandbox's signature, CORS, POST-policy and checksum verdicts all answer with it)."""
+
+    status: int
+    code: str
+    message: str
+    fields: dict[str, str] = field(default_factory=dict)
+
+    def to_xml(self, resource: str, request_id: str, *, host_id: str | None = None) -> bytes:
+        """S3's XML error body: Code, Message, the extra fields, Resource, RequestId, HostId, in S3's order.
+        ``<Resource>`` is written only when ``resource`` is not empty: S3 itself omits it on authentication and
+        CORS errors, so pass ``""`` to match S3 byte for byte."""
+        elements = [("Code", self.code), ("Message", self.message), *self.fields.items()]
+        if resource:
+            elements.append(("Resource", resource))
+        elements += [("RequestId", request_id), ("HostId", host_id or host_id_for(request_id))]
+        body = "".join(f"<{name}>{xml_text(value)}</{name}>" for name, value in elements)
+        return f'<?xml version="1.0" encoding="UTF-8"?>\n<Error>{body}</Error>'.encode()
+
 
 #: the console's (or a caller's) identity was refused. Not AllAccessDisabled (the bucket or account is
 #: suspended) nor credential errors: no grant would help those.

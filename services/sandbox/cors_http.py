@@ -3,11 +3,9 @@ and the CORS headers of an actual request. The matching itself is the model's (s
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
-from xml.sax.saxutils import escape
 
 from services.aws_model.s3cors import (
     S3_CORS_METHODS,
@@ -20,6 +18,7 @@ from services.aws_model.s3cors import (
     refusal_reason,
     rule_strings,
 )
+from services.aws_model.s3errors import S3Error
 
 VARY = "Origin, Access-Control-Request-Headers, Access-Control-Request-Method"  # [ls], every answer
 
@@ -47,7 +46,6 @@ DEFAULT_HOST_ID = "s3cors-local"
 
 
 # XML 1.0 cannot carry these characters at all; S3 never receives them in a header either.
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 @dataclass(frozen=True)
@@ -66,20 +64,9 @@ class CorsResponse:
         return self.status == 200
 
 
-def _xml_text(value: str) -> str:
-    return escape(_XML_INVALID.sub("", value))
-
-
-def error_body(code: str, message: str, request_id: str, host_id: str, **fields: str) -> bytes:
-    """An S3 XML error document; extra fields go between Message and RequestId, as S3 orders them."""
-    parts = [f"<Code>{_xml_text(code)}</Code>", f"<Message>{_xml_text(message)}</Message>"]
-    parts += [f"<{name}>{_xml_text(value)}</{name}>" for name, value in fields.items()]
-    parts += [f"<RequestId>{_xml_text(request_id)}</RequestId>", f"<HostId>{_xml_text(host_id)}</HostId>"]
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n<Error>' + "".join(parts) + "</Error>").encode()
-
-
 def _error(status: int, code: str, message: str, reason: str, ids: dict[str, str], **fields: str) -> CorsResponse:
-    body = error_body(code, message, ids["x-amz-request-id"], ids["x-amz-id-2"], **fields)
+    """S3's refusal of a preflight: its XML error (no Resource: S3 writes none on a CORS refusal) and ids."""
+    body = S3Error(status, code, message, dict(fields)).to_xml("", ids["x-amz-request-id"], host_id=ids["x-amz-id-2"])
     headers = {"Content-Type": "application/xml", **ids}
     return CorsResponse(status, headers, body, None, reason, error_code=code)
 

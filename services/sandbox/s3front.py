@@ -32,7 +32,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from services.aws_model import iam, kms, s3checksums, s3endpoints
-from services.aws_model.s3errors import missing_key_answer
+from services.aws_model.s3errors import S3Error, missing_key_answer
 from services.sandbox import layout, moto_state
 
 LOG = logging.getLogger("sandbox")
@@ -476,7 +476,7 @@ class S3Front:
         key = form.key()
         missing = sigv.post_field_missing("key") if key is None else None
         if missing is None and (form.files != 1 or form.file is None):
-            missing = sigv.S3Error(
+            missing = S3Error(
                 400, "InvalidArgument", postform.ONE_FILE, {"ArgumentName": "file", "ArgumentValue": str(form.files)}
             )
         if missing is not None:
@@ -492,7 +492,7 @@ class S3Front:
         if not verdict.anonymous:
             policy = postpolicy.decode(form.fields["policy"])
             refused = (
-                postpolicy.Refusal(400, "InvalidPolicyDocument", postpolicy.MSG_INVALID_JSON)
+                S3Error(400, "InvalidPolicyDocument", postpolicy.MSG_INVALID_JSON)
                 if policy is None
                 else postpolicy.refusal(
                     policy, form.fields, bucket=request.bucket or "", size=len(form.file), now=self._clock()

@@ -34,11 +34,13 @@ import hashlib
 import hmac
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Literal
 from urllib.parse import quote, unquote
+
+from services.aws_model.s3errors import MSG_URL_EXPIRED, S3Error
 
 AuthKind = Literal[
     "anonymous", "sigv4-query", "sigv4-header", "sigv4-post", "sigv2-query", "sigv2-header", "conflicting"
@@ -84,13 +86,12 @@ _ISO_BASIC = re.compile(r"^[0-9]{8}T[0-9]{6}Z$")
 _INTEGER = re.compile(r"^-?[0-9]+$")
 _REGION_FORMAT = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _HEX_SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
-_XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 MSG_SIGNATURE = (
     "The request signature we calculated does not match the signature you provided. Check your key and signing method."
 )
 MSG_UNKNOWN_KEY = "The AWS Access Key Id you provided does not exist in our records."
-MSG_EXPIRED = "Request has expired"
+MSG_EXPIRED = MSG_URL_EXPIRED
 MSG_NOT_YET_VALID = "Request is not yet valid"
 MSG_UNSIGNED_HEADERS = "There were headers present in the request which were not signed"
 MSG_V4_QUERY_MISSING = (
@@ -128,26 +129,6 @@ MSG_HEADER_COMPONENTS = (
 
 
 # --- results -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class S3Error:
-    """One refusal as S3 words it: HTTP status, error Code, Message and the extra XML elements S3 adds."""
-
-    status: int
-    code: str
-    message: str
-    fields: dict[str, str] = field(default_factory=dict)
-
-    def to_xml(self, resource: str, request_id: str, *, host_id: str | None = None) -> bytes:
-        """S3's XML error body. ``<Resource>`` is written only when ``resource`` is not empty: S3 itself
-        omits it on authentication errors, so pass ``""`` to match S3 byte for byte."""
-        elements = [("Code", self.code), ("Message", self.message), *self.fields.items()]
-        if resource:
-            elements.append(("Resource", resource))
-        elements += [("RequestId", request_id), ("HostId", host_id or _host_id(request_id))]
-        body = "".join(f"<{name}>{_xml_text(value)}</{name}>" for name, value in elements)
-        return f'<?xml version="1.0" encoding="UTF-8"?>\n<Error>{body}</Error>'.encode()
 
 
 @dataclass(frozen=True)
@@ -851,14 +832,3 @@ def _utf8(text: str) -> bytes:
 def _hex_bytes(text: str) -> str:
     """S3's ``...Bytes`` fields: each byte as two lower-case hex digits, separated by spaces."""
     return " ".join(f"{byte:02x}" for byte in _utf8(text))
-
-
-def _xml_text(value: str) -> str:
-    """Escape for XML character data; characters XML 1.0 cannot carry become U+FFFD."""
-    text = _XML_INVALID.sub("\ufffd", value)
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
-
-
-def _host_id(request_id: str) -> str:
-    """A stable stand-in for S3's x-amz-id-2, shaped like one (base64)."""
-    return base64.b64encode(hashlib.sha256(f"host-id:{request_id}".encode()).digest()).decode()
