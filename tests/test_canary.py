@@ -57,8 +57,8 @@ def test_with_writes_on_the_run_removes_its_canary(sandbox_env, bucket_keys):
     report = _run(dict(sandbox_env, PIPELINE_ALLOW_WRITES="true"))
     assert bucket_keys() == before  # written, judged, removed
     (note,) = report["notes"]
-    assert note.startswith("The canary canary/") and "was removed after the run, and its CDN path /canary/" in note
-    assert re.search(r"invalidated \([A-Z0-9]+\)\.$", note), note
+    assert note.startswith("The canary canary/") and "was removed after the run; the copy the CDN cached" in note
+    assert "not invalidated" in note, note  # a run per few minutes would pass CloudFront's 1,000 free paths a month
     statuses = {f["id"]: f["status"] for f in report["findings"]}
     assert statuses["upload.roundtrip"] == "pass"
 
