@@ -775,7 +775,7 @@ CHECKS: tuple[Check, ...] = (
         description=(
             "the canary (asked for as the web app asks: `PIPELINE_CLIENT_CONTENT_TYPE` on the presign request too) is "
             "stored as `image/*`, not `application/*` or `binary/octet-stream`; names which of the 20 newest image "
-            "objects still carry `application/*` (in the detail, with the re-copy commands, when new uploads are fine)"
+            "objects still carry `application/*` (in the detail, with `python -m services repair` to relabel them, when new uploads are fine)"
         ),
         permissions=("s3:GetObject", "s3:ListBucket"),
         codes=(
