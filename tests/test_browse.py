@@ -513,3 +513,18 @@ def test_cli_browse_exits_1_naming_the_permission_and_2_on_usage_errors(sandbox_
     assert done.returncode == 1 and "AccessDenied" in done.stderr and "needs: s3:ListBucket" in done.stderr
     assert cli("browse", "--limit", "0", env=sandbox_env).returncode == 2
     assert cli("browse", "--limit", "many", env=sandbox_env).returncode == 2
+
+
+def test_a_refusal_in_china_names_the_aws_cn_arn_and_grant() -> None:
+    """The resource and the grant Browse prints are in the bucket's partition (arn:aws-cn: in China)."""
+    from botocore.exceptions import ClientError
+
+    from services.pipeline.browse import _translate
+
+    denied = ClientError(
+        {"Error": {"Code": "AccessDenied", "Message": "Access Denied"}, "ResponseMetadata": {"HTTPStatusCode": 403}},
+        "HeadObject",
+    )
+    err = _translate(denied, action="Reading", permission="s3:GetObject", bucket="b", key="k.png", region="cn-north-1")
+    assert "arn:aws-cn:s3:::b/k.png" in err.cause and '"Resource": "arn:aws-cn:s3:::b/*"' in err.cause
+    assert "arn:aws:s3" not in err.cause

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
+from services.aws_model import partitions, statements
 from services.aws_model.s3endpoints import EndpointMatch
 from services.aws_model.s3errors import CREDENTIAL_CODES, WRONG_REGION_CODES, is_denied, parse_s3_error
 from services.core import writes
@@ -96,7 +97,9 @@ class ListingDenied(BrowseError):
 WritesDisabled = writes.WritesOff
 
 
-def _cause(code: str | None, status: int | None, permission: str, resource: str, bucket: str) -> str:
+def _cause(
+    code: str | None, status: int | None, permission: str, resource: str, bucket: str, partition: str = "aws"
+) -> str:
     if code in CREDENTIAL_CODES:
         return (
             f"AWS does not accept the console's credentials ({code}): the access key is unknown, revoked or its "
@@ -108,7 +111,7 @@ def _cause(code: str | None, status: int | None, permission: str, resource: str,
             if permission == "s3:GetObject"
             else ""
         )
-        grant = _grant_statement(permission, bucket)
+        grant = _grant_statement(permission, bucket, partition)
         return (
             f"The console's role lacks {permission} on {resource}. Grant it to the console's identity"
             + (f" (`{grant}`)" if grant else "")
@@ -125,18 +128,21 @@ def _cause(code: str | None, status: int | None, permission: str, resource: str,
     return f"AWS answered {code or 'an error'} (HTTP {status})."
 
 
-def _grant_statement(permission: str, bucket: str) -> str | None:
+def _grant_statement(permission: str, bucket: str, partition: str = "aws") -> str | None:
     """The IAM statement granting an S3 permission the console lacked (objects: every key, not just this one)."""
     if not permission.startswith("s3:"):
         return None
-    resource = f"arn:aws:s3:::{bucket}" + ("" if permission == "s3:ListBucket" else "/*")
+    resource = statements.bucket_arn(bucket, partition) + ("" if permission == "s3:ListBucket" else "/*")
     return json.dumps({"Effect": "Allow", "Action": permission, "Resource": resource})
 
 
-def _translate(err: Exception, *, action: str, permission: str, bucket: str, key: str | None = None) -> BrowseError:
+def _translate(
+    err: Exception, *, action: str, permission: str, bucket: str, key: str | None = None, region: str | None = None
+) -> BrowseError:
     """Turn a botocore failure into a BrowseError carrying status, code, permission and a plain cause."""
+    partition = partitions.of_region(region)
     if permission.startswith("s3:"):
-        resource, hop = f"arn:aws:s3:::{bucket}" + (f"/{key}" if key is not None else ""), "s3"
+        resource, hop = statements.bucket_arn(bucket, partition) + (f"/{key}" if key is not None else ""), "s3"
     else:
         resource, hop = "the distribution (PIPELINE_DISTRIBUTION_ID)", "cloudfront"
     if isinstance(err, ClientError):
@@ -153,7 +159,7 @@ def _translate(err: Exception, *, action: str, permission: str, bucket: str, key
             code=code,
             bucket=bucket,
             key=key,
-            cause=_cause(code, status, permission, resource, bucket),
+            cause=_cause(code, status, permission, resource, bucket, partition),
         )
     if isinstance(err, NoCredentialsError):
         cause = "No AWS credentials were found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY."
@@ -282,7 +288,13 @@ def list_page(
     try:
         reply = s3.list_objects_v2(**params)
     except (ClientError, BotoCoreError) as err:
-        raise _translate(err, action="Listing the bucket", permission="s3:ListBucket", bucket=settings.bucket) from err
+        raise _translate(
+            err,
+            action="Listing the bucket",
+            permission="s3:ListBucket",
+            bucket=settings.bucket,
+            region=settings.aws.region,
+        ) from err
     base = settings.cdn_base()
     entries = tuple(
         ObjectEntry(
@@ -626,7 +638,12 @@ def _head(s3: Any, bucket: str, key: str) -> S3Head:
         reply = s3.head_object(Bucket=bucket, Key=key)
     except (ClientError, BotoCoreError) as err:
         raise _translate(
-            err, action="Reading the object's metadata", permission="s3:GetObject", bucket=bucket, key=key
+            err,
+            action="Reading the object's metadata",
+            permission="s3:GetObject",
+            bucket=bucket,
+            key=key,
+            region=s3.meta.region_name,
         ) from err
     return S3Head(
         content_type=reply.get("ContentType"),
@@ -777,7 +794,12 @@ def delete_object(s3: Any, settings: Settings, key: str, *, confirm_profile: str
         s3.delete_object(Bucket=settings.bucket, Key=key)
     except (ClientError, BotoCoreError) as err:
         raise _translate(
-            err, action="Deleting the object", permission="s3:DeleteObject", bucket=settings.bucket, key=key
+            err,
+            action="Deleting the object",
+            permission="s3:DeleteObject",
+            bucket=settings.bucket,
+            key=key,
+            region=settings.aws.region,
         ) from err
 
 
