@@ -189,14 +189,19 @@ def short(value: Any, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def presigned_url(exchange: Exchange | None) -> str | None:
-    """The ``presignedUrl`` of a presign reply (None when the reply is no JSON object with one: never raises)."""
+def reply_json(exchange: Exchange | None) -> Any:
+    """An exchange's body as JSON, or None (never raises: bodies are whatever came back)."""
     if exchange is None or not exchange.body:
         return None
     try:
-        doc = json.loads(exchange.body)
+        return json.loads(exchange.body)
     except (ValueError, RecursionError, TypeError):
         return None
+
+
+def presigned_url(exchange: Exchange | None) -> str | None:
+    """The ``presignedUrl`` of a presign reply (None when the reply is no JSON object with one: never raises)."""
+    doc = reply_json(exchange)
     url = doc.get("presignedUrl") if isinstance(doc, dict) else None
     return url if isinstance(url, str) and url else None
 
@@ -204,12 +209,7 @@ def presigned_url(exchange: Exchange | None) -> str | None:
 def presigned_post(exchange: Exchange | None) -> tuple[str, dict[str, str]] | None:
     """A presign reply's presigned POST, ``(url, fields)``: ``{"url", "fields"}`` as boto3's generate_presigned_post
     gives them (None when the reply is no such JSON object: never raises)."""
-    if exchange is None or not exchange.body:
-        return None
-    try:
-        doc = json.loads(exchange.body)
-    except (ValueError, RecursionError, TypeError):
-        return None
+    doc = reply_json(exchange)
     if not isinstance(doc, dict) or "presignedUrl" in doc:
         return None
     url, fields = doc.get("url"), doc.get("fields")

@@ -6,7 +6,6 @@ Ids: ``presign.reachable``, ``presign.contract``, ``presign.url``, ``presign.cor
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -17,7 +16,7 @@ from services.checks import presigned_post
 from services.checks.bucket_region import CALL, with_bucket_region
 from services.checks.bucket_region import CODES as BUCKET_REGION_CODES
 from services.checks.evidence import Evidence
-from services.checks.findings import Tally, finding, presigned_url
+from services.checks.findings import Tally, finding, presigned_url, reply_json
 from services.checks.findings import presigned_post as presigned_post_reply
 from services.checks.lifetime import UPLOAD_URL_LIFETIME
 from services.checks.model import Check, Exchange, Finding, Impact, Status
@@ -48,19 +47,9 @@ def _excerpt(text: str | None, limit: int = EXCERPT) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def _reply_doc(exchange: Exchange | None) -> Any:
-    """The exchange's body as JSON, or None (never raises: bodies are whatever came back)."""
-    if exchange is None or not exchange.body:
-        return None
-    try:
-        return json.loads(exchange.body)
-    except (ValueError, RecursionError):
-        return None
-
-
 def _message(exchange: Exchange) -> str | None:
     """``message`` (or ``error``) of a JSON error reply."""
-    doc = _reply_doc(exchange)
+    doc = reply_json(exchange)
     if not isinstance(doc, dict):
         return None
     return next((doc[name] for name in ("message", "Message", "error") if isinstance(doc.get(name), str)), None)
@@ -70,7 +59,7 @@ def _explain(status: int, exchange: Exchange) -> str:
     """explain_presign over a body that parses (a pathologically nested body is left out)."""
     body = (exchange.body or "").encode("utf-8", "replace")
     return explain_presign(
-        status, body if _reply_doc(exchange) is not None or not body.lstrip().startswith((b"[", b"{")) else None
+        status, body if reply_json(exchange) is not None or not body.lstrip().startswith((b"[", b"{")) else None
     )
 
 
@@ -309,7 +298,7 @@ def _judge_refusal(label: str, ex: Exchange | None, function: str, tally: Tally)
             "refusal.server_error", f"{label} → HTTP {status} (a crash, not an answer): {_excerpt(ex.body, 160)!r}."
         )
     elif 200 <= status < 300:
-        doc = _reply_doc(ex)
+        doc = reply_json(ex)
         key = doc.get("key") if isinstance(doc, dict) else None
         got = f"key {_excerpt(str(key), 80)!r}" if key is not None else _excerpt(ex.body, 160)
         tally.fail(
@@ -317,7 +306,7 @@ def _judge_refusal(label: str, ex: Exchange | None, function: str, tally: Tally)
         )
     elif 400 <= status < 500:
         message = _message(ex)
-        if _reply_doc(ex) is None:
+        if reply_json(ex) is None:
             tally.warn(
                 "refusal.not_json", f"{label} → HTTP {status} with a body that is not JSON: {_excerpt(ex.body, 80)!r}."
             )
@@ -355,8 +344,8 @@ def judge_contract(ev: Evidence) -> Finding:
             codes=("reply.none",),
         )
     tally = Tally()
-    _judge_reply(_reply_doc(ex), tally)
-    _judge_reply_key(_reply_doc(ex), ev, tally)
+    _judge_reply(reply_json(ex), tally)
+    _judge_reply_key(reply_json(ex), ev, tally)
     function = ev.target.lambda_function or "<function>"
     _judge_refusal("GET without x-extension", ev.presign_missing_extension, function, tally)
     _judge_refusal("GET with x-extension 'exe'", ev.presign_bad_extension, function, tally)
