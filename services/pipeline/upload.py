@@ -376,15 +376,15 @@ def _put(session: requests.Session, grant: PresignGrant, data: bytes, sent_type:
         ) from err
     if 200 <= answer.status < 300:
         return answer.status
-    error = parse_s3_error(answer.body)
-    tries = f" ({run.log.count} attempts)" if run.log.count > 1 else ""
-    message = f"S3 refused the PUT: HTTP {answer.status} {error.code or ''}".strip() + tries
-    details = _PutDetails(**where, http_status=answer.status, code=error.code)
-    if is_url_expired(error):
-        cause = _expired_cause(error, grant.url, policy.clock(), run.presign_ms, fresh_tried=False)
-        raise _UrlExpired(f"{message} (the presigned URL had expired)", error=error, **details, cause=cause)
-    cause = _put_cause(answer, error, sent_type, grant, extra, run.log.count, policy.clock())
-    raise PipelineError(message, **details, cause=cause)
+    raise _refused(
+        "PUT",
+        answer,
+        grant,
+        where,
+        run,
+        expired="the presigned URL had expired",
+        explain=lambda error: _put_cause(answer, error, sent_type, grant, extra, run.log.count, policy.clock()),
+    )
 
 
 def post_form_body(fields: Mapping[str, str], data: bytes, content_type: str, file_name: str) -> tuple[bytes, str]:
@@ -422,14 +422,38 @@ def _post(
     answer = _sent(lambda: retrying(attempt, lambda a: a.status == 503, policy.put_backoff, run.log), deadline, where)
     if 200 <= answer.status < 300:
         return answer.status, answer
+    raise _refused(
+        "POST",
+        answer,
+        grant,
+        where,
+        run,
+        expired="the presigned POST's policy had expired",
+        explain=lambda error: explain_post(answer.status, error, sent_type, len(data)),
+    )
+
+
+def _refused(
+    verb: str,
+    answer: Answer,
+    grant: PresignGrant,
+    where: _PutWhere,
+    run: _Run,
+    *,
+    expired: str,
+    explain: Callable[[AwsErrorBody], str],
+) -> PipelineError:
+    """S3's refusal of the upload (``verb``: PUT or POST) as the error to raise: _UrlExpired, saying ``expired``,
+    when the URL or the POST's policy had expired (the one refusal a fresh grant can cure); otherwise a
+    PipelineError whose cause is ``explain``'s reading of S3's error."""
     error = parse_s3_error(answer.body)
     tries = f" ({run.log.count} attempts)" if run.log.count > 1 else ""
-    message = f"S3 refused the POST: HTTP {answer.status} {error.code or ''}".strip() + tries
+    message = f"S3 refused the {verb}: HTTP {answer.status} {error.code or ''}".strip() + tries
     details = _PutDetails(**where, http_status=answer.status, code=error.code)
     if is_url_expired(error):
-        cause = _expired_cause(error, grant.url, policy.clock(), run.presign_ms, fresh_tried=False)
-        raise _UrlExpired(f"{message} (the presigned POST's policy had expired)", error=error, **details, cause=cause)
-    raise PipelineError(message, **details, cause=explain_post(answer.status, error, sent_type, len(data)))
+        cause = _expired_cause(error, grant.url, run.policy.clock(), run.presign_ms, fresh_tried=False)
+        return _UrlExpired(f"{message} ({expired})", error=error, **details, cause=cause)
+    return PipelineError(message, **details, cause=explain(error))
 
 
 def _sent(send: Callable[[], Answer], deadline: float, where: _PutWhere) -> Answer:
