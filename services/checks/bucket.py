@@ -52,6 +52,7 @@ from services.checks.policy_docs import (
     quote_statement,
     raw_statements,
     source_arns,
+    unparsable,
 )
 from services.pipeline.preflight import upload_request
 
@@ -510,17 +511,7 @@ def _load_bucket_policy(ev: Evidence, check_id: str) -> _LoadedPolicy:
         parsed, raw = load_policy(read.value)
     except iam.PolicyError as err:
         detail = f"s3:GetBucketPolicy returned a document the console cannot parse: {err}"
-        return _LoadedPolicy(
-            problem=finding(
-                check_id,
-                Status.UNKNOWN,
-                "Cannot judge: the bucket policy does not parse",
-                detail,
-                "",
-                (read,),
-                codes=("policy.unparsable",),
-            )
-        )
+        return _LoadedPolicy(problem=unparsable(check_id, "the bucket policy", detail, (read,)))
     if parsed.is_identity_policy:
         detail = "s3:GetBucketPolicy returned a document with no Principal elements, which S3 does not accept."
         return _LoadedPolicy(
@@ -1064,15 +1055,7 @@ def judge_cdn_read_grant(ev: Evidence) -> Finding:
     try:
         result = cloudfront_grant.cloudfront_read_grant(loaded.parsed, str(ev.target.bucket), arn)
     except iam.PolicyError as err:
-        return finding(
-            cid,
-            Status.UNKNOWN,
-            "Cannot judge: the bucket policy does not parse",
-            str(err),
-            "",
-            evidence,
-            codes=("policy.unparsable",),
-        )
+        return unparsable(cid, "the bucket policy", str(err), evidence)
     status, title = _grant_verdict(result, oac)
     dist_read = ev.distribution
     oac_unread = distribution_config(ev) is None and isinstance(dist_read, ConfigRead)

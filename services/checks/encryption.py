@@ -24,7 +24,13 @@ from services.checks.evidence import Evidence
 from services.checks.findings import answer, dump, finding, read_state, unreadable
 from services.checks.lambda_role import function_role, parsed_role_policies
 from services.checks.model import Check, ConfigRead, Exchange, Finding, Impact, ReadState, Status
-from services.checks.policy_docs import best_distribution_arn, distribution_config, load_policy, policy_document
+from services.checks.policy_docs import (
+    best_distribution_arn,
+    distribution_config,
+    load_policy,
+    policy_document,
+    unparsable,
+)
 from services.pipeline.explain import explain_kms_put
 
 BUCKET_ENCRYPTION = "bucket.encryption"
@@ -86,9 +92,7 @@ def _key(ev: Evidence, cid: str, key_ref: str) -> _Key | Finding:
     try:
         policy, raw = load_policy(read.value)
     except iam.PolicyError as err:
-        detail = f"The key policy of {arn} does not parse: {err}."
-        title = "Cannot judge: the key policy does not parse"
-        return finding(cid, Status.UNKNOWN, title, detail, "", (read,), codes=("policy.unparsable",))
+        return unparsable(cid, "the key policy", f"The key policy of {arn} does not parse: {err}.", (read,))
     return _Key(arn, policy, raw, read, described)
 
 
@@ -239,16 +243,7 @@ def _judge_signer(ev: Evidence, said: str, read: ConfigRead, key: _Key, put: Exc
             codes=("encryption.signer_may_encrypt",),
         )
     if errors and not decision.explicit_deny:
-        detail = head + " " + " ".join(errors)
-        return finding(
-            cid,
-            Status.UNKNOWN,
-            "Cannot judge: a policy document does not parse",
-            detail,
-            "",
-            evidence,
-            codes=("policy.unparsable",),
-        )
+        return unparsable(cid, "a policy document", head + " " + " ".join(errors), evidence)
     title = "The signer may not kms:GenerateDataKey on the bucket's key: every upload gets 403 AccessDenied"
     detail = head + " Presigning still works (it is local signing); S3 refuses the PUT naming kms:GenerateDataKey."
     return finding(

@@ -19,7 +19,14 @@ from services.checks.denied import denied_finding, is_denied
 from services.checks.evidence import Evidence
 from services.checks.findings import Fix, answer, dump, finding, read_state, unreadable
 from services.checks.model import Check, ConfigRead, Finding, Impact, ReadState, Remedy, Status
-from services.checks.policy_docs import bucket_policy_fix, load_policy, policy_document, quote_statement, raw_statements
+from services.checks.policy_docs import (
+    bucket_policy_fix,
+    load_policy,
+    policy_document,
+    quote_statement,
+    raw_statements,
+    unparsable,
+)
 
 CHECK_ID = "lambda.role_put"
 POLICY_NAME = "presign-put"
@@ -316,16 +323,7 @@ def _judge_policies(ev: Evidence, role: _Role, read: ConfigRead) -> Finding:
             codes=("role.explicit_deny",),
         )
     if errors:
-        detail = f"{head}\n" + "\n".join(errors)
-        return finding(
-            CHECK_ID,
-            Status.UNKNOWN,
-            "Cannot judge: a policy document does not parse",
-            detail,
-            "",
-            evidence,
-            codes=("policy.unparsable",),
-        )
+        return unparsable(CHECK_ID, "a policy document", f"{head}\n" + "\n".join(errors), evidence)
     if bucket is None and _bucket_policy_unread(ev):
         return _bucket_policy_unknown(ev, head, decision, evidence)
     if decision.allowed:

@@ -10,8 +10,8 @@ from typing import Any
 from services.aws_model import iam, partitions, statements
 from services.aws_model.iam.document import decode_policy
 from services.checks.evidence import Evidence
-from services.checks.findings import Fix, dump, read_state
-from services.checks.model import ConfigRead, ReadState, Remedy
+from services.checks.findings import Fix, dump, finding, read_state
+from services.checks.model import ConfigRead, Finding, ReadState, Remedy, Status
 
 POLICY_VERSION = "2012-10-17"
 
@@ -29,6 +29,13 @@ def load_policy(value: Any, *, attached_to: str | None = None) -> tuple[iam.Poli
     statements. Raises only `iam.PolicyError`."""
     doc = decode_policy(value)
     return iam.parse_policy(doc, attached_to=attached_to), doc
+
+
+def unparsable(check_id: str, what: str, detail: str, evidence: Iterable[object]) -> Finding:
+    """`unknown`: the check cannot judge, as ``what`` (e.g. "the bucket policy", "a policy document") does not
+    parse; ``detail`` says the parser's complaint. Code ``policy.unparsable``."""
+    title = f"Cannot judge: {what} does not parse"
+    return finding(check_id, Status.UNKNOWN, title, detail, "", evidence, codes=("policy.unparsable",))
 
 
 def raw_statements(doc: Mapping[str, Any] | None) -> list[Any]:
