@@ -1597,3 +1597,34 @@ def test_objects_stored_with_the_wrong_type_are_pointed_at_the_consoles_repair_f
     assert relabel[0].startswith("python -m services repair  #") and "--apply" not in relabel[0]  # the plan first
     assert relabel[1].startswith(f"python -m services repair --apply --confirm {BUCKET} ")
     assert all(line.startswith("aws s3 cp") for line in relabel[2:]) and len(relabel) > 2
+
+
+def test_objects_stored_without_a_long_cache_control_are_pointed_at_the_consoles_repair() -> None:
+    """New uploads get Cache-Control from the function; the objects already stored from `python -m services repair
+    --cache-control ...`, its plan first, then the fix: the same commands upload.stored_type gives."""
+    fix = judge(CHECKS["cdn.cache_control"], evidence(canary=canary(cdn_first=cdn_reply(200, cache_control=None)))).fix
+    commands = [line for line in fix.splitlines() if line.startswith(("python ", "aws "))]
+    flag = f"--cache-control '{LONG}'"
+    assert commands[0].startswith(f"python -m services repair {flag}  #") and "--apply" not in commands[0]
+    assert commands[1].startswith(f"python -m services repair {flag} --apply --confirm {BUCKET} ")
+    assert len(commands) == 2 and "metadata-directive" not in fix  # no re-copy that would drop other headers
+
+
+@pytest.mark.parametrize("compress", [True, False])
+def test_a_png_served_encoded_is_fixed_by_storing_it_again_without_the_header(compress: bool) -> None:
+    """Content-Encoding on a PNG comes from the stored object (CloudFront never compresses image/png), and the
+    repair keeps it: the fix is a re-copy, which must name the long Cache-Control or it drops it, then an
+    invalidation; with Compress off too, its fix follows, without hiding the failing one."""
+    gzip = cdn_reply(200, **{"Content-Encoding": "gzip"})
+    found = judge(
+        CHECKS["cdn.compression"], evidence(canary=canary(cdn_gzip=gzip), distribution=distribution(Compress=compress))
+    )
+    assert found.status is Status.FAIL and "compression.png_encoded" in found.codes
+    lines = found.fix.splitlines()
+    recopy = [line for line in lines if line.startswith("aws s3 cp")]
+    assert len(recopy) == 1 and f"--metadata-directive REPLACE --cache-control '{LONG}'" in recopy[0]
+    assert "--include '*.png'" in recopy[0] and "--content-encoding" not in recopy[0]
+    assert f"aws cloudfront create-invalidation --distribution-id {DIST} --paths '/*'" in lines
+    assert ('"Compress": true' in found.fix) is (not compress)
+    if not compress:  # the failing cause's fix first
+        assert found.fix.index("aws s3 cp") < found.fix.index("update-distribution")

@@ -23,6 +23,7 @@ from services.checks.findings import Tally, finding
 from services.checks.model import Check, ConfigRead, Exchange, Finding, Impact, ReadState, Status
 from services.checks.policy_docs import best_distribution_arn, cdn_grant
 from services.checks.scrub import evidence_items as _evidence
+from services.checks.stored_objects import LONG_CACHE, recopy_command, repair_commands
 from services.core.redact import redact_text, redact_url
 from services.pipeline.explain import SIGNED_HEADER_RULE, Existence, explain_cdn
 
@@ -37,7 +38,6 @@ CDN_READ = "cdn.read"
 #: the anonymous read met a key that does not exist: its 403 says nothing about stored objects
 DIRECT_NOT_STORED = "direct.not_stored"
 
-LONG_CACHE = "public, max-age=31536000, immutable"
 MIN_MAX_AGE = 86_400  # a day: uuid keys never change, so anything shorter only costs origin fetches
 TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9a-z]+$")
 READ_ONLY_METHODS = ({"GET", "HEAD"}, {"GET", "HEAD", "OPTIONS"})
@@ -351,14 +351,17 @@ def _capital(text: str) -> str:
 
 
 def _cache_control_fix(ev: Evidence) -> str:
-    bucket = ev.target.bucket
-    return (
-        f"Cache-Control: {LONG_CACHE}\n"
-        f'Set it at upload: the function\'s Params={{..., "CacheControl": "{LONG_CACHE}"}} (it becomes a signed '
-        f"header, so the web app's PUT must send Cache-Control: {LONG_CACHE} too: {SIGNED_HEADER_RULE}; presign.url "
-        "says whether it does, from PIPELINE_CLIENT_PUT_HEADERS), or on existing objects:\n"
-        f"aws s3 cp s3://{bucket}/ s3://{bucket}/ --recursive --metadata-directive REPLACE "
-        f"--cache-control '{LONG_CACHE}' --content-type image/png --exclude '*' --include '*.png'"
+    """New uploads get it from the function; the objects already stored, from the console's repair."""
+    return "\n".join(
+        [
+            f"Cache-Control: {LONG_CACHE}",
+            f'Set it at upload: the function\'s Params={{..., "CacheControl": "{LONG_CACHE}"}} (it becomes a signed '
+            f"header, so the web app's PUT must send Cache-Control: {LONG_CACHE} too: {SIGNED_HEADER_RULE}; "
+            "presign.url says whether it does, from PIPELINE_CLIENT_PUT_HEADERS), and give it to the objects already "
+            "stored with the console's repair (it keeps their other headers and invalidates what it changed at the "
+            "CDN):",
+            *repair_commands(str(ev.target.bucket), LONG_CACHE),
+        ]
     )
 
 
@@ -465,6 +468,23 @@ def _compress_setting(read: ConfigRead | None) -> tuple[bool | None, str]:
     return (compress if isinstance(compress, bool) else None), "DefaultCacheBehavior.Compress not in the reply"
 
 
+def _unencoded_fix(ev: Evidence) -> str:
+    """The PNGs stored with a Content-Encoding, stored again without it. Not the console's repair, which keeps each
+    object's Content-Encoding; nor CloudFront's Compress setting, which is not the cause."""
+    # image/png is not among the types CloudFront compresses, and an origin's reply that has a Content-Encoding is
+    # passed on and cached as it is, never compressed again: the header came from the stored object
+    # (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/ServingCompressedFiles.html)
+    return "\n".join(
+        [
+            "Re-copy the PNGs without Content-Encoding (the copy keeps only the metadata it names, so it names the "
+            "Cache-Control too):",
+            recopy_command(str(ev.target.bucket), "png", "image/png", LONG_CACHE),
+            "then invalidate the CDN's copies, which keep the old headers until they expire:",
+            _invalidate(ev, "*"),
+        ]
+    )
+
+
 def judge_compression(ev: Evidence) -> Finding:
     """Compression is on for compressible types, and a PNG is not re-compressed."""
     cid = CDN_COMPRESSION
@@ -501,10 +521,7 @@ def judge_compression(ev: Evidence) -> Finding:
                 f"The PNG came back with Content-Encoding: {encoding} (Content-Type {content_type}): images are "
                 "already compressed; the object was probably stored with Content-Encoding metadata.",
             )
-            fix = fix or (
-                f"Re-copy without Content-Encoding: aws s3 cp s3://{ev.target.bucket}/ s3://{ev.target.bucket}/ "
-                "--recursive --metadata-directive REPLACE --content-type image/png --exclude '*' --include '*.png'"
-            )
+            fix = "\n\n".join(part for part in (_unencoded_fix(ev), fix) if part)
         else:
             tally.note(
                 f"With Accept-Encoding: gzip, br the PNG came back uncompressed (HTTP {live.status}), as it should."

@@ -25,6 +25,7 @@ from services.checks.findings import finding, presigned_post, presigned_url
 from services.checks.model import Check, ConfigRead, Exchange, Finding, Impact, ReadState, Status
 from services.checks.policy_docs import cdn_grant
 from services.checks.scrub import evidence_items as _evidence
+from services.checks.stored_objects import LONG_CACHE, recopy_command, repair_commands
 from services.core.redact import redact_text, redact_url
 from services.pipeline.explain import (
     CHECKSUM_CLIENT_FIX,
@@ -536,19 +537,12 @@ def judge_content_type(ev: Evidence) -> Finding:
 def _relabel_commands(bucket: str) -> str:
     """Objects already stored, given their image type: the console's repair first (by each object's bytes, a plan
     before any write; README "repair"), the AWS CLI's re-copies by extension as the alternative."""
-    aws = [
-        f"aws s3 cp s3://{bucket}/ s3://{bucket}/ --recursive --metadata-directive REPLACE "
-        f"--content-type {mime} --exclude '*' --include '*.{ext}'"
-        for ext, mime in MIME_BY_EXTENSION.items()
-    ]
     return "\n".join(
         [
-            "python -m services repair  # the plan: which objects it would relabel, by their bytes",
-            f"python -m services repair --apply --confirm {bucket}  # the fix, with PIPELINE_ALLOW_WRITES=true",
+            *repair_commands(bucket),
             "Or with the AWS CLI, by each key's extension:",
-            *aws,
-            "(REPLACE also resets other metadata: add --cache-control 'public, max-age=31536000, immutable' to keep "
-            "one.)",
+            *(recopy_command(bucket, ext, mime) for ext, mime in MIME_BY_EXTENSION.items()),
+            f"(REPLACE also resets other metadata: add --cache-control '{LONG_CACHE}' to keep one.)",
         ]
     )
 
