@@ -29,8 +29,10 @@ if __name__ == "__main__":  # a session's run of this script (Streamlit runs it 
     render_sidebar(target)
     navigation.run()
 else:
-    # `streamlit run dashboard.py` finds `app` here (st.App) and imports this module once, as its server starts:
-    # the lifespan starts the sandbox then, before any browser connects, instead of on the first page's path.
-    from pages._startup import with_the_server
+    # `streamlit run dashboard.py` finds `app` here (st.App) and imports this module once, as its server starts: the
+    # sandbox's process starts now, before any browser connects, instead of on the first page's path, and the
+    # lifespan warms up the first page's imports beside the server's own start.
+    from pages._startup import start_the_sandbox_now, with_the_server
 
+    start_the_sandbox_now()
     app = st.App(__file__, lifespan=with_the_server)

@@ -6,17 +6,17 @@ import os
 import runpy
 import threading
 from pathlib import Path
-from typing import Any
 
 import streamlit as st
 
+from pages._startup import secrets_document as _secrets_document
 from services.core import writes
 from services.core.environment import environment_digest
 from services.core.errors import ConfigError, SandboxError
 from services.core.profiles import PIPELINE_TABLE, PIPELINES_TABLE, Profiles, load_profiles
 from services.core.redact import guard_library_logs
 from services.core.settings import DEFAULT_PROFILE, PREFIX, SANDBOX_PROFILE, Settings
-from services.runtime import Target, resolve_target, start_sandbox_early
+from services.runtime import Target, resolve_target
 from services.sandbox import Sandbox
 
 ENTRYPOINT = Path(__file__).resolve().parents[1] / "dashboard.py"
@@ -73,20 +73,6 @@ class Keys:
     HISTORY_FROM = "history.from"
     HISTORY_TO = "history.to"
     HISTORY_UPLOAD_NAME = "history.upload_name"
-
-
-def _secrets_document() -> dict[str, Any]:
-    """The parsed secrets file ([pipeline], [pipelines.NAME], ...); empty when there is none."""
-    try:
-        return st.secrets.to_dict()
-    except (KeyError, FileNotFoundError):
-        return {}
-
-
-def start_sandbox_with_the_server() -> None:
-    """As the server starts (pages/_startup.py, dashboard.py's lifespan): start the sandbox now, in the background,
-    if that is what the first session will show (services/runtime.py); its first resolve_target takes it."""
-    start_sandbox_early(os.environ, _secrets_document())
 
 
 @st.cache_resource(show_spinner="Starting the sandbox (local emulation)…")

@@ -1,18 +1,23 @@
-"""What the console does as its server starts (dashboard.py's st.App lifespan), before any browser connects: start
-the sandbox, and pay the first page's one-off costs, so the first session's run does neither."""
+"""What the console does as its server starts, before any browser connects: start the sandbox's process the moment
+``streamlit run`` imports dashboard.py (it then boots on the other core meanwhile), and, in dashboard.py's st.App
+lifespan, pay the first page's one-off costs, so the first session's run does neither."""
 
 from __future__ import annotations
 
 import importlib
+import os
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import streamlit as st
+
 #: imported ahead of the first session: the Pipeline page's own modules, and two Streamlit imports its first use in a
 #: process makes lazily (an alert without an icon imports the emoji names, compiled into one pattern at import; a
 #: material icon, their names)
 FIRST_PAGE_IMPORTS = (
+    "pages._shared",
     "pages._auth",
     "services.views.diagram",
     "services.views.target",
@@ -21,10 +26,23 @@ FIRST_PAGE_IMPORTS = (
 )
 
 
-def _warm_up() -> None:
-    from pages._shared import start_sandbox_with_the_server  # the runtime, the sandbox's client, the sidebar
+def secrets_document() -> dict[str, Any]:
+    """The parsed secrets file ([pipeline], [pipelines.NAME], ...); empty when there is none."""
+    try:
+        return st.secrets.to_dict()
+    except (KeyError, FileNotFoundError):
+        return {}
 
-    start_sandbox_with_the_server()  # first: its child process imports moto on the other core meanwhile
+
+def start_the_sandbox_now() -> None:
+    """When the first session will show the sandbox (services/runtime.py decides), start its process now; this
+    imports nothing heavy and returns once the child runs. Its first resolve_target takes it."""
+    from services.runtime import start_sandbox_early
+
+    start_sandbox_early(os.environ, secrets_document())
+
+
+def _warm_up() -> None:
     for name in FIRST_PAGE_IMPORTS:
         importlib.import_module(name)
     # The first element of a process checks once whether it runs in a REPL by walking the stack with source context

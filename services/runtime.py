@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import subprocess
 import threading
 from collections.abc import Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from services.core import localdns
 from services.core.errors import ConfigError, SandboxError
 from services.core.profiles import load_profiles
 from services.core.settings import Settings
-from services.sandbox import Sandbox
+from services.sandbox import launch
+
+if TYPE_CHECKING:  # the handle brings requests: imported where a sandbox is used, not by the console's start
+    from services.sandbox import Sandbox
 
 
 @dataclass
@@ -54,9 +59,10 @@ _early_decided = False
 
 
 def start_sandbox_early(env: Mapping[str, str], secrets: Mapping[str, object] | None = None) -> bool:
-    """Once per process: when the profile a first session gets is the sandbox, start it now, in the background, so
-    its start-up (a child process importing moto) overlaps the rest of the console's own start-up instead of
-    following it; the first ``resolve_target`` that needs a sandbox takes it. True when one was started."""
+    """Once per process: when the profile a first session gets is the sandbox, start its process now (this call
+    imports nothing heavy and returns as soon as the child runs), so its start-up (moto, boto3, on the other core)
+    overlaps the rest of the console's own start-up instead of following it; a thread waits for its ready line and
+    the first ``resolve_target`` that needs a sandbox takes it. True when one was started."""
     global _early, _early_decided
     with _EARLY_LOCK:
         if _early_decided:
@@ -67,20 +73,30 @@ def start_sandbox_early(env: Mapping[str, str], secrets: Mapping[str, object] | 
                 return False
         except ConfigError:
             return False  # resolve_target says what is wrong, on the page
-        _early = Future()
-    threading.Thread(target=_start_into, args=(_early,), name="sandbox-early", daemon=True).start()
+        future: Future[Sandbox] = Future()
+        try:
+            proc = launch.launch()
+        except SandboxError as err:
+            future.set_exception(err)  # resolve_target tries again, and reports its own error
+        else:
+            threading.Thread(target=_attach_into, args=(future, proc), name="sandbox-early", daemon=True).start()
+        _early = future
     return True
 
 
-def _start_into(future: Future[Sandbox]) -> None:
+def _attach_into(future: Future[Sandbox], proc: subprocess.Popen[bytes]) -> None:
+    from services.sandbox import Sandbox  # here, on this thread, while the child starts
+
     try:
-        future.set_result(Sandbox.start())
+        future.set_result(Sandbox.attach(proc))
     except SandboxError as err:
         future.set_exception(err)
 
 
 def _take_sandbox() -> Sandbox:
     """The sandbox started early, when there is one and it runs; otherwise one started now."""
+    from services.sandbox import Sandbox
+
     global _early
     with _EARLY_LOCK:
         early, _early = _early, None

@@ -112,11 +112,35 @@ def test_the_first_page_imports_nothing_heavy_it_does_not_use():
 def test_the_warm_up_imports_nothing_heavy_either():
     """The server's warm-up (pages/_startup.py) imports what the first page imports, and no more."""
     probe = (
-        "import sys, streamlit; import pages._startup as s; import pages._shared as sh\n"
-        "sh.start_sandbox_with_the_server = lambda: None\n"  # the sandbox's start is held by the tests above
+        "import sys, streamlit; import pages._startup as s\n"
         "s._warm_up()\n"
         f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
+
+
+def test_starting_the_sandbox_with_the_server_imports_nothing_heavy_and_returns_while_it_boots():
+    """dashboard.py starts the sandbox's process as `streamlit run` imports it: that call brings in no SDK (nor
+    requests, nor the sandbox's handle) and does not wait for the child; the first target then takes that child."""
+    probe = (
+        "import sys, threading, streamlit; import pages._startup as s; from services import runtime\n"
+        "go, attach = threading.Event(), runtime._attach_into\n"  # hold the waiting thread until the modules are seen
+        "runtime._attach_into = lambda *args: (go.wait(), attach(*args))\n"
+        "s.start_the_sandbox_now()\n"
+        "early = runtime._early\n"
+        f"heavy = ('requests', 'services.sandbox.process', *{HEAVY!r})\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+        "print(early is not None and not early.done())\n"
+        "go.set()\n"
+        "target = runtime.resolve_target({}, {})\n"
+        "print(target.sandbox is early.result() and target.sandbox.alive())\n"
+        "target.close()\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIPELINE_", "AWS_"))}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-3:] == ["[]", "True", "True"], done.stdout

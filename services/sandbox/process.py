@@ -8,23 +8,15 @@ standard input closes, so it never outlives the console, even one killed with SI
 from __future__ import annotations
 
 import atexit
-import json
-import os
-import selectors
 import subprocess
-import sys
-import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from services.core import localdns
 from services.core.errors import SandboxError
 from services.core.settings import SANDBOX_CLIENT_CONTENT_TYPE, SANDBOX_PROFILE, AwsTarget, ConsoleOptions, Settings
 from services.sandbox import control, layout
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-START_TIMEOUT = 60.0
+from services.sandbox.launch import START_TIMEOUT, launch, read_ready_line
 
 
 @dataclass(frozen=True)
@@ -56,28 +48,6 @@ class Endpoints:
         )
 
 
-def _read_ready_line(proc: subprocess.Popen[bytes], timeout: float) -> dict[str, Any]:
-    assert proc.stdout is not None
-    deadline = time.monotonic() + timeout
-    with selectors.DefaultSelector() as selector:
-        selector.register(proc.stdout, selectors.EVENT_READ)
-        while time.monotonic() < deadline:
-            if selector.select(timeout=min(0.5, max(0.0, deadline - time.monotonic()))):
-                line = proc.stdout.readline()
-                if not line:
-                    break
-                try:
-                    return json.loads(line)
-                except ValueError:
-                    continue  # a stray line from a library; the ready line is JSON
-            if proc.poll() is not None:
-                break
-    raise SandboxError(
-        f"the sandbox did not report ready within {timeout:.0f} s (exit code {proc.poll()}); "
-        "run `python -m services sandbox` to see its error output"
-    )
-
-
 @dataclass
 class Sandbox:
     endpoints: Endpoints
@@ -90,30 +60,14 @@ class Sandbox:
         """Start a sandbox (with break switches ``breaks`` on) and wait until every endpoint answers. ``addressing``
         "path" makes its function sign path-style URLs on the S3 endpoint, as S3-compatible servers do."""
         localdns.install()  # its presigned URLs name <bucket>.s3.<region>.localhost
-        env = dict(os.environ)
-        env["MOTO_DISABLE_GLOBAL_CORS"] = "true"
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
-        for name in [n for n in env if n.startswith(("AWS_", "PIPELINE_"))]:
-            del env[name]  # the sandbox must never pick up real credentials or endpoints
+        return cls.attach(launch(breaks, addressing), timeout)
+
+    @classmethod
+    def attach(cls, proc: subprocess.Popen[bytes], timeout: float = START_TIMEOUT) -> Sandbox:
+        """The handle on a sandbox process already started (launch.launch), once it reports ready; the process is
+        killed when it does not. Raises SandboxError."""
         try:
-            proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
-                [
-                    sys.executable,
-                    "-m",
-                    "services.sandbox.server",
-                    f"--addressing={addressing}",
-                    *(f"--break={name}" for name in breaks),
-                ],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=None,
-                cwd=PROJECT_ROOT,
-                env=env,
-            )
-        except OSError as err:
-            raise SandboxError(f"could not start the sandbox process: {err}") from err
-        try:
-            doc = _read_ready_line(proc, timeout)
+            doc = read_ready_line(proc, timeout)
         except SandboxError:
             proc.kill()
             raise
