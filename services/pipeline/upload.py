@@ -353,27 +353,7 @@ def _put(session: requests.Session, grant: PresignGrant, data: bytes, sent_type:
         )
 
     where = _PutWhere(hop="put", key=grant.key, bucket=bucket)
-    try:
-        answer = retrying(attempt, lambda a: a.status == 503, policy.put_backoff, run.log)
-    except DeadlineExceeded as err:
-        raise PipelineError(
-            f"S3 did not finish the PUT within {deadline:.3g} s",
-            **where,
-            cause="The upload or S3's answer crawled (a byte at a time): the network to S3 is too slow or a proxy "
-            "stalls. Nothing was stored: S3 keeps an object only when all of it arrived.",
-        ) from err
-    except requests.Timeout as err:
-        raise PipelineError(
-            "S3 did not answer the PUT in time",
-            **where,
-            cause="The network to S3 is slow or blocked; try again.",
-        ) from err
-    except requests.RequestException as err:
-        raise PipelineError(
-            f"could not connect to S3 for the PUT ({type(err).__name__})",
-            **where,
-            cause="The presigned URL's host is unreachable from here: check the function's region and addressing style.",
-        ) from err
+    answer = _sent(attempt, run, deadline, where, "PUT")
     if 200 <= answer.status < 300:
         return answer.status
     raise _refused(
@@ -419,7 +399,7 @@ def _post(
         )
 
     where = _PutWhere(hop="put", key=grant.key, bucket=bucket)
-    answer = _sent(lambda: retrying(attempt, lambda a: a.status == 503, policy.put_backoff, run.log), deadline, where)
+    answer = _sent(attempt, run, deadline, where, "upload")
     if 200 <= answer.status < 300:
         return answer.status, answer
     raise _refused(
@@ -456,24 +436,25 @@ def _refused(
     return PipelineError(message, **details, cause=explain(error))
 
 
-def _sent(send: Callable[[], Answer], deadline: float, where: _PutWhere) -> Answer:
-    """The upload's answer; its transport failures as the hop's own errors."""
+def _sent(attempt: Callable[[], Answer], run: _Run, deadline: float, where: _PutWhere, what: str) -> Answer:
+    """The upload's answer, a 503 retried with backoff; its transport failures as the hop's own errors, naming the
+    request as ``what`` (the PUT, the upload)."""
     try:
-        return send()
+        return retrying(attempt, lambda a: a.status == 503, run.policy.put_backoff, run.log)
     except DeadlineExceeded as err:
         raise PipelineError(
-            f"S3 did not finish the upload within {deadline:.3g} s",
+            f"S3 did not finish the {what} within {deadline:.3g} s",
             **where,
             cause="The upload or S3's answer crawled (a byte at a time): the network to S3 is too slow or a proxy "
             "stalls. Nothing was stored: S3 keeps an object only when all of it arrived.",
         ) from err
     except requests.Timeout as err:
         raise PipelineError(
-            "S3 did not answer the upload in time", **where, cause="The network to S3 is slow or blocked; try again."
+            f"S3 did not answer the {what} in time", **where, cause="The network to S3 is slow or blocked; try again."
         ) from err
     except requests.RequestException as err:
         raise PipelineError(
-            f"could not connect to S3 for the upload ({type(err).__name__})",
+            f"could not connect to S3 for the {what} ({type(err).__name__})",
             **where,
             cause="The presigned URL's host is unreachable from here: check the function's region and addressing style.",
         ) from err
