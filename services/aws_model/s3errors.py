@@ -13,6 +13,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 #: S3's Message for a presigned URL past X-Amz-Date + X-Amz-Expires, and for a POST form past its policy's expiration
 MSG_URL_EXPIRED = "Request has expired"
@@ -84,6 +85,10 @@ CREDENTIAL_CODES = frozenset(
 #: a session token (temporary credentials) ran out
 EXPIRED_TOKEN_CODES = frozenset({"ExpiredToken", "TokenRefreshRequired", "RequestExpired", "ExpiredTokenException"})
 SIGNATURE_MISMATCH = "SignatureDoesNotMatch"
+#: a request dated further than MAX_CLOCK_SKEW from S3's clock: S3's answer says its limit
+#: (MaxAllowedSkewMilliseconds 900000); a presigned URL dated that far ahead is refused "Request is not yet valid"
+CLOCK_SKEWED = "RequestTimeTooSkewed"
+MAX_CLOCK_SKEW = timedelta(minutes=15)
 #: the bucket's region is another than the request's
 WRONG_REGION_CODES = frozenset({"PermanentRedirect", "AuthorizationHeaderMalformed", "TemporaryRedirect"})
 #: a GET/HEAD of a key that does not exist: a reader who may s3:ListBucket the bucket learns so, anyone else gets the

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qs, urlsplit
 
-from services.aws_model.s3errors import is_url_expired, parse_s3_error
+from services.aws_model.s3errors import MAX_CLOCK_SKEW, is_url_expired, parse_s3_error
 from services.checks.evidence import Canary, CanaryTiming, Evidence
 from services.checks.findings import Tally, finding, presigned_url
 from services.checks.model import Check, Finding, Impact, Status
@@ -25,7 +25,7 @@ UPLOAD_URL_LIFETIME = "upload.url_lifetime"
 #: a URL should outlive the measured ask-to-PUT delay this many times over (a browser preflights first, users retry)
 MARGIN = 10
 SKEW_WARN_S = 5.0  # past this, clocks are worth fixing (NTP keeps them within milliseconds)
-MAX_SKEW_S = 15 * 60  # S3's tolerance: RequestTimeTooSkewed, "Request is not yet valid"
+MAX_SKEW_S = MAX_CLOCK_SKEW.total_seconds()  # S3's tolerance: RequestTimeTooSkewed, "Request is not yet valid"
 
 
 def _lifetime_fix(ev: Evidence) -> str:

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from services.aws_model import kms, postpolicy, s3checksums
 from services.aws_model.s3errors import (
+    CLOCK_SKEWED,
     EXPIRED_TOKEN_CODES,
     SIGNATURE_MISMATCH,
     AwsErrorBody,
@@ -200,7 +201,7 @@ def _put_fix(put: Exchange, ev: Evidence) -> str:
             + bucket
             + ")."
         )
-    if code == "RequestTimeTooSkewed":
+    if code == CLOCK_SKEWED:
         return "Synchronise this machine's clock (timedatectl set-ntp true)."
     if code in EXPIRED_TOKEN_CODES:
         return "Presign right before uploading; URLs signed with a role session die with it."

@@ -18,6 +18,7 @@ from services.aws_model import kms, s3checksums, s3endpoints, statements
 from services.aws_model.postpolicy import MSG_CONDITION_FAILED as POLICY_CONDITION_FAILED
 from services.aws_model.postpolicy import MSG_EXTRA_FIELDS as POLICY_EXTRA_FIELDS
 from services.aws_model.s3errors import (
+    CLOCK_SKEWED,
     EXPIRED_TOKEN_CODES,
     SIGNATURE_MISMATCH,
     AwsErrorBody,
@@ -167,7 +168,7 @@ def explain_put(
         )
     if code in EXPIRED_TOKEN_CODES:
         return "The function's temporary credentials expired before the upload: presign closer to the upload."
-    if code == "RequestTimeTooSkewed":
+    if code == CLOCK_SKEWED:
         return "This machine's clock, or the function's, is more than 15 minutes off; fix the clock (NTP)."
     if code in (s3endpoints.PERMANENT_REDIRECT, s3endpoints.TEMPORARY_REDIRECT) or status in (301, 307):
         return explain_redirect(status, error)

@@ -31,7 +31,13 @@ import requests
 from botocore.exceptions import BotoCoreError, ClientError
 from urllib3.filepost import encode_multipart_formdata
 
-from services.aws_model.s3errors import SIGNATURE_MISMATCH, AwsErrorBody, is_url_expired, parse_s3_error
+from services.aws_model.s3errors import (
+    CLOCK_SKEWED,
+    SIGNATURE_MISMATCH,
+    AwsErrorBody,
+    is_url_expired,
+    parse_s3_error,
+)
 from services.core.clients import CallTimedOut, bounded, shared_client
 from services.core.errors import InvalidImage, PipelineError
 from services.core.redact import redact_text
@@ -308,7 +314,7 @@ def _put_cause(
 ) -> str:
     if error.code == SIGNATURE_MISMATCH:
         return _signature_cause(error, sent_type, grant, sent)
-    if error.code == "RequestTimeTooSkewed":
+    if error.code == CLOCK_SKEWED:
         return _skew_cause(error, now)
     if answer.status == 503:
         return (

@@ -40,7 +40,7 @@ from email.utils import parsedate_to_datetime
 from typing import Literal
 from urllib.parse import quote, unquote
 
-from services.aws_model.s3errors import MSG_URL_EXPIRED, S3Error
+from services.aws_model.s3errors import CLOCK_SKEWED, MAX_CLOCK_SKEW, MSG_URL_EXPIRED, S3Error
 
 AuthKind = Literal[
     "anonymous", "sigv4-query", "sigv4-header", "sigv4-post", "sigv2-query", "sigv2-header", "conflicting"
@@ -49,7 +49,7 @@ AuthKind = Literal[
 SIGV4_ALGORITHM = "AWS4-HMAC-SHA256"
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 MAX_EXPIRES_SECONDS = 604_800  # one week: S3's ceiling for X-Amz-Expires
-MAX_SKEW = timedelta(minutes=15)  # S3's tolerance for a request clock (and for a presigned URL's future date)
+MAX_SKEW = MAX_CLOCK_SKEW  # S3's tolerance for a request clock (and for a presigned URL's future date)
 SERVICE = "s3"
 TERMINATOR = "aws4_request"
 
@@ -431,7 +431,7 @@ def _check_skew(request: _Request, signed_at: datetime, now: datetime, key: str)
             "ServerTime": _iso(now),
             "MaxAllowedSkewMilliseconds": str(int(MAX_SKEW.total_seconds() * 1000)),
         }
-        raise _Refused(S3Error(403, "RequestTimeTooSkewed", MSG_SKEWED, fields), key)
+        raise _Refused(S3Error(403, CLOCK_SKEWED, MSG_SKEWED, fields), key)
 
 
 # --- SigV4 pieces shared by both forms ---------------------------------------------------------
