@@ -31,6 +31,7 @@ from services.checks.policy_docs import (
 CHECK_ID = "lambda.role_put"
 POLICY_NAME = "presign-put"
 SAMPLE_KEY = "3f1c2e4a-5b6d-4e7f-8a9b-0c1d2e3f4a5b.png"  # the shape of key the function issues: <uuid4>.png
+#: the IAM reads of the role's inline and attached policies (the gatherer's calls), which this check needs granted
 IAM_READS = (
     "iam:ListRolePolicies",
     "iam:GetRolePolicy",
@@ -424,15 +425,7 @@ CHECKS: tuple[Check, ...] = (
             "the function's role may `s3:PutObject` on `<bucket>/*` (IAM policies + bucket policy, denies "
             "included); needs `PIPELINE_LAMBDA_FUNCTION`"
         ),
-        permissions=(
-            "lambda:GetFunctionConfiguration",
-            "iam:ListRolePolicies",
-            "iam:GetRolePolicy",
-            "iam:ListAttachedRolePolicies",
-            "iam:GetPolicy",
-            "iam:GetPolicyVersion",
-            "s3:GetBucketPolicy",
-        ),
+        permissions=("lambda:GetFunctionConfiguration", *IAM_READS, "s3:GetBucketPolicy"),
         codes=(
             "role.no_function_configured",
             "role.function_not_read",
