@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -28,6 +29,7 @@ from services.checks import cdn, presign, upload
 from services.checks.evidence import Canary, CheckTarget, Evidence
 from services.checks.model import GATHERERS, Check, ConfigRead, Exchange, Finding, ReadState, Status
 from services.checks.runner import judge
+from services.cli import build_parser
 from services.core.redact import REDACTED, redact_text
 from tests.support import assert_codes
 
@@ -1608,6 +1610,32 @@ def test_objects_stored_without_a_long_cache_control_are_pointed_at_the_consoles
     assert commands[0].startswith(f"python -m services repair {flag}  #") and "--apply" not in commands[0]
     assert commands[1].startswith(f"python -m services repair {flag} --apply --confirm {BUCKET} ")
     assert len(commands) == 2 and "metadata-directive" not in fix  # no re-copy that would drop other headers
+
+
+@pytest.mark.parametrize(
+    ("profile", "production", "runs_on", "confirms"),
+    [
+        ("staging", False, "--profile staging ", f"--confirm {BUCKET}"),
+        ("prod", True, "--profile prod ", f"--confirm {BUCKET} --confirm-profile prod"),
+    ],
+)
+def test_the_repair_a_fix_prints_runs_on_the_checked_profile_and_is_confirmed_as_it_asks(
+    profile: str, production: bool, runs_on: str, confirms: str
+) -> None:
+    """The commands a fix prints carry every flag their profile needs (as `check --apply` ones do): copied from a
+    staging run they repair staging, not the default pipeline; on production the apply names the profile too."""
+    tgt = target(profile=profile, production=production)
+    stored = judge(CHECKS["upload.stored_type"], evidence(tgt, canary=canary(head=head("application/png")))).fix
+    cached = judge(
+        CHECKS["cdn.cache_control"], evidence(tgt, canary=canary(cdn_first=cdn_reply(200, cache_control=None)))
+    ).fix
+    for fix in (stored, cached):
+        repair = [line.split("  #")[0] for line in fix.splitlines() if line.startswith("python -m services ")]
+        assert len(repair) == 2 and all(line.startswith(f"python -m services {runs_on}repair") for line in repair)
+        assert repair[1].endswith(f"--apply {confirms}") and "--apply" not in repair[0]
+        for line in repair:  # each is a command line the CLI takes, on that profile
+            args = build_parser().parse_args(shlex.split(line)[3:])
+            assert args.command == "repair" and args.profile == profile
 
 
 @pytest.mark.parametrize("compress", [True, False])

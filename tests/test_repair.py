@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import shlex
 import threading
 from typing import Any
 
@@ -333,6 +334,28 @@ def test_cli_plans_applies_and_then_finds_nothing(stored: RepairFixture, sandbox
     assert json.loads(applied.stdout)["applied"] == 200
     again = cli("repair", "--prefix", stored.prefix, env=env)
     assert again.returncode == 0 and "0 to fix" in again.stdout
+
+
+def test_the_plans_apply_line_is_the_command_that_applies_that_plan(
+    stored: RepairFixture, sandbox_env: dict[str, str], tmp_path: Any, admin_s3: Any
+):
+    """The plan ends with the command that applies it: the same prefix and Cache-Control (an apply that dropped
+    them would do other than the plan said), confirmed as the profile asks. Run as printed, it fixes the plan."""
+    env = dict(sandbox_env, XDG_DATA_HOME=str(tmp_path), PIPELINE_ALLOW_WRITES="true")
+    plan = cli("repair", "--prefix", stored.prefix, "--cache-control", LONG_CACHE, env=env)
+    assert plan.returncode == 1, plan.stderr
+    (line,) = [line for line in plan.stdout.splitlines() if line.startswith("nothing was written; to apply: ")]
+    command = shlex.split(line.removeprefix("nothing was written; to apply: "))
+    assert command[:3] == ["python", "-m", "services"]
+    assert command[3:] == [
+        "repair", "--prefix", stored.prefix, "--cache-control", LONG_CACHE, "--apply", "--confirm", stored.bucket
+    ]  # fmt: skip
+    applied = cli(*command[3:], "--json", env=env)
+    assert applied.returncode == 0, applied.stderr
+    to_fix = next(line for line in plan.stdout.splitlines() if line.startswith("scanned "))
+    assert f"{json.loads(applied.stdout)['applied']} to fix" in to_fix  # what the plan said, no more, no less
+    key = next(o["Key"] for o in admin_s3.list_objects_v2(Bucket=stored.bucket, Prefix=stored.prefix)["Contents"])
+    assert admin_s3.head_object(Bucket=stored.bucket, Key=key)["CacheControl"] == LONG_CACHE
 
 
 # --- object ACLs --------------------------------------------------------------------------------------

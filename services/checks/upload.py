@@ -21,7 +21,7 @@ from services.aws_model.s3errors import (
 )
 from services.checks import missing_key
 from services.checks.denied import denied_finding
-from services.checks.evidence import Canary, Evidence
+from services.checks.evidence import Canary, CheckTarget, Evidence
 from services.checks.findings import finding, presigned_post, presigned_url
 from services.checks.model import Check, ConfigRead, Exchange, Finding, Impact, ReadState, Status
 from services.checks.policy_docs import cdn_grant
@@ -535,14 +535,14 @@ def judge_content_type(ev: Evidence) -> Finding:
 # --- upload.stored_type -----------------------------------------------------------------------------------
 
 
-def _relabel_commands(bucket: str) -> str:
+def _relabel_commands(target: CheckTarget) -> str:
     """Objects already stored, given their image type: the console's repair first (by each object's bytes, a plan
     before any write; README "repair"), the AWS CLI's re-copies by extension as the alternative."""
     return "\n".join(
         [
-            *repair_commands(bucket),
+            *repair_commands(target, target.bucket),
             "Or with the AWS CLI, by each key's extension:",
-            *(recopy_command(bucket, ext, mime) for ext, mime in MIME_BY_EXTENSION.items()),
+            *(recopy_command(target.bucket, ext, mime) for ext, mime in MIME_BY_EXTENSION.items()),
             f"(REPLACE also resets other metadata: add --cache-control '{LONG_CACHE}' to keep one.)",
         ]
     )
@@ -643,7 +643,7 @@ def judge_stored_type(ev: Evidence) -> Finding:
         f"Objects are stored as {stored}",
         f"HeadObject on {key!r}: ContentType {stored!r}, ContentLength {value.get('ContentLength')!r}. {sample}".strip()
         # new uploads are stored right; older objects that still carry application/* are named, with the way out
-        + (f"\nRelabel them with their image type:\n{_relabel_commands(ev.target.bucket)}" if offenders else ""),
+        + (f"\nRelabel them with their image type:\n{_relabel_commands(ev.target)}" if offenders else ""),
         "",
         evidence,
         codes=("stored.as_image",),
@@ -662,7 +662,7 @@ def _stored_type_fix(ev: Evidence) -> str:
         f"aws lambda update-function-configuration --function-name {ev.target.lambda_function or '<function>'} "
         f"--environment 'Variables={{BUCKET_NAME={ev.target.bucket},CONTENT_TYPE_STYLE=image,"
         "CLIENT_CONTENT_TYPE=ignore}' (then every client must PUT the reply's contentType).\n"
-        f"Then relabel existing objects:\n{_relabel_commands(ev.target.bucket)}"
+        f"Then relabel existing objects:\n{_relabel_commands(ev.target)}"
     )
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import shlex
 import sys
 from typing import TextIO
 
@@ -30,11 +29,7 @@ def apply_command(finding: Finding, settings: Settings | None) -> str:
     assert finding.remedy is not None
     kind, name = finding.remedy.resource_kind, finding.remedy.resource
     needed = writes.confirmations(settings, kind, name) if settings else (writes.Confirmation(kind, name),)
-    confirm = " ".join(
-        f"{'--confirm-profile' if c.kind == writes.PROFILE_KIND else '--confirm'} {shlex.quote(c.name)}" for c in needed
-    )
-    named = settings is not None and settings.profile != DEFAULT_PROFILE
-    profile = f"--profile {shlex.quote(settings.profile)} " if settings is not None and named else ""
+    profile, confirm = writes.command_flags(settings.profile if settings else DEFAULT_PROFILE, needed)
     return f"python -m services {profile}check --apply {finding.id} {confirm}"
 
 

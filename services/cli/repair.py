@@ -24,6 +24,7 @@ from services.core.settings import Settings
 from services.pipeline import browse
 from services.pipeline.repair import batch
 from services.pipeline.repair.checkpoint import default_state_dir
+from services.pipeline.repair.command import repair_command
 from services.pipeline.repair.run import (
     DEFAULT_WORKERS,
     ConfirmationMismatch,
@@ -60,7 +61,7 @@ class _ProgressPrinter:
             print(file=self._stream)
 
 
-def _print_human(report: RepairReport, out: TextIO) -> None:
+def _print_human(report: RepairReport, out: TextIO, apply_command: str) -> None:
     tally = report.tally
     print(f"{'applied' if report.applied_mode else 'plan'}: s3://{report.bucket}/{report.prefix}", file=out)
     print(f"scanned {tally.scanned:,}: {tally.to_fix:,} to fix, {tally.not_images:,} not images", file=out)
@@ -81,13 +82,14 @@ def _print_human(report: RepairReport, out: TextIO) -> None:
             for error in report.invalidation["errors"]:
                 print(f"  CDN error: {error}", file=out)
     elif tally.to_fix:
-        print(
-            f"nothing was written; to apply: python -m services repair --apply --confirm {report.bucket}"
-            + (f" --prefix {report.prefix}" if report.prefix else ""),
-            file=out,
-        )
+        print(f"nothing was written; to apply: {apply_command}", file=out)
     for note in report.notes:
         print(f"note: {note}", file=out)
+
+
+def _apply_command(args: argparse.Namespace, settings: Settings) -> str:
+    """The command that applies this plan: the same profile, prefix and Cache-Control, confirmed as it asks."""
+    return repair_command(settings, settings.bucket, prefix=args.prefix, cache_control=args.cache_control, apply=True)
 
 
 def _account_id(settings: Settings, given: str | None) -> str:
@@ -125,7 +127,7 @@ def _run_batch(args: argparse.Namespace, settings: Settings, options: RepairOpti
     if args.json:
         print(json.dumps(body), file=out)
     else:
-        _print_human(plan.report, out)
+        _print_human(plan.report, out, _apply_command(args, settings) + " --batch-job --role-arn ROLE_ARN")
         for job in plan.jobs:
             what = f"job {job.job_id} created (confirm it to run)" if job.job_id else job.error or "request:"
             print(f"{job.manifest.objects:,} objects -> {job.manifest.target.content_type}: {what}", file=out)
@@ -196,7 +198,7 @@ def run(args: argparse.Namespace, target: Target, out: TextIO) -> int:
     if args.json:
         print(json.dumps(report.to_json()), file=out)
     else:
-        _print_human(report, out)
+        _print_human(report, out, _apply_command(args, settings))
     return report.exit_code
 
 

@@ -8,10 +8,23 @@ profile the profile's name as well, so a write meant for staging cannot land on 
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
+from typing import Protocol
 
 from services.core.errors import ConsoleError
 from services.core.settings import DEFAULT_PROFILE, SANDBOX_PROFILE, Settings
+
+
+class OnProfile(Protocol):
+    """What a write's confirmations depend on: Settings, or a check run's target."""
+
+    @property
+    def profile(self) -> str: ...
+
+    @property
+    def production(self) -> bool: ...
+
 
 #: the kind of name a person types for a production profile
 PROFILE_KIND = "profile"
@@ -57,14 +70,25 @@ def writes_off_hint(settings: Settings | None = None) -> str:
 WRITES_OFF_HINT = writes_off_hint()
 
 
-def confirmations(settings: Settings, kind: str, name: str) -> tuple[Confirmation, ...]:
+def confirmations(settings: OnProfile, kind: str, name: str) -> tuple[Confirmation, ...]:
     """The names a person must type to confirm a write to ``name`` (a ``kind``: bucket, role, key): that name, and
     on a production profile the profile's name too. Pages show one field each; the CLI takes ``--confirm`` and
     ``--confirm-profile``."""
     return (Confirmation(kind, name), *profile_confirmation(settings))
 
 
-def profile_confirmation(settings: Settings) -> tuple[Confirmation, ...]:
+def command_flags(profile: str, confirmations: tuple[Confirmation, ...]) -> tuple[str, str]:
+    """What a printed ``python -m services ...`` command needs to run on ``profile`` and be confirmed: the
+    ``--profile NAME`` before the command (none for the default profile), and the ``--confirm`` /
+    ``--confirm-profile`` after it, one per name (shell-quoted). A fix's command carries them all."""
+    before = "" if profile == DEFAULT_PROFILE else f"--profile {shlex.quote(profile)} "
+    after = " ".join(
+        f"{'--confirm-profile' if c.kind == PROFILE_KIND else '--confirm'} {shlex.quote(c.name)}" for c in confirmations
+    )
+    return before, after
+
+
+def profile_confirmation(settings: OnProfile) -> tuple[Confirmation, ...]:
     """The profile's name as a confirmation on a production profile; nothing elsewhere."""
     return (Confirmation(PROFILE_KIND, settings.profile),) if settings.production else ()
 
