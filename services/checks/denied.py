@@ -14,7 +14,7 @@ import shlex
 from collections.abc import Iterable
 from typing import TypeGuard
 
-from services.checks.model import ConfigRead, Exchange, Finding, ReadState, Status
+from services.checks.model import ConfigRead, Exchange, Finding, ReadState, Status, read_state
 
 #: the API call a gatherer makes -> the IAM action that authorises it (they differ for a few S3 calls)
 IAM_ACTIONS: dict[str, str] = {
@@ -52,14 +52,7 @@ POLICY_PREFIX = "pipeline-console-read"
 
 
 def is_denied(read: object) -> TypeGuard[ConfigRead]:
-    return isinstance(read, ConfigRead) and _state(read) is ReadState.DENIED
-
-
-def _state(read: ConfigRead) -> ReadState | None:
-    try:
-        return ReadState(read.state)
-    except (ValueError, TypeError):
-        return None
+    return isinstance(read, ConfigRead) and read_state(read) is ReadState.DENIED
 
 
 def required_action(read: ConfigRead, default: str | None = None) -> str:

@@ -21,9 +21,9 @@ from typing import Any
 from services.aws_model import iam, kms, statements
 from services.aws_model.s3errors import parse_s3_error
 from services.checks.evidence import Evidence
-from services.checks.findings import answer, dump, finding, read_state, unreadable
+from services.checks.findings import answer, dump, finding, unreadable
 from services.checks.lambda_role import function_role, parsed_role_policies
-from services.checks.model import Check, ConfigRead, Exchange, Finding, Impact, ReadState, Status
+from services.checks.model import Check, ConfigRead, Exchange, Finding, Impact, ReadState, Status, read_state
 from services.checks.policy_docs import (
     best_distribution_arn,
     distribution_config,

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from services.checks.denied import denied_finding
-from services.checks.model import ConfigRead, Exchange, Finding, Impact, ReadState, Remedy, Status
+from services.checks.model import ConfigRead, Exchange, Finding, Impact, ReadState, Remedy, Status, read_state
 
 
 @dataclass(frozen=True)
@@ -133,13 +133,6 @@ def first_sentence(text: str) -> str:
 def dump(value: Any, *, indent: int | None = None) -> str:
     """JSON for details and fixes; never raises on what a gatherer may hand over (datetimes, odd keys)."""
     return json.dumps(value, indent=indent, default=str, skipkeys=True)
-
-
-def read_state(read: ConfigRead) -> ReadState | None:
-    try:
-        return ReadState(read.state)
-    except (ValueError, TypeError):
-        return None
 
 
 def answer(read: ConfigRead) -> str:

@@ -17,8 +17,8 @@ from typing import Any
 from services.aws_model import iam, statements
 from services.checks.denied import denied_finding, is_denied
 from services.checks.evidence import Evidence
-from services.checks.findings import Fix, answer, dump, finding, read_state, unreadable
-from services.checks.model import Check, ConfigRead, Finding, Impact, ReadState, Remedy, Status
+from services.checks.findings import Fix, answer, dump, finding, unreadable
+from services.checks.model import Check, ConfigRead, Finding, Impact, ReadState, Remedy, Status, read_state
 from services.checks.policy_docs import (
     bucket_policy_fix,
     load_policy,

@@ -92,6 +92,14 @@ class ConfigRead:
     resource: str | None = None  # the ARN a grant of this read names (a refusal's fix grants it on that)
 
 
+def read_state(read: ConfigRead) -> ReadState | None:
+    """The read's state as a ReadState; None when evidence from elsewhere (a file, a test) holds something else."""
+    try:
+        return ReadState(read.state)
+    except (ValueError, TypeError):
+        return None
+
+
 @dataclass(frozen=True)
 class Remedy:
     """A finding's fix as one AWS call the console can make (``services/checks/remedy.py`` applies it).

@@ -10,8 +10,8 @@ from typing import Any
 from services.aws_model import iam, partitions, statements
 from services.aws_model.iam.document import decode_policy
 from services.checks.evidence import Evidence
-from services.checks.findings import Fix, dump, finding, read_state
-from services.checks.model import ConfigRead, Finding, ReadState, Remedy, Status
+from services.checks.findings import Fix, dump, finding
+from services.checks.model import ConfigRead, Finding, ReadState, Remedy, Status, read_state
 
 POLICY_VERSION = "2012-10-17"
 
