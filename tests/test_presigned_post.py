@@ -352,4 +352,6 @@ def test_an_expired_policy_gets_one_fresh_grant_and_then_names_the_expiry(sandbo
     assert names == ["validate", "presign", "presign_retry", "put"], names
     failed = result.failed_step
     assert failed is not None and (failed.http_status, failed.code) == (403, "AccessDenied")
-    assert "expired even after a fresh URL" in (result.steps[-1].error or "")
+    error = result.steps[-1].error or ""
+    assert "S3 refused the POST" in error and "expired even after a fresh POST" in error  # a POST's words, not a PUT's
+    assert "presigned POST's policy had expired when S3 received the POST" in (failed.cause or "")

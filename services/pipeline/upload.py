@@ -273,8 +273,12 @@ def _skew_cause(error: AwsErrorBody, now: datetime) -> str:
     return f"{said} Fix the clock that is off (NTP, e.g. timedatectl set-ntp true), then presign again."
 
 
-def _expired_cause(error: AwsErrorBody, url: str, now: datetime, presign_ms: float, fresh_tried: bool) -> str:
-    query = parse_qs(urlsplit(url).query)
+def _expired_cause(
+    error: AwsErrorBody, grant: PresignGrant, now: datetime, presign_ms: float, fresh_tried: bool
+) -> str:
+    """Why the URL (a PUT's) or the policy (a POST's) had expired when S3 received the upload, from the facts at
+    hand: when it was signed and for how long (a PUT URL says so in its query), the endpoint's delay, the clocks."""
+    query = parse_qs(urlsplit(grant.url).query)
     signed = parse_aws_time((query.get("X-Amz-Date") or [""])[0])
     lifetime = (query.get("X-Amz-Expires") or [""])[0]
     server = parse_aws_time(error.fields.get("ServerTime"))
@@ -283,7 +287,8 @@ def _expired_cause(error: AwsErrorBody, url: str, now: datetime, presign_ms: flo
         facts.insert(0, f"the URL was signed at {_iso(signed)} to live {lifetime} s")
     if server is not None:
         facts.append(f"S3's clock read {_iso(server)} and this machine's {_iso(now)}")
-    said = f"The presigned URL had expired when S3 received the PUT ({'; '.join(facts)})."
+    what = "presigned URL" if grant.shape == "put" else "presigned POST's policy"
+    said = f"The {what} had expired when S3 received the {grant.shape.upper()} ({'; '.join(facts)})."
     if fresh_tried:
         return (
             f"{said} A fresh URL, used at once, had expired too: the endpoint's URLs expire before a client can "
@@ -437,7 +442,7 @@ def _refused(
     message = f"S3 refused the {verb}: HTTP {answer.status} {error.code or ''}".strip() + tries
     details = _PutDetails(**where, http_status=answer.status, code=error.code)
     if is_url_expired(error):
-        cause = _expired_cause(error, grant.url, run.policy.clock(), run.presign_ms, fresh_tried=False)
+        cause = _expired_cause(error, grant, run.policy.clock(), run.presign_ms, fresh_tried=False)
         return _UrlExpired(f"{message} ({expired})", error=error, **details, cause=cause)
     return PipelineError(message, **details, cause=explain(error))
 
@@ -797,9 +802,11 @@ class _Run:
         try:
             status = self.send(fresh, self.result.content_type)
         except _UrlExpired as again:
-            cause = _expired_cause(again.error, fresh.url, self.policy.clock(), self.presign_ms, fresh_tried=True)
+            cause = _expired_cause(again.error, fresh, self.policy.clock(), self.presign_ms, fresh_tried=True)
             raise PipelineError(
-                "S3 refused the PUT: the presigned URL expired even after a fresh URL (HTTP 403 AccessDenied)",
+                f"S3 refused the {fresh.shape.upper()}: the presigned "
+                f"{'URL expired even after a fresh URL' if fresh.shape == 'put' else 'POST expired even after a fresh POST'}"
+                " (HTTP 403 AccessDenied)",
                 hop="put",
                 http_status=again.http_status,
                 code=again.code,
