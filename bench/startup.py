@@ -268,11 +268,12 @@ def report(args: argparse.Namespace, data: dict[str, Any]) -> str:
             "",
             f"- Of the console's {console_page:.2f} s, Streamlit's own start-up and first page take {bare_page:.2f} s "
             f"(the bare app). `Sandbox.start()` alone takes {_common.median(data['sandbox']):.2f} s in a warm process "
-            f"and {data['sandbox_fresh']:.2f} s in a fresh interpreter (imports included); the console starts it as "
-            "its server starts, before any browser connects (dashboard.py is an st.App whose lifespan runs "
-            "pages/_startup.py: the sandbox, the first page's imports and Streamlit's one-off first-use costs, in "
-            "a thread), and the first page imports nothing it does not use (boto3, moto, Pillow, the history "
-            "store, httplint: tests/test_startup.py).",
+            f"and {data['sandbox_fresh']:.2f} s in a fresh interpreter (imports included); the console starts its "
+            "process the moment `streamlit run` imports dashboard.py (services/sandbox/launch.py, the standard "
+            "library only), before the server listens, so it boots on the other core while Streamlit starts; "
+            "dashboard.py's st.App lifespan then warms up the first page's imports and Streamlit's one-off "
+            "first-use costs in a thread (pages/_startup.py), and the first page imports nothing it does not use "
+            "(boto3, moto, Pillow, the history store, httplint: tests/test_startup.py).",
         ]
     if data.get("breakdown"):
         lines += ["", "Where `Sandbox.start()`'s time goes (a fresh process timing the same calls; medians):", ""]
