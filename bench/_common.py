@@ -6,7 +6,10 @@ Nothing here talks to the network.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import fcntl
+import functools
 import io
 import json
 import os
@@ -203,6 +206,50 @@ def hwm_bytes(pid: int | str = "self") -> int:
 def max_rss_bytes() -> int:
     """This process's peak RSS so far (getrusage ru_maxrss is in KiB on Linux)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+class _MallInfo2(ctypes.Structure):
+    """glibc's ``struct mallinfo2`` (glibc 2.33+): byte counts summed over every malloc arena."""
+
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks")
+    ] + [("keepcost", ctypes.c_size_t)]
+
+
+@functools.cache
+def _glibc() -> Any:
+    """The C library when it is glibc (malloc_trim and mallinfo2 are glibc's), else None."""
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:
+        return None
+    if hasattr(libc, "mallinfo2"):
+        libc.mallinfo2.restype = _MallInfo2
+    return libc if hasattr(libc, "malloc_trim") else None
+
+
+def trimmed_rss_bytes() -> int | None:
+    """RSS after glibc's ``malloc_trim(0)``: every malloc arena's free pages given back to the kernel first, so
+    what is left is what the process holds. glibc keeps memory its threads freed (per-thread arenas, chunks
+    between live ones) and RSS counts it; a trim returns it. None where the C library is not glibc."""
+    libc = _glibc()
+    if libc is None:
+        return None
+    libc.malloc_trim(0)
+    return rss_bytes()
+
+
+def malloc_bytes() -> tuple[int, int] | None:
+    """(bytes malloc has handed out and not had back, bytes free inside its arenas), summed over every arena
+    (glibc's mallinfo2; CPython's own small-object arenas are mmapped apart and not in it). None elsewhere."""
+    libc = _glibc()
+    if libc is None or not hasattr(libc, "mallinfo2"):
+        return None
+    info = libc.mallinfo2()
+    return int(info.uordblks + info.hblkhd), int(info.fordblks)
 
 
 class RssSampler:
