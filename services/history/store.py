@@ -12,20 +12,23 @@ import functools
 import json
 import os
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
 from alembic.util.exc import CommandError
 from sqlalchemy import (
+    BindParameter,
     Connection,
     Dialect,
     Engine,
+    Integer,
+    Select,
     bindparam,
     create_engine,
     delete,
@@ -37,6 +40,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.types import TypeEngine
 
 from services.core.errors import HistoryError
 from services.core.redact import redact_text, redact_url
@@ -103,7 +108,8 @@ def safe_url(url: str) -> str:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # the driver's own transaction handling off: SQLAlchemy's "begin" event below says BEGIN, as SQLite needs it
+    # the driver's own transaction handling off: SQLAlchemy's "begin" event below (and HistoryStore._snapshot) says
+    # BEGIN, as SQLite needs it
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer, nor the writer them
@@ -179,7 +185,8 @@ class HistoryStore:
     def __init__(self, engine: Engine, days: int = DEFAULT_DAYS) -> None:
         self.engine = engine
         self.days = days
-        self._local = threading.local()  # the connection of a ``reading()`` block, per thread
+        self._driver_error: type[Exception] = engine.dialect.loaded_dbapi.Error  # what the compiled reads raise
+        self._local = threading.local()  # the snapshot of a ``reading()`` block, per thread
 
     @property
     def dialect(self) -> str:
@@ -187,36 +194,55 @@ class HistoryStore:
 
     @contextmanager
     def reading(self) -> Iterator[None]:
-        """The reads inside share one connection and one transaction (one snapshot): a page's first view."""
-        if getattr(self._local, "connection", None) is not None:
+        """The reads of runs inside (profiles, runs, statuses, findings, documents) share one connection and one
+        transaction (one snapshot): a page's first view."""
+        if getattr(self._local, "snapshot", None) is not None:
             yield
             return
-        with self._reading() as connection:
-            self._local.connection = connection
+        with self._snapshot() as snapshot:
+            self._local.snapshot = snapshot
             try:
                 yield
             finally:
-                self._local.connection = None
+                self._local.snapshot = None
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[PoolProxiedConnection]:
+        """The driver's connection for the compiled reads (``_fetch``), in a read transaction: the ``reading()``
+        block's when inside one. The pool rolls the transaction back when the connection returns to it."""
+        shared: PoolProxiedConnection | None = getattr(self._local, "snapshot", None)
+        if shared is not None:
+            yield shared
+            return
+        with self._errors("read"):
+            snapshot = self.engine.raw_connection()
+            try:
+                if self.dialect == "sqlite":  # its driver's own transactions are off (_sqlite_pragmas); psycopg
+                    snapshot.cursor().execute("BEGIN")  # begins one itself at the first statement
+                yield snapshot
+            finally:
+                snapshot.close()
 
     @contextmanager
     def _reading(self) -> Iterator[Connection]:
-        shared: Connection | None = getattr(self._local, "connection", None)
-        try:
-            if shared is not None:
-                yield shared
-                return
-            with self.engine.connect() as connection:
-                yield connection
-        except SQLAlchemyError as err:
-            raise HistoryError(f"the history could not be read: {_reason(err)}") from err
+        with self._errors("read"), self.engine.connect() as connection:
+            yield connection
 
     @contextmanager
     def _writing(self) -> Iterator[Connection]:
+        with (
+            self._errors("written"),
+            self.engine.connect().execution_options(write=True) as connection,
+            connection.begin(),
+        ):
+            yield connection
+
+    @contextmanager
+    def _errors(self, done: str) -> Iterator[None]:
         try:
-            with self.engine.connect().execution_options(write=True) as connection, connection.begin():
-                yield connection
-        except SQLAlchemyError as err:
-            raise HistoryError(f"the history could not be written: {_reason(err)}") from err
+            yield
+        except (SQLAlchemyError, self._driver_error) as err:
+            raise HistoryError(f"the history could not be {done}: {_reason(err)}") from err
 
     # --- writing --------------------------------------------------------------------------------------------
 
@@ -274,67 +300,44 @@ class HistoryStore:
 
     def runs(self, profile: str | None = None, limit: int = 20, check: str | None = None) -> list[RunSummary]:
         """Runs newest first; of one profile, and only those that judged ``check``, when given."""
-        query = select(*_RUN_COLUMNS).order_by(runs.c.id.desc()).limit(limit)
-        if profile is not None:
-            query = query.where(runs.c.profile == profile)
-        if check is not None:
-            query = query.where(runs.c.id.in_(select(findings.c.run_id).where(findings.c.check_id == check)))
-        with self._reading() as connection:
-            return [_summary(row) for row in connection.execute(query).all()]
+        read = _compiled(self.engine.dialect, _runs_query, profile is not None, check is not None)
+        return [_summary(row) for row in self._rows(read, {"profile": profile, "check": check, "limit": limit})]
 
     def run(self, run_id: int) -> RunSummary | None:
-        with self._reading() as connection:
-            row = connection.execute(select(*_RUN_COLUMNS).where(runs.c.id == run_id)).first()
-        return None if row is None else _summary(row)
+        rows = self._rows(_compiled(self.engine.dialect, _run_query), {"id": run_id})
+        return _summary(rows[0]) if rows else None
 
     def previous_run(self, run: RunSummary) -> RunSummary | None:
         """The run of the same profile just before ``run``."""
-        query = (
-            select(*_RUN_COLUMNS)
-            .where(runs.c.profile == run.profile, runs.c.id < run.id)
-            .order_by(runs.c.id.desc())
-            .limit(1)
-        )
-        with self._reading() as connection:
-            row = connection.execute(query).first()
-        return None if row is None else _summary(row)
+        rows = self._rows(_compiled(self.engine.dialect, _previous_run_query), {"profile": run.profile, "id": run.id})
+        return _summary(rows[0]) if rows else None
 
     def profiles(self) -> list[str]:
-        with self._reading() as connection:
-            return list(connection.execute(select(runs.c.profile).distinct().order_by(runs.c.profile)).scalars())
+        return [profile for (profile,) in self._rows(_compiled(self.engine.dialect, _profiles_query), {})]
 
     def statuses(self, run_ids: Sequence[int]) -> dict[int, dict[str, str]]:
-        """run id -> check id -> status, for these runs (the timeline's many rows: read as the driver gives them)."""
+        """run id -> check id -> status, for these runs."""
         found: dict[int, dict[str, str]] = {run_id: {} for run_id in run_ids}
-        if not run_ids:
-            return found
-        sql, positions = _statuses_sql(self.engine.dialect, len(run_ids))
-        values = {f"r{n}": run_id for n, run_id in enumerate(run_ids)}
-        params: Any = tuple(values[name] for name in positions) if positions else values
-        with self._reading() as connection:
-            result = connection.exec_driver_sql(sql, params)
-            try:  # plain tuples: no Row per cell (a window of 50 runs is 1,000 of them)
-                rows = result.cursor.fetchall() if result.cursor is not None else []
-            finally:
-                result.close()
-        for run_id, check_id, status in rows:
-            found[run_id][check_id] = status
+        if run_ids:
+            read = _compiled(self.engine.dialect, _statuses_query, len(run_ids))
+            for run_id, check_id, status in self._rows(read, _ids(run_ids)):
+                found[run_id][check_id] = status
         return found
 
     def findings(self, run_id: int) -> list[FindingRecord]:
-        query = select(findings).where(findings.c.run_id == run_id).order_by(findings.c.check_id)
-        with self._reading() as connection:
-            return [
-                FindingRecord(
-                    row.check_id,
-                    row.status,
-                    row.title,
-                    row.impact,
-                    None if row.codes is None else tuple(json.loads(row.codes)),
-                    None if row.caused_by is None else json.loads(row.caused_by),
-                )
-                for row in connection.execute(query)
-            ]
+        return [
+            FindingRecord(
+                check_id,
+                status,
+                title,
+                impact,
+                None if codes is None else tuple(json.loads(codes)),
+                None if caused_by is None else json.loads(caused_by),
+            )
+            for check_id, status, title, impact, codes, caused_by in self._rows(
+                _compiled(self.engine.dialect, _findings_query), {"run_id": run_id}
+            )
+        ]
 
     def documents(self, run_id: int) -> dict[str, DocumentRecord]:
         return self.documents_of([run_id])[run_id]
@@ -342,14 +345,15 @@ class HistoryStore:
     def documents_of(self, run_ids: Sequence[int]) -> dict[int, dict[str, DocumentRecord]]:
         """run id -> document name -> document, for these runs (one query)."""
         found: dict[int, dict[str, DocumentRecord]] = {run_id: {} for run_id in run_ids}
-        query = select(documents.c.run_id, documents.c.name, documents.c.body, documents.c.checks).where(
-            documents.c.run_id.in_(list(run_ids))
-        )
-        with self._reading() as connection:
-            rows = connection.execute(query).all()
-        for run_id, name, body, checks in rows:
-            found[run_id][name] = DocumentRecord(name, body, tuple(json.loads(checks)))
+        if run_ids:
+            read = _compiled(self.engine.dialect, _documents_query, len(run_ids))
+            for run_id, name, body, checks in self._rows(read, _ids(run_ids)):
+                found[run_id][name] = DocumentRecord(name, body, tuple(json.loads(checks)))
         return found
+
+    def _rows(self, read: _Read, values: Mapping[str, Any]) -> list[Sequence[Any]]:
+        with self._snapshot() as snapshot:
+            return _fetch(snapshot, read, values)
 
     def uploads(
         self, limit: int = 20, name: str | None = None, profile: str | None = None, stored: bool = False
@@ -385,14 +389,127 @@ class HistoryStore:
         return found
 
 
-@functools.lru_cache(maxsize=32)
-def _statuses_sql(dialect: Dialect, count: int) -> tuple[str, tuple[str, ...] | None]:
-    """The statuses query for ``count`` run ids, compiled by SQLAlchemy once per dialect and count."""
-    query = select(findings.c.run_id, findings.c.check_id, findings.c.status).where(
-        findings.c.run_id.in_([bindparam(f"r{n}") for n in range(count)])
-    )
+# --- reads compiled once -------------------------------------------------------------------------------------
+# The History page's first view is four statements (profiles, runs, statuses, documents) and little else. Sent as
+# ``connection.execute(select(...))`` on a SQLAlchemy Connection, they cost the database's work and as much again:
+# each statement's cache key and compiled-cache lookup, a result object, a Row per row (1,300 for the statuses of
+# 50 runs), and the Connection's own events and transaction objects. So the reads of runs are compiled by SQLAlchemy
+# once per dialect and shape (how many ids, which filters), and their SQL runs on the pooled driver connection, in
+# one read transaction (``HistoryStore._snapshot``), rows taken as the driver gives them and converted by the
+# columns' own types. Only the SQL is kept between calls, never a row. Writes and the uploads' reads stay on Core.
+
+
+@dataclass(frozen=True)
+class _Read:
+    """A select compiled for one dialect: its SQL, how its parameters are passed, and its columns' types."""
+
+    dialect: Dialect
+    sql: str
+    positions: tuple[str, ...] | None  # a positional paramstyle (SQLite's ``?``): the parameters' names in order
+    defaults: Mapping[str, Any]  # the values the statement carries itself (SQLite's OFFSET 0)
+    binders: Mapping[str, Callable[[Any], Any]]  # the parameters whose type converts them on the way in
+    types: tuple[TypeEngine[Any], ...]  # the result columns' types, which convert them on the way out
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(dialect: Dialect, build: Callable[..., Select[Any]], *shape: Hashable) -> _Read:
+    """``build(*shape)`` compiled by SQLAlchemy for ``dialect``, once per dialect, statement and shape."""
+    query = build(*shape)
     compiled = query.compile(dialect=dialect)
-    return compiled.string, tuple(compiled.positiontup) if compiled.positiontup else None
+    binders = {
+        name: binder
+        for name, bind in compiled.binds.items()
+        if (binder := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+    }
+    return _Read(
+        dialect,
+        compiled.string,
+        tuple(compiled.positiontup) if compiled.positiontup else None,
+        dict(compiled.params),
+        binders,
+        tuple(column.type for column in query.selected_columns),
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _result_converter(type_: TypeEngine[Any], dialect: Dialect, type_code: Hashable) -> Callable[[Any], Any] | None:
+    """How SQLAlchemy converts a column of ``type_`` from the driver's value (``type_code``: the driver's type)."""
+    return type_.dialect_impl(dialect).result_processor(dialect, type_code)
+
+
+def _fetch(snapshot: PoolProxiedConnection, read: _Read, values: Mapping[str, Any]) -> list[Sequence[Any]]:
+    """The rows of ``read`` for these parameter values, as plain tuples with each column converted by its type (what
+    ``connection.execute`` would give, less the Row objects). A driver error leaves as the driver's own."""
+    named = {**read.defaults, **values}
+    for name, binder in read.binders.items():
+        named[name] = binder(named[name])
+    params = tuple(named[name] for name in read.positions) if read.positions is not None else named
+    cursor = snapshot.cursor()
+    try:
+        cursor.execute(read.sql, params)
+        rows: list[Sequence[Any]] = list(cursor.fetchall())
+        description = cursor.description
+    finally:
+        cursor.close()
+    converters = [
+        (index, converter)
+        for index, (type_, column) in enumerate(zip(read.types, description, strict=True))
+        if (converter := _result_converter(type_, read.dialect, cast(Hashable, column[1]))) is not None
+    ]
+    for index, converter in converters:  # few columns need one (a timestamp: SQLite's text, UTC attached)
+        rows = [(*row[:index], converter(row[index]), *row[index + 1 :]) for row in rows]
+    return rows
+
+
+def _ids(run_ids: Sequence[int]) -> dict[str, int]:
+    return {f"r{n}": run_id for n, run_id in enumerate(run_ids)}
+
+
+def _id_params(count: int) -> list[BindParameter[int]]:
+    return [bindparam(f"r{n}", type_=Integer) for n in range(count)]
+
+
+def _profiles_query() -> Select[Any]:
+    return select(runs.c.profile).distinct().order_by(runs.c.profile)
+
+
+def _runs_query(by_profile: bool, by_check: bool) -> Select[Any]:
+    query = select(*_RUN_COLUMNS).order_by(runs.c.id.desc()).limit(bindparam("limit", type_=Integer))
+    if by_profile:
+        query = query.where(runs.c.profile == bindparam("profile"))
+    if by_check:
+        query = query.where(runs.c.id.in_(select(findings.c.run_id).where(findings.c.check_id == bindparam("check"))))
+    return query
+
+
+def _run_query() -> Select[Any]:
+    return select(*_RUN_COLUMNS).where(runs.c.id == bindparam("id"))
+
+
+def _previous_run_query() -> Select[Any]:
+    return (
+        select(*_RUN_COLUMNS)
+        .where(runs.c.profile == bindparam("profile"), runs.c.id < bindparam("id"))
+        .order_by(runs.c.id.desc())
+        .limit(1)
+    )
+
+
+def _findings_query() -> Select[Any]:
+    columns = (findings.c[name] for name in ("check_id", "status", "title", "impact", "codes", "caused_by"))
+    return select(*columns).where(findings.c.run_id == bindparam("run_id")).order_by(findings.c.check_id)
+
+
+def _statuses_query(count: int) -> Select[Any]:
+    return select(findings.c.run_id, findings.c.check_id, findings.c.status).where(
+        findings.c.run_id.in_(_id_params(count))
+    )
+
+
+def _documents_query(count: int) -> Select[Any]:
+    return select(documents.c.run_id, documents.c.name, documents.c.body, documents.c.checks).where(
+        documents.c.run_id.in_(_id_params(count))
+    )
 
 
 def _finding_row(run_id: int, finding: FindingRecord) -> dict[str, Any]:
