@@ -273,6 +273,11 @@ def _skew_cause(error: AwsErrorBody, now: datetime) -> str:
     return f"{said} Fix the clock that is off (NTP, e.g. timedatectl set-ntp true), then presign again."
 
 
+def _expiring(grant: PresignGrant) -> str:
+    """What expires in a grant: a PUT's presigned URL, a POST's policy."""
+    return "presigned URL" if grant.shape == "put" else "presigned POST's policy"
+
+
 def _expired_cause(
     error: AwsErrorBody, grant: PresignGrant, now: datetime, presign_ms: float, fresh_tried: bool
 ) -> str:
@@ -287,8 +292,7 @@ def _expired_cause(
         facts.insert(0, f"the URL was signed at {_iso(signed)} to live {lifetime} s")
     if server is not None:
         facts.append(f"S3's clock read {_iso(server)} and this machine's {_iso(now)}")
-    what = "presigned URL" if grant.shape == "put" else "presigned POST's policy"
-    said = f"The {what} had expired when S3 received the {grant.shape.upper()} ({'; '.join(facts)})."
+    said = f"The {_expiring(grant)} had expired when S3 received the {grant.shape.upper()} ({'; '.join(facts)})."
     if fresh_tried:
         return (
             f"{said} A fresh URL, used at once, had expired too: the endpoint's URLs expire before a client can "
@@ -368,12 +372,10 @@ def _put(session: requests.Session, grant: PresignGrant, data: bytes, sent_type:
     if 200 <= answer.status < 300:
         return answer.status
     raise _refused(
-        "PUT",
         answer,
         grant,
         where,
         run,
-        expired="the presigned URL had expired",
         explain=lambda error: _put_cause(answer, error, sent_type, grant, extra, run.log.count, policy.clock()),
     )
 
@@ -414,36 +416,23 @@ def _post(
     if 200 <= answer.status < 300:
         return answer.status, answer
     raise _refused(
-        "POST",
-        answer,
-        grant,
-        where,
-        run,
-        expired="the presigned POST's policy had expired",
-        explain=lambda error: explain_post(answer.status, error, sent_type, len(data)),
+        answer, grant, where, run, explain=lambda error: explain_post(answer.status, error, sent_type, len(data))
     )
 
 
 def _refused(
-    verb: str,
-    answer: Answer,
-    grant: PresignGrant,
-    where: _PutWhere,
-    run: _Run,
-    *,
-    expired: str,
-    explain: Callable[[AwsErrorBody], str],
+    answer: Answer, grant: PresignGrant, where: _PutWhere, run: _Run, *, explain: Callable[[AwsErrorBody], str]
 ) -> PipelineError:
-    """S3's refusal of the upload (``verb``: PUT or POST) as the error to raise: _UrlExpired, saying ``expired``,
-    when the URL or the POST's policy had expired (the one refusal a fresh grant can cure); otherwise a
-    PipelineError whose cause is ``explain``'s reading of S3's error."""
+    """S3's refusal of the upload (the grant's PUT or POST) as the error to raise: _UrlExpired when the URL or the
+    POST's policy had expired (the one refusal a fresh grant can cure); otherwise a PipelineError whose cause is
+    ``explain``'s reading of S3's error."""
     error = parse_s3_error(answer.body)
     tries = f" ({run.log.count} attempts)" if run.log.count > 1 else ""
-    message = f"S3 refused the {verb}: HTTP {answer.status} {error.code or ''}".strip() + tries
+    message = f"S3 refused the {grant.shape.upper()}: HTTP {answer.status} {error.code or ''}".strip() + tries
     details = _PutDetails(**where, http_status=answer.status, code=error.code)
     if is_url_expired(error):
         cause = _expired_cause(error, grant, run.policy.clock(), run.presign_ms, fresh_tried=False)
-        return _UrlExpired(f"{message} ({expired})", error=error, **details, cause=cause)
+        return _UrlExpired(f"{message} (the {_expiring(grant)} had expired)", error=error, **details, cause=cause)
     return PipelineError(message, **details, cause=explain(error))
 
 
