@@ -360,7 +360,7 @@ def _cache_control_fix(ev: Evidence) -> str:
             "presign.url says whether it does, from PIPELINE_CLIENT_PUT_HEADERS), and give it to the objects already "
             "stored with the console's repair (it keeps their other headers and invalidates what it changed at the "
             "CDN):",
-            *repair_commands(ev.target, str(ev.target.bucket), LONG_CACHE),
+            *repair_commands(ev.target, LONG_CACHE),
         ]
     )
 

@@ -7,21 +7,20 @@ from __future__ import annotations
 
 import shlex
 
-from services.core.writes import OnProfile
-from services.pipeline.repair.command import repair_command
+from services.pipeline.repair.command import Repaired, repair_command
 
 #: the Cache-Control for the pipeline's images: their keys are unique uuids, never rewritten, so a year and no
 #: revalidation on reload
 LONG_CACHE = "public, max-age=31536000, immutable"
 
 
-def repair_commands(target: OnProfile, bucket: str, cache_control: str | None = None) -> list[str]:
+def repair_commands(target: Repaired, cache_control: str | None = None) -> list[str]:
     """The console's repair of the bucket's stored images, on ``target``'s profile: the plan first, then the fix. It
     relabels each image by its bytes, keeps its other headers, and invalidates what it changed at the CDN; with
     ``cache_control`` it sets that Cache-Control as well."""
     also = ", or give this Cache-Control" if cache_control else ""
-    plan = repair_command(target, bucket, cache_control=cache_control)
-    fix = repair_command(target, bucket, cache_control=cache_control, apply=True)
+    plan = repair_command(target, cache_control=cache_control)
+    fix = repair_command(target, cache_control=cache_control, apply=True)
     return [
         f"{plan}  # the plan: which objects it would relabel, by their bytes{also}",
         f"{fix}  # the fix, with PIPELINE_ALLOW_WRITES=true",

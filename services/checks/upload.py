@@ -540,7 +540,7 @@ def _relabel_commands(target: CheckTarget) -> str:
     before any write; README "repair"), the AWS CLI's re-copies by extension as the alternative."""
     return "\n".join(
         [
-            *repair_commands(target, target.bucket),
+            *repair_commands(target),
             "Or with the AWS CLI, by each key's extension:",
             *(recopy_command(target.bucket, ext, mime) for ext, mime in MIME_BY_EXTENSION.items()),
             f"(REPLACE also resets other metadata: add --cache-control '{LONG_CACHE}' to keep one.)",

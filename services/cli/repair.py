@@ -89,7 +89,7 @@ def _print_human(report: RepairReport, out: TextIO, apply_command: str) -> None:
 
 def _apply_command(args: argparse.Namespace, settings: Settings) -> str:
     """The command that applies this plan: the same profile, prefix and Cache-Control, confirmed as it asks."""
-    return repair_command(settings, settings.bucket, prefix=args.prefix, cache_control=args.cache_control, apply=True)
+    return repair_command(settings, prefix=args.prefix, cache_control=args.cache_control, apply=True)
 
 
 def _account_id(settings: Settings, given: str | None) -> str:
