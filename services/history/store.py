@@ -456,9 +456,17 @@ def _fetch(snapshot: PoolProxiedConnection, read: _Read, values: Mapping[str, An
         for index, (type_, column) in enumerate(zip(read.types, description, strict=True))
         if (converter := _result_converter(type_, read.dialect, cast(Hashable, column[1]))) is not None
     ]
-    for index, converter in converters:  # few columns need one (a timestamp: SQLite's text, UTC attached)
-        rows = [(*row[:index], converter(row[index]), *row[index + 1 :]) for row in rows]
-    return rows
+    if not converters:  # few columns need one (a timestamp: SQLite's text, UTC attached)
+        return rows
+    return [_converted(row, converters) for row in rows]
+
+
+def _converted(row: Sequence[Any], converters: Sequence[tuple[int, Callable[[Any], Any]]]) -> tuple[Any, ...]:
+    """One row with its columns converted, in one pass (not one rebuilt tuple per converted column)."""
+    values = list(row)
+    for index, converter in converters:
+        values[index] = converter(values[index])
+    return tuple(values)
 
 
 def _ids(run_ids: Sequence[int]) -> dict[str, int]:
