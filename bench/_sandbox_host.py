@@ -108,6 +108,7 @@ def main() -> int:
 
     def start(*args_: Any, **kwargs: Any) -> server.Running:  # server.start's own arguments, passed on
         running = original_start(*args_, **kwargs)
+        running.account.ensure()  # the bucket the objects go in (built on first use otherwise)
         seconds = seed_objects(args.objects) if args.objects else 0.0
         running.endpoints.update(
             bench_objects=args.objects, bench_seed_seconds=round(seconds, 3), bench_what_if=args.what_if

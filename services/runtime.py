@@ -85,10 +85,17 @@ def start_sandbox_early(env: Mapping[str, str], secrets: Mapping[str, object] | 
 
 
 def _attach_into(future: Future[Sandbox], proc: subprocess.Popen[bytes]) -> None:
-    from services.sandbox import Sandbox  # here, on this thread, while the child starts
+    try:
+        # the ready line first (the standard library): the handle's imports would compete with the server's start
+        ready_line = launch.read_ready_line(proc)
+    except SandboxError as err:
+        proc.kill()
+        future.set_exception(err)
+        return
+    from services.sandbox import Sandbox
 
     try:
-        future.set_result(Sandbox.attach(proc))
+        future.set_result(Sandbox.attach(proc, ready_line=ready_line))
     except SandboxError as err:
         future.set_exception(err)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from services.sandbox import switches
@@ -10,8 +11,9 @@ from services.sandbox.httpd import QuietHandler, Server
 from services.sandbox.state import PipelineState
 
 
-def make_control(host: str, sandbox: PipelineState) -> Server:
-    """The sandbox's own control API: break switches and CDN invalidations."""
+def make_control(host: str, sandbox: PipelineState, prepare: Callable[[], None] = lambda: None) -> Server:
+    """The sandbox's own control API: break switches and CDN invalidations. Listing the switches needs nothing
+    more than the state; ``prepare`` is called before a switch changes the account (server.Account builds it)."""
 
     class ControlHandler(QuietHandler):
         def _json(self, status: int, doc: Any) -> None:
@@ -42,6 +44,7 @@ def make_control(host: str, sandbox: PipelineState) -> Server:
                     },
                 )
                 return
+            prepare()
             active = sandbox.active | {name} if wanted else sandbox.active - {name}
             sandbox.apply(frozenset(active))
             self._json(200, sandbox.describe())

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 LOG = logging.getLogger("sandbox")
 
@@ -42,6 +44,17 @@ class QuietHandler(BaseHTTPRequestHandler):
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = False  # a second sandbox must never share a port
+    #: called before each connection is served (the sandbox's account is built on first use: server.Account)
+    before_serving: Callable[[], None] | None = None
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        if self.before_serving is not None:
+            try:
+                self.before_serving()
+            except Exception:  # logged; the connection is closed unanswered, as a failed service's would be
+                LOG.exception("the sandbox could not prepare to answer")
+                return
+        super().finish_request(request, client_address)
 
     def start(self, name: str) -> threading.Thread:
         thread = threading.Thread(target=self.serve_forever, name=name, daemon=True)

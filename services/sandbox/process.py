@@ -63,11 +63,14 @@ class Sandbox:
         return cls.attach(launch(breaks, addressing), timeout)
 
     @classmethod
-    def attach(cls, proc: subprocess.Popen[bytes], timeout: float = START_TIMEOUT) -> Sandbox:
-        """The handle on a sandbox process already started (launch.launch), once it reports ready; the process is
-        killed when it does not. Raises SandboxError."""
+    def attach(
+        cls, proc: subprocess.Popen[bytes], timeout: float = START_TIMEOUT, ready_line: dict[str, Any] | None = None
+    ) -> Sandbox:
+        """The handle on a sandbox process already started (launch.launch), once it reports ready (``ready_line``:
+        the line launch.read_ready_line has read already); the process is killed when it does not. Raises
+        SandboxError."""
         try:
-            doc = read_ready_line(proc, timeout)
+            doc = read_ready_line(proc, timeout) if ready_line is None else ready_line
         except SandboxError:
             proc.kill()
             raise

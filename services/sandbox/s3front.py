@@ -350,23 +350,34 @@ def copy_precondition_failed(request: S3Request) -> tuple[int, dict[str, str], b
     )
 
 
+def _no_moto_yet(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    raise RuntimeError("the S3 front was asked to answer before it was given moto's applications (S3Front.use)")
+
+
 class S3Front:
     """WSGI middleware: S3's behaviour in front of moto's WSGI application."""
 
     def __init__(
-        self, moto_app: WsgiApp, clock: Callable[[], datetime] = now, *, s3_app: WsgiApp | None = None
+        self, moto_app: WsgiApp | None = None, clock: Callable[[], datetime] = now, *, s3_app: WsgiApp | None = None
     ) -> None:
         """``moto_app`` answers every AWS service (moto's host dispatcher); ``s3_app``, when given, is moto's S3
         application, which the front hands S3 requests to directly: it already knows they are S3, and the
         dispatcher would work that out again on every request (a directory listing and a regex per backend,
-        under a global lock)."""
-        self._moto = moto_app
-        self._s3 = s3_app or moto_app
+        under a global lock). Without ``moto_app``, ``use`` gives them before the first request."""
+        self._moto: WsgiApp = _no_moto_yet
+        self._s3: WsgiApp = _no_moto_yet
+        if moto_app is not None:
+            self.use(moto_app, s3_app)
         self._clock = clock
         #: what break switches change in S3's own behaviour
         self.behaviour = StoreBehaviour()
         #: called with the paths of every CloudFront invalidation created through the API
         self.on_invalidation: Callable[[list[str]], int] | None = None
+
+    def use(self, moto_app: WsgiApp, s3_app: WsgiApp | None = None) -> None:
+        """Answer through these moto applications (see ``__init__``)."""
+        self._moto = moto_app
+        self._s3 = s3_app or moto_app
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if not is_s3_request(environ):

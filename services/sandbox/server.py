@@ -5,9 +5,11 @@ emulated API Gateway, and an emulated CloudFront in front of the bucket. Prints 
 endpoints when ready, then serves until its standard input closes (the console exited) or it is
 signalled.
 
-Start-up is on the console's first page, so it does only what the first request needs: the account's
-configuration is written into moto's backends in process (no boto3 clients, no requests to itself), and
-the function's own boto3 client (its cold start) is built after the ready line.
+Start-up overlaps the console's first page, which needs only the control API's list of switches; so the
+ready line comes as soon as every endpoint listens, and the account (moto's applications imported, the
+account's configuration written into its backends in process, the switches applied: ``Account``) is built
+on the first request that needs it, or by the warm-up once the console has drawn its first page, together
+with the function's own boto3 client (its cold start). A request that comes first waits for the build.
 
 This module wires the parts together: the S3 endpoint runner (``wsgi.py``), the function's host
 (``lambda_host.py``), the pipeline's state (``state.py``) and the control API (``control_api.py``).
@@ -25,6 +27,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -49,17 +52,58 @@ LOG = logging.getLogger("sandbox")
 ADDRESSING_STYLES = ("virtual", "path")
 
 
+#: the warm-up starts this long after the console first asks for the switches (its first page is then being drawn,
+#: and building the account meanwhile would compete with it for the machine)...
+FIRST_PAGE_GRACE = 1.5
+#: ...or this long after the ready line, when nothing asks (the sandbox started by the CLI, a test)
+WARM_UP_LATEST = 5.0
+
+
+class Account:
+    """The sandbox's AWS side, built once, on first use: moto's applications imported and handed to the S3 front,
+    the account's configuration written into moto's backends (``configure_account``), and the switches the
+    sandbox started with applied. ``ensure`` builds it, or waits for the build under way."""
+
+    def __init__(self, front: S3Front, state: PipelineState) -> None:
+        self._front = front
+        self._state = state
+        self._lock = threading.Lock()
+        self._built = False
+
+    @property
+    def built(self) -> bool:
+        return self._built
+
+    def ensure(self) -> None:
+        with self._lock:
+            if self._built:
+                return
+            from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+            self._front.use(DomainDispatcherApplication(create_backend_app), create_backend_app("s3"))
+            configure_account()
+            self._state.apply(self._state.active)
+            self._built = True
+
+
 @dataclass
 class Running:
     servers: list[Any]
     endpoints: dict[str, Any]
-    #: work that start-up leaves for later (the function's cold start), run by ``warm_up`` once ready
+    #: the account, built on first use (or by ``warm_up``)
+    account: Account
+    #: work that start-up leaves for later (the account, the function's cold start), run by ``warm_up``
     deferred: list[Callable[[], Any]] = field(default_factory=list)
+    #: set when the console first asks for the switches (its first page is being drawn)
+    first_page: threading.Event = field(default_factory=threading.Event)
 
-    def warm_up(self) -> None:
-        """Run the deferred work on a background thread; a request that needs it first waits for it."""
+    def warm_up(self, grace: float = FIRST_PAGE_GRACE, latest: float = WARM_UP_LATEST) -> None:
+        """Run the deferred work on a background thread, ``grace`` seconds after the console's first page asked
+        for the switches (or ``latest`` seconds from now); a request that needs it first builds it or waits."""
 
         def run() -> None:
+            if self.first_page.wait(latest):
+                time.sleep(grace)
             for work in self.deferred:
                 try:
                     work()
@@ -133,17 +177,13 @@ def _error_xml(error: Mapping[str, Any], key: str) -> bytes:
 
 
 def start(host: str = "127.0.0.1", breaks: tuple[str, ...] = (), addressing: str = "virtual") -> Running:
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-
+    """Every endpoint listening; the account is built on first use (``Account``)."""
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     logging.getLogger("presign_function.lambda_function").setLevel(logging.WARNING)  # one line per upload is noise here
-    front = S3Front(DomainDispatcherApplication(create_backend_app), s3_app=create_backend_app("s3"))
+    front = S3Front()  # given moto's applications by the account, as it is built
     s3_server = make_server(host, 0, front, threaded=True, request_handler=S3RequestHandler)
-    threading.Thread(target=s3_server.serve_forever, name="sandbox-s3", daemon=True).start()
     port = s3_server.server_port
     s3_url = f"http://{host}:{port}"
-
-    configure_account()
 
     # The function signs as its role, virtual-hosted on a *.localhost name, as AWS issues URLs; or path-style on
     # the endpoint itself (http://127.0.0.1:<port>/<bucket>/<key>), as LocalStack, MinIO and moto issue them.
@@ -177,9 +217,15 @@ def start(host: str = "127.0.0.1", breaks: tuple[str, ...] = (), addressing: str
     edge_cache = EdgeCache()
     front.on_invalidation = edge_cache.invalidate
     cdn = make_cdn(host, 0, make_origin_fetch(front, layout.BUCKET), distribution_policy, edge_cache)
-    sandbox = PipelineState(live, api_cors, edge_cache, store=front.behaviour)
-    sandbox.apply(frozenset(breaks))
-    control = make_control(host, sandbox)
+    # the switches it starts with are applied as the account is built, before any request is answered
+    sandbox = PipelineState(live, api_cors, edge_cache, store=front.behaviour, active=frozenset(breaks))
+    account = Account(front, sandbox)
+    s3_server.app = _built_first(account, front)  # before it serves
+    control = make_control(host, sandbox, prepare=account.ensure)
+    first_page = threading.Event()
+    control.before_serving = first_page.set
+    gateway.before_serving = cdn.before_serving = account.ensure
+    threading.Thread(target=s3_server.serve_forever, name="sandbox-s3", daemon=True).start()
     for name, server in (("gateway", gateway), ("cdn", cdn), ("control", control)):
         server.start(f"sandbox-{name}")
     endpoints = {
@@ -195,8 +241,28 @@ def start(host: str = "127.0.0.1", breaks: tuple[str, ...] = (), addressing: str
         "pid": os.getpid(),
     }
     return Running(
-        servers=[s3_server, gateway, cdn, control], endpoints=endpoints, deferred=[cold.client, _import_request_path]
+        servers=[s3_server, gateway, cdn, control],
+        endpoints=endpoints,
+        account=account,
+        deferred=[account.ensure, cold.client, _import_request_path],
+        first_page=first_page,
     )
+
+
+def _built_first(account: Account, app: Any) -> Callable[..., Any]:
+    """``app`` (the S3 front), answering once the account is built; S3's 500 InternalError when it cannot be."""
+
+    def serve(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        try:
+            account.ensure()
+        except Exception:  # logged; answered as S3 answers its own failures
+            LOG.exception("building the sandbox's account failed")
+            error = {"Code": "InternalError", "Message": "The sandbox could not set up its account (see its log)."}
+            start_response("500 Internal Server Error", [("Content-Type", "application/xml"), ("Server", "AmazonS3")])
+            return [_error_xml(error, "")]
+        return app(environ, start_response)
+
+    return serve
 
 
 def _import_request_path() -> None:
