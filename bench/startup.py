@@ -1,11 +1,12 @@
 """Start-up: from ``streamlit run dashboard.py`` to the first page answering in a browser, and each page's run time.
 
-    python bench/startup.py [--rounds 3] [--no-browser] [--no-write]
+    python bench/startup.py [--rounds 5] [--no-browser] [--no-bytecode-cache] [--no-write]
 
 - First page: ``streamlit run dashboard.py`` (nothing configured, so the console starts its sandbox) on a free
   loopback port, headless; poll ``/_stcore/health``, then load the page in Debian's chromium (Playwright) until the
   sidebar says "Sandbox — local emulation". Baseline: the same for ``bench/_bare_app.py`` (a one-line app:
-  Streamlit's own floor), and ``Sandbox.start()`` alone.
+  Streamlit's own floor), and ``Sandbox.start()`` alone. With Python's bytecode cache on, as a default install has it
+  (``--no-bytecode-cache``: as this project's machines run, with PYTHONDONTWRITEBYTECODE=1).
 - Page runs: ``streamlit.testing.v1.AppTest`` through ``dashboard.py`` + ``switch_page``, configured for a sandbox
   (as tests/test_pages.py does): the script run time of each page.
 """
@@ -60,7 +61,9 @@ def healthy(url: str) -> bool:
         return False
 
 
-def first_page(app: Path, text: str, browser: Any | None, timeout: float = 90.0) -> dict[str, float]:
+def first_page(
+    app: Path, text: str, browser: Any | None, env: dict[str, str], timeout: float = 90.0
+) -> dict[str, float]:
     """Seconds from starting ``streamlit run app`` to /_stcore/health answering, then to ``text`` on the page."""
     port = _common.free_port()
     url = f"http://127.0.0.1:{port}"
@@ -68,9 +71,7 @@ def first_page(app: Path, text: str, browser: Any | None, timeout: float = 90.0)
     command += [f"--server.port={port}", "--server.address=127.0.0.1", "--browser.gatherUsageStats=false"]
     with tempfile.TemporaryFile() as log:
         started = time.perf_counter()
-        proc = subprocess.Popen(
-            command, cwd=_common.ROOT, env=_common.clean_env(), stdout=log, stderr=log, start_new_session=True
-        )
+        proc = subprocess.Popen(command, cwd=_common.ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
         try:
             if not _common.wait_until(lambda: healthy(url), timeout, interval=0.02):
                 log.seek(0)
@@ -91,20 +92,32 @@ def first_page(app: Path, text: str, browser: Any | None, timeout: float = 90.0)
             stop_group(proc)
 
 
-def browser_runs(rounds: int) -> dict[str, list[dict[str, float]]]:
+def run_environment(bytecode_cache: str | None) -> dict[str, str]:
+    """The environment of the timed starts: nothing configured; with ``bytecode_cache`` (a directory), Python's
+    bytecode cache on and kept there, as a default install keeps it (this project's machines set
+    PYTHONDONTWRITEBYTECODE=1, under which every start compiles the project's modules again)."""
+    env = _common.clean_env()
+    if bytecode_cache is not None:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = bytecode_cache
+    return env
+
+
+def browser_runs(rounds: int, bytecode_cache: bool = True) -> dict[str, list[dict[str, float]]]:
     from playwright.sync_api import sync_playwright
 
     out: dict[str, list[dict[str, float]]] = {"console": [], "bare": []}
-    with sync_playwright() as playwright:
+    console, bare = (_common.ROOT / "dashboard.py", SANDBOX_TEXT), (_common.BENCH / "_bare_app.py", BARE_TEXT)
+    with tempfile.TemporaryDirectory() as cache, sync_playwright() as playwright:
+        env = run_environment(cache if bytecode_cache else None)
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
-            first_page(_common.BENCH / "_bare_app.py", BARE_TEXT, browser)  # warm the OS file cache, untimed
+            for app, text in (bare, console):  # untimed: the OS file cache, and the bytecode cache when on
+                first_page(app, text, browser, env)
             for round_no in range(rounds):
                 for name in ("console", "bare") if round_no % 2 == 0 else ("bare", "console"):
-                    if name == "console":
-                        result = first_page(_common.ROOT / "dashboard.py", SANDBOX_TEXT, browser)
-                    else:
-                        result = first_page(_common.BENCH / "_bare_app.py", BARE_TEXT, browser)
+                    app, text = console if name == "console" else bare
+                    result = first_page(app, text, browser, env)
                     out[name].append(result)
                     print(f"round {round_no + 1} {name}: {result}", file=sys.stderr)
         finally:
@@ -228,7 +241,14 @@ def page_runs(rounds: int) -> tuple[list[dict[str, float]], dict[str, list[float
 
 def report(args: argparse.Namespace, data: dict[str, Any]) -> str:
     lines = _common.header("Start-up: first page answering, and each page's run time", "python bench/startup.py")
-    lines += [f"- {args.rounds} round(s), fresh `streamlit run` each, alternating; medians.", ""]
+    cache = (
+        "Python's bytecode cache on (kept in a temporary directory), as a default install has it; one untimed start "
+        "of each app first"
+        if args.bytecode_cache
+        else "no bytecode cache (`--no-bytecode-cache`: every start compiles the project's modules again, as "
+        "PYTHONDONTWRITEBYTECODE=1 makes it); one untimed start of each app first"
+    )
+    lines += [f"- {args.rounds} round(s), fresh `streamlit run` each, alternating; medians. {cache}.", ""]
     met_text = "not measured (--no-browser)"
     if data.get("browser"):
         rows = []
@@ -308,6 +328,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--no-browser", dest="browser", action="store_false")
+    parser.add_argument(
+        "--no-bytecode-cache",
+        dest="bytecode_cache",
+        action="store_false",
+        help="time the starts as this machine runs them by default (PYTHONDONTWRITEBYTECODE=1: no cache)",
+    )
     parser.add_argument("--no-write", dest="write", action="store_false", help="print only; leave RESULTS.md")
     args = parser.parse_args()
 
@@ -317,7 +343,7 @@ def main() -> int:
         if not Path(CHROMIUM).exists():
             print(f"{CHROMIUM} is missing: apt-get install chromium (or pass --no-browser)", file=sys.stderr)
             return 2
-        data["browser"] = browser_runs(args.rounds)
+        data["browser"] = browser_runs(args.rounds, args.bytecode_cache)
         data["sandbox"] = sandbox_starts(args.rounds)
         data["sandbox_fresh"] = sandbox_start_in_a_fresh_process()
         data["breakdown"] = [sandbox_breakdown() for _ in range(args.rounds)]

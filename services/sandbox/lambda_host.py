@@ -51,7 +51,7 @@ SIGNERS: dict[str, tuple[str, str]] = {
 class ColdStart:
     """What the function builds once per execution environment, as a Lambda does on its first invocation: its
     boto3 S3 client (loading botocore's endpoint data and S3 model takes a quarter of a second). Built on first
-    use, or ahead of it by the sandbox's warm-up after the ready line, never twice."""
+    use, or ahead of it by the sandbox's warm-up after the console's first page, never twice."""
 
     def __init__(self, build: Callable[[], Any]) -> None:
         self._build = build

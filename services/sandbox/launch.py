@@ -47,7 +47,7 @@ def launch(breaks: tuple[str, ...] = (), addressing: str = "virtual") -> subproc
 
 
 def read_ready_line(proc: subprocess.Popen[bytes], timeout: float = START_TIMEOUT) -> dict[str, Any]:
-    """The JSON line the sandbox prints once every endpoint answers (or the one saying why it could not start)."""
+    """The JSON line the sandbox prints once every endpoint listens (or the one saying why it could not start)."""
     assert proc.stdout is not None
     deadline = time.monotonic() + timeout
     with selectors.DefaultSelector() as selector:

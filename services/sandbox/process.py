@@ -57,7 +57,8 @@ class Sandbox:
     def start(
         cls, breaks: tuple[str, ...] = (), timeout: float = START_TIMEOUT, addressing: str = "virtual"
     ) -> Sandbox:
-        """Start a sandbox (with break switches ``breaks`` on) and wait until every endpoint answers. ``addressing``
+        """Start a sandbox (with break switches ``breaks`` on) and wait until every endpoint listens (a request that
+        comes before its account is built waits for it: server.Account). ``addressing``
         "path" makes its function sign path-style URLs on the S3 endpoint, as S3-compatible servers do."""
         localdns.install()  # its presigned URLs name <bucket>.s3.<region>.localhost
         return cls.attach(launch(breaks, addressing), timeout)
