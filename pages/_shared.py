@@ -125,6 +125,12 @@ def _profile_label(profiles: Profiles, name: str) -> str:
     return f"{name} ({', '.join(marks)})" if marks else name
 
 
+_PROFILES_HELP = (
+    "The pipeline this console operates ([pipelines.NAME] in .streamlit/secrets.toml, the PIPELINE_* variables as "
+    "default, the embedded sandbox)."
+)
+
+
 def select_profile() -> None:
     """The sidebar's profile switcher (one choice per browser session, starting at PIPELINE_PROFILE / default /
     sandbox). Rendered before the target is resolved, so a broken profile can be switched away from."""
@@ -134,14 +140,16 @@ def select_profile() -> None:
     names = profiles.names()
     if st.session_state.get(Keys.PROFILE) not in names:
         st.session_state[Keys.PROFILE] = profiles.initial
+    if len(names) == 1:  # nothing to switch to (only the sandbox): no switcher, what it would say
+        st.sidebar.caption(f"Profile: `{names[0]}`", help=_PROFILES_HELP)
+        return
     st.sidebar.selectbox(
         "Profile",
         names,
         key=Keys.PROFILE,
         format_func=lambda name: _profile_label(profiles, name),
         on_change=_switched,
-        help="The pipeline this console operates ([pipelines.NAME] in .streamlit/secrets.toml, the PIPELINE_* "
-        "variables as default, the embedded sandbox). Switching drops this session's results of the one before.",
+        help=_PROFILES_HELP + " Switching drops this session's results of the one before.",
     )
 
 

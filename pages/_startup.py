@@ -45,11 +45,13 @@ def start_the_sandbox_now() -> None:
 def _warm_up() -> None:
     for name in FIRST_PAGE_IMPORTS:
         importlib.import_module(name)
-    # The first element of a process checks once whether it runs in a REPL by walking the stack with source context
-    # (env_util.is_repl: 0.1-0.4 s under the first run's deep stack); done here, on this thread's shallow one.
+    # The first element of a process checks once whether to warn that Streamlit runs outside `streamlit run`; the
+    # check (env_util.is_repl) is inspect.stack() with source context, which looks up every frame's module among all
+    # of sys.modules: 0.1-0.4 s of CPU under the GIL, while the browser loads the page's scripts from this server.
+    # The console runs under `streamlit run` and nowhere else, so the warning never applies: marked as given.
     from streamlit import delta_generator
 
-    delta_generator._maybe_print_use_warning()
+    delta_generator._use_warning_has_been_displayed = True
 
 
 @asynccontextmanager

@@ -7,6 +7,7 @@ production ``[pipelines.live]`` table pointing at the same sandbox under another
 
 from __future__ import annotations
 
+import os
 import uuid
 from typing import Any
 
@@ -179,3 +180,12 @@ def test_an_incomplete_profile_says_what_its_table_lacks_and_can_be_switched_awa
     assert any("[pipelines.half]" in c.value and "presign_url" in c.value for c in app.code)
     switch_to(app, "live")
     assert banner(app) and not [e for e in app.error if "[pipelines.half]" in e.value]
+
+
+def test_with_nothing_configured_the_sidebar_names_the_one_profile_instead_of_a_switcher(monkeypatch) -> None:
+    for name in [n for n in os.environ if n.startswith(("PIPELINE_", "AWS_"))]:
+        monkeypatch.delenv(name)
+    app = console({})
+    assert not [box for box in app.sidebar.selectbox if box.key == Keys.PROFILE]  # nothing to switch to
+    assert any(caption.value == "Profile: `sandbox`" for caption in app.sidebar.caption)
+    assert app.session_state[Keys.PROFILE] == "sandbox"

@@ -144,3 +144,28 @@ def test_starting_the_sandbox_with_the_server_imports_nothing_heavy_and_returns_
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip().splitlines()[-3:] == ["[]", "True", "True"], done.stdout
+
+
+def test_the_warm_up_marks_streamlits_run_outside_streamlit_warning_as_given_without_walking_the_stack():
+    """The warning is for scripts run bare; its check (inspect.stack() with source context) cost the first page
+    0.1-0.4 s of CPU. After the warm-up, the first element never makes it."""
+    probe = (
+        "import inspect, streamlit; import pages._startup as s; from streamlit import delta_generator as d\n"
+        "calls = []\n"
+        "inspect.stack = lambda *a, **k: calls.append(1) or [(None, 'dashboard.py')]\n"
+        "s._warm_up()\n"
+        "d._maybe_print_use_warning()\n"
+        "print(d._use_warning_has_been_displayed, calls)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "True []", done.stdout
+
+
+def test_the_console_does_not_watch_its_own_sources():
+    """After every run Streamlit's file watcher walks all of sys.modules (the console's are many): off, in the
+    configuration `streamlit run dashboard.py` reads."""
+    import tomllib
+
+    config = tomllib.loads((PROJECT_ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["fileWatcherType"] == "none"
