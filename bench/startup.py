@@ -92,6 +92,15 @@ def first_page(
             stop_group(proc)
 
 
+def speed_probe() -> float:
+    """Seconds a fresh interpreter takes to import Streamlit's server: how fast this machine runs such work just now.
+    A shared VM's speed at it changes by half or more over an hour here (a tight arithmetic loop does not show it),
+    and both apps' times change with it; their ratio, measured alternating, is what is judged."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import streamlit.web.server"], env=_common.clean_env(), check=True)
+    return time.perf_counter() - started
+
+
 def run_environment(bytecode_cache: str | None) -> dict[str, str]:
     """The environment of the timed starts: nothing configured; with ``bytecode_cache`` (a directory), Python's
     bytecode cache on and kept there, as a default install keeps it (this project's machines set
@@ -248,7 +257,14 @@ def report(args: argparse.Namespace, data: dict[str, Any]) -> str:
         else "no bytecode cache (`--no-bytecode-cache`: every start compiles the project's modules again, as "
         "PYTHONDONTWRITEBYTECODE=1 makes it); one untimed start of each app first"
     )
-    lines += [f"- {args.rounds} round(s), fresh `streamlit run` each, alternating; medians. {cache}.", ""]
+    lines += [f"- {args.rounds} round(s), fresh `streamlit run` each, alternating; medians. {cache}."]
+    if data.get("speed_probe"):
+        before, after = data["speed_probe"]
+        lines += [
+            f"- This machine's speed: a fresh `python -c 'import streamlit.web.server'` took {before:.2f} s before "
+            f"the browser runs and {after:.2f} s after them (0.32-0.34 s on this project's machine at its fastest)."
+        ]
+    lines += [""]
     met_text = "not measured (--no-browser)"
     if data.get("browser"):
         rows = []
@@ -343,7 +359,9 @@ def main() -> int:
         if not Path(CHROMIUM).exists():
             print(f"{CHROMIUM} is missing: apt-get install chromium (or pass --no-browser)", file=sys.stderr)
             return 2
+        data["speed_probe"] = [speed_probe()]
         data["browser"] = browser_runs(args.rounds, args.bytecode_cache)
+        data["speed_probe"].append(speed_probe())
         data["sandbox"] = sandbox_starts(args.rounds)
         data["sandbox_fresh"] = sandbox_start_in_a_fresh_process()
         data["breakdown"] = [sandbox_breakdown() for _ in range(args.rounds)]
