@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import requests
 from PIL import Image
 
 from services.checks.model import COMMON_CODES, Finding, Status
@@ -25,6 +26,7 @@ from services.core.settings import Settings
 from services.core.transport import new_session
 from services.pipeline.images import inspect_image
 from services.pipeline.upload import UploadInput, UploadResult, upload_batch, upload_one
+from services.sandbox import layout
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,6 +56,19 @@ def image_bytes(fmt: str = "PNG", size: tuple[int, int] = (64, 48), colour: str 
     buffer = io.BytesIO()
     Image.new("RGB", size, colour).save(buffer, fmt)
     return buffer.getvalue()
+
+
+def api_preflight(presign_url: str, timeout: float = 30) -> requests.Response:
+    """The web app's preflight of its presign request (it sends x-extension), from the sandbox's app origin."""
+    return requests.options(
+        presign_url,
+        headers={
+            "Origin": layout.APP_ORIGIN,
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "x-extension",
+        },
+        timeout=timeout,
+    )
 
 
 def closed_port() -> int:

@@ -14,7 +14,7 @@ import requests
 
 from services.sandbox import Sandbox, layout
 from tests.conftest import PROJECT_ROOT
-from tests.support import image_bytes
+from tests.support import api_preflight, image_bytes
 
 
 def _in_a_fresh_process(script: str) -> dict:
@@ -69,15 +69,7 @@ def test_switches_it_starts_with_hold_from_the_first_request():
     try:
         listed = {state.name: state.on for state in running.switches()}
         assert listed["api-cors-header"] is True
-        first = requests.options(  # the very first request this sandbox answers
-            running.endpoints.presign,
-            headers={
-                "Origin": layout.APP_ORIGIN,
-                "Access-Control-Request-Method": "GET",
-                "Access-Control-Request-Headers": "x-extension",
-            },
-            timeout=30,
-        )
+        first = api_preflight(running.endpoints.presign)  # the very first request this sandbox answers
         assert "x-extension" not in first.headers.get("Access-Control-Allow-Headers", "").lower()
     finally:
         running.stop()

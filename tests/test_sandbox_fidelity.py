@@ -16,7 +16,7 @@ from botocore.config import Config
 from services.pipeline.images import MIME_BY_EXTENSION
 from services.pipeline.upload import UploadInput, upload_batch
 from services.sandbox import layout
-from tests.support import image_bytes
+from tests.support import api_preflight, image_bytes
 
 
 def presign(sandbox, ext: str = "png", **headers: str) -> dict:
@@ -318,20 +318,9 @@ def test_actual_requests_carry_cors_headers_only_for_matching_origins(sandbox):
 
 
 def test_api_cors_preflight_comes_from_the_api_configuration(sandbox, switch):
-    def api_preflight() -> requests.Response:
-        return requests.options(
-            sandbox.endpoints.presign,
-            headers={
-                "Origin": layout.APP_ORIGIN,
-                "Access-Control-Request-Method": "GET",
-                "Access-Control-Request-Headers": "x-extension",
-            },
-            timeout=10,
-        )
-
-    assert api_preflight().headers.get("Access-Control-Allow-Origin") == layout.APP_ORIGIN
+    assert api_preflight(sandbox.endpoints.presign).headers.get("Access-Control-Allow-Origin") == layout.APP_ORIGIN
     switch("api-cors-header")
-    refused = api_preflight()
+    refused = api_preflight(sandbox.endpoints.presign)
     assert "Access-Control-Allow-Origin" not in refused.headers
     reply = requests.get(
         sandbox.endpoints.presign, headers={"x-extension": "png", "Origin": layout.APP_ORIGIN}, timeout=10
