@@ -22,6 +22,7 @@ import os
 os.environ.setdefault("MOTO_DISABLE_GLOBAL_CORS", "true")  # before moto is imported: S3 CORS must be the bucket's own
 
 import argparse
+import contextlib
 import json
 import logging
 import signal
@@ -305,5 +306,15 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _exit_now(code: int) -> None:
+    """Exit without the interpreter's finalization: a daemon thread (the warm-up, a request that is building the
+    account) may hold the import lock or be inside moto at that moment, and finalization could then wait forever;
+    the servers are stopped and nothing is left to flush but the standard streams."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    _exit_now(main())
