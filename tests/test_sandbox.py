@@ -68,9 +68,19 @@ def test_the_sandbox_stops_when_its_console_is_killed():
         parent.kill()
 
 
+def _ctrl_c_reaches_it() -> None:
+    """As in a terminal's foreground: SIGINT at its default, even when these tests run as a background job (a
+    non-interactive shell starts those with SIGINT ignored, and a child inherits that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_the_sandbox_command_prints_variables_that_work(sandbox):
     proc = subprocess.Popen(
-        [sys.executable, "-m", "services", "sandbox"], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-m", "services", "sandbox"],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=_ctrl_c_reaches_it,  # only a signal disposition, before exec
     )
     try:
         lines = []
