@@ -88,14 +88,9 @@ def _attach_into(future: Future[Sandbox], proc: subprocess.Popen[bytes]) -> None
     try:
         # the ready line first (the standard library): the handle's imports would compete with the server's start
         ready_line = launch.read_ready_line(proc)
-    except SandboxError as err:
-        proc.kill()
-        future.set_exception(err)
-        return
-    from services.sandbox import Sandbox
+        from services.sandbox import Sandbox
 
-    try:
-        future.set_result(Sandbox.attach(proc, ready_line=ready_line))
+        future.set_result(Sandbox.attach(proc, ready_line))
     except SandboxError as err:
         future.set_exception(err)
 

@@ -12,10 +12,12 @@ import sys
 import threading
 import time
 
+import pytest
 import requests
 from werkzeug.serving import make_server
 
-from services.sandbox import Sandbox
+from services.core.errors import SandboxError
+from services.sandbox import Sandbox, launch
 from services.sandbox.httpd import QuietHandler, Server
 from services.sandbox.lambda_host import ColdStart
 from services.sandbox.wsgi import S3RequestHandler
@@ -203,3 +205,16 @@ def test_the_functions_cold_start_builds_its_client_once_whoever_asks_first():
     for thread in threads:
         thread.join(timeout=10)
     assert len(built) == 1 and seen == built * 8
+
+
+def test_a_process_that_never_reports_ready_is_killed_and_said_so():
+    silent = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(120)"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    try:
+        with pytest.raises(SandboxError, match="did not report ready within 1 s"):
+            launch.read_ready_line(silent, timeout=1)
+        assert silent.wait(timeout=10) != 0  # killed, not left running
+    finally:
+        silent.kill()
+        silent.wait(timeout=10)

@@ -47,7 +47,8 @@ def launch(breaks: tuple[str, ...] = (), addressing: str = "virtual") -> subproc
 
 
 def read_ready_line(proc: subprocess.Popen[bytes], timeout: float = START_TIMEOUT) -> dict[str, Any]:
-    """The JSON line the sandbox prints once every endpoint listens (or the one saying why it could not start)."""
+    """The JSON line the sandbox prints once every endpoint listens (or the one saying why it could not start).
+    Raises SandboxError, the process killed, when no line comes."""
     assert proc.stdout is not None
     deadline = time.monotonic() + timeout
     with selectors.DefaultSelector() as selector:
@@ -63,6 +64,7 @@ def read_ready_line(proc: subprocess.Popen[bytes], timeout: float = START_TIMEOU
                     continue  # a stray line from a library; the ready line is JSON
             if proc.poll() is not None:
                 break
+    proc.kill()
     raise SandboxError(
         f"the sandbox did not report ready within {timeout:.0f} s (exit code {proc.poll()}); "
         "run `python -m services sandbox` to see its error output"

@@ -61,20 +61,13 @@ class Sandbox:
         comes before its account is built waits for it: server.Account). ``addressing``
         "path" makes its function sign path-style URLs on the S3 endpoint, as S3-compatible servers do."""
         localdns.install()  # its presigned URLs name <bucket>.s3.<region>.localhost
-        return cls.attach(launch(breaks, addressing), timeout)
+        proc = launch(breaks, addressing)
+        return cls.attach(proc, read_ready_line(proc, timeout))
 
     @classmethod
-    def attach(
-        cls, proc: subprocess.Popen[bytes], timeout: float = START_TIMEOUT, ready_line: dict[str, Any] | None = None
-    ) -> Sandbox:
-        """The handle on a sandbox process already started (launch.launch), once it reports ready (``ready_line``:
-        the line launch.read_ready_line has read already); the process is killed when it does not. Raises
-        SandboxError."""
-        try:
-            doc = read_ready_line(proc, timeout) if ready_line is None else ready_line
-        except SandboxError:
-            proc.kill()
-            raise
+    def attach(cls, proc: subprocess.Popen[bytes], doc: dict[str, Any]) -> Sandbox:
+        """The handle on a sandbox process already started (launch.launch), from the line it reported
+        (launch.read_ready_line). Raises SandboxError when that line says it could not start."""
         if not doc.get("ready"):
             proc.wait(timeout=10)
             raise SandboxError(f"the sandbox failed to start: {doc.get('error', 'no reason given')}")
