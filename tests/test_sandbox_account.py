@@ -15,6 +15,7 @@ import requests
 from services.sandbox import Sandbox, layout
 from tests.conftest import PROJECT_ROOT
 from tests.support import api_preflight, image_bytes
+from tests.test_sandbox_fidelity import preflight, presign
 
 
 def _in_a_fresh_process(script: str) -> dict:
@@ -80,25 +81,13 @@ def test_a_switch_flipped_before_anything_else_is_applied_to_the_built_account()
     try:
         running.set_switch("bucket-cors-origin", True)  # the first request: it builds the account, then applies
         reply = requests.put(
-            _presigned(running)["presignedUrl"], data=image_bytes("PNG"), headers={"Content-Type": "image/png"}
+            presign(running)["presignedUrl"], data=image_bytes("PNG"), headers={"Content-Type": "image/png"}
         )
         assert reply.status_code == 200
-        preflight = requests.options(
-            urlsplit(_presigned(running)["presignedUrl"])._replace(query="").geturl(),
-            headers={"Origin": layout.APP_ORIGIN, "Access-Control-Request-Method": "PUT"},
-            timeout=30,
-        )
-        assert preflight.status_code == 403  # the switch's broken CORS, on the account built for it
+        url = urlsplit(presign(running)["presignedUrl"])._replace(query="").geturl()
+        assert preflight(url, layout.APP_ORIGIN).status_code == 403  # the switch's broken CORS, on the built account
     finally:
         running.stop()
-
-
-def _presigned(running: Sandbox) -> dict:
-    reply = requests.get(
-        running.endpoints.presign, headers={"x-extension": "png", "Content-Type": "image/png"}, timeout=30
-    )
-    assert reply.status_code == 200, reply.text
-    return reply.json()
 
 
 def test_first_requests_to_every_endpoint_at_once_are_all_answered_by_one_build():
